@@ -1,0 +1,617 @@
+//! Typed configuration, read once at cold start from the environment. Every error names the
+//! variable at fault; secrets are wrapped so that `Debug` never prints them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::stellar::{AccountId, Amount, Asset, Keypair, Network};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} must be set")]
+    Missing(&'static str),
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+fn invalid(name: &'static str, reason: impl fmt::Display) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        reason: reason.to_string(),
+    }
+}
+
+/// Where settings come from: the process environment in Lambda, a map in tests.
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment. Empty values count as unset.
+pub struct Env;
+
+impl Source for Env {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl Source for BTreeMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        BTreeMap::get(self, name)
+            .filter(|v| !v.trim().is_empty())
+            .cloned()
+    }
+}
+
+impl<const N: usize> Source for [(&str, &str); N] {
+    fn get(&self, name: &str) -> Option<String> {
+        self.iter()
+            .find(|(k, v)| *k == name && !v.trim().is_empty())
+            .map(|(_, v)| (*v).to_owned())
+    }
+}
+
+fn required(src: &impl Source, name: &'static str) -> Result<String, ConfigError> {
+    src.get(name).ok_or(ConfigError::Missing(name))
+}
+
+fn parse_or<T: std::str::FromStr>(
+    src: &impl Source,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    match src.get(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|e| invalid(name, e)),
+    }
+}
+
+fn seconds(src: &impl Source, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    let secs: u64 = parse_or(src, name, default)?;
+    if secs == 0 {
+        return Err(invalid(name, "must be a positive number of seconds"));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+fn list(src: &impl Source, name: &str) -> Vec<String> {
+    src.get(name)
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A secret string (JWT key). `Debug` prints `[redacted]`.
+#[derive(Clone)]
+pub struct Secret(zeroize::Zeroizing<String>);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(zeroize::Zeroizing::new(value))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Settings every function shares: who the anchor is, on which network, with which assets.
+#[derive(Debug, Clone)]
+pub struct AnchorConfig {
+    /// Domains this server answers for; the first is the default `home_domain`.
+    pub home_domains: Vec<String>,
+    /// Public base URL of the HTTP API, without a trailing slash (`https://anchor.example.com`).
+    pub public_url: String,
+    pub network: Network,
+    /// The SEP-10 server account (`SIGNING_KEY` in stellar.toml).
+    pub signing_account: AccountId,
+    pub horizon_url: String,
+    pub assets: Vec<AssetConfig>,
+    /// `[DOCUMENTATION]` of stellar.toml: `ORG_*` variables, keyed by their toml name.
+    pub documentation: BTreeMap<&'static str, String>,
+}
+
+/// The `[DOCUMENTATION]` keys of SEP-1, each read from the variable of the same name.
+pub const DOCUMENTATION_KEYS: [&str; 17] = [
+    "ORG_NAME",
+    "ORG_DBA",
+    "ORG_URL",
+    "ORG_LOGO",
+    "ORG_DESCRIPTION",
+    "ORG_PHYSICAL_ADDRESS",
+    "ORG_PHYSICAL_ADDRESS_ATTESTATION",
+    "ORG_PHONE_NUMBER",
+    "ORG_PHONE_NUMBER_ATTESTATION",
+    "ORG_KEYBASE",
+    "ORG_TWITTER",
+    "ORG_GITHUB",
+    "ORG_OFFICIAL_EMAIL",
+    "ORG_SUPPORT_EMAIL",
+    "ORG_LICENSING_AUTHORITY",
+    "ORG_LICENSE_TYPE",
+    "ORG_LICENSE_NUMBER",
+];
+
+impl AnchorConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&Env)
+    }
+
+    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+        let home_domains = list(src, "HOME_DOMAINS");
+        let home_domains = if home_domains.is_empty() {
+            vec![required(src, "HOME_DOMAIN")?.trim().to_ascii_lowercase()]
+        } else {
+            home_domains
+        };
+        let home_name = if src.get("HOME_DOMAINS").is_some() {
+            "HOME_DOMAINS"
+        } else {
+            "HOME_DOMAIN"
+        };
+        for domain in &home_domains {
+            validate_domain(domain).map_err(|reason| invalid(home_name, reason))?;
+            // The challenge's first op is named "<home_domain> auth", at most 64 bytes.
+            if domain.len() > 59 {
+                return Err(invalid(
+                    home_name,
+                    format!("'{domain}' is longer than 59 characters"),
+                ));
+            }
+        }
+
+        let public_url = match src.get("PUBLIC_URL") {
+            Some(url) => {
+                let parsed = url::Url::parse(url.trim()).map_err(|e| invalid("PUBLIC_URL", e))?;
+                if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
+                    return Err(invalid("PUBLIC_URL", "must be an http(s) URL with a host"));
+                }
+                url.trim().trim_end_matches('/').to_owned()
+            }
+            None => format!("https://{}", home_domains[0]),
+        };
+
+        let network = Network::new(required(src, "NETWORK_PASSPHRASE")?);
+
+        let signing_account = match (src.get("SIGNING_KEY"), src.get("SIGNING_SEED")) {
+            (Some(key), seed) => {
+                let key: AccountId = key.trim().parse().map_err(|e| invalid("SIGNING_KEY", e))?;
+                if let Some(seed) = seed {
+                    let pair =
+                        Keypair::from_secret_seed(&seed).map_err(|e| invalid("SIGNING_SEED", e))?;
+                    if pair.account_id() != key {
+                        return Err(invalid("SIGNING_KEY", "does not match SIGNING_SEED"));
+                    }
+                }
+                key
+            }
+            (None, Some(seed)) => Keypair::from_secret_seed(&seed)
+                .map_err(|e| invalid("SIGNING_SEED", e))?
+                .account_id(),
+            (None, None) => return Err(ConfigError::Missing("SIGNING_KEY")),
+        };
+
+        let horizon_url = match src.get("HORIZON_URL") {
+            Some(url) => {
+                url::Url::parse(url.trim()).map_err(|e| invalid("HORIZON_URL", e))?;
+                url.trim().trim_end_matches('/').to_owned()
+            }
+            None if network.is_public() => "https://horizon.stellar.org".to_owned(),
+            None if network.passphrase() == Network::TESTNET_PASSPHRASE => {
+                "https://horizon-testnet.stellar.org".to_owned()
+            }
+            None => return Err(ConfigError::Missing("HORIZON_URL")),
+        };
+
+        let assets = match (src.get("ASSETS"), src.get("ASSETS_FILE")) {
+            (Some(json), _) => parse_assets(&json).map_err(|e| invalid("ASSETS", e))?,
+            (None, Some(path)) => {
+                let json =
+                    std::fs::read_to_string(path.trim()).map_err(|e| invalid("ASSETS_FILE", e))?;
+                parse_assets(&json).map_err(|e| invalid("ASSETS_FILE", e))?
+            }
+            (None, None) => Vec::new(),
+        };
+
+        let mut documentation: BTreeMap<&'static str, String> = DOCUMENTATION_KEYS
+            .iter()
+            .filter_map(|key| src.get(key).map(|v| (*key, v)))
+            .collect();
+        // Wallet SDKs expect ORG_NAME.
+        documentation
+            .entry("ORG_NAME")
+            .or_insert_with(|| home_domains[0].clone());
+
+        Ok(Self {
+            home_domains,
+            public_url,
+            network,
+            signing_account,
+            horizon_url,
+            assets,
+            documentation,
+        })
+    }
+
+    pub fn default_home_domain(&self) -> &str {
+        &self.home_domains[0]
+    }
+
+    /// The SEP-10 endpoint (`WEB_AUTH_ENDPOINT`), also the JWT issuer.
+    pub fn web_auth_endpoint(&self) -> String {
+        format!("{}/auth", self.public_url)
+    }
+
+    pub fn find_asset(&self, code: &str, issuer: Option<&AccountId>) -> Option<&AssetConfig> {
+        self.assets
+            .iter()
+            .find(|a| a.asset.code() == code && (issuer.is_none() || a.asset.issuer() == issuer))
+    }
+}
+
+/// Checks a `host[:port]` domain as used in SEP-10 and SEP-1 (no scheme, path or user info).
+pub fn validate_domain(domain: &str) -> Result<(), String> {
+    let (host, port) = match domain.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (domain, None),
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    if host_ok && port_ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{}' is not a domain (host or host:port)",
+            domain.chars().take(80).collect::<String>()
+        ))
+    }
+}
+
+/// The SEPs an asset can be offered through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sep {
+    Sep6,
+    Sep24,
+    Sep31,
+    Sep38,
+}
+
+/// Limits and fees for one direction (deposit or withdraw) of an asset.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferLimits {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    pub min_amount: Option<Amount>,
+    pub max_amount: Option<Amount>,
+    pub fee_fixed: Option<Amount>,
+    /// Percentage points, e.g. `1.5` for 1.5 %.
+    pub fee_percent: Option<Amount>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One asset the anchor offers, as configured in `ASSETS` / `ASSETS_FILE` (a JSON array).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetConfig {
+    #[serde(flatten)]
+    pub asset: AssetRef,
+    /// The account that sends deposits and receives withdrawals (defaults to the issuer).
+    pub distribution_account: Option<AccountId>,
+    #[serde(default)]
+    pub seps: Vec<Sep>,
+    pub deposit: Option<TransferLimits>,
+    pub withdraw: Option<TransferLimits>,
+    /// Extra `[[CURRENCIES]]` fields for stellar.toml (status, desc, anchor_asset_type, ...).
+    #[serde(default)]
+    pub toml: toml::Table,
+}
+
+/// `code` + `issuer` in the config file, parsed into an [`Asset`].
+#[derive(Debug, Clone)]
+pub struct AssetRef(pub Asset);
+
+impl std::ops::Deref for AssetRef {
+    type Target = Asset;
+    fn deref(&self) -> &Asset {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for AssetRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Raw {
+            code: String,
+            issuer: Option<AccountId>,
+        }
+        let raw = Raw::deserialize(deserializer)?;
+        match (raw.code.as_str(), raw.issuer) {
+            ("native" | "XLM", None) => Ok(AssetRef(Asset::Native)),
+            (_, None) => Err(serde::de::Error::custom(format!(
+                "asset {} needs an issuer",
+                raw.code
+            ))),
+            (code, Some(issuer)) => Asset::credit(code, issuer)
+                .map(AssetRef)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl AssetConfig {
+    pub fn offers(&self, sep: Sep) -> bool {
+        self.seps.contains(&sep)
+    }
+
+    pub fn distribution_account(&self) -> Option<AccountId> {
+        self.distribution_account
+            .or_else(|| self.asset.issuer().copied())
+    }
+}
+
+fn parse_assets(json: &str) -> Result<Vec<AssetConfig>, String> {
+    let assets: Vec<AssetConfig> = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    for (i, a) in assets.iter().enumerate() {
+        if assets[..i].iter().any(|b| b.asset.0 == a.asset.0) {
+            return Err(format!("asset {} is listed twice", a.asset.0));
+        }
+        for (dir, limits) in [("deposit", &a.deposit), ("withdraw", &a.withdraw)] {
+            if let Some(TransferLimits {
+                min_amount: Some(min),
+                max_amount: Some(max),
+                ..
+            }) = limits
+            {
+                if min > max {
+                    return Err(format!(
+                        "{} {dir}: min_amount is above max_amount",
+                        a.asset.code()
+                    ));
+                }
+            }
+        }
+    }
+    Ok(assets)
+}
+
+/// SEP-10 settings: the signing secret, JWT key and lifetimes, client-domain policy.
+#[derive(Debug, Clone)]
+pub struct Sep10Config {
+    pub signing_key: Keypair,
+    pub jwt_secret: Secret,
+    /// The `web_auth_domain` value put in and expected back in challenges (default: the host
+    /// and port of PUBLIC_URL).
+    pub web_auth_domain: String,
+    pub challenge_ttl: Duration,
+    pub jwt_ttl: Duration,
+    pub client_domain: ClientDomainPolicy,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientDomainPolicy {
+    /// Refuse challenges without a client_domain.
+    pub required: bool,
+    /// When non-empty, only these client domains are verified; others are ignored (or refused
+    /// when `required`).
+    pub allow: Vec<String>,
+    /// Client domains that are never verified.
+    pub deny: Vec<String>,
+    pub timeout: Duration,
+    /// Development only: fetch stellar.toml over plain http and from loopback/private addresses.
+    pub allow_insecure: bool,
+}
+
+impl ClientDomainPolicy {
+    /// Whether a client domain is one this server verifies.
+    pub fn accepts(&self, domain: &str) -> bool {
+        !self.deny.iter().any(|d| d == domain)
+            && (self.allow.is_empty() || self.allow.iter().any(|d| d == domain))
+    }
+}
+
+impl Sep10Config {
+    pub fn from_env(anchor: &AnchorConfig) -> Result<Self, ConfigError> {
+        Self::from_source(&Env, anchor)
+    }
+
+    pub fn from_source(src: &impl Source, anchor: &AnchorConfig) -> Result<Self, ConfigError> {
+        let signing_key = Keypair::from_secret_seed(&required(src, "SIGNING_SEED")?)
+            .map_err(|e| invalid("SIGNING_SEED", e))?;
+        if signing_key.account_id() != anchor.signing_account {
+            return Err(invalid("SIGNING_SEED", "does not match SIGNING_KEY"));
+        }
+        let jwt_secret = required(src, "JWT_SECRET")?;
+        if jwt_secret.len() < 32 {
+            return Err(invalid("JWT_SECRET", "must be at least 32 characters"));
+        }
+        let web_auth_domain = match src.get("WEB_AUTH_DOMAIN") {
+            Some(domain) => {
+                let domain = domain.trim().to_ascii_lowercase();
+                validate_domain(&domain).map_err(|e| invalid("WEB_AUTH_DOMAIN", e))?;
+                domain
+            }
+            None => {
+                let url =
+                    url::Url::parse(&anchor.public_url).map_err(|e| invalid("PUBLIC_URL", e))?;
+                let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+                match url.port() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host,
+                }
+            }
+        };
+        if web_auth_domain.len() > 64 {
+            return Err(invalid("WEB_AUTH_DOMAIN", "must be at most 64 bytes"));
+        }
+        Ok(Self {
+            signing_key,
+            jwt_secret: Secret::new(jwt_secret),
+            web_auth_domain,
+            challenge_ttl: seconds(src, "SEP10_CHALLENGE_TTL_SECONDS", 900)?,
+            jwt_ttl: seconds(src, "SEP10_JWT_TTL_SECONDS", 86_400)?,
+            client_domain: ClientDomainPolicy {
+                required: parse_or(src, "SEP10_CLIENT_DOMAIN_REQUIRED", false)?,
+                allow: list(src, "SEP10_CLIENT_DOMAIN_ALLOWLIST"),
+                deny: list(src, "SEP10_CLIENT_DOMAIN_DENYLIST"),
+                timeout: Duration::from_millis(parse_or(
+                    src,
+                    "SEP10_CLIENT_DOMAIN_TIMEOUT_MS",
+                    3_000,
+                )?),
+                allow_insecure: parse_or(src, "SEP10_CLIENT_DOMAIN_ALLOW_INSECURE", false)?,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: &str = "SAH2YTGYOONMQQXDLIXALMMRBTY5CTZ427KLHPXFNCCBOYSUHSYFOI6W";
+
+    fn base() -> BTreeMap<String, String> {
+        [
+            ("HOME_DOMAIN", "localhost:8000"),
+            ("PUBLIC_URL", "http://localhost:8000/"),
+            ("NETWORK_PASSPHRASE", Network::TESTNET_PASSPHRASE),
+            ("SIGNING_SEED", SEED),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    fn with(mut src: BTreeMap<String, String>, key: &str, value: &str) -> BTreeMap<String, String> {
+        src.insert(key.to_owned(), value.to_owned());
+        src
+    }
+
+    fn error_of(src: &BTreeMap<String, String>) -> String {
+        match AnchorConfig::from_source(src).and_then(|a| Sep10Config::from_source(src, &a)) {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn reads_a_complete_config() {
+        let src = with(
+            base(),
+            "ASSETS",
+            r#"[{"code":"USDC","issuer":"GA7QYNF7SOWQ3GLR2BGMZEHXAVIRZA4KVWLTJJFC7MGXUA74P7UJVSGZ",
+                 "seps":["sep24"],"deposit":{"min_amount":1,"max_amount":"1000","fee_fixed":0.5},
+                 "toml":{"status":"test","desc":"US dollars"}}]"#,
+        );
+        let anchor = AnchorConfig::from_source(&src).unwrap();
+        let sep10 = Sep10Config::from_source(&src, &anchor).unwrap();
+        assert_eq!(anchor.home_domains, ["localhost:8000"]);
+        assert_eq!(anchor.public_url, "http://localhost:8000");
+        assert_eq!(anchor.web_auth_endpoint(), "http://localhost:8000/auth");
+        assert_eq!(anchor.horizon_url, "https://horizon-testnet.stellar.org");
+        assert_eq!(sep10.web_auth_domain, "localhost:8000");
+        assert_eq!(sep10.challenge_ttl, Duration::from_secs(900));
+        assert_eq!(anchor.documentation["ORG_NAME"], "localhost:8000");
+        let usdc = &anchor.assets[0];
+        assert!(usdc.offers(Sep::Sep24));
+        assert_eq!(
+            usdc.deposit
+                .as_ref()
+                .unwrap()
+                .fee_fixed
+                .unwrap()
+                .to_string(),
+            "0.5"
+        );
+        assert_eq!(usdc.distribution_account(), usdc.asset.issuer().copied());
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let mut missing = base();
+        missing.remove("SIGNING_SEED");
+        assert_eq!(error_of(&missing), "SIGNING_KEY must be set");
+        assert!(
+            error_of(&with(base(), "SIGNING_SEED", "SBAD")).starts_with("SIGNING_SEED is invalid")
+        );
+        assert!(error_of(&with(base(), "JWT_SECRET", "short")).starts_with("JWT_SECRET is invalid"));
+        assert!(error_of(&with(base(), "HOME_DOMAIN", "https://x.com/"))
+            .starts_with("HOME_DOMAIN is invalid"));
+        assert!(
+            error_of(&with(base(), "SEP10_CHALLENGE_TTL_SECONDS", "soon"))
+                .starts_with("SEP10_CHALLENGE_TTL_SECONDS")
+        );
+        assert!(error_of(&with(base(), "ASSETS", r#"[{"code":"USDC"}]"#))
+            .starts_with("ASSETS is invalid"));
+        assert!(error_of(&with(base(), "ASSETS", r#"[{"code":"X","issuer":"GA7QYNF7SOWQ3GLR2BGMZEHXAVIRZA4KVWLTJJFC7MGXUA74P7UJVSGZ","colour":1}]"#))
+            .contains("colour"));
+        let other = Keypair::from_seed_bytes([1; 32]).account_id().to_string();
+        assert_eq!(
+            error_of(&with(base(), "SIGNING_KEY", &other)),
+            "SIGNING_KEY is invalid: does not match SIGNING_SEED"
+        );
+        let mut no_network = base();
+        no_network.remove("NETWORK_PASSPHRASE");
+        assert_eq!(error_of(&no_network), "NETWORK_PASSPHRASE must be set");
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let src = base();
+        let anchor = AnchorConfig::from_source(&src).unwrap();
+        let debug = format!("{:?}", Sep10Config::from_source(&src, &anchor).unwrap());
+        assert!(!debug.contains(SEED));
+        assert!(!debug.contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn validates_domains() {
+        for ok in ["example.com", "localhost:8000", "a-b.example.co"] {
+            assert!(validate_domain(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "http://x",
+            "x/y",
+            "x:0",
+            "x:99999",
+            "-a.com",
+            "a..com",
+            "user@x.com",
+        ] {
+            assert!(validate_domain(bad).is_err(), "{bad}");
+        }
+    }
+}

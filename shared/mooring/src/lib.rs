@@ -1,0 +1,17 @@
+//! Mooring's shared crate: the SEP logic, the Stellar core, the ports (Horizon, ...) with their
+//! adapters, configuration, and the integration traits an anchor implements.
+//!
+//! Nothing here names a Lambda or AWS type: the functions in `functions/` are thin glue.
+
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod horizon;
+pub mod http;
+pub mod integrations;
+pub mod sep1;
+pub mod sep10;
+pub mod stellar;
+pub mod telemetry;

@@ -1,0 +1,135 @@
+//! SEP-1: the anchor's stellar.toml, generated from configuration and the toml integration.
+
+use std::collections::BTreeSet;
+
+use http::{Method, Request, StatusCode};
+use toml::{Table, Value};
+
+use crate::config::{AnchorConfig, AssetConfig, Sep};
+use crate::error::ApiError;
+use crate::http::{error_response, preflight, respond, HttpResponse};
+use crate::integrations::TomlIntegration;
+
+/// The SEP-1 version the generated file follows.
+pub const SEP1_VERSION: &str = "2.7.0";
+
+/// Generates stellar.toml's table: global keys, `[DOCUMENTATION]`, `[[CURRENCIES]]`.
+pub fn stellar_toml(anchor: &AnchorConfig, integration: &impl TomlIntegration) -> Table {
+    let base = &anchor.public_url;
+    let offered = |sep: Sep| anchor.assets.iter().any(|a| a.offers(sep));
+    let mut toml = Table::new();
+    let mut put = |key: &str, value: String| {
+        toml.insert(key.to_owned(), Value::String(value));
+    };
+    put("VERSION", SEP1_VERSION.to_owned());
+    put("NETWORK_PASSPHRASE", anchor.network.passphrase().to_owned());
+    put("SIGNING_KEY", anchor.signing_account.to_string());
+    put("WEB_AUTH_ENDPOINT", anchor.web_auth_endpoint());
+    if offered(Sep::Sep6) {
+        put("TRANSFER_SERVER", format!("{base}/sep6"));
+    }
+    if offered(Sep::Sep24) {
+        put("TRANSFER_SERVER_SEP0024", format!("{base}/sep24"));
+    }
+    if offered(Sep::Sep6) || offered(Sep::Sep24) || offered(Sep::Sep31) {
+        put("KYC_SERVER", format!("{base}/kyc"));
+    }
+    if offered(Sep::Sep31) {
+        put("DIRECT_PAYMENT_SERVER", format!("{base}/sep31"));
+    }
+    if offered(Sep::Sep38) {
+        put("ANCHOR_QUOTE_SERVER", format!("{base}/sep38"));
+    }
+
+    let accounts: BTreeSet<String> = anchor
+        .assets
+        .iter()
+        .flat_map(|a| [a.asset.issuer().copied(), a.distribution_account])
+        .flatten()
+        .map(|a| a.to_string())
+        .collect();
+    if !accounts.is_empty() {
+        toml.insert(
+            "ACCOUNTS".into(),
+            Value::Array(accounts.into_iter().map(Value::String).collect()),
+        );
+    }
+
+    let documentation: Table = anchor
+        .documentation
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), Value::String(v.clone())))
+        .collect();
+    toml.insert("DOCUMENTATION".into(), Value::Table(documentation));
+
+    if !anchor.assets.is_empty() {
+        let currencies = anchor
+            .assets
+            .iter()
+            .map(|a| Value::Table(currency(anchor, a)))
+            .collect();
+        toml.insert("CURRENCIES".into(), Value::Array(currencies));
+    }
+    integration.extend_toml(&mut toml, anchor);
+    toml
+}
+
+/// One `[[CURRENCIES]]` entry: code and issuer, defaults the SDF validator requires, then the
+/// operator's `toml` fields from the asset's configuration.
+fn currency(anchor: &AnchorConfig, asset: &AssetConfig) -> Table {
+    let mut entry = Table::new();
+    entry.insert("code".into(), Value::String(asset.asset.code().to_owned()));
+    if let Some(issuer) = asset.asset.issuer() {
+        entry.insert("issuer".into(), Value::String(issuer.to_string()));
+    }
+    let status = if anchor.network.is_public() {
+        "live"
+    } else {
+        "test"
+    };
+    entry.insert("status".into(), Value::String(status.into()));
+    entry.insert("is_asset_anchored".into(), Value::Boolean(true));
+    entry.insert("anchor_asset_type".into(), Value::String("fiat".into()));
+    entry.insert(
+        "desc".into(),
+        Value::String(format!(
+            "{} offered by {}",
+            asset.asset.code(),
+            anchor.default_home_domain()
+        )),
+    );
+    for (key, value) in &asset.toml {
+        entry.insert(key.clone(), value.clone());
+    }
+    entry
+}
+
+/// The served file, rendered once at cold start.
+pub struct StellarToml {
+    body: String,
+}
+
+impl StellarToml {
+    pub fn new(anchor: &AnchorConfig, integration: &impl TomlIntegration) -> Result<Self, String> {
+        let body =
+            toml::to_string(&stellar_toml(anchor, integration)).map_err(|e| e.to_string())?;
+        Ok(Self { body })
+    }
+
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// `GET /.well-known/stellar.toml` (and `OPTIONS`).
+    pub fn handle<B>(&self, request: &Request<B>) -> HttpResponse {
+        match *request.method() {
+            Method::GET | Method::HEAD => respond(
+                StatusCode::OK,
+                "text/plain; charset=utf-8",
+                self.body.clone(),
+            ),
+            Method::OPTIONS => preflight(),
+            _ => error_response(&ApiError::MethodNotAllowed),
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! Client-domain attestation: fetching a wallet's stellar.toml for its SIGNING_KEY, safely
+//! (https only, timeout, size cap, no connections to private addresses, bounded redirects).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::stellar::AccountId;
+
+/// SEP-1 caps stellar.toml at 100 KB.
+const MAX_TOML_BYTES: usize = 100 * 1024;
+const MAX_REDIRECTS: usize = 3;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientDomainError {
+    #[error("could not fetch {url}: {reason}")]
+    Fetch { url: String, reason: String },
+    #[error("{url} is not valid TOML")]
+    InvalidToml { url: String },
+    #[error("{url} has no valid SIGNING_KEY")]
+    NoSigningKey { url: String },
+}
+
+/// Finds the SIGNING_KEY a client domain publishes.
+pub trait ClientDomainResolver: Send + Sync {
+    fn signing_key(
+        &self,
+        domain: &str,
+    ) -> impl Future<Output = Result<AccountId, ClientDomainError>> + Send;
+}
+
+/// Fixed domain → key answers, for tests.
+#[derive(Debug, Default, Clone)]
+pub struct InMemoryClientDomains(pub HashMap<String, AccountId>);
+
+impl ClientDomainResolver for InMemoryClientDomains {
+    async fn signing_key(&self, domain: &str) -> Result<AccountId, ClientDomainError> {
+        self.0
+            .get(domain)
+            .copied()
+            .ok_or_else(|| ClientDomainError::Fetch {
+                url: toml_url("https", domain),
+                reason: "no such domain".into(),
+            })
+    }
+}
+
+/// Fetches `https://<domain>/.well-known/stellar.toml`.
+#[derive(Debug, Clone)]
+pub struct HttpClientDomainResolver {
+    client: reqwest::Client,
+    scheme: &'static str,
+}
+
+impl HttpClientDomainResolver {
+    /// `allow_insecure` (development only) uses plain http and permits loopback/private hosts.
+    pub fn new(timeout: Duration, allow_insecure: bool) -> Result<Self, String> {
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= MAX_REDIRECTS {
+                attempt.error("too many redirects")
+            } else if !allow_insecure && attempt.url().scheme() != "https" {
+                attempt.error("redirect to a non-https URL")
+            } else if !allow_insecure && attempt.url().host_str().is_some_and(is_private_literal) {
+                attempt.error("redirect to a private address")
+            } else {
+                attempt.follow()
+            }
+        });
+        let mut builder = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .redirect(redirects)
+            .no_proxy()
+            .user_agent(concat!("mooring/", env!("CARGO_PKG_VERSION")));
+        if !allow_insecure {
+            builder = builder
+                .https_only(true)
+                .dns_resolver(Arc::new(PublicAddressesOnly));
+        }
+        let client = builder.build().map_err(|e| e.to_string())?;
+        Ok(Self {
+            client,
+            scheme: if allow_insecure { "http" } else { "https" },
+        })
+    }
+}
+
+impl ClientDomainResolver for HttpClientDomainResolver {
+    async fn signing_key(&self, domain: &str) -> Result<AccountId, ClientDomainError> {
+        let url = toml_url(self.scheme, domain);
+        let fetch_error = |reason: String| ClientDomainError::Fetch {
+            url: url.clone(),
+            reason,
+        };
+        if self.scheme == "https"
+            && is_private_literal(domain.rsplit_once(':').map_or(domain, |(h, _)| h))
+        {
+            return Err(fetch_error("private address".into()));
+        }
+        let mut response = self
+            .client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| fetch_error(error_chain(&e)))?;
+        if !response.status().is_success() {
+            return Err(fetch_error(format!("HTTP {}", response.status().as_u16())));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| fetch_error(error_chain(&e)))?
+        {
+            if body.len() + chunk.len() > MAX_TOML_BYTES {
+                return Err(fetch_error("stellar.toml is larger than 100 KB".into()));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        signing_key_from_toml(&body).map_err(|e| match e {
+            TomlProblem::Invalid => ClientDomainError::InvalidToml { url: url.clone() },
+            TomlProblem::NoKey => ClientDomainError::NoSigningKey { url: url.clone() },
+        })
+    }
+}
+
+enum TomlProblem {
+    Invalid,
+    NoKey,
+}
+
+fn signing_key_from_toml(body: &[u8]) -> Result<AccountId, TomlProblem> {
+    let text = std::str::from_utf8(body).map_err(|_| TomlProblem::Invalid)?;
+    let table: toml::Table = text.parse().map_err(|_| TomlProblem::Invalid)?;
+    table
+        .get("SIGNING_KEY")
+        .and_then(|v| v.as_str())
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or(TomlProblem::NoKey)
+}
+
+fn toml_url(scheme: &str, domain: &str) -> String {
+    format!("{scheme}://{domain}/.well-known/stellar.toml")
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Resolves names, keeping only public addresses, so no redirect or DNS answer can point the
+/// server at its own network.
+struct PublicAddressesOnly;
+
+impl reqwest::dns::Resolve for PublicAddressesOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
+                .await?
+                .filter(|a| is_public(a.ip()))
+                .collect();
+            if addresses.is_empty() {
+                return Err("the domain resolves only to private or reserved addresses".into());
+            }
+            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+fn is_private_literal(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.parse::<IpAddr>().is_ok_and(|ip| !is_public(ip))
+}
+
+/// Globally routable unicast addresses only.
+pub(crate) fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || a == 0
+                || a >= 240
+                || (a == 100 && (64..128).contains(&b)) // shared address space
+                || (a == 192 && b == 0 && v4.octets()[2] == 0) // IETF protocol assignments
+                || (a == 198 && (18..20).contains(&b))) // benchmarking
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80 // link local
+                || first == 0x2001 && v6.segments()[1] == 0x0db8 // documentation
+                || first == 0x0064) // NAT64 and other translation prefixes
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_addresses() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["1.1.1.1", "8.8.8.8", "2606:4700::1111"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+        assert!(is_private_literal("[::1]"));
+        assert!(!is_private_literal("example.com"));
+    }
+
+    #[test]
+    fn reads_the_signing_key() {
+        let key = "GA7QYNF7SOWQ3GLR2BGMZEHXAVIRZA4KVWLTJJFC7MGXUA74P7UJVSGZ";
+        let toml = format!("VERSION=\"2.0.0\"\nSIGNING_KEY=\"{key}\"\n");
+        assert_eq!(
+            signing_key_from_toml(toml.as_bytes())
+                .ok()
+                .map(|k| k.to_string()),
+            Some(key.into())
+        );
+        assert!(matches!(
+            signing_key_from_toml(b"SIGNING_KEY=\"GBAD\""),
+            Err(TomlProblem::NoKey)
+        ));
+        assert!(matches!(
+            signing_key_from_toml(b"not = = toml"),
+            Err(TomlProblem::Invalid)
+        ));
+    }
+}

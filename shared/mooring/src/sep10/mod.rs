@@ -1,0 +1,91 @@
+//! SEP-10 Stellar Web Authentication: challenges, their verification, and the JWT.
+//!
+//! [`WebAuth`] is the domain service; [`routes`] is its HTTP glue.
+
+mod challenge;
+mod client_domain;
+mod jwt;
+pub mod routes;
+mod verify;
+
+use std::sync::Arc;
+
+pub use challenge::{Challenge, ChallengeRequest};
+pub use client_domain::{
+    ClientDomainError, ClientDomainResolver, HttpClientDomainResolver, InMemoryClientDomains,
+};
+pub use jwt::{Claims, JwtError, JwtKeys, WebAuthUser};
+pub use verify::Token;
+
+use crate::clock::Clock;
+use crate::config::{AnchorConfig, Sep10Config};
+use crate::error::ApiError;
+use crate::horizon::{Horizon, HorizonError};
+
+/// Clients' clocks may run up to this far behind ours (as the reference SDKs allow).
+pub const CLOCK_SKEW_SECONDS: u64 = 300;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Sep10Error {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("{0}")]
+    InvalidChallenge(String),
+    #[error("client_domain could not be verified: {0}")]
+    ClientDomain(#[from] ClientDomainError),
+    #[error("could not read the client account from Horizon")]
+    Horizon(#[from] HorizonError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<Sep10Error> for ApiError {
+    fn from(error: Sep10Error) -> Self {
+        match error {
+            Sep10Error::Horizon(cause) => ApiError::Unavailable {
+                public: "could not read the client account from Horizon; try again".into(),
+                cause: cause.to_string(),
+            },
+            Sep10Error::Internal(cause) => ApiError::Internal(cause),
+            other => ApiError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+/// The SEP-10 service: issues challenges and exchanges signed ones for JWTs.
+pub struct WebAuth<H, C> {
+    anchor: AnchorConfig,
+    config: Sep10Config,
+    jwt: JwtKeys,
+    horizon: H,
+    client_domains: C,
+    clock: Arc<dyn Clock>,
+}
+
+impl<H: Horizon, C: ClientDomainResolver> WebAuth<H, C> {
+    pub fn new(
+        anchor: AnchorConfig,
+        config: Sep10Config,
+        horizon: H,
+        client_domains: C,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let jwt = JwtKeys::new(&config.jwt_secret, anchor.web_auth_endpoint());
+        Self {
+            anchor,
+            config,
+            jwt,
+            horizon,
+            client_domains,
+            clock,
+        }
+    }
+
+    pub fn jwt(&self) -> &JwtKeys {
+        &self.jwt
+    }
+
+    pub fn network_passphrase(&self) -> &str {
+        self.anchor.network.passphrase()
+    }
+}

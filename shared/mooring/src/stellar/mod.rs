@@ -1,0 +1,23 @@
+//! Stellar primitives: keys and accounts, memos, assets, amounts, networks and transaction envelopes.
+//!
+//! Everything here is parsed at the edge ("parse, don't validate") and then used as a typed value.
+
+mod amount;
+mod asset;
+mod envelope;
+mod keys;
+mod memo;
+mod network;
+
+pub use amount::{Amount, AmountError};
+pub use asset::{Asset, AssetError};
+pub use envelope::{
+    decode_envelope, encode_envelope, sign_hash, transaction_hash, verify_decorated, EnvelopeError,
+    DECODE_LIMITS,
+};
+pub use keys::{AccountId, KeyError, Keypair, MuxedAccount};
+pub use memo::{Memo, MemoError};
+pub use network::Network;
+
+/// The XDR types, re-exported so callers need no direct dependency on `stellar-xdr`.
+pub use stellar_xdr as xdr;

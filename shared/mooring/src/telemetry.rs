@@ -1,0 +1,23 @@
+//! Logging: JSON lines in Lambda (CloudWatch), readable text elsewhere; level from `RUST_LOG`.
+
+/// Installs the global tracing subscriber once, at cold start.
+pub fn init() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+    let result = if in_lambda {
+        // CloudWatch adds its own timestamp.
+        builder
+            .json()
+            .without_time()
+            .with_current_span(false)
+            .try_init()
+    } else {
+        builder.try_init()
+    };
+    // A second call (tests, the local gateway) keeps the first subscriber.
+    drop(result);
+}
