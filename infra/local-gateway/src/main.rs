@@ -1,1 +1,113 @@
-fn main() {}
+//! `mooring-local`: every Mooring HTTP function served in-process on one local port, at the root
+//! (`/.well-known/stellar.toml`, `/auth`, ...), with the same configuration variables as Lambda.
+//! For development and tests; production runs each function in Lambda behind API Gateway.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use lambda_http::Body;
+use tokio::net::TcpListener;
+
+/// API Gateway's payload limit.
+const MAX_BODY: usize = 10 * 1024 * 1024;
+
+struct Functions {
+    sep1: sep1_toml::Service,
+    sep10: sep10_auth::Service,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    mooring::telemetry::init();
+    let address: SocketAddr = std::env::var("MOORING_LOCAL_ADDR")
+        .unwrap_or_else(|_| "127.0.0.1:8000".into())
+        .parse()
+        .unwrap_or_else(|e| fail(&format!("MOORING_LOCAL_ADDR is invalid: {e}")));
+    let functions = Arc::new(Functions {
+        sep1: sep1_toml::service_from_env().unwrap_or_else(|e| fail(&e)),
+        sep10: sep10_auth::service_from_env().unwrap_or_else(|e| fail(&e)),
+    });
+    let listener = TcpListener::bind(address)
+        .await
+        .unwrap_or_else(|e| fail(&format!("cannot listen on {address}: {e}")));
+    println!(
+        "mooring-local listening on http://{}",
+        listener.local_addr().unwrap_or(address)
+    );
+
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(connection) => connection,
+                Err(e) => { tracing::warn!(error = %e, "accept failed"); continue; }
+            },
+            _ = tokio::signal::ctrl_c() => return,
+        };
+        let functions = functions.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let functions = functions.clone();
+                async move { Ok::<_, Infallible>(dispatch(&functions, request).await) }
+            });
+            if let Err(e) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %e, "connection closed");
+            }
+        });
+    }
+}
+
+async fn dispatch(
+    functions: &Functions,
+    request: hyper::Request<Incoming>,
+) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return plain(413, r#"{"error":"request body too large"}"#),
+    };
+    let body = if body.is_empty() {
+        Body::Empty
+    } else {
+        Body::Binary(body.to_vec())
+    };
+    let request = lambda_http::Request::from_parts(parts, body);
+    let path = request.uri().path().to_owned();
+    tracing::info!(method = %request.method(), %path, "request");
+    let response = match path.as_str() {
+        "/.well-known/stellar.toml" => sep1_toml::handle(&functions.sep1, request).await,
+        "/auth" => sep10_auth::handle(&functions.sep10, request).await,
+        _ => return plain(404, r#"{"error":"not found"}"#),
+    };
+    let Ok(response) = response;
+    let (parts, body) = response.into_parts();
+    hyper::Response::from_parts(parts, Full::new(Bytes::copy_from_slice(body.as_ref())))
+}
+
+fn plain(status: u16, json: &'static str) -> hyper::Response<Full<Bytes>> {
+    let mut response = hyper::Response::new(Full::new(Bytes::from_static(json.as_bytes())));
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::NOT_FOUND);
+    response.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response.headers_mut().insert(
+        "access-control-allow-origin",
+        hyper::header::HeaderValue::from_static("*"),
+    );
+    response
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("mooring-local: {message}");
+    std::process::exit(2)
+}

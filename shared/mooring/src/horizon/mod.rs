@@ -30,3 +30,12 @@ pub trait Horizon: Send + Sync {
         id: &AccountId,
     ) -> impl Future<Output = Result<Option<AccountRecord>, HorizonError>> + Send;
 }
+
+impl<T: Horizon + ?Sized> Horizon for std::sync::Arc<T> {
+    fn account(
+        &self,
+        id: &AccountId,
+    ) -> impl Future<Output = Result<Option<AccountRecord>, HorizonError>> + Send {
+        T::account(self, id)
+    }
+}

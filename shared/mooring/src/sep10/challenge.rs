@@ -8,7 +8,9 @@ use stellar_xdr as xdr;
 use super::{ClientDomainResolver, Sep10Error, WebAuth};
 use crate::config::validate_domain;
 use crate::horizon::Horizon;
-use crate::stellar::{encode_envelope, sign_hash, transaction_hash, AccountId, Memo, MuxedAccount};
+use crate::stellar::{
+    encode_envelope, sign_hash, transaction_hash, AccountId, Keypair, Memo, MuxedAccount, Network,
+};
 
 /// The query of `GET /auth`, as received.
 #[derive(Debug, Default, Clone, Copy)]
@@ -62,54 +64,24 @@ impl<H: Horizon, C: ClientDomainResolver> WebAuth<H, C> {
         };
         let client_domain = self.client_domain_signer(request.client_domain).await?;
 
-        let server = self.config.signing_key.account_id();
-        let now = self.clock.now();
         let mut nonce = [0u8; 48];
         getrandom::getrandom(&mut nonce)
             .map_err(|e| Sep10Error::Internal(format!("CSPRNG: {e}")))?;
-
-        let mut operations = vec![
-            manage_data(
-                client,
-                &format!("{home_domain} auth"),
-                BASE64.encode(nonce).as_bytes(),
-            )?,
-            manage_data(
-                server.into(),
-                "web_auth_domain",
-                self.config.web_auth_domain.as_bytes(),
-            )?,
-        ];
-        if let Some((domain, key)) = &client_domain {
-            operations.push(manage_data(
-                (*key).into(),
-                "client_domain",
-                domain.as_bytes(),
-            )?);
-        }
-        let tx = xdr::Transaction {
-            source_account: MuxedAccount::from(server).to_xdr(),
-            fee: 100 * operations.len() as u32,
-            seq_num: xdr::SequenceNumber(0),
-            cond: xdr::Preconditions::Time(xdr::TimeBounds {
-                min_time: xdr::TimePoint(now),
-                max_time: xdr::TimePoint(now + self.config.challenge_ttl.as_secs()),
-            }),
-            memo: memo.to_xdr(),
-            operations: operations
-                .try_into()
-                .map_err(|_| Sep10Error::Internal("too many operations".into()))?,
-            ext: xdr::TransactionExt::V0,
-        };
-        let hash = transaction_hash(&tx, &self.anchor.network)
-            .map_err(|e| Sep10Error::Internal(e.to_string()))?;
-        let signature = sign_hash(&self.config.signing_key, &hash);
-        let envelope = xdr::TransactionEnvelope::Tx(xdr::TransactionV1Envelope {
-            tx,
-            signatures: vec![signature]
-                .try_into()
-                .map_err(|_| Sep10Error::Internal("signatures".into()))?,
-        });
+        let now = self.clock.now();
+        let envelope = build_challenge(&ChallengeSpec {
+            server: &self.config.signing_key,
+            network: &self.anchor.network,
+            client,
+            memo,
+            home_domain,
+            web_auth_domain: &self.config.web_auth_domain,
+            client_domain: client_domain
+                .as_ref()
+                .map(|(domain, key)| (domain.as_str(), *key)),
+            nonce,
+            min_time: now,
+            max_time: now + self.config.challenge_ttl.as_secs(),
+        })?;
         Ok(Challenge {
             transaction: encode_envelope(&envelope)
                 .map_err(|e| Sep10Error::Internal(e.to_string()))?,
@@ -150,6 +122,67 @@ impl<H: Horizon, C: ClientDomainResolver> WebAuth<H, C> {
         let key = self.client_domains.signing_key(&domain).await?;
         Ok(Some((domain, key)))
     }
+}
+
+/// Everything a challenge is made of; [`build_challenge`] is deterministic given these.
+pub struct ChallengeSpec<'a> {
+    pub server: &'a Keypair,
+    pub network: &'a Network,
+    pub client: MuxedAccount,
+    pub memo: Memo,
+    pub home_domain: &'a str,
+    pub web_auth_domain: &'a str,
+    /// The client domain and its SIGNING_KEY, when the server attests it.
+    pub client_domain: Option<(&'a str, AccountId)>,
+    /// 48 random bytes; the first operation carries their base64 (64 bytes).
+    pub nonce: [u8; 48],
+    pub min_time: u64,
+    pub max_time: u64,
+}
+
+/// Builds and server-signs a challenge: v1 envelope, source = server, sequence 0, time bounds,
+/// op 0 `"<home_domain> auth"` from the client, `web_auth_domain` (and `client_domain`) after it.
+pub fn build_challenge(spec: &ChallengeSpec<'_>) -> Result<xdr::TransactionEnvelope, Sep10Error> {
+    let server = spec.server.account_id();
+    let mut operations = vec![
+        manage_data(
+            spec.client,
+            &format!("{} auth", spec.home_domain),
+            BASE64.encode(spec.nonce).as_bytes(),
+        )?,
+        manage_data(
+            server.into(),
+            "web_auth_domain",
+            spec.web_auth_domain.as_bytes(),
+        )?,
+    ];
+    if let Some((domain, key)) = spec.client_domain {
+        operations.push(manage_data(key.into(), "client_domain", domain.as_bytes())?);
+    }
+    let internal = |what: &str| Sep10Error::Internal(what.to_owned());
+    let tx = xdr::Transaction {
+        source_account: MuxedAccount::from(server).to_xdr(),
+        fee: 100 * operations.len() as u32,
+        seq_num: xdr::SequenceNumber(0),
+        cond: xdr::Preconditions::Time(xdr::TimeBounds {
+            min_time: xdr::TimePoint(spec.min_time),
+            max_time: xdr::TimePoint(spec.max_time),
+        }),
+        memo: spec.memo.to_xdr(),
+        operations: operations
+            .try_into()
+            .map_err(|_| internal("too many operations"))?,
+        ext: xdr::TransactionExt::V0,
+    };
+    let hash =
+        transaction_hash(&tx, spec.network).map_err(|e| Sep10Error::Internal(e.to_string()))?;
+    let signature = sign_hash(spec.server, &hash);
+    Ok(xdr::TransactionEnvelope::Tx(xdr::TransactionV1Envelope {
+        tx,
+        signatures: vec![signature]
+            .try_into()
+            .map_err(|_| internal("signatures"))?,
+    }))
 }
 
 fn manage_data(

@@ -10,7 +10,7 @@ mod verify;
 
 use std::sync::Arc;
 
-pub use challenge::{Challenge, ChallengeRequest};
+pub use challenge::{build_challenge, Challenge, ChallengeRequest, ChallengeSpec};
 pub use client_domain::{
     ClientDomainError, ClientDomainResolver, HttpClientDomainResolver, InMemoryClientDomains,
 };
