@@ -4,13 +4,14 @@
 use std::convert::Infallible;
 
 use lambda_http::{Body, Request, Response};
-use mooring::config::AnchorConfig;
+use mooring::config::{AnchorConfig, Source};
 use mooring::sep1::StellarToml;
 
 pub type Service = StellarToml;
 
-pub fn service_from_env() -> Result<Service, String> {
-    let anchor = AnchorConfig::from_env().map_err(|e| e.to_string())?;
+/// Builds the service from settings (the environment in Lambda).
+pub fn service(settings: &impl Source) -> Result<Service, String> {
+    let anchor = AnchorConfig::from_source(settings).map_err(|e| e.to_string())?;
     StellarToml::new(&anchor, &anchor_integrations::Anchor)
 }
 

@@ -6,16 +6,17 @@ use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
 use mooring::clock::SystemClock;
-use mooring::config::{AnchorConfig, Sep10Config};
+use mooring::config::{AnchorConfig, Sep10Config, Source};
 use mooring::horizon::HttpHorizon;
 use mooring::sep10::{routes, HttpClientDomainResolver, WebAuth};
 
 pub type Service = WebAuth<HttpHorizon, HttpClientDomainResolver>;
 
 /// Reads configuration and builds the HTTP clients: once per cold start.
-pub fn service_from_env() -> Result<Service, String> {
-    let anchor = AnchorConfig::from_env().map_err(|e| e.to_string())?;
-    let config = Sep10Config::from_env(&anchor).map_err(|e| e.to_string())?;
+/// Builds the service from settings (the environment in Lambda).
+pub fn service(settings: &impl Source) -> Result<Service, String> {
+    let anchor = AnchorConfig::from_source(settings).map_err(|e| e.to_string())?;
+    let config = Sep10Config::from_source(settings, &anchor).map_err(|e| e.to_string())?;
     let horizon = HttpHorizon::new(&anchor.horizon_url).map_err(|e| e.to_string())?;
     let client_domains = HttpClientDomainResolver::new(
         config.client_domain.timeout,

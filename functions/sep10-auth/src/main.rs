@@ -1,7 +1,7 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     mooring::telemetry::init();
-    let service = sep10_auth::service_from_env()
+    let service = sep10_auth::service(&mooring::config::Env)
         .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
     lambda_http::run(lambda_http::service_fn(|request| {
         sep10_auth::handle(&service, request)

@@ -30,8 +30,8 @@ async fn main() {
         .parse()
         .unwrap_or_else(|e| fail(&format!("MOORING_LOCAL_ADDR is invalid: {e}")));
     let functions = Arc::new(Functions {
-        sep1: sep1_toml::service_from_env().unwrap_or_else(|e| fail(&e)),
-        sep10: sep10_auth::service_from_env().unwrap_or_else(|e| fail(&e)),
+        sep1: sep1_toml::service(&mooring::config::Env).unwrap_or_else(|e| fail(&e)),
+        sep10: sep10_auth::service(&mooring::config::Env).unwrap_or_else(|e| fail(&e)),
     });
     let listener = TcpListener::bind(address)
         .await
