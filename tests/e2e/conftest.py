@@ -47,6 +47,15 @@ def _account_id(account: Keypair | str) -> str:
     return account.public_key if isinstance(account, Keypair) else account
 
 
+# Horizon's signer "type" for each strkey prefix.
+SIGNER_TYPES = {
+    "G": "ed25519_public_key",
+    "X": "sha256_hash",
+    "T": "preauth_tx",
+    "P": "ed25519_signed_payload",
+}
+
+
 class _QuietHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -113,6 +122,10 @@ class _HorizonHandler(_QuietHandler):
                 record = horizon.accounts.get(account_id)
             if error is not None:
                 status, problem = error
+                if status is None:  # as if Horizon went away mid-request
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self._send(status, json.dumps(problem).encode(), "application/problem+json")
                 return
             if record is not None:
@@ -127,7 +140,7 @@ class StandInHorizon(_Server):
 
     def __init__(self):
         self.accounts: dict[str, dict] = {}
-        self.errors: dict[str, tuple[int, dict]] = {}
+        self.errors: dict[str, tuple[int | None, dict]] = {}
         self.requests: list[str] = []
         self.lock = threading.Lock()
         super().__init__(_HorizonHandler)
@@ -143,20 +156,25 @@ class StandInHorizon(_Server):
         high_threshold: int = 0,
         balance: str = "100.0000000",
         sequence: int = 4_294_967_296,
+        trustlines: Iterable[tuple[str, str]] = (),
+        pool_shares: bool = False,
     ) -> dict:
         """Puts an account on the "ledger" and returns its JSON.
 
-        `signers` are the additional signers, `(key, weight)`; the master key is listed with
-        `master_weight` (last, as Horizon lists it, even when its weight is 0), unless `signers`
-        names it explicitly.
+        `signers` are the additional signers, `(key, weight)`, where a key is a keypair or any
+        signer strkey (G..., X... sha256_hash, T... preauth_tx, P... signed payload); the master
+        key is listed with `master_weight` (last, as Horizon lists it, even when its weight is 0),
+        unless `signers` names it explicitly. `trustlines` are `(code, issuer)` balances listed
+        before the native one, as Horizon does; `pool_shares` adds a liquidity-pool share line.
         """
         account_id = _account_id(account)
+        trustlines = list(trustlines)
         signer_list = []
         master_listed = False
         for key, weight in signers:
             key = _account_id(key)
             master_listed |= key == account_id
-            signer_list.append({"weight": weight, "key": key, "type": "ed25519_public_key"})
+            signer_list.append({"weight": weight, "key": key, "type": SIGNER_TYPES[key[0]]})
         if not master_listed:
             signer_list.append(
                 {"weight": master_weight, "key": account_id, "type": "ed25519_public_key"}
@@ -183,7 +201,7 @@ class StandInHorizon(_Server):
             "sequence": str(sequence),
             "sequence_ledger": 1000,
             "sequence_time": "1700000000",
-            "subentry_count": len(signer_list) - 1,
+            "subentry_count": len(signer_list) - 1 + len(trustlines) + 2 * int(pool_shares),
             "last_modified_ledger": 1000,
             "last_modified_time": "2024-01-01T00:00:00Z",
             "thresholds": {
@@ -198,12 +216,44 @@ class StandInHorizon(_Server):
                 "auth_clawback_enabled": False,
             },
             "balances": [
+                *(
+                    {
+                        "balance": "25.5000000",
+                        "limit": "922337203685.4775807",
+                        "buying_liabilities": "0.0000000",
+                        "selling_liabilities": "0.0000000",
+                        "last_modified_ledger": 990,
+                        "is_authorized": True,
+                        "is_authorized_to_maintain_liabilities": True,
+                        "is_clawback_enabled": False,
+                        "asset_type": "credit_alphanum4" if len(code) <= 4 else "credit_alphanum12",
+                        "asset_code": code,
+                        "asset_issuer": issuer,
+                    }
+                    for code, issuer in trustlines
+                ),
+                *(
+                    [
+                        {
+                            "balance": "1.0000000",
+                            "limit": "922337203685.4775807",
+                            "last_modified_ledger": 991,
+                            "is_authorized": False,
+                            "is_authorized_to_maintain_liabilities": False,
+                            "is_clawback_enabled": False,
+                            "asset_type": "liquidity_pool_shares",
+                            "liquidity_pool_id": "67260c4c1807b262ff851b0a3fe141194936bb0215b2f77447f1df11998eabb9",
+                        }
+                    ]
+                    if pool_shares
+                    else []
+                ),
                 {
                     "balance": balance,
                     "buying_liabilities": "0.0000000",
                     "selling_liabilities": "0.0000000",
                     "asset_type": "native",
-                }
+                },
             ],
             "signers": signer_list,
             "data": {},
@@ -216,8 +266,9 @@ class StandInHorizon(_Server):
             self.accounts[account_id] = record
         return record
 
-    def put_error(self, account: Keypair | str, status: int = 500) -> None:
-        """Makes Horizon fail for this account with a problem document."""
+    def put_error(self, account: Keypair | str, status: int | None = 500) -> None:
+        """Makes Horizon fail for this account with a problem document, or with no answer at
+        all (the connection is closed) when `status` is None."""
         problem = {
             "type": "https://stellar.org/horizon-errors/server_error",
             "title": "Internal Server Error",
@@ -334,6 +385,22 @@ def _pump(stream, lines: "queue.Queue[str | None]", log: list[str]) -> None:
         log.append(line)
         lines.put(line)
     lines.put(None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_proxy_for_loopback():
+    """Everything here is on loopback: never send it through a proxy from the environment."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("NO_PROXY", "no_proxy"):
+            current = os.environ.get(name, "")
+            patch.setenv(name, ",".join(filter(None, [current, "localhost", "127.0.0.1"])))
+        yield
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback port with nothing listening on it."""
+    return free_port()
 
 
 @pytest.fixture(scope="session")

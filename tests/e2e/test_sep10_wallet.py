@@ -17,7 +17,14 @@ from urllib.parse import urlparse
 
 import pytest
 import requests
-from stellar_sdk import Account, Keypair, MuxedAccount, TransactionBuilder, TransactionEnvelope
+from stellar_sdk import (
+    Account,
+    Keypair,
+    MuxedAccount,
+    StrKey,
+    TransactionBuilder,
+    TransactionEnvelope,
+)
 from stellar_sdk.operation import BumpSequence, ManageData
 from stellar_sdk.sep.ed25519_public_key_signer import Ed25519PublicKeySigner
 from stellar_sdk.sep.stellar_toml import fetch_stellar_toml
@@ -27,8 +34,6 @@ from stellar_sdk.sep.stellar_web_authentication import (
     verify_challenge_transaction,
     verify_challenge_transaction_threshold,
 )
-
-from conftest import free_port
 
 TIMEOUT = 10  # seconds, per HTTP request
 MAX_UINT64 = 2**64 - 1
@@ -431,8 +436,9 @@ def test_get_without_account(anchor):
         "not-an-account",
         BAD_CHECKSUM_ACCOUNT,
         Keypair.random().secret,  # a secret seed is not an account
+        StrKey.encode_contract(os.urandom(32)),  # nor is a contract (C...)
     ],
-    ids=["short", "garbage", "checksum", "secret-seed"],
+    ids=["short", "garbage", "checksum", "secret-seed", "contract"],
 )
 def test_get_invalid_account(anchor, account):
     assert_error(get_challenge(anchor, account=account), 400, "account")
@@ -452,6 +458,14 @@ def test_get_memo_with_muxed_account(anchor):
 def test_get_unknown_home_domain(anchor, home_domain):
     response = get_challenge(anchor, account=Keypair.random().public_key, home_domain=home_domain)
     assert_error(response, 400, "home_domain")
+
+
+def test_get_repeated_parameter(anchor):
+    account = Keypair.random().public_key
+    response = requests.get(
+        f"{anchor.auth_url}?account={account}&account={account}", timeout=TIMEOUT
+    )
+    assert_error(response, 400, "account")
 
 
 def test_get_invalid_client_domain(anchor):
@@ -501,17 +515,20 @@ def test_post_expired(anchor):
     expect_refused(anchor, sign(anchor, transaction, client), "expired")
 
 
-def test_post_expired_sdk_built(anchor):
-    """A challenge built by the SDK whose max_time is already in the past (timeout < 0)."""
+def test_post_expired_sdk_built(anchor, monkeypatch):
+    """A challenge the SDK built with the server's seed 20 minutes ago, valid for 5 minutes."""
     client = Keypair.random()
-    transaction = build_challenge_transaction(
-        anchor.server_keypair.secret,
-        client.public_key,
-        anchor.home_domain,
-        anchor.web_auth_domain,
-        anchor.network_passphrase,
-        timeout=-60,
-    )
+    past = time.time() - 1200
+    with monkeypatch.context() as patch:
+        patch.setattr(time, "time", lambda: past)  # the SDK reads the clock with time.time()
+        transaction = build_challenge_transaction(
+            anchor.server_keypair.secret,
+            client.public_key,
+            anchor.home_domain,
+            anchor.web_auth_domain,
+            anchor.network_passphrase,
+            timeout=300,
+        )
     expect_refused(anchor, sign(anchor, transaction, client), "expired")
 
 
@@ -644,6 +661,18 @@ def test_post_invalid_json(anchor):
     assert_error(response, 400)
 
 
+def test_post_unsupported_content_type(anchor):
+    client = Keypair.random()
+    transaction, _ = fetch_challenge(anchor, client.public_key)
+    response = requests.post(
+        anchor.auth_url,
+        data=sign(anchor, transaction, client).encode(),
+        headers={"Content-Type": "application/octet-stream"},
+        timeout=TIMEOUT,
+    )
+    assert_error(response, 415)
+
+
 def test_post_fee_bump(anchor):
     client = Keypair.random()
     transaction, _ = fetch_challenge(anchor, client.public_key)
@@ -655,9 +684,10 @@ def test_post_fee_bump(anchor):
     expect_refused(anchor, fee_bump.to_xdr(), "fee-bump")
 
 
-def test_post_horizon_failure_is_503(anchor, horizon):
+@pytest.mark.parametrize("status", [500, 502, None], ids=["500", "502", "no-answer"])
+def test_post_horizon_failure_is_503(anchor, horizon, status):
     client = Keypair.random()
-    horizon.put_error(client, 500)
+    horizon.put_error(client, status)
     try:
         transaction, _ = fetch_challenge(anchor, client.public_key)
         response = post_challenge(anchor, sign(anchor, transaction, client))
@@ -677,6 +707,31 @@ def test_existing_account_master_key(anchor, horizon):
     transaction, _ = fetch_challenge(anchor, client.public_key)
     claims = expect_token(
         anchor, sign(anchor, transaction, client), sdk={"signers": [(client.public_key, 1)]}
+    )
+    assert claims["sub"] == client.public_key
+
+
+def test_existing_account_as_horizon_lists_it(anchor, horizon):
+    """Trustlines, pool shares and non-ed25519 signers, as real Horizon returns them: the
+    hash-x / pre-auth / signed-payload signers cannot sign a challenge and are ignored."""
+    client = Keypair.random()
+    horizon.put_account(
+        client,
+        [
+            (StrKey.encode_sha256_hash(os.urandom(32)), 5),
+            (StrKey.encode_pre_auth_tx(os.urandom(32)), 5),
+            (StrKey.encode_ed25519_signed_payload(os.urandom(32) + b"\0\0\0\4abcd"), 5),
+        ],
+        master_weight=2,
+        med_threshold=2,
+        trustlines=[("USDC", anchor.asset_issuer), ("LONGASSET12", anchor.asset_issuer)],
+        pool_shares=True,
+    )
+    transaction, _ = fetch_challenge(anchor, client.public_key)
+    claims = expect_token(
+        anchor,
+        sign(anchor, transaction, client),
+        sdk={"signers": [(client.public_key, 2)], "threshold": 2},
     )
     assert claims["sub"] == client.public_key
 
@@ -738,7 +793,10 @@ def test_server_key_as_signer_does_not_count(anchor, horizon):
     horizon.put_account(client, [(anchor.server_account_id, 1)], master_weight=1, med_threshold=2)
     sdk = {"signers": [(anchor.server_account_id, 1), (client.public_key, 1)], "threshold": 2}
     transaction, _ = fetch_challenge(anchor, client.public_key)
-    expect_refused(anchor, sign(anchor, transaction, client), sdk=sdk)
+    signed = sign(anchor, transaction, client)
+    expect_refused(anchor, signed, sdk=sdk)
+    # Nor does a second copy of the server's signature.
+    expect_refused(anchor, with_duplicate_signature(anchor, signed, index=0), sdk=sdk)
 
 
 def test_muxed_account_on_the_ledger(anchor, horizon):
@@ -828,9 +886,9 @@ def test_client_domain_without_signing_key(anchor, wallet_domain, toml):
     assert "/.well-known/stellar.toml" in wallet_domain.requests
 
 
-def test_client_domain_unreachable(anchor):
+def test_client_domain_unreachable(anchor, unused_port):
     response = get_challenge(
-        anchor, account=Keypair.random().public_key, client_domain=f"127.0.0.1:{free_port()}"
+        anchor, account=Keypair.random().public_key, client_domain=f"127.0.0.1:{unused_port}"
     )
     assert_error(response, 400, "client_domain")
 

@@ -24,6 +24,13 @@ struct Functions {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    // `mooring-local keygen`: a fresh signing keypair as env lines, for the local set-up.
+    if std::env::args().nth(1).as_deref() == Some("keygen") {
+        let keypair = mooring::stellar::Keypair::random();
+        println!("SIGNING_SEED={}", keypair.secret_seed().as_str());
+        println!("SIGNING_KEY={}", keypair.account_id());
+        return;
+    }
     mooring::telemetry::init();
     let address: SocketAddr = std::env::var("MOORING_LOCAL_ADDR")
         .unwrap_or_else(|_| "127.0.0.1:8000".into())

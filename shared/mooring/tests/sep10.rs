@@ -12,7 +12,7 @@ use mooring::sep10::{
     build_challenge, routes, ChallengeRequest, ChallengeSpec, ClientDomainResolver,
     HttpClientDomainResolver, InMemoryClientDomains, WebAuth, WebAuthUser,
 };
-use mooring::stellar::xdr::{self, ReadXdr};
+use mooring::stellar::xdr;
 use mooring::stellar::{
     decode_envelope, encode_envelope, sign_hash, transaction_hash, Keypair, Memo, MuxedAccount,
     Network,
@@ -205,18 +205,8 @@ fn digest_vector_challenge_is_reproduced_byte_for_byte() {
 
 #[tokio::test]
 async fn digest_vector_verifies_into_a_jwt() {
-    let (anchor, sep10) = settings(&[("WEB_AUTH_DOMAIN", "auth.example.com")]);
-    let h = Harness {
-        auth: WebAuth::new(
-            anchor,
-            sep10,
-            Arc::new(InMemoryHorizon::default()),
-            InMemoryClientDomains::default(),
-            Arc::new(FixedClock::at(NOW)),
-        ),
-        horizon: Arc::new(InMemoryHorizon::default()),
-        clock: Arc::new(FixedClock::at(NOW)),
-    };
+    // PUBLIC_URL https://auth.example.com makes the web_auth_domain the vector's.
+    let h = harness();
     let mut envelope = envelope_of(VECTOR_ENVELOPE);
     let mut signatures = envelope.signatures.to_vec();
     signatures.push(xdr::DecoratedSignature {
@@ -239,19 +229,7 @@ async fn digest_vector_verifies_into_a_jwt() {
     assert_eq!((claims.iat, claims.exp), (NOW, NOW + 86_400));
     // After the challenge's maxTime it is refused.
     h.clock.set(1_700_000_901);
-    let expired = WebAuth::new(
-        settings(&[("WEB_AUTH_DOMAIN", "auth.example.com")]).0,
-        settings(&[("WEB_AUTH_DOMAIN", "auth.example.com")]).1,
-        Arc::new(InMemoryHorizon::default()),
-        InMemoryClientDomains::default(),
-        h.clock.clone(),
-    );
-    assert!(expired
-        .verify(&signed)
-        .await
-        .unwrap_err()
-        .to_string()
-        .contains("expired"));
+    assert!(refusal(&h, &signed).await.contains("expired"));
 }
 
 // --- GET /auth ---------------------------------------------------------------------------------

@@ -122,7 +122,11 @@ impl<H: Horizon, C: ClientDomainResolver> WebAuth<H, C> {
         let first = operations
             .next()
             .ok_or_else(|| reject("challenge has no operations"))?;
-        let (client, name, value) = manage_data(first).ok_or_else(|| {
+        let DataOp {
+            source: client,
+            name,
+            value,
+        } = manage_data(first).ok_or_else(|| {
             reject(
                 "challenge's first operation must be a ManageData operation with a source account",
             )
@@ -156,7 +160,7 @@ impl<H: Horizon, C: ClientDomainResolver> WebAuth<H, C> {
         let mut client_domain = None;
         let mut web_auth_domain_seen = false;
         for op in operations {
-            let (source, name, value) = manage_data(op).ok_or_else(|| {
+            let DataOp { source, name, value } = manage_data(op).ok_or_else(|| {
                 reject("every challenge operation must be a ManageData operation with a source account")
             })?;
             if name == b"client_domain" {
@@ -197,17 +201,23 @@ impl<H: Horizon, C: ClientDomainResolver> WebAuth<H, C> {
     }
 }
 
-/// A ManageData operation's source, name and value; `None` for any other operation or no source.
-fn manage_data(op: &xdr::Operation) -> Option<(MuxedAccount, &[u8], Option<&[u8]>)> {
+/// A ManageData operation of a challenge.
+struct DataOp<'a> {
+    source: MuxedAccount,
+    name: &'a [u8],
+    value: Option<&'a [u8]>,
+}
+
+/// The operation as a [`DataOp`]; `None` for any other operation or one without a source.
+fn manage_data(op: &xdr::Operation) -> Option<DataOp<'_>> {
     let xdr::OperationBody::ManageData(data) = &op.body else {
         return None;
     };
-    let source = MuxedAccount::from_xdr(op.source_account.as_ref()?);
-    Some((
-        source,
-        data.data_name.0.as_slice(),
-        data.data_value.as_ref().map(|v| v.0.as_slice()),
-    ))
+    Some(DataOp {
+        source: MuxedAccount::from_xdr(op.source_account.as_ref()?),
+        name: data.data_name.0.as_slice(),
+        value: data.data_value.as_ref().map(|v| v.0.as_slice()),
+    })
 }
 
 /// Removes `key`'s valid signature from `signatures`; false when there is none.
