@@ -36,6 +36,7 @@ export SEP10_CLIENT_DOMAIN_ALLOW_INSECURE="${SEP10_CLIENT_DOMAIN_ALLOW_INSECURE:
 export MOORING_LOCAL_ADDR="127.0.0.1:$port"
 export RUST_LOG="${RUST_LOG:-info}"
 
+horizon="${HORIZON_URL:-the SDF Horizon of the network}"
 cat <<INFO
 Mooring is starting on http://localhost:$port
   home domain      $HOME_DOMAIN
@@ -43,7 +44,7 @@ Mooring is starting on http://localhost:$port
   SEP-10 endpoint  $PUBLIC_URL/auth
   signing key      $SIGNING_KEY
   network          $NETWORK_PASSPHRASE
-  Horizon          ${HORIZON_URL:-the network's default (SDF Horizon)}
+  Horizon          $horizon
 Settings: $env_file (delete it for new keys). Ctrl-C stops the anchor.
 INFO
 exec "$gateway"
