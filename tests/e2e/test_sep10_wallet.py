@@ -313,6 +313,7 @@ def test_wallet_login_from_stellar_toml(anchor, horizon, form):
     envelope = parsed.transaction
     envelope.sign(client)
     signed = envelope.to_xdr()
+    assert sdk_verdict(anchor, signed) is None
     body = {"transaction": signed}
     if form:
         response = requests.post(endpoint, data=body, timeout=TIMEOUT)

@@ -104,7 +104,7 @@ impl ClientDomainResolver for HttpClientDomainResolver {
             .get(&url)
             .send()
             .await
-            .map_err(|e| fetch_error(error_chain(&e)))?;
+            .map_err(|e| fetch_error(public_reason(&e)))?;
         if !response.status().is_success() {
             return Err(fetch_error(format!("HTTP {}", response.status().as_u16())));
         }
@@ -112,7 +112,7 @@ impl ClientDomainResolver for HttpClientDomainResolver {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| fetch_error(error_chain(&e)))?
+            .map_err(|e| fetch_error(public_reason(&e)))?
         {
             if body.len() + chunk.len() > MAX_TOML_BYTES {
                 return Err(fetch_error("stellar.toml is larger than 100 KB".into()));
@@ -145,15 +145,20 @@ fn toml_url(scheme: &str, domain: &str) -> String {
     format!("{scheme}://{domain}/.well-known/stellar.toml")
 }
 
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+/// A short reason for the caller; the full cause goes to the log only, so the answer cannot be
+/// used to probe what lies behind a host.
+fn public_reason(error: &reqwest::Error) -> String {
+    tracing::info!(error = ?error, "client_domain fetch failed");
+    let reason = if error.is_timeout() {
+        "timed out"
+    } else if error.is_redirect() {
+        "redirect refused"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    reason.to_owned()
 }
 
 /// Resolves names, keeping only public addresses, so no redirect or DNS answer can point the
