@@ -133,3 +133,47 @@ impl StellarToml {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct WithPrincipals;
+
+    impl TomlIntegration for WithPrincipals {
+        fn extend_toml(&self, toml: &mut Table, anchor: &AnchorConfig) {
+            let mut principal = Table::new();
+            principal.insert("name".into(), Value::String("Jane Doe".into()));
+            toml.insert(
+                "PRINCIPALS".into(),
+                Value::Array(vec![Value::Table(principal)]),
+            );
+            // The hook may also change generated values.
+            toml.insert(
+                "VERSION".into(),
+                Value::String(format!("2.7.0+{}", anchor.default_home_domain())),
+            );
+        }
+    }
+
+    #[test]
+    fn the_toml_integration_extends_the_generated_file() {
+        let anchor = AnchorConfig::from_source(&[
+            ("HOME_DOMAIN", "anchor.example.com"),
+            ("NETWORK_PASSPHRASE", "Test SDF Network ; September 2015"),
+            (
+                "SIGNING_KEY",
+                "GCEIDEQEWOX6QGJOCW7YDT7TVAZZGSZ33D2NT5OTVSXR7USIC6XFKVSM",
+            ),
+        ])
+        .unwrap();
+        let served = StellarToml::new(&anchor, &WithPrincipals).unwrap();
+        let parsed: Table = served.body().parse().unwrap();
+        assert_eq!(parsed["PRINCIPALS"][0]["name"].as_str(), Some("Jane Doe"));
+        assert_eq!(parsed["VERSION"].as_str(), Some("2.7.0+anchor.example.com"));
+        assert_eq!(
+            parsed["DOCUMENTATION"]["ORG_NAME"].as_str(),
+            Some("anchor.example.com")
+        );
+    }
+}
