@@ -1,0 +1,76 @@
+"""`python -m infra.local_stack up [--port 8000]`: README command one."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+from .stack import LOCAL_PASSPHRASE, LocalStack, Settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m infra.local_stack")
+    parser.add_argument("command", choices=["up"])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("MOORING_PORT", 8000)))
+    parser.add_argument("--aws-port", type=int, default=int(os.environ.get("MOORING_AWS_PORT", 4570)))
+    parser.add_argument("--ledger-port", type=int, default=int(os.environ.get("MOORING_LEDGER_PORT", 8001)))
+    parser.add_argument("--work-dir", type=Path, default=REPO / ".local" / "stack")
+    args = parser.parse_args()
+
+    horizon_url = os.environ.get("HORIZON_URL") or None
+    passphrase = os.environ.get("NETWORK_PASSPHRASE") or LOCAL_PASSPHRASE
+    if horizon_url and not os.environ.get("NETWORK_PASSPHRASE"):
+        raise SystemExit("HORIZON_URL is set: set NETWORK_PASSPHRASE to that network's passphrase too")
+    settings = Settings(
+        repo=REPO,
+        work_dir=args.work_dir,
+        port=args.port,
+        aws_port=args.aws_port,
+        ledger_port=args.ledger_port,
+        horizon_url=horizon_url,
+        network_passphrase=passphrase,
+        log_level=os.environ.get("RUST_LOG", "info"),
+    )
+    started = time.monotonic()
+    stack = LocalStack(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stack.up()
+        k = stack.keys
+        print(
+            f"""
+Mooring is running ({time.monotonic() - started:.0f} s to start).
+  home domain       {settings.home_domain}
+  stellar.toml      {settings.public_url}/.well-known/stellar.toml
+  SEP-10 endpoint   {settings.public_url}/auth
+  signing key       {k.signing.public_key}
+  network           {passphrase}
+  Horizon           {stack.horizon_url}{'' if horizon_url else ' (local ledger; friendbot at /friendbot?addr=G...)'}
+  asset             {settings.asset_code}:{k.issuer.public_key}
+  distribution      {k.distribution.public_key}
+  local AWS         {stack.aws.endpoint} (AWS_ENDPOINT_URL; credentials test/test, us-east-1)
+  keys and logs     {settings.work_dir}
+Ctrl-C stops everything.""",
+            flush=True,
+        )
+        while not stop.wait(1):
+            dead = stack.processes.check_alive()
+            if dead:
+                print(f"{dead} stopped unexpectedly:\n{stack.processes.tail(dead)}")
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping ...", flush=True)
+        stack.down()
+
+
+if __name__ == "__main__":
+    main()

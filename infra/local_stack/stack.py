@@ -1,0 +1,159 @@
+"""The whole local anchor: ledger, local AWS with the deployed template, anchor accounts, front
+door. Used by README command one (`up`) and by the end-to-end tests (on free ports)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .aws import LocalAws, build_functions
+from .frontdoor import FrontDoor
+from .processes import Processes
+
+LOCAL_PASSPHRASE = "Standalone Network ; February 2017"
+
+
+@dataclass
+class Settings:
+    repo: Path
+    work_dir: Path  # keys, logs, ledger and emulator state
+    port: int = 8000  # the front door: home domain localhost:<port>
+    aws_port: int = 4570
+    ledger_port: int = 8001
+    # Another Horizon (e.g. testnet) instead of the local ledger; then set the passphrase too.
+    horizon_url: str | None = None
+    network_passphrase: str = LOCAL_PASSPHRASE
+    close_interval: float = 5.0
+    stack: str = "mooring"
+    log_level: str = "info"
+    asset_code: str = "USDC"
+    extra_parameters: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def home_domain(self) -> str:
+        return f"localhost:{self.port}"
+
+    @property
+    def public_url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+
+class Keys:
+    """The anchor's keys, created once and kept in <work_dir>/anchor.env (mode 600)."""
+
+    NAMES = ("SIGNING_SEED", "ISSUER_SEED", "DISTRIBUTION_SEED", "JWT_SECRET")
+
+    def __init__(self, path: Path):
+        from stellar_sdk import Keypair
+
+        values = {}
+        if path.exists():
+            for line in path.read_text().splitlines():
+                if "=" in line and not line.startswith("#"):
+                    key, value = line.split("=", 1)
+                    values[key.strip()] = value.strip()
+        for name in self.NAMES:
+            if name not in values:
+                values[name] = secrets.token_hex(32) if name == "JWT_SECRET" else Keypair.random().secret
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lines = ["# Mooring local stack keys (created by infra/local.sh). Secrets: keep private."]
+        lines += [f"{name}={values[name]}" for name in self.NAMES]
+        lines += [f"SIGNING_KEY={Keypair.from_secret(values['SIGNING_SEED']).public_key}"]
+        path.write_text("\n".join(lines) + "\n")
+        path.chmod(0o600)
+        self.signing = Keypair.from_secret(values["SIGNING_SEED"])
+        self.issuer = Keypair.from_secret(values["ISSUER_SEED"])
+        self.distribution = Keypair.from_secret(values["DISTRIBUTION_SEED"])
+        self.jwt_secret = values["JWT_SECRET"]
+
+
+class LocalStack:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        work = settings.work_dir
+        self.processes = Processes(work / "logs")
+        self.keys = Keys(work / "anchor.env")
+        venv_bin = Path(sys.executable).parent
+        self.aws = LocalAws(self.processes, settings.aws_port, work / "ministack", venv_bin)
+        self.front_door: FrontDoor | None = None
+
+    @property
+    def horizon_url(self) -> str:
+        return self.settings.horizon_url or f"http://127.0.0.1:{self.settings.ledger_port}"
+
+    @property
+    def assets(self) -> list[dict]:
+        return [
+            {
+                "code": self.settings.asset_code,
+                "issuer": self.keys.issuer.public_key,
+                "distribution_account": self.keys.distribution.public_key,
+                "seps": [],
+                "toml": {"desc": "Local demo dollar", "anchor_asset": "USD", "display_decimals": 2},
+            }
+        ]
+
+    def up(self, say=print) -> None:
+        s = self.settings
+        try:
+            say("building the functions (x86_64) ...")
+            build_functions(s.repo, s.repo / "template.yaml", s.work_dir / "build")
+            if not s.horizon_url:
+                say(f"starting the local ledger on 127.0.0.1:{s.ledger_port} ...")
+                self.start_ledger()
+            say(f"starting the local AWS (ministack) on 127.0.0.1:{s.aws_port} ...")
+            self.aws.start()
+            say("deploying template.yaml ...")
+            self.aws.deploy(s.repo / "template.yaml", s.work_dir / "build", s.work_dir / "deploy", s.stack, self.parameters())
+            if not s.horizon_url:
+                say("creating the anchor's accounts on the ledger ...")
+                from .accounts import fund_anchor
+
+                fund_anchor(self.horizon_url, s.network_passphrase, self.keys, s.asset_code)
+            self.front_door = FrontDoor(self.aws.api_url(s.stack), port=s.port).start()
+        except BaseException:
+            self.down()
+            raise
+
+    def start_ledger(self) -> None:
+        s = self.settings
+        argv = [
+            sys.executable, "-m", "infra.ledger",
+            "--host", "127.0.0.1",
+            "--port", str(s.ledger_port),
+            "--state-dir", str(s.work_dir / "ledger"),
+            "--close-interval", str(s.close_interval),
+            "--network-passphrase", s.network_passphrase,
+        ]
+        self.processes.start("ledger", argv, dict(os.environ), cwd=s.repo)
+        self.processes.wait_http("ledger", f"{self.horizon_url}/", timeout=30)
+
+    def parameters(self) -> dict[str, str]:
+        s = self.settings
+        parameters = {
+            "Architecture": "x86_64",
+            "HomeDomain": s.home_domain,
+            "PublicUrl": s.public_url,
+            "NetworkPassphrase": s.network_passphrase,
+            "HorizonUrl": self.horizon_url,
+            "SigningKey": self.keys.signing.public_key,
+            "SigningSeed": self.keys.signing.secret,
+            "JwtSecret": self.keys.jwt_secret,
+            "Assets": json.dumps(self.assets, separators=(",", ":")),
+            "OrgName": "Mooring local anchor",
+            # Wallets on this machine attest client domains served over http from localhost.
+            "ClientDomainAllowInsecure": "true",
+            "LogLevel": s.log_level,
+        }
+        parameters.update(s.extra_parameters)
+        return parameters
+
+    def down(self) -> None:
+        if self.front_door:
+            self.front_door.stop()
+            self.front_door = None
+        self.processes.stop_all()
