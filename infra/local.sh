@@ -1,50 +1,22 @@
 #!/usr/bin/env bash
-# Runs the whole anchor locally on http://localhost:8000 (README command one).
+# README command one: the whole anchor on this machine, offline.
 #
-# Serves every function in-process through `mooring-local` with a development configuration kept
-# in .local/anchor.env (created on first run: a fresh signing key and JWT secret). Override any
-# setting in the environment, e.g. HORIZON_URL=... or MOORING_PORT=8100. Ctrl-C stops it.
+#   - a local AWS (ministack) running the real template.yaml: the functions built for this
+#     machine, deployed with the ordinary CloudFormation package/deploy commands;
+#   - the front door on http://localhost:8000 serving the HTTP API at the root;
+#   - the local Stellar ledger (a Horizon-compatible server) on 127.0.0.1:8001, with the anchor's
+#     issuer and distribution accounts funded and the demo asset issued.
+#
+# Keys, logs and state live in .local/stack (delete it to start afresh). Ports: MOORING_PORT,
+# MOORING_AWS_PORT, MOORING_LEDGER_PORT. To use the real testnet instead of the local ledger:
+#   HORIZON_URL=https://horizon-testnet.stellar.org \
+#   NETWORK_PASSPHRASE="Test SDF Network ; September 2015" bash infra/local.sh
+# Re-running updates the stack in place; Ctrl-C stops every process it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-port="${MOORING_PORT:-8000}"
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)" >&2; exit 1; }
-cargo build --quiet -p local-gateway
-gateway=target/debug/mooring-local
-
-mkdir -p .local
-env_file=.local/anchor.env
-if [ ! -f "$env_file" ]; then
-  {
-    echo "# Local development settings for Mooring, created by infra/local.sh. Secrets: keep private."
-    "$gateway" keygen
-    echo "JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-  } > "$env_file"
-  chmod 600 "$env_file"
-fi
-set -a
-# shellcheck disable=SC1090
-. "$env_file"
-set +a
-
-export HOME_DOMAIN="${HOME_DOMAIN:-localhost:$port}"
-export PUBLIC_URL="${PUBLIC_URL:-http://localhost:$port}"
-export NETWORK_PASSPHRASE="${NETWORK_PASSPHRASE:-Test SDF Network ; September 2015}"
-export ORG_NAME="${ORG_NAME:-Mooring local anchor}"
-# Wallets on this machine may attest a client_domain served over plain http from localhost.
-export SEP10_CLIENT_DOMAIN_ALLOW_INSECURE="${SEP10_CLIENT_DOMAIN_ALLOW_INSECURE:-true}"
-export MOORING_LOCAL_ADDR="127.0.0.1:$port"
-export RUST_LOG="${RUST_LOG:-info}"
-
-horizon="${HORIZON_URL:-the SDF Horizon of the network}"
-cat <<INFO
-Mooring is starting on http://localhost:$port
-  home domain      $HOME_DOMAIN
-  stellar.toml     $PUBLIC_URL/.well-known/stellar.toml
-  SEP-10 endpoint  $PUBLIC_URL/auth
-  signing key      $SIGNING_KEY
-  network          $NETWORK_PASSPHRASE
-  Horizon          $horizon
-Settings: $env_file (delete it for new keys). Ctrl-C stops the anchor.
-INFO
-exec "$gateway"
+command -v python3 >/dev/null || { echo "python3 (3.11+) is required" >&2; exit 1; }
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+exec .venv/bin/python -m infra.local_stack up "$@"

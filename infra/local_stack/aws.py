@@ -122,7 +122,10 @@ class LocalAws:
         ids = self.physical_ids(stack)
         gateway = self.boto("apigatewayv2")
         lambdas = self.boto("lambda")
-        for route in tpl.http_routes(self.processed_template(stack)):
+        processed = self.processed_template(stack)
+        for api, cors in tpl.cors_configurations(processed).items():
+            gateway.update_api(ApiId=ids[api], CorsConfiguration=cors)
+        for route in tpl.http_routes(processed):
             api_id = ids[route.api]
             existing = {r["RouteKey"] for r in gateway.get_routes(ApiId=api_id).get("Items", [])}
             if route.key in existing:

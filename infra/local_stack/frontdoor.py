@@ -58,10 +58,15 @@ def _handler(upstream_host: str, upstream_port: int, prefix: str):
                 response = upstream.getresponse()
                 payload = response.read()
                 self.send_response(response.status)
+                sent = set()
                 for key, value in response.getheaders():
-                    # BaseHTTPRequestHandler sends its own Date and Server.
-                    if key.lower() not in HOP_BY_HOP and key.lower() not in ("date", "server"):
-                        self.send_header(key, value)
+                    # BaseHTTPRequestHandler sends its own Date and Server. The emulator adds its
+                    # CORS headers beside the function's where AWS replaces them: send each once.
+                    line = (key.lower(), value)
+                    if key.lower() in HOP_BY_HOP or key.lower() in ("date", "server") or line in sent:
+                        continue
+                    sent.add(line)
+                    self.send_header(key, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 if self.command != "HEAD":

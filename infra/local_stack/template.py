@@ -90,3 +90,18 @@ def ttl_attributes(template: dict) -> dict[str, str]:
         if spec.get("Enabled") and spec.get("AttributeName"):
             ttls[logical_id] = spec["AttributeName"]
     return ttls
+
+
+def cors_configurations(processed: dict) -> dict[str, dict]:
+    """HTTP API logical id -> its CORS configuration (the API's `CorsConfiguration` or the
+    `x-amazon-apigateway-cors` SAM writes into the OpenAPI body), in the API's field names."""
+    found = {}
+    for logical_id, resource in processed.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::ApiGatewayV2::Api":
+            continue
+        properties = resource.get("Properties", {})
+        cors = properties.get("CorsConfiguration") or properties.get("Body", {}).get("x-amazon-apigateway-cors")
+        if cors:
+            # OpenAPI uses camelCase (allowOrigins), the API PascalCase (AllowOrigins).
+            found[logical_id] = {key[0].upper() + key[1:]: value for key, value in cors.items()}
+    return found

@@ -28,7 +28,7 @@ class Anchor:
 
     def __init__(self, home_domain: str):
         self.home_domain = home_domain
-        self.toml = fetch_stellar_toml(home_domain, use_http=home_domain.startswith("localhost"), timeout=TIMEOUT)
+        self.toml = fetch_stellar_toml(home_domain, use_http=home_domain.startswith("localhost"))
         self.auth_url = self.toml["WEB_AUTH_ENDPOINT"]
         self.signing_key = self.toml["SIGNING_KEY"]
         self.passphrase = self.toml["NETWORK_PASSPHRASE"]

@@ -1,0 +1,128 @@
+"""The local stack of README command one, on free ports: template.yaml deployed into the local
+AWS, the front door, the local ledger. A stellar-sdk wallet authenticates through it, so the
+Rust Horizon adapter is proven against the ledger (itself built on stellar-sdk)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import requests
+from stellar_sdk import Keypair
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).parent))
+
+from infra.local_stack import template as tpl  # noqa: E402
+from infra.local_stack.processes import free_port  # noqa: E402
+from infra.local_stack.stack import LocalStack, Settings  # noqa: E402
+from wallet import Anchor, fund_with_second_signer, jwt_claims  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def stack():
+    work = Path(tempfile.mkdtemp(prefix="mooring-stack-"))
+    settings = Settings(
+        repo=REPO,
+        work_dir=work,
+        port=free_port(),
+        aws_port=free_port(),
+        ledger_port=free_port(),
+        close_interval=0.2,
+        stack="mooring-test",
+    )
+    local = LocalStack(settings)
+    try:
+        local.up(say=lambda message: None)
+    except SystemExit as failure:
+        pytest.fail(f"the local stack did not start: {failure}")
+    yield local
+    local.down()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def anchor(stack):
+    return Anchor(stack.settings.home_domain)
+
+
+def url(stack, path: str) -> str:
+    return f"{stack.settings.public_url}{path}"
+
+
+def test_every_http_route_of_the_template_answers_through_the_front_door(stack):
+    routes = tpl.http_routes(stack.aws.processed_template(stack.settings.stack))
+    declared = {
+        (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+        for resource in tpl.load(REPO / "template.yaml")["Resources"].values()
+        for event in resource.get("Properties", {}).get("Events", {}).values()
+        if event.get("Type") == "HttpApi"
+    }
+    assert {(r.method, r.path) for r in routes} == declared
+    for route in routes:
+        path = re.sub(r"\{[^}]+\}", "x", route.path)
+        response = requests.request(route.method, url(stack, path), headers={"Origin": "https://wallet.example"}, timeout=30)
+        # Served by our function: CORS on every answer, never the gateway's own 404.
+        assert response.status_code != 404, route
+        assert response.headers.get("Access-Control-Allow-Origin") == "*", route
+
+
+def test_an_unknown_route_is_a_404(stack):
+    assert requests.get(url(stack, "/no/such/route"), timeout=30).status_code == 404
+    assert requests.post(url(stack, "/.well-known/stellar.toml"), timeout=30).status_code == 404
+
+
+def test_cors_preflight_is_answered_by_the_gateway(stack):
+    response = requests.options(
+        url(stack, "/auth"),
+        headers={"Origin": "https://wallet.example", "Access-Control-Request-Method": "POST"},
+        timeout=30,
+    )
+    assert response.status_code in (200, 204), response.text
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    assert "authorization" in response.headers["Access-Control-Allow-Headers"].lower()
+
+
+def test_stellar_toml_describes_the_local_anchor(stack, anchor):
+    keys = stack.keys
+    assert anchor.signing_key == keys.signing.public_key
+    assert anchor.auth_url == f"http://{stack.settings.home_domain}/auth"
+    assert anchor.passphrase == stack.settings.network_passphrase
+    currency = anchor.toml["CURRENCIES"][0]
+    assert (currency["code"], currency["issuer"]) == ("USDC", keys.issuer.public_key)
+    assert set(anchor.toml["ACCOUNTS"]) == {keys.issuer.public_key, keys.distribution.public_key}
+
+
+def test_anchor_accounts_are_funded_and_hold_the_asset(stack):
+    balances = requests.get(f"{stack.horizon_url}/accounts/{stack.keys.distribution.public_key}", timeout=10).json()["balances"]
+    usdc = [b for b in balances if b.get("asset_code") == "USDC"]
+    assert usdc and usdc[0]["asset_issuer"] == stack.keys.issuer.public_key
+    assert float(usdc[0]["balance"]) == 1_000_000
+
+
+def test_sep10_with_a_fresh_account(anchor):
+    fresh = Keypair.random()
+    response = anchor.login(fresh.public_key, [fresh])
+    assert response.status_code == 200, response.text
+    claims = jwt_claims(response.json()["token"])
+    assert claims["sub"] == fresh.public_key
+    assert claims["iss"] == anchor.auth_url
+    # A second key on an account that does not exist is refused.
+    refused = anchor.login(fresh.public_key, [fresh, Keypair.random()])
+    assert refused.status_code == 400, refused.text
+
+
+def test_sep10_with_a_two_signer_account_on_the_ledger(stack, anchor):
+    user, cosigner = fund_with_second_signer(stack.horizon_url, anchor.passphrase)
+    one = anchor.login(user.public_key, [user])
+    assert one.status_code == 400, one.text
+    assert "medium threshold" in one.json()["error"]
+    both = anchor.login(user.public_key, [user, cosigner])
+    assert both.status_code == 200, both.text
+    assert jwt_claims(both.json()["token"])["sub"] == user.public_key
