@@ -40,7 +40,10 @@ def main() -> None:
     started = time.monotonic()
     stack = LocalStack(settings)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C (SIGINT), kill (SIGTERM) and a closed terminal (SIGHUP) all stop everything; SIGINT
+    # is set explicitly because a shell's background job starts with it ignored.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, lambda *_: stop.set())
     try:
         stack.up()
         k = stack.keys
@@ -65,8 +68,6 @@ Ctrl-C stops everything.""",
             if dead:
                 print(f"{dead} stopped unexpectedly:\n{stack.processes.tail(dead)}")
                 break
-    except KeyboardInterrupt:
-        pass
     finally:
         print("stopping ...", flush=True)
         stack.down()
