@@ -1,0 +1,404 @@
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::stellar::{AccountId, Amount, Asset};
+use crate::time::Timestamp;
+
+/// Which SEP created the transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Sep6,
+    Sep24,
+    Sep31,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Kind {
+    #[serde(rename = "deposit")]
+    Deposit,
+    #[serde(rename = "withdrawal")]
+    Withdrawal,
+    #[serde(rename = "deposit-exchange")]
+    DepositExchange,
+    #[serde(rename = "withdrawal-exchange")]
+    WithdrawalExchange,
+    /// SEP-31: the anchor receives a payment and pays out off-chain.
+    #[serde(rename = "receive")]
+    Receive,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Deposit => "deposit",
+            Kind::Withdrawal => "withdrawal",
+            Kind::DepositExchange => "deposit-exchange",
+            Kind::WithdrawalExchange => "withdrawal-exchange",
+            Kind::Receive => "receive",
+        }
+    }
+
+    pub fn is_deposit(self) -> bool {
+        matches!(self, Kind::Deposit | Kind::DepositExchange)
+    }
+}
+
+/// Every status of SEP-24 (5.10), SEP-6 (6.7) and SEP-31 (7.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransactionStatus {
+    Incomplete,
+    PendingUserTransferStart,
+    PendingUserTransferComplete,
+    PendingExternal,
+    PendingAnchor,
+    OnHold,
+    PendingStellar,
+    PendingTrust,
+    PendingUser,
+    PendingCustomerInfoUpdate,
+    PendingTransactionInfoUpdate,
+    PendingSender,
+    PendingReceiver,
+    Completed,
+    Refunded,
+    Expired,
+    NoMarket,
+    TooSmall,
+    TooLarge,
+    Error,
+}
+
+impl TransactionStatus {
+    pub const ALL: [TransactionStatus; 20] = [
+        Self::Incomplete,
+        Self::PendingUserTransferStart,
+        Self::PendingUserTransferComplete,
+        Self::PendingExternal,
+        Self::PendingAnchor,
+        Self::OnHold,
+        Self::PendingStellar,
+        Self::PendingTrust,
+        Self::PendingUser,
+        Self::PendingCustomerInfoUpdate,
+        Self::PendingTransactionInfoUpdate,
+        Self::PendingSender,
+        Self::PendingReceiver,
+        Self::Completed,
+        Self::Refunded,
+        Self::Expired,
+        Self::NoMarket,
+        Self::TooSmall,
+        Self::TooLarge,
+        Self::Error,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Incomplete => "incomplete",
+            Self::PendingUserTransferStart => "pending_user_transfer_start",
+            Self::PendingUserTransferComplete => "pending_user_transfer_complete",
+            Self::PendingExternal => "pending_external",
+            Self::PendingAnchor => "pending_anchor",
+            Self::OnHold => "on_hold",
+            Self::PendingStellar => "pending_stellar",
+            Self::PendingTrust => "pending_trust",
+            Self::PendingUser => "pending_user",
+            Self::PendingCustomerInfoUpdate => "pending_customer_info_update",
+            Self::PendingTransactionInfoUpdate => "pending_transaction_info_update",
+            Self::PendingSender => "pending_sender",
+            Self::PendingReceiver => "pending_receiver",
+            Self::Completed => "completed",
+            Self::Refunded => "refunded",
+            Self::Expired => "expired",
+            Self::NoMarket => "no_market",
+            Self::TooSmall => "too_small",
+            Self::TooLarge => "too_large",
+            Self::Error => "error",
+        }
+    }
+
+    /// Final statuses: nothing moves a transaction out of them.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Self::Completed
+                | Self::Refunded
+                | Self::Expired
+                | Self::NoMarket
+                | Self::TooSmall
+                | Self::TooLarge
+                | Self::Error
+        )
+    }
+}
+
+impl fmt::Display for TransactionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TransactionStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "'{}' is not a transaction status",
+                    s.chars().take(40).collect::<String>()
+                )
+            })
+    }
+}
+
+/// The user a transaction or customer belongs to: a Stellar account plus, for shared accounts,
+/// the memo (from `G:memo` or `M...`) that tells its users apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UserKey {
+    pub account: AccountId,
+    pub memo: Option<u64>,
+}
+
+impl fmt::Display for UserKey {
+    /// The storage key: `G...` or `G...:memo`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.memo {
+            None => write!(f, "{}", self.account),
+            Some(memo) => write!(f, "{}:{memo}", self.account),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeItem {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub amount: Amount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeDetails {
+    pub total: Amount,
+    /// SEP-38 asset id.
+    pub asset: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breakdown: Vec<FeeItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundPayment {
+    pub id: String,
+    /// `stellar` or `external`.
+    pub id_type: String,
+    pub amount: Amount,
+    pub fee: Amount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refunds {
+    pub amount_refunded: Amount,
+    pub amount_fee: Amount,
+    pub payments: Vec<RefundPayment>,
+}
+
+/// Where the Stellar side of a transaction stands; the submitter's bookkeeping, so that a
+/// payment is never submitted twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubmissionState {
+    #[default]
+    NotSubmitted,
+    /// The signed envelope and its hash are stored; it may or may not have reached the network.
+    Signed,
+    Confirmed,
+    Failed,
+}
+
+/// One anchor transaction: every field of the SEP-24/6/31 transaction objects, plus the internal
+/// state the workers need. Absent optional fields are `None` (rendered `null` where a SEP wants
+/// the key present).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transaction {
+    pub id: String,
+    pub protocol: Protocol,
+    pub kind: Kind,
+    pub status: TransactionStatus,
+    /// Bumped by every write; conditional writes expect the version read.
+    pub version: u64,
+    pub user: UserKey,
+    /// Whether the user authenticated as an `M...` address (to render `from`/`to` that way).
+    #[serde(default)]
+    pub muxed: bool,
+    pub asset: Asset,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_domain: Option<String>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_eta: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kyc_verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_in: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_in_asset: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_out: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_out_asset: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_details: Option<FeeDetails>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote_id: Option<String>,
+
+    pub started_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_action_required_by: Option<Timestamp>,
+
+    /// Hash of the Stellar transaction that completed the deposit / paid the withdrawal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stellar_transaction_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_transaction_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refunds: Option<Refunds>,
+
+    /// Deposit: memo on the anchor's payment; `from` is off-chain, `to` the Stellar account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposit_memo: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposit_memo_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimable_balance_id: Option<String>,
+    #[serde(default)]
+    pub claimable_balance_supported: bool,
+
+    /// Withdrawal / SEP-31: the anchor's account the user pays and the memo that identifies the
+    /// payment (SEP-31 calls them `stellar_account_id` / `stellar_memo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiving_account: Option<AccountId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiving_memo: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiving_memo_type: Option<String>,
+
+    /// SEP-6/31 KYC and transaction-info loops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_info_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_info_updates: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_extra: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_extra_text: Option<String>,
+    /// SEP-31 customers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiver_id: Option<String>,
+    /// Wallet callback URL (SEP-24 `on_change_callback`, SEP-31 `PUT /transactions/:id/callback`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+
+    /// The submitter's state: the signed envelope and its hash are stored before submission.
+    #[serde(default)]
+    pub submission: SubmissionState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envelope_xdr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envelope_hash: Option<String>,
+}
+
+impl Transaction {
+    /// A new transaction in `status`, version 0, with a fresh id.
+    pub fn new(
+        protocol: Protocol,
+        kind: Kind,
+        status: TransactionStatus,
+        user: UserKey,
+        asset: Asset,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id: uuid::Uuid::new_v4().to_string(),
+            protocol,
+            kind,
+            status,
+            version: 0,
+            user,
+            muxed: false,
+            asset,
+            client_domain: None,
+            status_eta: None,
+            status_message: None,
+            kyc_verified: None,
+            amount_in: None,
+            amount_in_asset: None,
+            amount_out: None,
+            amount_out_asset: None,
+            fee_details: None,
+            quote_id: None,
+            started_at: now,
+            updated_at: now,
+            completed_at: None,
+            user_action_required_by: None,
+            stellar_transaction_id: None,
+            external_transaction_id: None,
+            refunds: None,
+            deposit_memo: None,
+            deposit_memo_type: None,
+            from: None,
+            to: None,
+            claimable_balance_id: None,
+            claimable_balance_supported: false,
+            receiving_account: None,
+            receiving_memo: None,
+            receiving_memo_type: None,
+            required_info_message: None,
+            required_info_updates: None,
+            instructions: None,
+            external_extra: None,
+            external_extra_text: None,
+            sender_id: None,
+            receiver_id: None,
+            callback_url: None,
+            lang: None,
+            submission: SubmissionState::NotSubmitted,
+            envelope_xdr: None,
+            envelope_hash: None,
+        }
+    }
+
+    /// The key under which incoming payments are matched: `account#memo_type#memo`.
+    pub fn receiving_key(&self) -> Option<String> {
+        Some(receiving_key(
+            self.receiving_account.as_ref()?,
+            self.receiving_memo_type.as_deref()?,
+            self.receiving_memo.as_deref()?,
+        ))
+    }
+}
+
+/// The payment-matching key of an account and memo.
+pub fn receiving_key(account: &AccountId, memo_type: &str, memo: &str) -> String {
+    format!("{account}#{memo_type}#{memo}")
+}

@@ -1,0 +1,200 @@
+//! The in-memory adapter of every storage port, for unit tests. It keeps the same guarantees as
+//! the DynamoDB adapter: conditional writes, cursors, orderings.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use super::{ChallengeStore, CustomerStore, Page, StoreError, TransactionQuery, TransactionStore};
+use crate::model::{Customer, Kind, Transaction, TransactionStatus, UserKey};
+use crate::stellar::AccountId;
+use crate::time::Timestamp;
+
+#[derive(Debug, Default)]
+pub struct InMemoryStore {
+    transactions: Mutex<HashMap<String, Transaction>>,
+    customers: Mutex<HashMap<String, Customer>>,
+    challenges: Mutex<HashMap<String, Timestamp>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Cursors are the position after the last item returned, opaque to callers.
+fn page<T: Clone>(
+    sorted: Vec<T>,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<Page<T>, StoreError> {
+    let start = match cursor {
+        None => 0,
+        Some(c) => c.parse::<usize>().map_err(|_| StoreError::InvalidCursor)?,
+    };
+    if start > sorted.len() {
+        return Err(StoreError::InvalidCursor);
+    }
+    let limit = limit.max(1);
+    let items: Vec<T> = sorted.iter().skip(start).take(limit).cloned().collect();
+    let end = start + items.len();
+    let next = (end < sorted.len()).then(|| end.to_string());
+    Ok(Page { items, next })
+}
+
+impl TransactionStore for InMemoryStore {
+    async fn insert(&self, transaction: &Transaction) -> Result<(), StoreError> {
+        let mut all = lock(&self.transactions);
+        if all.contains_key(&transaction.id) {
+            return Err(StoreError::Conflict);
+        }
+        all.insert(transaction.id.clone(), transaction.clone());
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Transaction>, StoreError> {
+        Ok(lock(&self.transactions).get(id).cloned())
+    }
+
+    async fn update(
+        &self,
+        transaction: &mut Transaction,
+        expected: TransactionStatus,
+    ) -> Result<(), StoreError> {
+        let mut all = lock(&self.transactions);
+        let stored = all.get_mut(&transaction.id).ok_or(StoreError::Conflict)?;
+        if stored.version != transaction.version || stored.status != expected {
+            return Err(StoreError::Conflict);
+        }
+        transaction.version += 1;
+        *stored = transaction.clone();
+        Ok(())
+    }
+
+    async fn list_for_user(
+        &self,
+        query: &TransactionQuery,
+    ) -> Result<Page<Transaction>, StoreError> {
+        let mut found: Vec<Transaction> = lock(&self.transactions)
+            .values()
+            .filter(|t| t.user == query.user)
+            .filter(|t| query.protocol.is_none_or(|p| t.protocol == p))
+            .filter(|t| {
+                query
+                    .asset_code
+                    .as_deref()
+                    .is_none_or(|c| t.asset.code() == c)
+            })
+            .filter(|t| query.kind.is_none_or(|k| t.kind == k))
+            .filter(|t| query.no_older_than.is_none_or(|n| t.started_at >= n))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (b.started_at, &b.id).cmp(&(a.started_at, &a.id)));
+        page(found, query.limit, query.cursor.as_deref())
+    }
+
+    async fn list_by_status(
+        &self,
+        kind: Kind,
+        status: TransactionStatus,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Transaction>, StoreError> {
+        let mut found: Vec<Transaction> = lock(&self.transactions)
+            .values()
+            .filter(|t| t.kind == kind && t.status == status)
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
+        page(found, limit, cursor)
+    }
+
+    async fn find_by_receiving_memo(
+        &self,
+        account: &AccountId,
+        memo_type: &str,
+        memo: &str,
+    ) -> Result<Option<Transaction>, StoreError> {
+        let key = crate::model::transaction_receiving_key(account, memo_type, memo);
+        Ok(lock(&self.transactions)
+            .values()
+            .find(|t| t.receiving_key().as_deref() == Some(key.as_str()))
+            .cloned())
+    }
+
+    async fn find_by_stellar_transaction_id(
+        &self,
+        hash: &str,
+    ) -> Result<Option<Transaction>, StoreError> {
+        Ok(lock(&self.transactions)
+            .values()
+            .find(|t| t.stellar_transaction_id.as_deref() == Some(hash))
+            .cloned())
+    }
+
+    async fn find_by_external_id(&self, id: &str) -> Result<Option<Transaction>, StoreError> {
+        Ok(lock(&self.transactions)
+            .values()
+            .find(|t| t.external_transaction_id.as_deref() == Some(id))
+            .cloned())
+    }
+}
+
+impl CustomerStore for InMemoryStore {
+    async fn insert(&self, customer: &Customer) -> Result<(), StoreError> {
+        let mut all = lock(&self.customers);
+        if all.contains_key(&customer.id) || all.values().any(|c| c.user == customer.user) {
+            return Err(StoreError::Conflict);
+        }
+        all.insert(customer.id.clone(), customer.clone());
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Customer>, StoreError> {
+        Ok(lock(&self.customers).get(id).cloned())
+    }
+
+    async fn find_by_user(&self, user: &UserKey) -> Result<Option<Customer>, StoreError> {
+        Ok(lock(&self.customers)
+            .values()
+            .find(|c| c.user == *user)
+            .cloned())
+    }
+
+    async fn update(&self, customer: &mut Customer) -> Result<(), StoreError> {
+        let mut all = lock(&self.customers);
+        let stored = all.get_mut(&customer.id).ok_or(StoreError::Conflict)?;
+        if stored.version != customer.version || stored.user != customer.user {
+            return Err(StoreError::Conflict);
+        }
+        customer.version += 1;
+        *stored = customer.clone();
+        Ok(())
+    }
+
+    async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(lock(&self.customers).remove(id).is_some())
+    }
+}
+
+impl ChallengeStore for InMemoryStore {
+    async fn consume(&self, hash: &str, expires_at: Timestamp) -> Result<bool, StoreError> {
+        let mut all = lock(&self.challenges);
+        let now = Timestamp::now();
+        // Expired entries go, as DynamoDB's TTL removes them.
+        all.retain(|_, expiry| *expiry > now);
+        if all.contains_key(hash) {
+            return Ok(false);
+        }
+        all.insert(hash.to_owned(), expires_at);
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn passes_the_conformance_suite() {
+        super::super::conformance::run_all(&InMemoryStore::default()).await;
+    }
+}

@@ -1,0 +1,132 @@
+//! Storage ports: what the SEP code and the workers need from a database, one small trait per
+//! record type, each with an in-memory adapter ([`memory`]) and a DynamoDB one. One conformance
+//! suite ([`conformance`]) runs against every adapter.
+//!
+//! Every write of an existing record is conditional on the version (and, for transactions, the
+//! status) that was read: a lost race is [`StoreError::Conflict`], never a silent overwrite.
+
+pub mod conformance;
+pub mod memory;
+
+use std::future::Future;
+
+use crate::model::{Customer, Kind, Transaction, TransactionStatus, UserKey};
+use crate::stellar::AccountId;
+use crate::time::Timestamp;
+
+pub use memory::InMemoryStore;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The record changed (or exists, or was deleted) since it was read: the write did not happen.
+    #[error("the record was changed concurrently")]
+    Conflict,
+    #[error("the cursor is not valid")]
+    InvalidCursor,
+    #[error("storage is unavailable: {0}")]
+    Unavailable(String),
+    #[error("a stored record could not be read: {0}")]
+    Corrupt(String),
+}
+
+/// One page of a listing; `next` is an opaque cursor for the following page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// A user's transactions, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionQuery {
+    pub user: UserKey,
+    pub protocol: Option<crate::model::Protocol>,
+    pub asset_code: Option<String>,
+    pub kind: Option<Kind>,
+    /// Only transactions started at or after this time.
+    pub no_older_than: Option<Timestamp>,
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+pub trait TransactionStore: Send + Sync {
+    /// Stores a new transaction; `Conflict` if its id exists.
+    fn insert(
+        &self,
+        transaction: &Transaction,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn get(&self, id: &str)
+        -> impl Future<Output = Result<Option<Transaction>, StoreError>> + Send;
+
+    /// Writes `transaction` if the stored one is still at `transaction.version` with status
+    /// `expected`; on success `transaction.version` is the new version.
+    fn update(
+        &self,
+        transaction: &mut Transaction,
+        expected: TransactionStatus,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn list_for_user(
+        &self,
+        query: &TransactionQuery,
+    ) -> impl Future<Output = Result<Page<Transaction>, StoreError>> + Send;
+
+    /// Transactions of a kind in a status, oldest first (for the pollers).
+    fn list_by_status(
+        &self,
+        kind: Kind,
+        status: TransactionStatus,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<Page<Transaction>, StoreError>> + Send;
+
+    /// The transaction expecting a payment to `account` with this memo.
+    fn find_by_receiving_memo(
+        &self,
+        account: &AccountId,
+        memo_type: &str,
+        memo: &str,
+    ) -> impl Future<Output = Result<Option<Transaction>, StoreError>> + Send;
+
+    fn find_by_stellar_transaction_id(
+        &self,
+        hash: &str,
+    ) -> impl Future<Output = Result<Option<Transaction>, StoreError>> + Send;
+
+    fn find_by_external_id(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Transaction>, StoreError>> + Send;
+}
+
+pub trait CustomerStore: Send + Sync {
+    /// Stores a new customer; `Conflict` if the id exists or the user already has a customer.
+    fn insert(&self, customer: &Customer) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn get(&self, id: &str) -> impl Future<Output = Result<Option<Customer>, StoreError>> + Send;
+
+    fn find_by_user(
+        &self,
+        user: &UserKey,
+    ) -> impl Future<Output = Result<Option<Customer>, StoreError>> + Send;
+
+    /// Writes `customer` if the stored one is still at `customer.version`; bumps the version.
+    fn update(
+        &self,
+        customer: &mut Customer,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Erases the customer; false when there was none.
+    fn delete(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// SEP-10 replay protection: each challenge is exchanged for a JWT at most once.
+pub trait ChallengeStore: Send + Sync {
+    /// Records a challenge's hash until `expires_at`; false if it was already used.
+    fn consume(
+        &self,
+        hash: &str,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
