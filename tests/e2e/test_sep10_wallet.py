@@ -925,3 +925,21 @@ def test_unsupported_method(anchor):
     response = requests.put(anchor.auth_url, json={}, timeout=TIMEOUT)
     assert 400 <= response.status_code < 500
     assert_error(response, response.status_code)
+
+
+# --------------------------------------------------------------------------------------------
+# Replay protection: a challenge is exchanged for a JWT at most once
+# --------------------------------------------------------------------------------------------
+
+
+def test_the_same_signed_challenge_posted_twice_is_refused_the_second_time(anchor):
+    client = Keypair.random()
+    transaction, _ = fetch_challenge(anchor, client.public_key)
+    signed = sign(anchor, transaction, client)
+    first = post_challenge(anchor, signed)
+    assert first.status_code == 200, first.text
+    assert_error(post_challenge(anchor, signed), 400, "already been used")
+    assert_error(post_challenge(anchor, signed, form=True), 400, "already been used")
+    # A new challenge for the same account still works.
+    again, _ = fetch_challenge(anchor, client.public_key)
+    assert post_challenge(anchor, sign(anchor, again, client)).status_code == 200

@@ -8,13 +8,17 @@ use lambda_http::{Body, Request, Response};
 use mooring::clock::SystemClock;
 use mooring::config::{AnchorConfig, Sep10Config, Source};
 use mooring::horizon::HttpHorizon;
-use mooring::sep10::{routes, HttpClientDomainResolver, WebAuth};
+use mooring::sep10::{routes, HttpClientDomainResolver, Ports, WebAuth};
+use mooring::store::ChallengeStore;
 
-pub type Service = WebAuth<HttpHorizon, HttpClientDomainResolver>;
+/// The service over a challenge store (DynamoDB in Lambda, memory in tests).
+pub type Service<R> = WebAuth<HttpHorizon, HttpClientDomainResolver, R>;
 
 /// Reads configuration and builds the HTTP clients: once per cold start.
-/// Builds the service from settings (the environment in Lambda).
-pub fn service(settings: &impl Source) -> Result<Service, String> {
+pub fn service<R: ChallengeStore>(
+    settings: &impl Source,
+    challenges: R,
+) -> Result<Service<R>, String> {
     let anchor = AnchorConfig::from_source(settings).map_err(|e| e.to_string())?;
     let config = Sep10Config::from_source(settings, &anchor).map_err(|e| e.to_string())?;
     let horizon = HttpHorizon::new(&anchor.horizon_url).map_err(|e| e.to_string())?;
@@ -22,15 +26,18 @@ pub fn service(settings: &impl Source) -> Result<Service, String> {
         config.client_domain.timeout,
         config.client_domain.allow_insecure,
     )?;
-    Ok(WebAuth::new(
-        anchor,
-        config,
+    let ports = Ports {
         horizon,
         client_domains,
-        Arc::new(SystemClock),
-    ))
+        challenges,
+        clock: Arc::new(SystemClock),
+    };
+    Ok(WebAuth::new(anchor, config, ports))
 }
 
-pub async fn handle(service: &Service, request: Request) -> Result<Response<Body>, Infallible> {
+pub async fn handle<R: ChallengeStore>(
+    service: &Service<R>,
+    request: Request,
+) -> Result<Response<Body>, Infallible> {
     Ok(routes::handle(service, &request).await.map(Body::from))
 }

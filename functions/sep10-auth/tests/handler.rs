@@ -29,7 +29,8 @@ fn json(body: &[u8]) -> serde_json::Value {
 
 #[tokio::test]
 async fn get_auth_event_returns_a_challenge_with_the_memo() {
-    let service = sep10_auth::service(&settings()).unwrap();
+    let service =
+        sep10_auth::service(&settings(), mooring::store::InMemoryStore::default()).unwrap();
     let request = from_str(include_str!("events/get_auth.json")).unwrap();
     let response = sep10_auth::handle(&service, request).await.unwrap();
     assert_eq!(response.status(), 200);
@@ -49,7 +50,8 @@ async fn get_auth_event_returns_a_challenge_with_the_memo() {
 
 #[tokio::test]
 async fn post_auth_event_with_base64_form_body_reaches_horizon() {
-    let service = sep10_auth::service(&settings()).unwrap();
+    let service =
+        sep10_auth::service(&settings(), mooring::store::InMemoryStore::default()).unwrap();
     let challenge = sep10_auth::handle(
         &service,
         from_str(include_str!("events/get_auth.json")).unwrap(),
@@ -108,7 +110,9 @@ fn refuses_to_start_without_a_jwt_secret() {
     let mut bad = settings();
     bad.remove("JWT_SECRET");
     assert_eq!(
-        sep10_auth::service(&bad).err().unwrap(),
+        sep10_auth::service(&bad, mooring::store::InMemoryStore::default())
+            .err()
+            .unwrap(),
         "JWT_SECRET must be set"
     );
 }

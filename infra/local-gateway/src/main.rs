@@ -12,6 +12,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::Body;
+use mooring::store::InMemoryStore;
 use tokio::net::TcpListener;
 
 /// API Gateway's payload limit.
@@ -19,7 +20,7 @@ const MAX_BODY: usize = 10 * 1024 * 1024;
 
 struct Functions {
     sep1: sep1_toml::Service,
-    sep10: sep10_auth::Service,
+    sep10: sep10_auth::Service<Arc<InMemoryStore>>,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -36,9 +37,12 @@ async fn main() {
         .unwrap_or_else(|_| "127.0.0.1:8000".into())
         .parse()
         .unwrap_or_else(|e| fail(&format!("MOORING_LOCAL_ADDR is invalid: {e}")));
+    // One in-memory store shared by every function, standing in for DynamoDB.
+    let store = Arc::new(InMemoryStore::default());
     let functions = Arc::new(Functions {
         sep1: sep1_toml::service(&mooring::config::Env).unwrap_or_else(|e| fail(&e)),
-        sep10: sep10_auth::service(&mooring::config::Env).unwrap_or_else(|e| fail(&e)),
+        sep10: sep10_auth::service(&mooring::config::Env, store.clone())
+            .unwrap_or_else(|e| fail(&e)),
     });
     let listener = TcpListener::bind(address)
         .await

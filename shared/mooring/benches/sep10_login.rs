@@ -11,13 +11,16 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use mooring::clock::SystemClock;
 use mooring::config::{AnchorConfig, Sep10Config};
 use mooring::horizon::{AccountRecord, InMemoryHorizon};
-use mooring::sep10::{ChallengeRequest, InMemoryClientDomains, WebAuth};
+use mooring::sep10::{ChallengeRequest, InMemoryClientDomains, Ports, WebAuth};
 use mooring::stellar::xdr;
 use mooring::stellar::{
     decode_envelope, encode_envelope, sign_hash, transaction_hash, Keypair, Network,
 };
+use mooring::store::InMemoryStore;
 
-fn service(horizon: InMemoryHorizon) -> WebAuth<InMemoryHorizon, InMemoryClientDomains> {
+fn service(
+    horizon: InMemoryHorizon,
+) -> WebAuth<InMemoryHorizon, InMemoryClientDomains, InMemoryStore> {
     let server = Keypair::from_seed_bytes([1; 32]);
     let env: BTreeMap<String, String> = [
         ("HOME_DOMAIN", "anchor.example.com"),
@@ -30,13 +33,13 @@ fn service(horizon: InMemoryHorizon) -> WebAuth<InMemoryHorizon, InMemoryClientD
     .collect();
     let anchor = AnchorConfig::from_source(&env).unwrap();
     let sep10 = Sep10Config::from_source(&env, &anchor).unwrap();
-    WebAuth::new(
-        anchor,
-        sep10,
+    let ports = Ports {
         horizon,
-        InMemoryClientDomains::default(),
-        Arc::new(SystemClock),
-    )
+        client_domains: InMemoryClientDomains::default(),
+        challenges: InMemoryStore::default(),
+        clock: Arc::new(SystemClock),
+    };
+    WebAuth::new(anchor, sep10, ports)
 }
 
 fn wallet_signs(challenge: &str, wallet: &Keypair) -> String {

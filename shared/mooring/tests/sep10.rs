@@ -10,13 +10,14 @@ use mooring::config::{AnchorConfig, Sep10Config};
 use mooring::horizon::{AccountRecord, InMemoryHorizon};
 use mooring::sep10::{
     build_challenge, routes, ChallengeRequest, ChallengeSpec, ClientDomainResolver,
-    HttpClientDomainResolver, InMemoryClientDomains, WebAuth, WebAuthUser,
+    HttpClientDomainResolver, InMemoryClientDomains, Ports, WebAuth, WebAuthUser,
 };
 use mooring::stellar::xdr;
 use mooring::stellar::{
     decode_envelope, encode_envelope, sign_hash, transaction_hash, Keypair, Memo, MuxedAccount,
     Network,
 };
+use mooring::store::InMemoryStore;
 use sha2::{Digest, Sha256};
 
 const JWT_SECRET: &str = "test-secret-test-secret-test-secret!";
@@ -55,7 +56,7 @@ fn settings(extra: &[(&str, &str)]) -> (AnchorConfig, Sep10Config) {
 }
 
 struct Harness<C = InMemoryClientDomains> {
-    auth: WebAuth<Arc<InMemoryHorizon>, C>,
+    auth: WebAuth<Arc<InMemoryHorizon>, C, InMemoryStore>,
     horizon: Arc<InMemoryHorizon>,
     clock: Arc<FixedClock>,
 }
@@ -72,9 +73,12 @@ fn harness_with<C: ClientDomainResolver>(extra: &[(&str, &str)], client_domains:
         auth: WebAuth::new(
             anchor,
             sep10,
-            horizon.clone(),
-            client_domains,
-            clock.clone(),
+            Ports {
+                horizon: horizon.clone(),
+                client_domains,
+                challenges: InMemoryStore::default(),
+                clock: clock.clone(),
+            },
         ),
         horizon,
         clock,
@@ -917,9 +921,12 @@ async fn full_flow_through_the_http_routes() {
     let auth = WebAuth::new(
         anchor,
         sep10,
-        Arc::new(InMemoryHorizon::default()),
-        resolver,
-        Arc::new(FixedClock::at(NOW)),
+        Ports {
+            horizon: Arc::new(InMemoryHorizon::default()),
+            client_domains: resolver,
+            challenges: InMemoryStore::default(),
+            clock: Arc::new(FixedClock::at(NOW)),
+        },
     );
     let g = client().account_id().to_string();
     let get = http::Request::get(format!("/auth?account={g}&client_domain=127.0.0.1:{port}"))
@@ -1025,4 +1032,40 @@ async fn full_flow_through_the_http_routes() {
             assert!(!body["error"].as_str().unwrap().is_empty());
         }
     }
+}
+
+// --- Replay protection ---------------------------------------------------------------------------
+
+/// Used challenges are kept until their expiry by the wall clock (as DynamoDB's TTL does), so
+/// these tests run at the real time.
+fn harness_now() -> Harness {
+    let h = harness();
+    h.clock
+        .set(mooring::clock::Clock::now(&mooring::clock::SystemClock));
+    h
+}
+
+#[tokio::test]
+async fn a_challenge_is_exchanged_for_a_token_at_most_once() {
+    let h = harness_now();
+    let challenge = challenge_for(&h, &client().account_id().to_string(), None).await;
+    let signed = sign(&challenge, &[&client()]);
+    assert!(h.auth.token(&signed).await.is_ok());
+    let message = refusal(&h, &signed).await;
+    assert!(message.contains("already been used"), "{message}");
+    // A refused attempt does not burn a challenge: a fresh one, first sent unsigned, still works.
+    let fresh = challenge_for(&h, &client().account_id().to_string(), None).await;
+    assert!(refusal(&h, &fresh)
+        .await
+        .contains("not signed by the client"));
+    assert!(h.auth.token(&sign(&fresh, &[&client()])).await.is_ok());
+}
+
+#[tokio::test]
+async fn concurrent_replays_get_one_token() {
+    let h = harness_now();
+    let challenge = challenge_for(&h, &client().account_id().to_string(), None).await;
+    let signed = sign(&challenge, &[&client()]);
+    let (a, b) = tokio::join!(h.auth.token(&signed), h.auth.token(&signed));
+    assert_eq!([a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(), 1);
 }

@@ -11,6 +11,7 @@ use crate::horizon::Horizon;
 use crate::stellar::{
     encode_envelope, sign_hash, transaction_hash, AccountId, Keypair, Memo, MuxedAccount, Network,
 };
+use crate::store::ChallengeStore;
 
 /// The query of `GET /auth`, as received.
 #[derive(Debug, Default, Clone, Copy)]
@@ -28,7 +29,7 @@ pub struct Challenge {
     pub network_passphrase: String,
 }
 
-impl<H: Horizon, C: ClientDomainResolver> WebAuth<H, C> {
+impl<H: Horizon, C: ClientDomainResolver, R: ChallengeStore> WebAuth<H, C, R> {
     pub async fn challenge(&self, request: ChallengeRequest<'_>) -> Result<Challenge, Sep10Error> {
         let invalid = |m: String| Sep10Error::InvalidRequest(m);
         let account = request

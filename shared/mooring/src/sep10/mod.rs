@@ -21,6 +21,7 @@ use crate::clock::Clock;
 use crate::config::{AnchorConfig, Sep10Config};
 use crate::error::ApiError;
 use crate::horizon::{Horizon, HorizonError};
+use crate::store::{ChallengeStore, StoreError};
 
 /// Clients' clocks may run up to this far behind ours (as the reference SDKs allow).
 pub const CLOCK_SKEW_SECONDS: u64 = 300;
@@ -35,6 +36,8 @@ pub enum Sep10Error {
     ClientDomain(#[from] ClientDomainError),
     #[error("could not read the client account from Horizon")]
     Horizon(#[from] HorizonError),
+    #[error("could not record the challenge")]
+    Store(#[from] StoreError),
     #[error("{0}")]
     Internal(String),
 }
@@ -46,38 +49,47 @@ impl From<Sep10Error> for ApiError {
                 public: "could not read the client account from Horizon; try again".into(),
                 cause: cause.to_string(),
             },
+            Sep10Error::Store(cause) => ApiError::Unavailable {
+                public: "could not record the challenge; try again".into(),
+                cause: cause.to_string(),
+            },
             Sep10Error::Internal(cause) => ApiError::Internal(cause),
             other => ApiError::BadRequest(other.to_string()),
         }
     }
 }
 
-/// The SEP-10 service: issues challenges and exchanges signed ones for JWTs.
-pub struct WebAuth<H, C> {
+/// The SEP-10 service: issues challenges and exchanges signed ones for JWTs, each challenge at
+/// most once (its hash is recorded in `challenges` until it expires).
+pub struct WebAuth<H, C, R> {
     anchor: AnchorConfig,
     config: Sep10Config,
     jwt: JwtKeys,
     horizon: H,
     client_domains: C,
+    challenges: R,
     clock: Arc<dyn Clock>,
 }
 
-impl<H: Horizon, C: ClientDomainResolver> WebAuth<H, C> {
-    pub fn new(
-        anchor: AnchorConfig,
-        config: Sep10Config,
-        horizon: H,
-        client_domains: C,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+/// The ports SEP-10 talks to.
+pub struct Ports<H, C, R> {
+    pub horizon: H,
+    pub client_domains: C,
+    pub challenges: R,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl<H: Horizon, C: ClientDomainResolver, R: ChallengeStore> WebAuth<H, C, R> {
+    pub fn new(anchor: AnchorConfig, config: Sep10Config, ports: Ports<H, C, R>) -> Self {
         let jwt = JwtKeys::new(&config.jwt_secret, anchor.web_auth_endpoint());
         Self {
             anchor,
             config,
             jwt,
-            horizon,
-            client_domains,
-            clock,
+            horizon: ports.horizon,
+            client_domains: ports.client_domains,
+            challenges: ports.challenges,
+            clock: ports.clock,
         }
     }
 

@@ -6,26 +6,29 @@ use super::{ChallengeRequest, ClientDomainResolver, WebAuth};
 use crate::error::ApiError;
 use crate::horizon::Horizon;
 use crate::http::{body_params, json, preflight, query_params, render, HttpResponse};
+use crate::store::ChallengeStore;
 
 /// A signed challenge is a few KiB; anything much larger is not one.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
-pub async fn handle<H, C, B>(auth: &WebAuth<H, C>, request: &Request<B>) -> HttpResponse
+pub async fn handle<H, C, R, B>(auth: &WebAuth<H, C, R>, request: &Request<B>) -> HttpResponse
 where
     H: Horizon,
     C: ClientDomainResolver,
+    R: ChallengeStore,
     B: AsRef<[u8]>,
 {
     render(route(auth, request).await)
 }
 
-async fn route<H, C, B>(
-    auth: &WebAuth<H, C>,
+async fn route<H, C, R, B>(
+    auth: &WebAuth<H, C, R>,
     request: &Request<B>,
 ) -> Result<HttpResponse, ApiError>
 where
     H: Horizon,
     C: ClientDomainResolver,
+    R: ChallengeStore,
     B: AsRef<[u8]>,
 {
     match *request.method() {

@@ -10,6 +10,8 @@ use crate::horizon::{AccountRecord, Horizon};
 use crate::stellar::{
     decode_envelope, transaction_hash, verify_decorated, AccountId, MuxedAccount,
 };
+use crate::store::ChallengeStore;
+use crate::time::Timestamp;
 
 /// `POST /auth`'s 200 body.
 #[derive(Debug, Clone, Serialize)]
@@ -20,6 +22,7 @@ pub struct Token {
 /// What a structurally valid challenge says, before signatures are checked.
 struct ChallengeContent {
     client: MuxedAccount,
+    max_time: u64,
     memo: Option<u64>,
     home_domain: String,
     client_domain: Option<(String, AccountId)>,
@@ -29,10 +32,15 @@ fn reject(message: impl Into<String>) -> Sep10Error {
     Sep10Error::InvalidChallenge(message.into())
 }
 
-impl<H: Horizon, C: ClientDomainResolver> WebAuth<H, C> {
-    /// Verifies a signed challenge and issues a JWT for its client account.
+impl<H: Horizon, C: ClientDomainResolver, R: ChallengeStore> WebAuth<H, C, R> {
+    /// Verifies a signed challenge and issues a JWT for its client account, once per challenge.
     pub async fn token(&self, transaction: &str) -> Result<Token, Sep10Error> {
-        let claims = self.verify(transaction).await?;
+        let (claims, expires) = self.verify_with_expiry(transaction).await?;
+        // Recorded only once everything else holds, so a refused attempt does not burn the
+        // challenge; the conditional write lets one of two concurrent replays through.
+        if !self.challenges.consume(&claims.jti, expires).await? {
+            return Err(reject("challenge has already been used"));
+        }
         let token = self
             .jwt
             .issue(&claims)
@@ -41,7 +49,18 @@ impl<H: Horizon, C: ClientDomainResolver> WebAuth<H, C> {
     }
 
     /// The checklist of SEP-10 §"Verification", in order; returns the JWT claims to issue.
+    /// (Replay is checked by [`WebAuth::token`].)
     pub async fn verify(&self, transaction: &str) -> Result<Claims, Sep10Error> {
+        self.verify_with_expiry(transaction)
+            .await
+            .map(|(claims, _)| claims)
+    }
+
+    /// The claims, and when the challenge expires (its maxTime).
+    async fn verify_with_expiry(
+        &self,
+        transaction: &str,
+    ) -> Result<(Claims, Timestamp), Sep10Error> {
         let envelope = decode_envelope(transaction).map_err(|_| {
             reject("transaction is not a valid base64-encoded XDR transaction envelope")
         })?;
@@ -78,7 +97,7 @@ impl<H: Horizon, C: ClientDomainResolver> WebAuth<H, C> {
             (None, Some(memo)) => format!("{account}:{memo}"),
             (None, None) => account.to_string(),
         };
-        Ok(Claims {
+        let claims = Claims {
             iss: self.jwt.issuer().to_owned(),
             sub: subject,
             iat: now,
@@ -86,7 +105,8 @@ impl<H: Horizon, C: ClientDomainResolver> WebAuth<H, C> {
             jti: hex::encode(hash),
             client_domain: content.client_domain.map(|(domain, _)| domain),
             home_domain: content.home_domain,
-        })
+        };
+        Ok((claims, Timestamp::from_secs(content.max_time)))
     }
 
     /// Steps 2-6: source, sequence, time bounds, operations and memo.
@@ -194,6 +214,7 @@ impl<H: Horizon, C: ClientDomainResolver> WebAuth<H, C> {
         }
         Ok(ChallengeContent {
             client,
+            max_time: max,
             memo,
             home_domain,
             client_domain,

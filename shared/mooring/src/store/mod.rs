@@ -130,3 +130,14 @@ pub trait ChallengeStore: Send + Sync {
         expires_at: Timestamp,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
+
+// Shared handles (one store behind several services) are stores too.
+impl<T: ChallengeStore + ?Sized> ChallengeStore for std::sync::Arc<T> {
+    fn consume(
+        &self,
+        hash: &str,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        T::consume(self, hash, expires_at)
+    }
+}
