@@ -22,13 +22,45 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (warnings denied)"
-cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy --workspace --all-targets --quiet --features mooring/dynamodb -- -D warnings
 
 step "cfn-lint template.yaml"
 .venv/bin/cfn-lint template.yaml
 
-step "cargo test (unit and handler tests)"
-cargo test --workspace --quiet
+step "DynamoDB emulator for the storage tests (ministack; the tables of template.yaml)"
+# A clean environment as in infra/local_stack/aws.py, a free loopback port, state in a temp dir;
+# stopped when the tests are done or the script exits early.
+aws_state=$(mktemp -d)
+aws_port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+aws_endpoint="http://127.0.0.1:$aws_port"
+env -i PATH="$PATH" HOME="${HOME:-/tmp}" LANG=C.UTF-8 BIND_HOST=127.0.0.1 GATEWAY_PORT="$aws_port" \
+  AWS_ENDPOINT_URL="$aws_endpoint" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
+  AWS_DEFAULT_REGION=us-east-1 STATE_DIR="$aws_state" LOG_LEVEL=WARNING \
+  .venv/bin/ministack >"$aws_state/ministack.log" 2>&1 &
+ministack_pid=$!
+stop_ministack() {
+  if [ -n "${ministack_pid:-}" ]; then
+    kill "$ministack_pid" 2>/dev/null || true
+    wait "$ministack_pid" 2>/dev/null || true
+    ministack_pid=
+  fi
+  rm -rf "$aws_state"
+}
+trap stop_ministack EXIT
+for attempt in $(seq 1 120); do
+  if curl -fs -o /dev/null "$aws_endpoint/_ministack/health"; then break; fi
+  if [ "$attempt" = 120 ] || ! kill -0 "$ministack_pid" 2>/dev/null; then
+    echo "ministack did not start:" >&2; cat "$aws_state/ministack.log" >&2; exit 1
+  fi
+  sleep 0.5
+done
+# Prints `export MOORING_TEST_...=...` lines (the endpoint and each table's name).
+table_env=$(.venv/bin/python -m infra.local_stack.tables --endpoint "$aws_endpoint" --prefix mooring-test)
+eval "$table_env"
+
+step "cargo test (unit and handler tests; the DynamoDB adapter against the emulator)"
+cargo test --workspace --features mooring/dynamodb --quiet
+stop_ministack
 
 step "local ledger, local stack and end-to-end tests (a Python stellar-sdk wallet drives the anchor)"
 cargo build --quiet -p local-gateway

@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import secrets
 import socket
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterable
@@ -351,10 +352,30 @@ class Anchor:
     challenge_ttl: int
     jwt_ttl: int
     process: subprocess.Popen
+    # Every line mooring-local printed so far (its logs), appended as they come.
+    log: list[str] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def auth_url(self) -> str:
         return f"{self.base_url}/auth"
+
+    @property
+    def kyc_url(self) -> str:
+        """KYC_SERVER (SEP-12)."""
+        return f"{self.base_url}/kyc"
+
+    def wait_for_log(self, pattern: str, timeout: float = 5.0) -> re.Match:
+        """The last log line matching `pattern` (a regex), waiting for it to be printed."""
+        compiled = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in reversed(list(self.log)):
+                match = compiled.search(line)
+                if match:
+                    return match
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no log line matches {pattern!r}")
+            time.sleep(0.05)
 
     @property
     def server_account_id(self) -> str:
@@ -449,7 +470,9 @@ def anchor(horizon):
         "SEP10_CLIENT_DOMAIN_TIMEOUT_MS": "2000",
         "SEP10_CHALLENGE_TTL_SECONDS": str(CHALLENGE_TTL_SECONDS),
         "SEP10_JWT_TTL_SECONDS": str(JWT_TTL_SECONDS),
-        "RUST_LOG": os.environ.get("RUST_LOG", "warn"),
+        # The reference KYC integration logs verification codes at info level (SEP-12 tests
+        # read them from the log, as an operator would from their email/SMS sender).
+        "RUST_LOG": os.environ.get("RUST_LOG", "warn") + ",anchor_integrations=info",
     }
     process = subprocess.Popen(
         [str(binary)],
@@ -496,6 +519,7 @@ def anchor(horizon):
         challenge_ttl=CHALLENGE_TTL_SECONDS,
         jwt_ttl=JWT_TTL_SECONDS,
         process=process,
+        log=log,
     )
     process.terminate()
     try:

@@ -12,7 +12,7 @@ pub type Service = StellarToml;
 /// Builds the service from settings (the environment in Lambda).
 pub fn service(settings: &impl Source) -> Result<Service, String> {
     let anchor = AnchorConfig::from_source(settings).map_err(|e| e.to_string())?;
-    StellarToml::new(&anchor, &anchor_integrations::Anchor)
+    StellarToml::new(&anchor, &anchor_integrations::Anchor::default())
 }
 
 pub async fn handle(service: &Service, request: Request) -> Result<Response<Body>, Infallible> {

@@ -1,5 +1,6 @@
 //! `mooring-local`: every Mooring HTTP function served in-process on one local port, at the root
-//! (`/.well-known/stellar.toml`, `/auth`, ...), with the same configuration variables as Lambda.
+//! (`/.well-known/stellar.toml`, `/auth`, `/kyc/customer...`, ...), with the same configuration
+//! variables as Lambda.
 //! For development and tests; production runs each function in Lambda behind API Gateway.
 
 use std::convert::Infallible;
@@ -12,6 +13,9 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::Body;
+use mooring::clock::SystemClock;
+use mooring::queue::InMemoryQueue;
+use mooring::store::files::InMemoryFileStore;
 use mooring::store::InMemoryStore;
 use tokio::net::TcpListener;
 
@@ -21,6 +25,7 @@ const MAX_BODY: usize = 10 * 1024 * 1024;
 struct Functions {
     sep1: sep1_toml::Service,
     sep10: sep10_auth::Service<Arc<InMemoryStore>>,
+    sep12: sep12_kyc::Service<InMemoryStore, InMemoryFileStore, InMemoryQueue>,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -43,6 +48,17 @@ async fn main() {
         sep1: sep1_toml::service(&mooring::config::Env).unwrap_or_else(|e| fail(&e)),
         sep10: sep10_auth::service(&mooring::config::Env, store.clone())
             .unwrap_or_else(|e| fail(&e)),
+        sep12: sep12_kyc::service(
+            &mooring::config::Env,
+            sep12_kyc::Ports {
+                store: store.clone(),
+                files: Arc::new(InMemoryFileStore::default()),
+                // Nothing consumes it locally yet: released transactions are only logged.
+                outgoing: Arc::new(InMemoryQueue::default()),
+                clock: Arc::new(SystemClock),
+            },
+        )
+        .unwrap_or_else(|e| fail(&e)),
     });
     let listener = TcpListener::bind(address)
         .await
@@ -96,6 +112,9 @@ async fn dispatch(
     let response = match path.as_str() {
         "/.well-known/stellar.toml" => sep1_toml::handle(&functions.sep1, request).await,
         "/auth" => sep10_auth::handle(&functions.sep10, request).await,
+        kyc if kyc == "/kyc" || kyc.starts_with("/kyc/") => {
+            sep12_kyc::handle(&functions.sep12, request).await
+        }
         _ => return plain(404, r#"{"error":"not found"}"#),
     };
     let Ok(response) = response;

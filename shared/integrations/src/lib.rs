@@ -1,18 +1,59 @@
 //! The anchor's business logic: THE one place an operator plugs in.
 //!
 //! Mooring does the SEP plumbing and calls the traits of `mooring::integrations` at the right
-//! moments; this crate implements them for your anchor. Every trait method has a default, so
-//! [`Anchor`] only overrides what your business needs. The functions in `functions/` use
-//! `anchor_integrations::Anchor`; change the code here, rebuild, redeploy.
+//! moments; this crate implements them for your anchor. Trait methods have defaults wherever
+//! one exists, so [`Anchor`] only overrides what your business needs. The functions in
+//! `functions/` use `anchor_integrations::Anchor`; change the code here, rebuild, redeploy.
+//!
+//! The reference implementation works locally out of the box:
+//! - SEP-12 customers ([`kyc`]): stored through mooring's `CustomerStore` port (DynamoDB in
+//!   Lambda, memory in tests), required SEP-9 fields per KYC type, email and phone verification
+//!   codes, an optional review delay.
 
+#![forbid(unsafe_code)]
+
+pub mod kyc;
+
+use std::sync::Arc;
+
+use mooring::clock::{Clock, SystemClock};
 use mooring::config::AnchorConfig;
 use mooring::integrations::TomlIntegration;
 
-/// Your anchor. Implement the integration traits for it.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Anchor;
+pub use kyc::KycSettings;
 
-impl TomlIntegration for Anchor {
+/// Your anchor. Implement the integration traits for it.
+///
+/// `S` is the storage it keeps customers in (any `mooring::store::CustomerStore`); functions that
+/// need no storage (sep1-toml) use `Anchor<()>`, i.e. `Anchor::default()`.
+pub struct Anchor<S = ()> {
+    customers: Arc<S>,
+    kyc: KycSettings,
+    clock: Arc<dyn Clock>,
+}
+
+impl<S> Anchor<S> {
+    pub fn new(customers: Arc<S>, kyc: KycSettings, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            customers,
+            kyc,
+            clock,
+        }
+    }
+
+    pub fn kyc_settings(&self) -> &KycSettings {
+        &self.kyc
+    }
+}
+
+impl Default for Anchor {
+    /// The anchor without storage, for functions that only need its stateless hooks.
+    fn default() -> Self {
+        Self::new(Arc::new(()), KycSettings::default(), Arc::new(SystemClock))
+    }
+}
+
+impl<S: Send + Sync> TomlIntegration for Anchor<S> {
     /// Add fields to stellar.toml that configuration does not cover, e.g. `[[PRINCIPALS]]`.
     fn extend_toml(&self, toml: &mut toml::Table, anchor: &AnchorConfig) {
         let _ = (toml, anchor);

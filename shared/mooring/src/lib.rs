@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -12,8 +13,10 @@ pub mod horizon;
 pub mod http;
 pub mod integrations;
 pub mod model;
+pub mod queue;
 pub mod sep1;
 pub mod sep10;
+pub mod sep12;
 pub mod stellar;
 pub mod store;
 pub mod telemetry;

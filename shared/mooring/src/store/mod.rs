@@ -6,6 +6,9 @@
 //! status) that was read: a lost race is [`StoreError::Conflict`], never a silent overwrite.
 
 pub mod conformance;
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
+pub mod files;
 pub mod memory;
 
 use std::future::Future;

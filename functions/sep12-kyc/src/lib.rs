@@ -1,0 +1,65 @@
+//! SEP-12 KYC (`/kyc/customer...`): Lambda glue around [`mooring::sep12`], with the operator's
+//! [`Anchor`] as the customer integration. The handler is public so the local gateway and tests
+//! can call it; tests and the local gateway build the service over in-memory adapters.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use anchor_integrations::{Anchor, KycSettings};
+use lambda_http::{Body, Request, Response};
+use mooring::auth::{AuthConfig, Authenticator};
+use mooring::clock::Clock;
+use mooring::config::{AnchorConfig, Source};
+use mooring::queue::Queue;
+use mooring::sep12::{routes, Kyc};
+use mooring::store::files::FileStore;
+use mooring::store::{CustomerStore, TransactionStore};
+
+/// The service over a store of customers and transactions (`S`), a file store (`F`) and the
+/// outgoing-payments queue (`Q`).
+pub type Service<S, F, Q> = Kyc<Anchor<S>, S, F, Q>;
+
+/// The adapters the service runs on: DynamoDB (and, later, S3/SQS) in Lambda, memory in tests.
+pub struct Ports<S, F, Q> {
+    pub store: Arc<S>,
+    pub files: Arc<F>,
+    pub outgoing: Arc<Q>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Reads configuration (once per cold start) and builds the service. The function verifies
+/// SEP-10 tokens (`JWT_SECRET`); it never gets the signing seed.
+pub fn service<S, F, Q>(
+    settings: &impl Source,
+    ports: Ports<S, F, Q>,
+) -> Result<Service<S, F, Q>, String>
+where
+    S: CustomerStore + TransactionStore,
+    F: FileStore,
+    Q: Queue,
+{
+    let anchor = AnchorConfig::from_source(settings).map_err(|e| e.to_string())?;
+    let auth = AuthConfig::from_source(settings, &anchor).map_err(|e| e.to_string())?;
+    let kyc = KycSettings::from_source(settings).map_err(|e| e.to_string())?;
+    let integration = Anchor::new(ports.store.clone(), kyc, ports.clock.clone());
+    Ok(Kyc::new(
+        integration,
+        Authenticator::new(&auth, ports.clock.clone()),
+        ports.store,
+        ports.files,
+        ports.outgoing,
+        ports.clock,
+    ))
+}
+
+pub async fn handle<S, F, Q>(
+    service: &Service<S, F, Q>,
+    request: Request,
+) -> Result<Response<Body>, Infallible>
+where
+    S: CustomerStore + TransactionStore,
+    F: FileStore,
+    Q: Queue,
+{
+    Ok(routes::handle(service, &request).await.map(Body::from))
+}
