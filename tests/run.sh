@@ -22,12 +22,12 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (warnings denied)"
-cargo clippy --workspace --all-targets --quiet --features mooring/dynamodb -- -D warnings
+cargo clippy --workspace --all-targets --quiet --features mooring/dynamodb,mooring/sqs -- -D warnings
 
 step "cfn-lint template.yaml"
 .venv/bin/cfn-lint template.yaml
 
-step "DynamoDB emulator for the storage tests (ministack; the tables of template.yaml)"
+step "AWS emulator for the adapter tests (ministack; the tables and queues of template.yaml)"
 # A clean environment as in infra/local_stack/aws.py, a free loopback port, state in a temp dir;
 # stopped when the tests are done or the script exits early.
 aws_state=$(mktemp -d)
@@ -59,7 +59,7 @@ table_env=$(.venv/bin/python -m infra.local_stack.tables --endpoint "$aws_endpoi
 eval "$table_env"
 
 step "cargo test (unit and handler tests; the DynamoDB adapter against the emulator)"
-cargo test --workspace --features mooring/dynamodb --quiet
+cargo test --workspace --features mooring/dynamodb,mooring/sqs --quiet
 stop_ministack
 
 step "local ledger, local stack and end-to-end tests (a Python stellar-sdk wallet drives the anchor)"

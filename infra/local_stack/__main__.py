@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+from .lambda_logs import LambdaLogTail
 from .stack import LOCAL_PASSPHRASE, LocalStack, Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,9 +61,11 @@ Mooring is running ({time.monotonic() - started:.0f} s to start).
   distribution      {k.distribution.public_key}
   local AWS         {stack.aws.endpoint} (AWS_ENDPOINT_URL; credentials test/test, us-east-1)
   keys and logs     {settings.work_dir}
+Verification codes of the reference KYC, warnings and errors of the functions appear below.
 Ctrl-C stops everything.""",
             flush=True,
         )
+        LambdaLogTail(stack.aws, say=lambda line: print(line, flush=True)).start()
         while not stop.wait(1):
             dead = stack.processes.check_alive()
             if dead:

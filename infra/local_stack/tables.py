@@ -1,6 +1,7 @@
-"""The DynamoDB tables of template.yaml, created directly in an emulator (for the storage tests,
-which need tables but not the whole stack). Everything comes from the template's
-`AWS::DynamoDB::Table` resources, so a table or index added there is created here with no edit.
+"""The DynamoDB tables and SQS queues of template.yaml, created directly in an emulator (for the
+adapter tests, which need tables and queues but not the whole stack). Everything comes from the
+template's `AWS::DynamoDB::Table` and `AWS::SQS::Queue` resources, so one added there is created
+here with no edit (a queue's variable holds its URL).
 
     python -m infra.local_stack.tables --endpoint http://127.0.0.1:4570 --prefix test
 
@@ -120,11 +121,24 @@ def _wait_active(dynamodb, name: str, timeout: float = 60) -> None:
         time.sleep(0.2)
 
 
-def client(endpoint: str):
+QUEUE = "AWS::SQS::Queue"
+
+
+def create_queues(sqs, template: dict, prefix: str) -> dict[str, str]:
+    """Creates every SQS queue of the template (idempotent); returns logical id -> queue URL.
+    Redrive policies and other attributes are left out: the adapter tests need only the queues."""
+    urls = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") == QUEUE:
+            urls[logical_id] = sqs.create_queue(QueueName=table_name(prefix, logical_id))["QueueUrl"]
+    return urls
+
+
+def client(endpoint: str, service: str = "dynamodb"):
     import boto3
 
     return boto3.client(
-        "dynamodb",
+        service,
         endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id="test",
@@ -148,6 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     names = create_tables(client(args.endpoint), template, args.prefix)
     variables = table_variables(template)
     print(f"export {args.env_prefix}DYNAMODB_ENDPOINT={shlex.quote(args.endpoint)}")
+    names.update(create_queues(client(args.endpoint, "sqs"), template, args.prefix))
     for logical_id, name in names.items():
         variable = variables.get(logical_id)
         if variable is None:

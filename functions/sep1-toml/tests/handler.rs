@@ -118,7 +118,6 @@ async fn advertises_only_the_seps_configured() {
     for key in [
         "TRANSFER_SERVER",
         "TRANSFER_SERVER_SEP0024",
-        "KYC_SERVER",
         "DIRECT_PAYMENT_SERVER",
         "ANCHOR_QUOTE_SERVER",
         "ACCOUNTS",
@@ -130,6 +129,11 @@ async fn advertises_only_the_seps_configured() {
         );
     }
     assert!(toml.get("WEB_AUTH_ENDPOINT").is_some());
+    // SEP-12 is always served.
+    assert_eq!(
+        toml["KYC_SERVER"].as_str(),
+        Some("https://anchor.example.com/kyc")
+    );
 }
 
 #[test]

@@ -1,9 +1,9 @@
 use std::sync::Arc;
 
 use mooring::clock::SystemClock;
-use mooring::queue::InMemoryQueue;
+use mooring::queue::sqs::SqsQueue;
 use mooring::store::dynamodb::DynamoStore;
-use mooring::store::files::InMemoryFileStore;
+use mooring::store::dynamodb_files::DynamoFileStore;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -11,13 +11,17 @@ async fn main() -> Result<(), lambda_http::Error> {
     let store = DynamoStore::from_env()
         .await
         .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
+    let outgoing = SqsQueue::from_env(&mooring::config::Env, "OUTGOING_QUEUE_URL")
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
     let ports = sep12_kyc::Ports {
         store: Arc::new(store),
-        // TODO(lead): a durable FileStore adapter (S3, or DynamoDB in chunks) and the SQS
-        // adapter of the outgoing-payments queue. In memory, files last only as long as this
-        // instance and queued transactions wait in `pending_receiver` for the worker's sweep.
-        files: Arc::new(InMemoryFileStore::default()),
-        outgoing: Arc::new(InMemoryQueue::default()),
+        files: Arc::new(
+            DynamoFileStore::from_env()
+                .await
+                .inspect_err(|e| tracing::error!(error = %e, "configuration"))?,
+        ),
+        outgoing: Arc::new(outgoing),
         clock: Arc::new(SystemClock),
     };
     let service = sep12_kyc::service(&mooring::config::Env, ports)

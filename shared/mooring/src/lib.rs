@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+#[cfg(any(feature = "dynamodb", feature = "sqs"))]
+pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -3,7 +3,10 @@
 //! message names the transaction and its kind, and the consumer reads the rest from the store
 //! (so a message seen twice does the work once: consumers check the transaction's status).
 //!
-//! Adapters: [`InMemoryQueue`] here (tests, the local gateway); SQS in Lambda.
+//! Adapters: [`InMemoryQueue`] here (tests, the local gateway); [`sqs::SqsQueue`] in Lambda.
+
+#[cfg(feature = "sqs")]
+pub mod sqs;
 
 use std::future::Future;
 use std::sync::{Mutex, MutexGuard};

@@ -31,9 +31,8 @@ pub fn stellar_toml(anchor: &AnchorConfig, integration: &impl TomlIntegration) -
     if offered(Sep::Sep24) {
         put("TRANSFER_SERVER_SEP0024", format!("{base}/sep24"));
     }
-    if offered(Sep::Sep6) || offered(Sep::Sep24) || offered(Sep::Sep31) {
-        put("KYC_SERVER", format!("{base}/kyc"));
-    }
+    // SEP-12 is always deployed (sep12-kyc): wallets and sending anchors may use it directly.
+    put("KYC_SERVER", format!("{base}/kyc"));
     if offered(Sep::Sep31) {
         put("DIRECT_PAYMENT_SERVER", format!("{base}/sep31"));
     }

@@ -1,41 +1,52 @@
-//! The DynamoDB adapter against a DynamoDB emulator: the conformance suite every adapter passes,
-//! and what only this adapter can get wrong (paging through index queries, cursors, TTL
-//! leftovers, errors).
+//! The DynamoDB adapters against a DynamoDB emulator: the conformance suites every adapter passes,
+//! and what only these adapters can get wrong (paging through index queries, cursors, TTL
+//! leftovers, errors; files in chunks, interrupted writes and deletes).
 //!
 //! The tables are created from template.yaml by `infra/local_stack/tables.py`, which prints the
 //! variables read here (`tests/run.sh` does all of it):
 //! `MOORING_TEST_DYNAMODB_ENDPOINT`, `MOORING_TEST_TRANSACTIONS_TABLE`,
-//! `MOORING_TEST_CUSTOMERS_TABLE`, `MOORING_TEST_CHALLENGES_TABLE`. Without them the emulator
-//! tests are skipped, except under CI (`CI` set), where skipping would hide a broken setup.
+//! `MOORING_TEST_CUSTOMERS_TABLE`, `MOORING_TEST_CHALLENGES_TABLE`, `MOORING_TEST_FILES_TABLE`.
+//! Without them the emulator tests are skipped, except under CI (`CI` set), where skipping would
+//! hide a broken setup.
 
 #![cfg(feature = "dynamodb")]
 
-use aws_sdk_dynamodb::config::{Credentials, Region};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use mooring::model::{Kind, Protocol, Transaction, TransactionStatus, UserKey};
 use mooring::stellar::{Asset, Keypair};
 use mooring::store::dynamodb::{config_loader, DynamoStore, TableNames};
+use mooring::store::dynamodb_files::{DynamoFileStore, CHUNK_BYTES};
+use mooring::store::files::{self, FileStore, StoredFile};
 use mooring::store::{conformance, ChallengeStore, StoreError, TransactionQuery, TransactionStore};
 use mooring::time::Timestamp;
 
-/// The emulator's endpoint, then the transactions, customers and challenges tables.
-const VARIABLES: [&str; 4] = [
+/// The emulator's endpoint, then the transactions, customers, challenges and files tables.
+const VARIABLES: [&str; 5] = [
     "MOORING_TEST_DYNAMODB_ENDPOINT",
     "MOORING_TEST_TRANSACTIONS_TABLE",
     "MOORING_TEST_CUSTOMERS_TABLE",
     "MOORING_TEST_CHALLENGES_TABLE",
+    "MOORING_TEST_FILES_TABLE",
 ];
 
 struct Emulator {
+    endpoint: String,
     client: Client,
     tables: TableNames,
+    files: String,
 }
 
 /// The emulator's client and tables, or None (after saying so) when the variables are unset.
 async fn emulator() -> Option<Emulator> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let [Some(endpoint), Some(transactions), Some(customers), Some(challenges)] =
+    let [Some(endpoint), Some(transactions), Some(customers), Some(challenges), Some(files)] =
         VARIABLES.map(var)
     else {
         let missing: Vec<&str> = VARIABLES
@@ -56,16 +67,22 @@ async fn emulator() -> Option<Emulator> {
     };
     Some(Emulator {
         client: client(&endpoint, true).await,
+        endpoint,
         tables: TableNames {
             transactions,
             customers,
             challenges,
         },
+        files,
     })
 }
 
 /// A client of the crate's own configuration (HTTP client, timeouts), pointed at `endpoint`.
 async fn client(endpoint: &str, retries: bool) -> Client {
+    Client::new(&sdk_config(endpoint, retries).await)
+}
+
+async fn sdk_config(endpoint: &str, retries: bool) -> aws_config::SdkConfig {
     let mut loader = config_loader()
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
@@ -74,7 +91,7 @@ async fn client(endpoint: &str, retries: bool) -> Client {
         // An unreachable endpoint fails on the first attempt instead of after backoffs.
         loader = loader.retry_config(aws_config::retry::RetryConfig::disabled());
     }
-    Client::new(&loader.load().await)
+    loader.load().await
 }
 
 fn store(emulator: &Emulator) -> DynamoStore {
@@ -331,6 +348,16 @@ async fn an_unreachable_endpoint_is_unavailable() {
         store.consume("hash", Timestamp::now()).await.is_err(),
         "no write is reported done"
     );
+    let files = DynamoFileStore::new(
+        client(&format!("http://127.0.0.1:{port}"), false).await,
+        "f",
+    );
+    match files.get("some-id").await {
+        Err(StoreError::Unavailable(message)) => {
+            assert!(message.contains("GetItem"), "{message}")
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
 
@@ -338,4 +365,482 @@ fn random_u64() -> u64 {
     let mut bytes = [0u8; 8];
     getrandom::getrandom(&mut bytes).expect("CSPRNG");
     u64::from_le_bytes(bytes)
+}
+
+// Files (`DynamoFileStore`): a metadata item and chunks of at most CHUNK_BYTES under
+// `pk = file#<id>`, link items under `user#<user>` and `customer#<id>`.
+
+type Item = HashMap<String, AttributeValue>;
+
+const MB5: usize = 5 * 1024 * 1024;
+
+fn file_store(emulator: &Emulator) -> DynamoFileStore {
+    DynamoFileStore::new(emulator.client.clone(), emulator.files.clone())
+}
+
+/// A file store whose client fails every `operation` request after the first `pass` of them:
+/// what a crash or a timeout amid a sequence of requests looks like to the adapter.
+async fn interrupted_store(
+    emulator: &Emulator,
+    operation: &'static str,
+    pass: usize,
+) -> DynamoFileStore {
+    let sdk = sdk_config(&emulator.endpoint, false).await;
+    let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        .interceptor(Interrupt {
+            operation,
+            pass: Arc::new(AtomicUsize::new(pass)),
+        })
+        .build();
+    DynamoFileStore::new(Client::from_conf(config), emulator.files.clone())
+}
+
+#[derive(Debug)]
+struct Interrupt {
+    operation: &'static str,
+    pass: Arc<AtomicUsize>,
+}
+
+impl Intercept for Interrupt {
+    fn name(&self) -> &'static str {
+        "Interrupt"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        // `X-Amz-Target: DynamoDB_20120810.PutItem`
+        let target = context.request().headers().get("x-amz-target");
+        if target.and_then(|t| t.rsplit('.').next()) == Some(self.operation)
+            && self
+                .pass
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_err()
+        {
+            return Err(format!("{} interrupted", self.operation).into());
+        }
+        Ok(())
+    }
+}
+
+/// Every item of a partition, read directly.
+async fn partition(emulator: &Emulator, pk: &str) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let out = emulator
+            .client
+            .query()
+            .table_name(&emulator.files)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("query");
+        items.extend(out.items.unwrap_or_default());
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return items;
+        }
+    }
+}
+
+/// The chunk items stored for file `id`, whichever write left them.
+async fn chunks_of(emulator: &Emulator, id: &str) -> Vec<Item> {
+    partition(emulator, &format!("file#{id}"))
+        .await
+        .into_iter()
+        .filter(|item| sort_key(item).starts_with("chunk#"))
+        .collect()
+}
+
+fn sort_key(item: &Item) -> &str {
+    item.get("sk")
+        .and_then(|sk| sk.as_s().ok())
+        .expect("a string sort key")
+}
+
+fn user_pk(user: &UserKey) -> String {
+    format!("user#{user}")
+}
+
+/// Bytes that differ everywhere (xorshift), so that a misplaced chunk shows.
+fn content(size: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    let mut bytes = Vec::with_capacity(size + 8);
+    while bytes.len() < size {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(size);
+    bytes
+}
+
+fn new_file(user: UserKey, size: usize) -> StoredFile {
+    StoredFile::new(user, "application/pdf", size, Timestamp::now())
+}
+
+#[tokio::test]
+async fn files_pass_the_conformance_checks() {
+    let Some(emulator) = emulator().await else {
+        return;
+    };
+    files::conformance(&file_store(&emulator)).await;
+}
+
+#[tokio::test]
+async fn files_up_to_5_mb_round_trip_byte_exact() {
+    let Some(emulator) = emulator().await else {
+        return;
+    };
+    let store = file_store(&emulator);
+    let user = fresh_user();
+    for (seed, size) in [0, 1, CHUNK_BYTES, CHUNK_BYTES + 1, MB5]
+        .into_iter()
+        .enumerate()
+    {
+        let bytes = content(size, seed as u64 + 11);
+        let file = new_file(user, size);
+        store.put(&file, &bytes).await.expect("put");
+        assert_eq!(store.get(&file.id).await, Ok(Some(file.clone())));
+        let read = store
+            .content(&file.id)
+            .await
+            .expect("content")
+            .expect("stored");
+        // Not assert_eq: a 5 MB difference is no message.
+        assert!(read == bytes, "the {size} bytes read back differ");
+        let chunks = chunks_of(&emulator, &file.id).await;
+        assert_eq!(chunks.len(), size.div_ceil(CHUNK_BYTES), "{size} bytes");
+        assert!(chunks.iter().all(|chunk| {
+            chunk
+                .get("data")
+                .and_then(|data| data.as_b().ok())
+                .is_some_and(|data| !data.as_ref().is_empty() && data.as_ref().len() <= CHUNK_BYTES)
+        }));
+    }
+    assert_eq!(store.delete_for_user(&user).await, Ok(5));
+}
+
+#[tokio::test]
+async fn an_interrupted_write_is_never_visible() {
+    let Some(emulator) = emulator().await else {
+        return;
+    };
+    let store = file_store(&emulator);
+    let user = fresh_user();
+    let bytes = content(3 * CHUNK_BYTES + 5, 3);
+
+    // Interrupted at the commit: every chunk is written, the metadata is not.
+    let at_commit = interrupted_store(&emulator, "TransactWriteItems", 0).await;
+    let file = new_file(user, bytes.len());
+    assert!(matches!(
+        at_commit.put(&file, &bytes).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert_eq!(
+        chunks_of(&emulator, &file.id).await.len(),
+        4,
+        "chunks written"
+    );
+    assert_eq!(store.get(&file.id).await, Ok(None));
+    assert_eq!(store.content(&file.id).await, Ok(None));
+    assert_eq!(store.delete_for_user(&user).await, Ok(0));
+    // What it left expires with the file, or goes with a delete.
+    assert!(chunks_of(&emulator, &file.id)
+        .await
+        .iter()
+        .all(|chunk| chunk.contains_key("expires_at")));
+    assert_eq!(store.delete(&file.id).await, Ok(false));
+    assert!(chunks_of(&emulator, &file.id).await.is_empty());
+
+    // Interrupted amid the chunks.
+    let amid_chunks = interrupted_store(&emulator, "PutItem", 2).await;
+    let file = new_file(user, bytes.len());
+    assert!(amid_chunks.put(&file, &bytes).await.is_err());
+    assert_eq!(store.get(&file.id).await, Ok(None));
+    assert_eq!(store.content(&file.id).await, Ok(None));
+    // The upload, tried again, is whole.
+    store.put(&file, &bytes).await.expect("put again");
+    assert!(store.content(&file.id).await.expect("content") == Some(bytes.clone()));
+
+    // A reader racing a writer sees nothing or everything.
+    let big = content(MB5, 5);
+    let file = new_file(user, big.len());
+    let writer = {
+        let (store, file, big) = (store.clone(), file.clone(), big.clone());
+        tokio::spawn(async move { store.put(&file, &big).await })
+    };
+    let mut reads = 0;
+    loop {
+        let finished = writer.is_finished();
+        match store.content(&file.id).await.expect("content") {
+            Some(read) => {
+                assert!(read == big, "a file is read whole");
+                break;
+            }
+            None => assert!(!finished, "the write finished, so the file is there"),
+        }
+        reads += 1;
+    }
+    writer.await.expect("joins").expect("put");
+    eprintln!("{reads} reads saw nothing before the file was whole");
+    assert_eq!(store.delete_for_user(&user).await, Ok(2));
+}
+
+#[tokio::test]
+async fn a_refused_put_leaves_the_existing_file_whole() {
+    let Some(emulator) = emulator().await else {
+        return;
+    };
+    let store = file_store(&emulator);
+    let original = content(2 * CHUNK_BYTES, 7);
+    let file = new_file(fresh_user(), original.len());
+    store.put(&file, &original).await.expect("put");
+
+    let other = content(3 * CHUNK_BYTES, 8);
+    let mut same_id = new_file(fresh_user(), other.len());
+    same_id.id = file.id.clone();
+    assert_eq!(store.put(&same_id, &other).await, Err(StoreError::Conflict));
+    assert!(store.content(&file.id).await.expect("content") == Some(original));
+    assert_eq!(store.get(&file.id).await, Ok(Some(file.clone())));
+    assert_eq!(
+        chunks_of(&emulator, &file.id).await.len(),
+        2,
+        "the refused write's chunks are gone"
+    );
+    // A size that is not the content's is refused before anything is written.
+    let liar = new_file(file.user, 10);
+    assert!(matches!(
+        store.put(&liar, b"short").await,
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(chunks_of(&emulator, &liar.id).await.is_empty());
+    assert!(store.delete(&file.id).await.expect("delete"));
+}
+
+#[tokio::test]
+async fn delete_removes_every_chunk_and_link() {
+    let Some(emulator) = emulator().await else {
+        return;
+    };
+    let store = file_store(&emulator);
+    let user = fresh_user();
+    let customer = uuid::Uuid::new_v4().to_string();
+    let big = new_file(user, MB5);
+    store.put(&big, &content(MB5, 9)).await.expect("put");
+    store.attach(&big.id, &customer).await.expect("attach");
+    let loose = new_file(user, CHUNK_BYTES + 1);
+    store
+        .put(&loose, &content(CHUNK_BYTES + 1, 10))
+        .await
+        .expect("put");
+    assert_eq!(
+        partition(&emulator, &format!("file#{}", big.id))
+            .await
+            .len(),
+        1 + MB5.div_ceil(CHUNK_BYTES)
+    );
+    assert_eq!(partition(&emulator, &user_pk(&user)).await.len(), 2);
+    assert_eq!(
+        partition(&emulator, &format!("customer#{customer}"))
+            .await
+            .len(),
+        1
+    );
+
+    assert_eq!(store.delete(&big.id).await, Ok(true));
+    assert!(partition(&emulator, &format!("file#{}", big.id))
+        .await
+        .is_empty());
+    assert!(partition(&emulator, &format!("customer#{customer}"))
+        .await
+        .is_empty());
+    let links = partition(&emulator, &user_pk(&user)).await;
+    assert_eq!(links.len(), 1);
+    assert_eq!(sort_key(&links[0]), format!("file#{}", loose.id));
+    assert_eq!(store.delete(&big.id).await, Ok(false));
+
+    assert_eq!(store.delete_for_user(&user).await, Ok(1));
+    assert!(partition(&emulator, &format!("file#{}", loose.id))
+        .await
+        .is_empty());
+    assert!(partition(&emulator, &user_pk(&user)).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_interrupted_delete_is_finished_by_erasing_the_user() {
+    let Some(emulator) = emulator().await else {
+        return;
+    };
+    let store = file_store(&emulator);
+    let user = fresh_user();
+    let file = new_file(user, 2 * CHUNK_BYTES + 1);
+    store
+        .put(&file, &content(2 * CHUNK_BYTES + 1, 12))
+        .await
+        .expect("put");
+    store.attach(&file.id, "customer").await.expect("attach");
+
+    // The metadata goes, then the chunk deletes fail.
+    let interrupted = interrupted_store(&emulator, "DeleteItem", 0).await;
+    assert!(interrupted.delete(&file.id).await.is_err());
+    assert_eq!(store.get(&file.id).await, Ok(None), "gone at once");
+    assert_eq!(chunks_of(&emulator, &file.id).await.len(), 3, "left over");
+    assert!(
+        chunks_of(&emulator, &file.id)
+            .await
+            .iter()
+            .all(|chunk| !chunk.contains_key("expires_at")),
+        "an attached file's chunks never expire: only a delete removes them"
+    );
+
+    // The user link, deleted last, still leads to them.
+    assert_eq!(
+        store.delete_for_user(&user).await,
+        Ok(0),
+        "no file was left"
+    );
+    assert!(partition(&emulator, &format!("file#{}", file.id))
+        .await
+        .is_empty());
+    assert!(partition(&emulator, &user_pk(&user)).await.is_empty());
+}
+
+/// The items of a file's partition and of its user's.
+async fn file_and_user_items(emulator: &Emulator, file: &StoredFile) -> Vec<Item> {
+    let mut items = partition(emulator, &format!("file#{}", file.id)).await;
+    items.extend(partition(emulator, &user_pk(&file.user)).await);
+    items
+}
+
+#[tokio::test]
+async fn attaching_stops_every_item_of_the_file_expiring() {
+    let Some(emulator) = emulator().await else {
+        return;
+    };
+    let store = file_store(&emulator);
+    let user = fresh_user();
+    let file = new_file(user, 2 * CHUNK_BYTES);
+    store
+        .put(&file, &content(2 * CHUNK_BYTES, 13))
+        .await
+        .expect("put");
+    let before = file_and_user_items(&emulator, &file).await;
+    assert_eq!(before.len(), 1 + 2 + 1);
+    assert!(before.iter().all(|item| item.contains_key("expires_at")));
+
+    let customer = uuid::Uuid::new_v4().to_string();
+    let attached = store.attach(&file.id, &customer).await.expect("attach");
+    let after = file_and_user_items(&emulator, &file).await;
+    assert_eq!(after.len(), 1 + 2 + 1);
+    assert!(after.iter().all(|item| !item.contains_key("expires_at")));
+    let listed = store.list_for_customer(&customer).await.expect("list");
+    assert_eq!(listed, std::slice::from_ref(&attached));
+    assert_eq!(store.get(&file.id).await, Ok(Some(attached)));
+    assert_eq!(store.delete_for_user(&user).await, Ok(1));
+}
+
+#[tokio::test]
+async fn an_expired_file_left_by_lazy_ttl_counts_as_absent() {
+    let Some(emulator) = emulator().await else {
+        return;
+    };
+    let store = file_store(&emulator);
+    let user = fresh_user();
+    let mut stale = new_file(user, CHUNK_BYTES + 1);
+    stale.expires_at = Some(Timestamp::from_millis(Timestamp::now().millis() - 60_000));
+    store
+        .put(&stale, &content(CHUNK_BYTES + 1, 14))
+        .await
+        .expect("put");
+    // The emulator, like DynamoDB within its TTL delay, may still hold the items.
+    assert_eq!(store.get(&stale.id).await, Ok(None));
+    assert_eq!(store.content(&stale.id).await, Ok(None));
+    assert_eq!(
+        store.attach(&stale.id, "customer").await,
+        Err(StoreError::Conflict)
+    );
+    // Its id may be used again.
+    let fresh_bytes = content(10, 15);
+    let mut fresh = new_file(user, fresh_bytes.len());
+    fresh.id = stale.id.clone();
+    store
+        .put(&fresh, &fresh_bytes)
+        .await
+        .expect("put over a leftover");
+    assert_eq!(store.get(&fresh.id).await, Ok(Some(fresh.clone())));
+    assert_eq!(store.content(&fresh.id).await, Ok(Some(fresh_bytes)));
+    // A delete takes the leftover's chunks too.
+    assert_eq!(store.delete(&fresh.id).await, Ok(true));
+    assert!(partition(&emulator, &format!("file#{}", fresh.id))
+        .await
+        .is_empty());
+    assert_eq!(store.delete_for_user(&user).await, Ok(0));
+}
+
+#[tokio::test]
+async fn a_missing_chunk_or_an_undecodable_file_is_corrupt() {
+    let Some(emulator) = emulator().await else {
+        return;
+    };
+    let store = file_store(&emulator);
+    let user = fresh_user();
+    let file = new_file(user, CHUNK_BYTES + 1);
+    store
+        .put(&file, &content(CHUNK_BYTES + 1, 16))
+        .await
+        .expect("put");
+    let chunks = chunks_of(&emulator, &file.id).await;
+    emulator
+        .client
+        .delete_item()
+        .table_name(&emulator.files)
+        .key("pk", AttributeValue::S(format!("file#{}", file.id)))
+        .key("sk", AttributeValue::S(sort_key(&chunks[1]).to_owned()))
+        .send()
+        .await
+        .expect("delete a chunk");
+    assert!(matches!(
+        store.content(&file.id).await,
+        Err(StoreError::Corrupt(_))
+    ));
+
+    emulator
+        .client
+        .update_item()
+        .table_name(&emulator.files)
+        .key("pk", AttributeValue::S(format!("file#{}", file.id)))
+        .key("sk", AttributeValue::S("meta".into()))
+        .update_expression("SET #doc = :doc")
+        .expression_attribute_names("#doc", "doc")
+        .expression_attribute_values(":doc", AttributeValue::S("{\"id\": 1".into()))
+        .send()
+        .await
+        .expect("overwrite");
+    assert!(matches!(
+        store.get(&file.id).await,
+        Err(StoreError::Corrupt(_))
+    ));
+}
+
+#[tokio::test]
+async fn ids_no_key_can_hold_name_no_file() {
+    let Some(emulator) = emulator().await else {
+        return;
+    };
+    let store = file_store(&emulator);
+    let long = "x".repeat(4096);
+    assert_eq!(store.get(&long).await, Ok(None));
+    assert_eq!(store.content("").await, Ok(None));
+    assert_eq!(store.delete(&long).await, Ok(false));
+    assert_eq!(store.attach(&long, "c").await, Err(StoreError::Conflict));
+    assert_eq!(store.list_for_customer(&long).await, Ok(Vec::new()));
 }

@@ -48,15 +48,11 @@
 //! the LastEvaluatedKey). It is validated before use: it must name this listing's partition.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, ConfigLoader};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
-use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::de::DeserializeOwned;
@@ -130,27 +126,7 @@ impl TableNames {
     }
 }
 
-/// The SDK's configuration loader with this crate's HTTP client and timeouts: what
-/// [`DynamoStore::from_env`] loads, and what a test customises (endpoint, credentials).
-pub fn config_loader() -> ConfigLoader {
-    // The SDK's default HTTPS client is rustls on aws-lc-rs; the workspace's one crypto stack is
-    // rustls on ring (reqwest), so the client is built on that instead. It trusts the system's
-    // root certificates, which the Lambda image provides.
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    // Within a Lambda's 15 s: a DynamoDB call takes milliseconds, so an attempt that has not
-    // answered in seconds is retried rather than waited for, and the whole call, retries
-    // included, gives up early enough for the function to answer 503 itself.
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .operation_attempt_timeout(Duration::from_secs(4))
-        .operation_timeout(Duration::from_secs(10))
-        .build();
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https)
-        .timeout_config(timeouts)
-}
+pub use crate::aws::config_loader;
 
 /// Every storage port on DynamoDB. Cheap to clone (the client is shared).
 #[derive(Debug, Clone)]
@@ -682,18 +658,18 @@ fn cursor_from_key(key: &Item) -> Result<String, StoreError> {
     encode_cursor(&plain)
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
+pub(super) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn n(value: u64) -> AttributeValue {
+pub(super) fn n(value: u64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
 /// The `started` sort key: zero-padded millis (so string order is time order), then the id (so
 /// that equal times have an order too). Nothing starts before 1970; were it to, it would sort
 /// as 1970.
-fn started_key(started_at: Timestamp, id: &str) -> String {
+pub(super) fn started_key(started_at: Timestamp, id: &str) -> String {
     format!("{}#{id}", started_bound(started_at))
 }
 
@@ -769,7 +745,7 @@ fn decode_doc<T: DeserializeOwned>(item: &Item, what: &str) -> Result<T, StoreEr
 
 /// A call that failed: `Conflict` when `refused` recognises DynamoDB refusing the write on its
 /// condition, `Unavailable` otherwise.
-fn failure<E, R>(
+pub(super) fn failure<E, R>(
     operation: &str,
     err: SdkError<E, R>,
     refused: impl FnOnce(&E) -> bool,
@@ -786,7 +762,7 @@ where
 
 /// A cancelled transaction whose reasons are all conditions or concurrent transactions (the
 /// rest are `None`) is a lost race; anything else is an outage.
-fn transaction_failure<R>(err: SdkError<TransactWriteItemsError, R>) -> StoreError
+pub(super) fn transaction_failure<R>(err: SdkError<TransactWriteItemsError, R>) -> StoreError
 where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
@@ -806,7 +782,7 @@ where
 }
 
 /// `Unavailable` with a short message; the whole error chain goes to the log.
-fn unavailable<E, R>(operation: &str, err: SdkError<E, R>) -> StoreError
+pub(super) fn unavailable<E, R>(operation: &str, err: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
@@ -826,7 +802,7 @@ where
 }
 
 /// A request builder missing a required field: a bug here, reported rather than panicked on.
-fn request_error(what: &str, err: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+pub(super) fn request_error(what: &str, err: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Unavailable(format!("DynamoDB {what} could not be built: {err}"))
 }
 

@@ -5,49 +5,23 @@ Rust Horizon adapter is proven against the ledger (itself built on stellar-sdk).
 from __future__ import annotations
 
 import re
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 import requests
 from stellar_sdk import Keypair
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from infra.local_stack import template as tpl  # noqa: E402
-from infra.local_stack.processes import free_port  # noqa: E402
-from infra.local_stack.stack import LocalStack, Settings  # noqa: E402
 from wallet import Anchor, fund_with_second_signer, jwt_claims  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def stack():
-    work = Path(tempfile.mkdtemp(prefix="mooring-stack-"))
-    settings = Settings(
-        repo=REPO,
-        work_dir=work,
-        port=free_port(),
-        aws_port=free_port(),
-        ledger_port=free_port(),
-        close_interval=0.2,
-        stack="mooring-test",
-    )
-    local = LocalStack(settings)
-    try:
-        local.up(say=lambda message: None)
-    except SystemExit as failure:
-        pytest.fail(f"the local stack did not start: {failure}")
-    yield local
-    local.down()
-    shutil.rmtree(work, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def anchor(stack):
+def wallet_anchor(stack):
     return Anchor(stack.settings.home_domain)
 
 
@@ -89,7 +63,8 @@ def test_cors_preflight_is_answered_by_the_gateway(stack):
     assert "authorization" in response.headers["Access-Control-Allow-Headers"].lower()
 
 
-def test_stellar_toml_describes_the_local_anchor(stack, anchor):
+def test_stellar_toml_describes_the_local_anchor(stack, wallet_anchor):
+    anchor = wallet_anchor
     keys = stack.keys
     assert anchor.signing_key == keys.signing.public_key
     assert anchor.auth_url == f"http://{stack.settings.home_domain}/auth"
@@ -106,7 +81,8 @@ def test_anchor_accounts_are_funded_and_hold_the_asset(stack):
     assert float(usdc[0]["balance"]) == 1_000_000
 
 
-def test_sep10_with_a_fresh_account(anchor):
+def test_sep10_with_a_fresh_account(wallet_anchor):
+    anchor = wallet_anchor
     fresh = Keypair.random()
     response = anchor.login(fresh.public_key, [fresh])
     assert response.status_code == 200, response.text
@@ -118,7 +94,8 @@ def test_sep10_with_a_fresh_account(anchor):
     assert refused.status_code == 400, refused.text
 
 
-def test_sep10_with_a_two_signer_account_on_the_ledger(stack, anchor):
+def test_sep10_with_a_two_signer_account_on_the_ledger(stack, wallet_anchor):
+    anchor = wallet_anchor
     user, cosigner = fund_with_second_signer(stack.horizon_url, anchor.passphrase)
     one = anchor.login(user.public_key, [user])
     assert one.status_code == 400, one.text

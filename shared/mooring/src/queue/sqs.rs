@@ -1,0 +1,57 @@
+//! The SQS adapter of the [`Queue`] port (feature `sqs`).
+
+use aws_sdk_sqs::error::DisplayErrorContext;
+use aws_sdk_sqs::Client;
+
+use super::{Queue, QueueError, QueueMessage};
+use crate::config::{ConfigError, Source};
+
+/// One SQS queue, by URL. Cheap to clone (the client is shared).
+#[derive(Debug, Clone)]
+pub struct SqsQueue {
+    client: Client,
+    url: String,
+}
+
+impl SqsQueue {
+    pub fn new(client: Client, url: impl Into<String>) -> Self {
+        Self {
+            client,
+            url: url.into(),
+        }
+    }
+
+    /// The queue whose URL is in `variable` (template.yaml sets it with `!Ref TheQueue`), with a
+    /// client built once from the standard AWS settings (`AWS_ENDPOINT_URL` for an emulator).
+    pub async fn from_env(
+        settings: &impl Source,
+        variable: &'static str,
+    ) -> Result<Self, ConfigError> {
+        let url = settings
+            .get(variable)
+            .ok_or(ConfigError::Missing(variable))?;
+        let sdk = crate::aws::config_loader().load().await;
+        Ok(Self::new(Client::new(&sdk), url))
+    }
+}
+
+impl Queue for SqsQueue {
+    async fn send(&self, message: &QueueMessage) -> Result<(), QueueError> {
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(message.to_json())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                QueueError::Unavailable(
+                    DisplayErrorContext(&e)
+                        .to_string()
+                        .chars()
+                        .take(300)
+                        .collect(),
+                )
+            })
+    }
+}
