@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use mooring::clock::SystemClock;
+use mooring::config::{ConfigError, Env};
 use mooring::queue::sqs::SqsQueue;
 use mooring::store::dynamodb::DynamoStore;
 use mooring::store::dynamodb_files::DynamoFileStore;
@@ -8,26 +9,25 @@ use mooring::store::dynamodb_files::DynamoFileStore;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     mooring::telemetry::init();
-    let store = DynamoStore::from_env()
+    let ports = ports()
         .await
         .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
-    let outgoing = SqsQueue::from_env(&mooring::config::Env, "OUTGOING_QUEUE_URL")
-        .await
-        .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
-    let ports = sep12_kyc::Ports {
-        store: Arc::new(store),
-        files: Arc::new(
-            DynamoFileStore::from_env()
-                .await
-                .inspect_err(|e| tracing::error!(error = %e, "configuration"))?,
-        ),
-        outgoing: Arc::new(outgoing),
-        clock: Arc::new(SystemClock),
-    };
-    let service = sep12_kyc::service(&mooring::config::Env, ports)
+    let service = sep12_kyc::service(&Env, ports)
         .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
     lambda_http::run(lambda_http::service_fn(|request| {
         sep12_kyc::handle(&service, request)
     }))
     .await
+}
+
+/// Customers and transactions in DynamoDB, uploads in FilesTable, SQS for the outgoing payments:
+/// one AWS configuration, loaded once, behind every adapter.
+async fn ports() -> Result<sep12_kyc::Ports<DynamoStore, DynamoFileStore, SqsQueue>, ConfigError> {
+    let sdk = mooring::aws::config_loader().load().await;
+    Ok(sep12_kyc::Ports {
+        store: Arc::new(DynamoStore::from_env_with(&sdk)?),
+        files: Arc::new(DynamoFileStore::from_env_with(&sdk)?),
+        outgoing: Arc::new(SqsQueue::from_env_with(&sdk, &Env, "OUTGOING_QUEUE_URL")?),
+        clock: Arc::new(SystemClock),
+    })
 }

@@ -33,6 +33,18 @@ impl SqsQueue {
         let sdk = crate::aws::config_loader().load().await;
         Ok(Self::new(Client::new(&sdk), url))
     }
+
+    /// As [`from_env`](Self::from_env), on an SDK configuration shared by the function's adapters.
+    pub fn from_env_with(
+        sdk: &aws_config::SdkConfig,
+        settings: &impl Source,
+        variable: &'static str,
+    ) -> Result<Self, ConfigError> {
+        let url = settings
+            .get(variable)
+            .ok_or(ConfigError::Missing(variable))?;
+        Ok(Self::new(Client::new(sdk), url))
+    }
 }
 
 impl Queue for SqsQueue {

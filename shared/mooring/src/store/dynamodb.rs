@@ -145,8 +145,16 @@ impl DynamoStore {
     pub async fn from_env() -> Result<Self, ConfigError> {
         // The table names first: a misconfigured function fails before any AWS work.
         let tables = TableNames::from_source(&Env)?;
-        let sdk = config_loader().load().await;
-        Ok(Self::new(Client::new(&sdk), tables))
+        Ok(Self::new(
+            Client::new(&config_loader().load().await),
+            tables,
+        ))
+    }
+
+    /// As [`from_env`](Self::from_env), on an SDK configuration loaded once and shared by every
+    /// adapter of the function (credentials and region are resolved once per cold start).
+    pub fn from_env_with(sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        Ok(Self::new(Client::new(sdk), TableNames::from_source(&Env)?))
     }
 
     /// The item `key = value` of `table`, read strongly consistently.
@@ -397,18 +405,12 @@ impl TransactionStore for DynamoStore {
             started_from: query.no_older_than.map(started_bound),
             newest_first: true,
         };
-        let keep = |t: &Transaction| {
-            query.protocol.is_none_or(|p| t.protocol == p)
-                && query
-                    .asset_code
-                    .as_deref()
-                    .is_none_or(|code| t.asset.code() == code)
-                && query.kind.is_none_or(|k| t.kind == k)
+        let keep = |t: &Transaction| query.keeps(t);
+        let filter: Option<&(dyn Fn(&Transaction) -> bool + Sync)> = if query.has_filters() {
+            Some(&keep)
+        } else {
+            None
         };
-        let filtered =
-            query.protocol.is_some() || query.asset_code.is_some() || query.kind.is_some();
-        let filter: Option<&(dyn Fn(&Transaction) -> bool + Sync)> =
-            if filtered { Some(&keep) } else { None };
         self.list(&listing, query.limit, query.cursor.as_deref(), filter)
             .await
     }

@@ -75,15 +75,7 @@ impl TransactionStore for InMemoryStore {
     ) -> Result<Page<Transaction>, StoreError> {
         let mut found: Vec<Transaction> = lock(&self.transactions)
             .values()
-            .filter(|t| t.user == query.user)
-            .filter(|t| query.protocol.is_none_or(|p| t.protocol == p))
-            .filter(|t| {
-                query
-                    .asset_code
-                    .as_deref()
-                    .is_none_or(|c| t.asset.code() == c)
-            })
-            .filter(|t| query.kind.is_none_or(|k| t.kind == k))
+            .filter(|t| t.user == query.user && query.keeps(t))
             .filter(|t| query.no_older_than.is_none_or(|n| t.started_at >= n))
             .cloned()
             .collect();

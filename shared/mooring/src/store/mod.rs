@@ -54,6 +54,24 @@ pub struct TransactionQuery {
     pub cursor: Option<String>,
 }
 
+impl TransactionQuery {
+    /// Whether the query narrows the user's transactions beyond time (protocol, asset, kind).
+    pub fn has_filters(&self) -> bool {
+        self.protocol.is_some() || self.asset_code.is_some() || self.kind.is_some()
+    }
+
+    /// Whether a transaction of the user passes the protocol, asset and kind filters (the
+    /// user and `no_older_than` are the adapters' key conditions).
+    pub fn keeps(&self, t: &Transaction) -> bool {
+        self.protocol.is_none_or(|p| t.protocol == p)
+            && self
+                .asset_code
+                .as_deref()
+                .is_none_or(|code| t.asset.code() == code)
+            && self.kind.is_none_or(|k| t.kind == k)
+    }
+}
+
 pub trait TransactionStore: Send + Sync {
     /// Stores a new transaction; `Conflict` if its id exists.
     fn insert(
