@@ -314,10 +314,16 @@ pub struct TransferLimits {
     pub fee_fixed: Option<Amount>,
     /// Percentage points, e.g. `1.5` for 1.5 %.
     pub fee_percent: Option<Amount>,
+    /// The smallest fee charged (SEP-24 `fee_minimum`).
+    pub fee_minimum: Option<Amount>,
 }
 
 fn yes() -> bool {
     true
+}
+
+fn stellar_decimals() -> u8 {
+    7
 }
 
 /// One asset the anchor offers, as configured in `ASSETS` / `ASSETS_FILE` (a JSON array).
@@ -330,6 +336,9 @@ pub struct AssetConfig {
     pub distribution_account: Option<AccountId>,
     #[serde(default)]
     pub seps: Vec<Sep>,
+    /// Decimal places users may enter for this asset (e.g. 2 for a USD stablecoin); at most 7.
+    #[serde(default = "stellar_decimals")]
+    pub significant_decimals: u8,
     pub deposit: Option<TransferLimits>,
     pub withdraw: Option<TransferLimits>,
     /// Extra `[[CURRENCIES]]` fields for stellar.toml (status, desc, anchor_asset_type, ...).
@@ -386,6 +395,12 @@ fn parse_assets(json: &str) -> Result<Vec<AssetConfig>, String> {
         if assets[..i].iter().any(|b| b.asset.0 == a.asset.0) {
             return Err(format!("asset {} is listed twice", a.asset.0));
         }
+        if a.significant_decimals > 7 {
+            return Err(format!(
+                "{}: significant_decimals must be at most 7",
+                a.asset.code()
+            ));
+        }
         for (dir, limits) in [("deposit", &a.deposit), ("withdraw", &a.withdraw)] {
             if let Some(TransferLimits {
                 min_amount: Some(min),
@@ -403,6 +418,37 @@ fn parse_assets(json: &str) -> Result<Vec<AssetConfig>, String> {
         }
     }
     Ok(assets)
+}
+
+/// SEP-24 settings: the interactive flow's link and session lifetimes, and the features `/info`
+/// announces (the deposit submitter honours them).
+#[derive(Debug, Clone)]
+pub struct Sep24Config {
+    /// How long the link in a `POST .../interactive` answer can be opened (`INTERACTIVE_TOKEN_SECONDS`,
+    /// default 300); it works once.
+    pub token_ttl: Duration,
+    /// How long the browser session of the flow lasts (`INTERACTIVE_SESSION_SECONDS`, default 1800).
+    pub session_ttl: Duration,
+    /// Deposits to accounts that do not exist create them (`SEP24_ACCOUNT_CREATION`, default true).
+    pub account_creation: bool,
+    /// Deposits may be paid as claimable balances to wallets that support them
+    /// (`SEP24_CLAIMABLE_BALANCES`, default false).
+    pub claimable_balances: bool,
+}
+
+impl Sep24Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&Env)
+    }
+
+    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            token_ttl: seconds(src, "INTERACTIVE_TOKEN_SECONDS", 300)?,
+            session_ttl: seconds(src, "INTERACTIVE_SESSION_SECONDS", 1800)?,
+            account_creation: parse_or(src, "SEP24_ACCOUNT_CREATION", true)?,
+            claimable_balances: parse_or(src, "SEP24_CLAIMABLE_BALANCES", false)?,
+        })
+    }
 }
 
 /// SEP-10 settings: the signing secret, JWT key and lifetimes, client-domain policy.

@@ -1,0 +1,1 @@
+//! sep24-interactive: work in progress (issue 5).

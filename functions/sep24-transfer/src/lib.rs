@@ -1,0 +1,1 @@
+//! sep24-transfer: work in progress (issue 5).

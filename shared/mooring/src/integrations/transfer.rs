@@ -1,0 +1,389 @@
+//! SEP-24 deposits and withdrawals: the interactive flow's forms, the instructions a depositor
+//! follows, and fees (Polaris's `DepositIntegration`, `WithdrawalIntegration` and fee hook).
+//!
+//! How Mooring drives the flow (the `sep24-interactive` function): while a transaction is
+//! `incomplete`, it asks [`form_for_transaction`](DepositIntegration::form_for_transaction) for
+//! the next form and renders it. On submit it checks every value (required, type, and for a
+//! [`FieldKind::Amount`] the asset's limits and decimals; it then sets `amount_in`, the fee from
+//! [`FeeIntegration`] and `amount_out`), calls
+//! [`after_form_validation`](DepositIntegration::after_form_validation), and stores the
+//! transaction with a conditional write. When no form is left, the transaction moves to
+//! `pending_user_transfer_start`: a deposit with the integration's
+//! [`instructions`](DepositIntegration::instructions), a withdrawal with the anchor's account
+//! and a unique memo.
+//!
+//! Both traits have the same interactive hooks; an anchor that implements both on one type calls
+//! them as `DepositIntegration::form_for_transaction(&anchor, ..)`.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use serde::Serialize;
+
+use super::IntegrationError;
+use crate::config::{AssetConfig, TransferLimits};
+use crate::i18n::Lang;
+use crate::model::{Transaction, UserKey};
+use crate::stellar::Amount;
+
+/// One page of the interactive flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Form {
+    /// Names the step; a submitted form must name the step the transaction is at, so a stale
+    /// page (another tab, the back button) cannot submit the wrong form.
+    pub step: String,
+    pub fields: Vec<FormField>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormField {
+    /// The input's name: a SEP-9 name for KYC fields, `amount` for the amount.
+    pub name: String,
+    /// Shown to the user, already in the request's language.
+    pub label: String,
+    pub kind: FieldKind,
+    pub required: bool,
+    /// Pre-filled value.
+    pub value: Option<String>,
+    /// A hint under the input.
+    pub help: Option<String>,
+}
+
+impl FormField {
+    pub fn new(name: impl Into<String>, label: impl Into<String>, kind: FieldKind) -> Self {
+        Self {
+            name: name.into(),
+            label: label.into(),
+            kind,
+            required: true,
+            value: None,
+            help: None,
+        }
+    }
+
+    pub fn optional(mut self) -> Self {
+        self.required = false;
+        self
+    }
+
+    pub fn with_value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// What a field holds; Mooring validates each kind before the integration sees the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldKind {
+    /// An amount of the transaction's asset, checked against the asset's limits for the
+    /// direction and its `significant_decimals`; sets `amount_in`, the fee and `amount_out`, and
+    /// the page shows the fee live as it is typed. At most one per form.
+    Amount,
+    /// Free text of at most `max_len` characters.
+    Text {
+        max_len: usize,
+    },
+    Email,
+    /// E.164 phone number (`+` and digits).
+    Phone,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// One of the choices' values.
+    Choice(Vec<Choice>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+/// A form's values after Mooring's checks, by field name (optional fields left empty are
+/// absent; an amount is in its canonical form, e.g. `100.5`).
+pub type FormValues = BTreeMap<String, String>;
+
+/// The pages whose texts an integration may set through `content_for_template`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// A form of the flow (the form is passed too).
+    Form,
+    /// The more-info page of a transaction.
+    MoreInfo,
+}
+
+/// Texts of a page; `None` keeps Mooring's default (from its message catalogue).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageContent {
+    pub title: Option<String>,
+    /// A paragraph above the form / details.
+    pub guidance: Option<String>,
+}
+
+/// One instruction for the off-chain transfer (SEP-6 `instructions`: `{value, description}`),
+/// keyed by a SEP-9 style name such as `organization.bank_number`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Instruction {
+    pub value: String,
+    pub description: String,
+}
+
+pub type Instructions = BTreeMap<String, Instruction>;
+
+/// What the hooks of the interactive flow are told.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowContext<'a> {
+    pub transaction: &'a Transaction,
+    /// The transaction's asset as configured.
+    pub asset: &'a AssetConfig,
+    pub lang: Lang,
+}
+
+/// SEP-24 deposits: the interactive flow and the instructions for the off-chain transfer.
+pub trait DepositIntegration: Send + Sync {
+    /// The form the user fills next, or `None` when the flow is complete.
+    fn form_for_transaction(
+        &self,
+        context: FlowContext<'_>,
+    ) -> impl Future<Output = Result<Option<Form>, IntegrationError>> + Send;
+
+    /// Title and guidance of a page.
+    fn content_for_template(
+        &self,
+        page: Page,
+        form: Option<&Form>,
+        context: FlowContext<'_>,
+    ) -> PageContent {
+        let _ = (page, form, context);
+        PageContent::default()
+    }
+
+    /// Called with the values of a form that passed Mooring's checks; may change the
+    /// transaction (Mooring stores it conditionally afterwards). `Invalid` re-renders the form
+    /// with the message and changes nothing.
+    fn after_form_validation(
+        &self,
+        transaction: &mut Transaction,
+        form: &Form,
+        values: &FormValues,
+        lang: Lang,
+    ) -> impl Future<Output = Result<(), IntegrationError>> + Send;
+
+    /// An external page to send the user to instead of Mooring's forms (e.g. a KYC provider's
+    /// flow), which returns the user to `/sep24/interactive/return?transaction_id=<id>`.
+    fn interactive_url(&self, context: FlowContext<'_>) -> Option<String> {
+        let _ = context;
+        None
+    }
+
+    /// Called when the user returns from [`interactive_url`](Self::interactive_url), with the
+    /// query parameters of the return URL.
+    fn after_interactive_flow(
+        &self,
+        transaction: &mut Transaction,
+        params: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<(), IntegrationError>> + Send {
+        let _ = (transaction, params);
+        async { Ok(()) }
+    }
+
+    /// SEP-9 fields a wallet sent with `POST /transactions/deposit/interactive` (e.g. to
+    /// pre-fill KYC). Invalid values are `Invalid` (400).
+    fn save_sep9_fields(
+        &self,
+        user: &UserKey,
+        fields: &BTreeMap<String, String>,
+        lang: Lang,
+    ) -> impl Future<Output = Result<(), IntegrationError>> + Send {
+        let _ = (user, fields, lang);
+        async { Ok(()) }
+    }
+
+    /// How the user sends the off-chain funds, shown on the more-info page and stored on the
+    /// transaction when it reaches `pending_user_transfer_start`.
+    fn instructions(
+        &self,
+        context: FlowContext<'_>,
+    ) -> impl Future<Output = Result<Instructions, IntegrationError>> + Send {
+        let _ = context;
+        async { Ok(Instructions::new()) }
+    }
+}
+
+/// SEP-24 withdrawals: the interactive flow (where the user wants the money off-chain).
+pub trait WithdrawalIntegration: Send + Sync {
+    /// The form the user fills next, or `None` when the flow is complete.
+    fn form_for_transaction(
+        &self,
+        context: FlowContext<'_>,
+    ) -> impl Future<Output = Result<Option<Form>, IntegrationError>> + Send;
+
+    /// Title and guidance of a page.
+    fn content_for_template(
+        &self,
+        page: Page,
+        form: Option<&Form>,
+        context: FlowContext<'_>,
+    ) -> PageContent {
+        let _ = (page, form, context);
+        PageContent::default()
+    }
+
+    /// As [`DepositIntegration::after_form_validation`]; typically records where the money goes
+    /// (`to`, masked).
+    fn after_form_validation(
+        &self,
+        transaction: &mut Transaction,
+        form: &Form,
+        values: &FormValues,
+        lang: Lang,
+    ) -> impl Future<Output = Result<(), IntegrationError>> + Send;
+
+    /// As [`DepositIntegration::interactive_url`].
+    fn interactive_url(&self, context: FlowContext<'_>) -> Option<String> {
+        let _ = context;
+        None
+    }
+
+    /// As [`DepositIntegration::after_interactive_flow`].
+    fn after_interactive_flow(
+        &self,
+        transaction: &mut Transaction,
+        params: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<(), IntegrationError>> + Send {
+        let _ = (transaction, params);
+        async { Ok(()) }
+    }
+
+    /// As [`DepositIntegration::save_sep9_fields`].
+    fn save_sep9_fields(
+        &self,
+        user: &UserKey,
+        fields: &BTreeMap<String, String>,
+        lang: Lang,
+    ) -> impl Future<Output = Result<(), IntegrationError>> + Send {
+        let _ = (user, fields, lang);
+        async { Ok(()) }
+    }
+}
+
+/// Deposit or withdrawal, as SEP-24's `GET /fee` names them (`operation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    Deposit,
+    Withdraw,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Deposit => "deposit",
+            Operation::Withdraw => "withdraw",
+        }
+    }
+
+    /// The asset's limits and fees for this direction (`None` when it is not offered).
+    pub fn limits(self, asset: &AssetConfig) -> Option<&TransferLimits> {
+        match self {
+            Operation::Deposit => asset.deposit.as_ref(),
+            Operation::Withdraw => asset.withdraw.as_ref(),
+        }
+    }
+}
+
+/// What a fee is asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct FeeRequest<'a> {
+    pub operation: Operation,
+    /// SEP-24 `type` (`SEPA`, `bank_account`, ...), when the client gave one.
+    pub fee_type: Option<&'a str>,
+    pub asset: &'a AssetConfig,
+    pub amount: Amount,
+    /// The user, when known (authenticated requests).
+    pub user: Option<&'a UserKey>,
+}
+
+/// The fee of a deposit or withdrawal, in units of the asset. The default is the asset's
+/// configured `fee_fixed + amount × fee_percent / 100`, at least `fee_minimum`, exact to the stroop.
+pub trait FeeIntegration: Send + Sync {
+    fn fee(
+        &self,
+        request: &FeeRequest<'_>,
+    ) -> impl Future<Output = Result<Amount, IntegrationError>> + Send {
+        let fee = standard_fee(request);
+        async move { fee }
+    }
+}
+
+/// The configured fee of [`FeeIntegration`]'s default: `fee_fixed + amount × fee_percent / 100`
+/// (percent rounded half up to the stroop), raised to `fee_minimum`; zero when nothing is set.
+pub fn standard_fee(request: &FeeRequest<'_>) -> Result<Amount, IntegrationError> {
+    let Some(limits) = request.operation.limits(request.asset) else {
+        return Ok(Amount::ZERO);
+    };
+    let too_large = || IntegrationError::invalid("the amount is too large");
+    let percent = match limits.fee_percent {
+        Some(percent) => request.amount.percent(percent).ok_or_else(too_large)?,
+        None => Amount::ZERO,
+    };
+    let fee = percent
+        .checked_add(limits.fee_fixed.unwrap_or(Amount::ZERO))
+        .ok_or_else(too_large)?;
+    Ok(fee.max(limits.fee_minimum.unwrap_or(Amount::ZERO)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asset(limits: &str) -> AssetConfig {
+        let json = format!(
+            r#"{{"code":"USDC","issuer":"GA7QYNF7SOWQ3GLR2BGMZEHXAVIRZA4KVWLTJJFC7MGXUA74P7UJVSGZ","deposit":{limits}}}"#
+        );
+        serde_json::from_str(&json).expect("asset config")
+    }
+
+    fn fee(asset: &AssetConfig, amount: &str) -> Result<Amount, IntegrationError> {
+        standard_fee(&FeeRequest {
+            operation: Operation::Deposit,
+            fee_type: None,
+            asset,
+            amount: amount.parse().expect("amount"),
+            user: None,
+        })
+    }
+
+    #[test]
+    fn fixed_plus_percent_is_exact_to_the_stroop() {
+        let usdc = asset(r#"{"fee_fixed": 1, "fee_percent": 0.5}"#);
+        assert_eq!(fee(&usdc, "100").unwrap().to_string(), "1.5");
+        // 0.5 % of one stroop is half a nano-stroop: rounds to nothing.
+        assert_eq!(fee(&usdc, "0.0000001").unwrap().to_string(), "1");
+        assert_eq!(fee(&usdc, "33.3333333").unwrap().to_string(), "1.1666667");
+    }
+
+    #[test]
+    fn minimum_raises_a_small_fee_and_nothing_configured_is_free() {
+        let usdc = asset(r#"{"fee_percent": 1, "fee_minimum": 0.25}"#);
+        assert_eq!(fee(&usdc, "10").unwrap().to_string(), "0.25");
+        assert_eq!(fee(&usdc, "100").unwrap().to_string(), "1");
+        assert_eq!(fee(&asset("{}"), "100").unwrap(), Amount::ZERO);
+    }
+
+    #[test]
+    fn withdrawals_use_the_withdraw_limits() {
+        let usdc = asset(r#"{"fee_fixed": 1}"#);
+        let request = FeeRequest {
+            operation: Operation::Withdraw,
+            fee_type: None,
+            asset: &usdc,
+            amount: "100".parse().expect("amount"),
+            user: None,
+        };
+        assert_eq!(standard_fee(&request).unwrap(), Amount::ZERO);
+    }
+}
