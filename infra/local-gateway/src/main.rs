@@ -1,6 +1,6 @@
 //! `mooring-local`: every Mooring HTTP function served in-process on one local port, at the root
-//! (`/.well-known/stellar.toml`, `/auth`, `/kyc/customer...`, ...), with the same configuration
-//! variables as Lambda.
+//! (`/.well-known/stellar.toml`, `/auth`, `/kyc/customer...`, `/sep24/...`), with the same
+//! configuration variables as Lambda.
 //! For development and tests; production runs each function in Lambda behind API Gateway.
 
 use std::convert::Infallible;
@@ -26,6 +26,8 @@ struct Functions {
     sep1: sep1_toml::Service,
     sep10: sep10_auth::Service<Arc<InMemoryStore>>,
     sep12: sep12_kyc::Service<InMemoryStore, InMemoryFileStore, InMemoryQueue>,
+    sep24_transfer: sep24_transfer::Service<InMemoryStore>,
+    sep24_interactive: sep24_interactive::Service<InMemoryStore>,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -55,6 +57,24 @@ async fn main() {
                 files: Arc::new(InMemoryFileStore::default()),
                 // Nothing consumes it locally yet: released transactions are only logged.
                 outgoing: Arc::new(InMemoryQueue::default()),
+                clock: Arc::new(SystemClock),
+            },
+        )
+        .unwrap_or_else(|e| fail(&e)),
+        sep24_transfer: sep24_transfer::service(
+            &mooring::config::Env,
+            sep24_transfer::Ports {
+                store: store.clone(),
+                clock: Arc::new(SystemClock),
+            },
+        )
+        .unwrap_or_else(|e| fail(&e)),
+        sep24_interactive: sep24_interactive::service(
+            &mooring::config::Env,
+            sep24_interactive::Ports {
+                store: store.clone(),
+                callbacks: sep24_interactive::http_callbacks(&mooring::config::Env)
+                    .unwrap_or_else(|e| fail(&e)),
                 clock: Arc::new(SystemClock),
             },
         )
@@ -114,6 +134,16 @@ async fn dispatch(
         "/auth" => sep10_auth::handle(&functions.sep10, request).await,
         kyc if kyc == "/kyc" || kyc.starts_with("/kyc/") => {
             sep12_kyc::handle(&functions.sep12, request).await
+        }
+        // The template's routes of the interactive function; the rest of /sep24 is the API's.
+        page if page == "/sep24/interactive"
+            || page.starts_with("/sep24/interactive/")
+            || page == "/sep24/more-info" =>
+        {
+            sep24_interactive::handle(&functions.sep24_interactive, request).await
+        }
+        api if api.starts_with("/sep24/") => {
+            sep24_transfer::handle(&functions.sep24_transfer, request).await
         }
         _ => return plain(404, r#"{"error":"not found"}"#),
     };

@@ -9,10 +9,14 @@
 //! - SEP-12 customers ([`kyc`]): stored through mooring's `CustomerStore` port (DynamoDB in
 //!   Lambda, memory in tests), required SEP-9 fields per KYC type, email and phone verification
 //!   codes, an optional review delay.
+//! - SEP-24 deposits and withdrawals through a demo bank ([`rail`]): the amount, the bank account
+//!   to pay out to, the KYC fields still lacking; bank instructions with a reference; the
+//!   configured fees.
 
 #![forbid(unsafe_code)]
 
 pub mod kyc;
+pub mod rail;
 
 use std::sync::Arc;
 

@@ -16,7 +16,7 @@ use http::HeaderMap;
 use crate::clock::Clock;
 use crate::config::{AnchorConfig, ConfigError, Secret, Source};
 use crate::error::ApiError;
-use crate::sep10::{JwtError, JwtKeys, WebAuthUser};
+use crate::sep10::{Claims, JwtError, JwtKeys, WebAuthUser};
 
 /// What a token-verifying function needs: the HS256 secret (`JWT_SECRET`) and the issuer the
 /// SEP-10 function puts in its tokens (its endpoint URL).
@@ -88,6 +88,14 @@ impl Authenticator {
 
     /// The user a request's bearer token names.
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<WebAuthUser, AuthError> {
+        self.authenticate_claims(headers).map(|(user, _)| user)
+    }
+
+    /// The user a request's bearer token names, with the token's claims (e.g. `client_domain`).
+    pub fn authenticate_claims(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<(WebAuthUser, Claims), AuthError> {
         let header = headers.get(AUTHORIZATION).ok_or(AuthError::Missing)?;
         let header = header.to_str().map_err(|_| AuthError::Malformed)?.trim();
         let (scheme, token) = header.split_once(' ').ok_or(AuthError::Malformed)?;
@@ -102,7 +110,8 @@ impl Authenticator {
                 JwtError::Expired => AuthError::Expired,
                 _ => AuthError::Invalid,
             })?;
-        WebAuthUser::from_subject(&claims.sub).map_err(|_| AuthError::Invalid)
+        let user = WebAuthUser::from_subject(&claims.sub).map_err(|_| AuthError::Invalid)?;
+        Ok((user, claims))
     }
 }
 

@@ -125,6 +125,7 @@ fn query(user: UserKey, limit: usize) -> TransactionQuery {
         no_older_than: None,
         limit,
         cursor: None,
+        before: None,
     }
 }
 

@@ -296,6 +296,12 @@ pub struct Transaction {
     pub receiving_memo: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receiving_memo_type: Option<String>,
+    /// Withdrawal: the memo a refund is paid with (SEP-24 `refund_memo`/`refund_memo_type`);
+    /// `None` means the memo the user paid with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_memo: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_memo_type: Option<String>,
 
     /// SEP-6/31 KYC and transaction-info loops.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -373,6 +379,8 @@ impl Transaction {
             receiving_account: None,
             receiving_memo: None,
             receiving_memo_type: None,
+            refund_memo: None,
+            refund_memo_type: None,
             required_info_message: None,
             required_info_updates: None,
             instructions: None,

@@ -9,5 +9,19 @@
 //! - shared by both: the link/session credentials ([`token`]) and the SEP-24 transaction object
 //!   ([`view`]).
 
+pub mod interactive;
 pub mod token;
 pub mod view;
+
+// The transfer API (`sep24-transfer`): the service, one module per endpoint, its HTTP glue.
+pub mod deposit;
+pub mod fee;
+pub mod info;
+pub mod routes;
+pub mod service;
+#[cfg(test)]
+mod tests;
+pub mod transactions;
+pub mod withdraw;
+
+pub use service::{Caller, InteractiveResponse, Transfer, TransferSettings};

@@ -2,7 +2,9 @@
 //! in unit tests, DynamoDB against the emulator). Each run uses fresh random accounts and ids, so
 //! it can run repeatedly against the same tables. Panics describe the first broken guarantee.
 
-use super::{ChallengeStore, CustomerStore, StoreError, TransactionQuery, TransactionStore};
+use super::{
+    ChallengeStore, CustomerStore, Position, StoreError, TransactionQuery, TransactionStore,
+};
 use crate::model::{
     Customer, CustomerStatus, Kind, Protocol, SubmissionState, Transaction, TransactionStatus,
     UserKey,
@@ -16,6 +18,7 @@ pub async fn run_all<S: TransactionStore + CustomerStore + ChallengeStore>(store
     transaction_updates_are_conditional(store).await;
     concurrent_status_changes_have_one_winner(store).await;
     user_listings_are_newest_first_paged_and_private(store).await;
+    user_listings_start_before_a_transaction(store).await;
     status_listings_serve_the_pollers(store).await;
     lookups_by_memo_hash_and_external_id(store).await;
     customers(store).await;
@@ -209,6 +212,7 @@ pub async fn user_listings_are_newest_first_paged_and_private<S: TransactionStor
         no_older_than: None,
         limit: 3,
         cursor: None,
+        before: None,
     };
     let mut seen = Vec::new();
     loop {
@@ -269,6 +273,139 @@ pub async fn user_listings_are_newest_first_paged_and_private<S: TransactionStor
     assert_eq!(
         store.list_for_user(&query).await,
         Err(StoreError::InvalidCursor)
+    );
+}
+
+/// SEP-6/24 `paging_id`: only transactions older than a given one (exclusive), in listing order
+/// (ties on `started_at` broken by id), combined with the other filters and with paging.
+pub async fn user_listings_start_before_a_transaction<S: TransactionStore>(store: &S) {
+    let owner = user(None);
+    let base = 1_650_000_000_000;
+    // Two pairs started in the same millisecond: the id orders them.
+    let starts = [0, 1000, 1000, 2000, 3000, 3000, 4000];
+    let mut mine = Vec::new();
+    for (i, start) in starts.into_iter().enumerate() {
+        let kind = if i % 2 == 0 {
+            Kind::Deposit
+        } else {
+            Kind::Withdrawal
+        };
+        let t = transaction(owner, kind, TransactionStatus::Incomplete, base + start);
+        store.insert(&t).await.expect("insert");
+        mine.push(t);
+    }
+    store
+        .insert(&transaction(
+            user(None),
+            Kind::Deposit,
+            TransactionStatus::Incomplete,
+            base + 500,
+        ))
+        .await
+        .expect("insert");
+    // Newest first, as both adapters list.
+    mine.sort_by(|a, b| (b.started_at, &b.id).cmp(&(a.started_at, &a.id)));
+    let ids = |items: &[Transaction]| items.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
+
+    for (i, position) in mine.iter().enumerate() {
+        let query = TransactionQuery {
+            user: owner,
+            protocol: Some(Protocol::Sep24),
+            asset_code: None,
+            kind: None,
+            no_older_than: None,
+            limit: 100,
+            cursor: None,
+            before: Some(Position::of(position)),
+        };
+        let older = store.list_for_user(&query).await.expect("list").items;
+        assert_eq!(
+            ids(&older),
+            ids(&mine[i + 1..]),
+            "exactly the transactions listed after #{i}, without it"
+        );
+    }
+
+    // Paged two at a time from the second newest: the same sequence.
+    let mut query = TransactionQuery {
+        user: owner,
+        protocol: None,
+        asset_code: Some("USDC".into()),
+        kind: None,
+        no_older_than: None,
+        limit: 2,
+        cursor: None,
+        before: Some(Position::of(&mine[1])),
+    };
+    let mut seen = Vec::new();
+    loop {
+        let page = store.list_for_user(&query).await.expect("list");
+        assert!(page.items.len() <= 2);
+        seen.extend(ids(&page.items));
+        match page.next {
+            Some(next) => query.cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids(&mine[2..]), "pages continue before the position");
+
+    query.cursor = None;
+    query.limit = 100;
+    query.kind = Some(Kind::Withdrawal);
+    let withdrawals = store.list_for_user(&query).await.expect("list").items;
+    let expected: Vec<Transaction> = mine[2..]
+        .iter()
+        .filter(|t| t.kind == Kind::Withdrawal)
+        .cloned()
+        .collect();
+    assert_eq!(
+        ids(&withdrawals),
+        ids(&expected),
+        "kind and position combine"
+    );
+
+    query.kind = None;
+    query.no_older_than = Some(Timestamp::from_millis(base + 1000));
+    let recent = store.list_for_user(&query).await.expect("list").items;
+    let expected: Vec<Transaction> = mine[2..]
+        .iter()
+        .filter(|t| t.started_at.millis() >= base + 1000)
+        .cloned()
+        .collect();
+    assert_eq!(
+        ids(&recent),
+        ids(&expected),
+        "no_older_than and position combine"
+    );
+
+    // Older transactions exist before this position, but none as recent as no_older_than.
+    query.before = Some(Position::of(&mine[mine.len() - 2]));
+    query.no_older_than = Some(Timestamp::from_millis(base + 2000));
+    assert!(
+        store
+            .list_for_user(&query)
+            .await
+            .expect("list")
+            .items
+            .is_empty(),
+        "nothing is before a position older than no_older_than"
+    );
+    query.no_older_than = None;
+    assert!(!store
+        .list_for_user(&query)
+        .await
+        .expect("list")
+        .items
+        .is_empty());
+    query.before = Some(Position::of(&mine[mine.len() - 1]));
+    assert!(
+        store
+            .list_for_user(&query)
+            .await
+            .expect("list")
+            .items
+            .is_empty(),
+        "nothing is before the oldest"
     );
 }
 

@@ -220,12 +220,21 @@ impl DynamoStore {
                 .scan_index_forward(!listing.newest_first)
                 .limit(i32::try_from(batch).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(resume.clone());
-            request = match &listing.started_from {
-                None => request.key_condition_expression("#pk = :pk"),
-                Some(from) => request
+            request = match (&listing.started_from, &listing.started_to) {
+                (None, None) => request.key_condition_expression("#pk = :pk"),
+                (Some(from), None) => request
                     .key_condition_expression("#pk = :pk AND #started >= :from")
                     .expression_attribute_names("#started", STARTED)
                     .expression_attribute_values(":from", s(from)),
+                (None, Some(to)) => request
+                    .key_condition_expression("#pk = :pk AND #started <= :to")
+                    .expression_attribute_names("#started", STARTED)
+                    .expression_attribute_values(":to", s(to)),
+                (Some(from), Some(to)) => request
+                    .key_condition_expression("#pk = :pk AND #started BETWEEN :from AND :to")
+                    .expression_attribute_names("#started", STARTED)
+                    .expression_attribute_values(":from", s(from))
+                    .expression_attribute_values(":to", s(to)),
             };
             let out = request.send().await.map_err(|e| unavailable("Query", e))?;
             for row in out.items() {
@@ -403,8 +412,24 @@ impl TransactionStore for DynamoStore {
             partition: query.user.to_string(),
             // A sort key condition rather than a filter: older items are never read.
             started_from: query.no_older_than.map(started_bound),
+            // Newer items than `before` are never read either; the position itself is within
+            // the (inclusive) bound and dropped by the query's filter.
+            started_to: query
+                .before
+                .as_ref()
+                .map(|p| started_key(p.started_at, &p.id)),
             newest_first: true,
         };
+        if let (Some(from), Some(to)) = (&listing.started_from, &listing.started_to) {
+            if to < from {
+                // Everything before the position is older than `no_older_than` (and DynamoDB
+                // refuses a BETWEEN whose bounds are reversed).
+                return Ok(Page {
+                    items: Vec::new(),
+                    next: None,
+                });
+            }
+        }
         let keep = |t: &Transaction| query.keeps(t);
         let filter: Option<&(dyn Fn(&Transaction) -> bool + Sync)> = if query.has_filters() {
             Some(&keep)
@@ -427,6 +452,7 @@ impl TransactionStore for DynamoStore {
             partition_attribute: KIND_STATUS,
             partition: kind_status(kind, status),
             started_from: None,
+            started_to: None,
             newest_first: false,
         };
         self.list(&listing, limit, cursor, None).await
@@ -593,6 +619,8 @@ struct Listing {
     partition: String,
     /// Lowest `started` key read (inclusive).
     started_from: Option<String>,
+    /// Highest `started` key read (inclusive).
+    started_to: Option<String>,
     newest_first: bool,
 }
 
@@ -634,7 +662,8 @@ impl Listing {
             && self
                 .started_from
                 .as_ref()
-                .is_none_or(|from| started >= from);
+                .is_none_or(|from| started >= from)
+            && self.started_to.as_ref().is_none_or(|to| started <= to);
         if !valid {
             return Err(StoreError::InvalidCursor);
         }
@@ -818,6 +847,7 @@ mod tests {
             partition_attribute: USER,
             partition: "GABC:1".into(),
             started_from: from.map(started_bound),
+            started_to: None,
             newest_first: true,
         }
     }

@@ -52,18 +52,49 @@ pub struct TransactionQuery {
     pub no_older_than: Option<Timestamp>,
     pub limit: usize,
     pub cursor: Option<String>,
+    /// Only transactions after this one in the listing's order, i.e. older (SEP-6/24
+    /// `paging_id`, exclusive). The caller resolves the id to its position.
+    pub before: Option<Position>,
+}
+
+/// Where a transaction sits in a user's listing: newest first by `started_at`, ties broken by
+/// id (descending), the order of both adapters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub started_at: Timestamp,
+    pub id: String,
+}
+
+impl Position {
+    pub fn of(transaction: &Transaction) -> Self {
+        Self {
+            started_at: transaction.started_at,
+            id: transaction.id.clone(),
+        }
+    }
+
+    /// Whether `transaction` is listed after this position (strictly older).
+    pub fn precedes(&self, transaction: &Transaction) -> bool {
+        (transaction.started_at, transaction.id.as_str()) < (self.started_at, self.id.as_str())
+    }
 }
 
 impl TransactionQuery {
-    /// Whether the query narrows the user's transactions beyond time (protocol, asset, kind).
+    /// Whether the query narrows the user's transactions beyond time (protocol, asset, kind,
+    /// `before`).
     pub fn has_filters(&self) -> bool {
-        self.protocol.is_some() || self.asset_code.is_some() || self.kind.is_some()
+        self.protocol.is_some()
+            || self.asset_code.is_some()
+            || self.kind.is_some()
+            || self.before.is_some()
     }
 
-    /// Whether a transaction of the user passes the protocol, asset and kind filters (the
-    /// user and `no_older_than` are the adapters' key conditions).
+    /// Whether a transaction of the user passes the protocol, asset, kind and `before` filters
+    /// (the user and `no_older_than` are the adapters' key conditions; an adapter may also
+    /// narrow its reads to `before`, but this check is what excludes the position itself).
     pub fn keeps(&self, t: &Transaction) -> bool {
-        self.protocol.is_none_or(|p| t.protocol == p)
+        self.before.as_ref().is_none_or(|p| p.precedes(t))
+            && self.protocol.is_none_or(|p| t.protocol == p)
             && self
                 .asset_code
                 .as_deref()

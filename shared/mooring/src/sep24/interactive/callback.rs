@@ -1,0 +1,257 @@
+//! Wallet callbacks by URL (SEP-24 `callback` at the end of the flow, `on_change_callback` on a
+//! status change): one signed `POST {"transaction": ...}` (digest 5.6).
+//!
+//! The signature is made here ([`sign_callback`]); sending is a port ([`CallbackSender`]) so
+//! tests capture the request. The HTTP adapter ([`HttpCallbackSender`]) never follows
+//! redirects, has a short timeout, and refuses plain http and private or loopback addresses
+//! unless the operator allows them for development (`SEP24_CALLBACK_ALLOW_INSECURE`).
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use crate::stellar::Keypair;
+
+/// A callback ready to send: where, the exact body, and the `Signature` header value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedCallback {
+    pub url: url::Url,
+    pub body: String,
+    /// `t=<unix seconds>, s=<base64 signature>`, sent as `Signature` and `X-Stellar-Signature`.
+    pub signature: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallbackError {
+    #[error("callback refused: {0}")]
+    Refused(String),
+    #[error("callback failed: {0}")]
+    Failed(String),
+}
+
+/// Sends wallet callbacks.
+pub trait CallbackSender: Send + Sync {
+    fn send(
+        &self,
+        callback: &SignedCallback,
+    ) -> impl Future<Output = Result<(), CallbackError>> + Send;
+}
+
+/// Signs `body` for `url` at `now` (digest 5.6): ed25519 over `<t>.<host>.<body>`.
+pub fn sign_callback(signer: &Keypair, url: url::Url, body: String, now: u64) -> SignedCallback {
+    let host = url.host_str().unwrap_or_default();
+    let payload = format!("{now}.{host}.{body}");
+    let signature = STANDARD.encode(signer.sign(payload.as_bytes()));
+    SignedCallback {
+        signature: format!("t={now}, s={signature}"),
+        url,
+        body,
+    }
+}
+
+/// A callback URL a wallet may give: absolute http(s) with a host, no credentials.
+pub fn parse_callback_url(value: &str) -> Option<url::Url> {
+    let url = url::Url::parse(value).ok()?;
+    (matches!(url.scheme(), "https" | "http")
+        && url.host_str().is_some_and(|h| !h.is_empty())
+        && url.username().is_empty()
+        && url.password().is_none())
+    .then_some(url)
+}
+
+/// Records callbacks instead of sending them (tests).
+#[derive(Debug, Default)]
+pub struct RecordingCallbacks {
+    sent: Mutex<Vec<SignedCallback>>,
+}
+
+impl RecordingCallbacks {
+    pub fn sent(&self) -> Vec<SignedCallback> {
+        self.sent.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl CallbackSender for RecordingCallbacks {
+    async fn send(&self, callback: &SignedCallback) -> Result<(), CallbackError> {
+        self.sent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(callback.clone());
+        Ok(())
+    }
+}
+
+impl<T: CallbackSender + ?Sized> CallbackSender for Arc<T> {
+    fn send(
+        &self,
+        callback: &SignedCallback,
+    ) -> impl Future<Output = Result<(), CallbackError>> + Send {
+        T::send(self, callback)
+    }
+}
+
+/// Posts callbacks over HTTPS to public addresses only.
+#[derive(Debug, Clone)]
+pub struct HttpCallbackSender {
+    client: reqwest::Client,
+    allow_insecure: bool,
+}
+
+impl HttpCallbackSender {
+    /// `allow_insecure` (development only) permits plain http and loopback/private hosts.
+    pub fn new(timeout: Duration, allow_insecure: bool) -> Result<Self, String> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .user_agent(concat!("mooring/", env!("CARGO_PKG_VERSION")));
+        if !allow_insecure {
+            builder = builder
+                .https_only(true)
+                .dns_resolver(Arc::new(PublicAddressesOnly));
+        }
+        let client = builder.build().map_err(|e| e.to_string())?;
+        Ok(Self {
+            client,
+            allow_insecure,
+        })
+    }
+}
+
+impl CallbackSender for HttpCallbackSender {
+    async fn send(&self, callback: &SignedCallback) -> Result<(), CallbackError> {
+        let url = &callback.url;
+        if !self.allow_insecure {
+            if url.scheme() != "https" {
+                return Err(CallbackError::Refused("not an https URL".into()));
+            }
+            let private = match url.host() {
+                Some(url::Host::Ipv4(ip)) => !is_public(IpAddr::V4(ip)),
+                Some(url::Host::Ipv6(ip)) => !is_public(IpAddr::V6(ip)),
+                Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+                None => true,
+            };
+            if private {
+                return Err(CallbackError::Refused("a private address".into()));
+            }
+        }
+        let response = self
+            .client
+            .post(url.clone())
+            .header("content-type", "application/json")
+            .header("signature", &callback.signature)
+            .header("x-stellar-signature", &callback.signature)
+            .body(callback.body.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                let reason = if e.is_timeout() {
+                    "timed out"
+                } else if e.is_connect() {
+                    "could not connect"
+                } else {
+                    "request failed"
+                };
+                tracing::debug!(error = ?e, "callback request");
+                CallbackError::Failed(reason.into())
+            })?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(CallbackError::Failed(format!(
+                "HTTP {}",
+                response.status().as_u16()
+            )))
+        }
+    }
+}
+
+/// Resolves names keeping only public addresses, so no DNS answer points the server at its own
+/// network.
+struct PublicAddressesOnly;
+
+impl reqwest::dns::Resolve for PublicAddressesOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
+                .await?
+                .filter(|a| is_public(a.ip()))
+                .collect();
+            if addresses.is_empty() {
+                return Err("the host resolves only to private or reserved addresses".into());
+            }
+            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+fn is_public(ip: IpAddr) -> bool {
+    crate::sep10::is_public_address(ip)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_covers_time_host_and_body() {
+        let signer = Keypair::from_seed_bytes([3; 32]);
+        let url = parse_callback_url("https://wallet.example:8443/cb?x=1").expect("url");
+        let body = r#"{"transaction":{"id":"1"}}"#.to_owned();
+        let signed = sign_callback(&signer, url, body.clone(), 1_700_000_000);
+        let (t, s) = signed
+            .signature
+            .strip_prefix("t=")
+            .and_then(|rest| rest.split_once(", s="))
+            .expect("format");
+        assert_eq!(t, "1700000000");
+        let signature = STANDARD.decode(s).expect("base64");
+        let message = format!("1700000000.wallet.example.{body}");
+        assert!(signer.account_id().verify(message.as_bytes(), &signature));
+        assert!(!signer.account_id().verify(
+            format!("1700000000.other.example.{body}").as_bytes(),
+            &signature
+        ));
+    }
+
+    #[test]
+    fn only_plain_web_urls_are_callbacks() {
+        assert!(parse_callback_url("https://wallet.example/cb").is_some());
+        assert!(parse_callback_url("http://localhost:9000/cb").is_some());
+        for bad in [
+            "postMessage",
+            "javascript:alert(1)",
+            "ftp://x.example/",
+            "https://u:p@x.example/",
+            "/relative",
+        ] {
+            assert!(parse_callback_url(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_http_sender_refuses_private_and_plain_http_targets() {
+        let sender = HttpCallbackSender::new(Duration::from_secs(1), false).expect("client");
+        let signer = Keypair::from_seed_bytes([3; 32]);
+        for target in [
+            "http://wallet.example/cb",
+            "https://127.0.0.1/cb",
+            "https://[::1]/cb",
+            "https://10.0.0.8/cb",
+            "https://169.254.169.254/latest",
+            "https://localhost/cb",
+        ] {
+            let url = parse_callback_url(target).expect("url");
+            let signed = sign_callback(&signer, url, "{}".into(), 1);
+            assert!(
+                matches!(sender.send(&signed).await, Err(CallbackError::Refused(_))),
+                "{target}"
+            );
+        }
+    }
+}
