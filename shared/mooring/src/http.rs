@@ -46,6 +46,11 @@ impl Params {
         self.0.iter().map(|(n, _)| n.as_str())
     }
 
+    /// The parameters as a map; empty values count as absent.
+    pub fn into_map(self) -> std::collections::BTreeMap<String, String> {
+        self.0.into_iter().filter(|(_, v)| !v.is_empty()).collect()
+    }
+
     /// Parses `a=1&b=2` (URL-encoded).
     pub fn from_urlencoded(input: &[u8]) -> Result<Self, ApiError> {
         let mut params = Params::default();
@@ -82,6 +87,25 @@ impl Params {
 /// Query-string parameters of a request URI.
 pub fn query_params(uri: &http::Uri) -> Result<Params, ApiError> {
     Params::from_urlencoded(uri.query().unwrap_or_default().as_bytes())
+}
+
+/// Adds a request's query-string parameters to its body parameters; a name given in both (or
+/// for which `taken` holds, e.g. a file part) is refused.
+pub fn add_query_params(
+    params: &mut std::collections::BTreeMap<String, String>,
+    uri: &http::Uri,
+    taken: impl Fn(&str) -> bool,
+) -> Result<(), ApiError> {
+    for (name, value) in query_params(uri)?.into_map() {
+        if params.contains_key(&name) || taken(&name) {
+            return Err(ApiError::bad_request(format!(
+                "parameter '{}' was given more than once",
+                truncate(&name)
+            )));
+        }
+        params.insert(name, value);
+    }
+    Ok(())
 }
 
 /// Body parameters of a JSON or form-encoded body, refusing bodies over `max_bytes`.

@@ -5,15 +5,15 @@
 //! Parameters come from the query string and the body (JSON, form-encoded or multipart); a name
 //! in both is refused.
 
-use std::collections::BTreeMap;
-
 use http::header::CONTENT_TYPE;
 use http::{Method, Request, StatusCode};
 
 use super::multipart::{self, Form, Limits};
 use super::{sep9, Kyc, MAX_FILE_BYTES, MAX_FORM_BYTES, MAX_MULTIPART_BYTES};
 use crate::error::ApiError;
-use crate::http::{body_params, json, preflight, query_params, render, HttpResponse, Params};
+use crate::http::{
+    add_query_params, body_params, json, preflight, query_params, render, HttpResponse,
+};
 use crate::integrations::CustomerIntegration;
 use crate::queue::Queue;
 use crate::store::files::FileStore;
@@ -96,7 +96,7 @@ where
     let auth = kyc.authenticator().authenticate(request.headers())?;
     match endpoint {
         Endpoint::Customer if *method == Method::GET => {
-            let params = to_map(query_params(request.uri())?);
+            let params = query_params(request.uri())?.into_map();
             Ok(json(StatusCode::OK, &kyc.get(&auth, &params).await?))
         }
         Endpoint::Customer => {
@@ -117,7 +117,7 @@ where
             Ok(json(StatusCode::OK, &serde_json::json!({})))
         }
         Endpoint::Files if *method == Method::GET => {
-            let params = to_map(query_params(request.uri())?);
+            let params = query_params(request.uri())?.into_map();
             let files = kyc.files(&auth, &params).await?;
             Ok(json(StatusCode::OK, &serde_json::json!({ "files": files })))
         }
@@ -173,28 +173,15 @@ async fn read<B: AsRef<[u8]>>(
         }
         _ if body.is_empty() => Form::default(),
         _ => Form {
-            params: to_map(body_params(request.headers(), body, MAX_FORM_BYTES)?),
+            params: body_params(request.headers(), body, MAX_FORM_BYTES)?.into_map(),
             uploads: Vec::new(),
         },
     };
-    for (name, value) in to_map(query_params(request.uri())?) {
-        if form.params.contains_key(&name) || form.uploads.iter().any(|u| u.field == name) {
-            return Err(ApiError::bad_request(format!(
-                "parameter '{}' was given more than once",
-                name.chars().take(64).collect::<String>()
-            )));
-        }
-        form.params.insert(name, value);
-    }
+    let uploads = &form.uploads;
+    add_query_params(&mut form.params, request.uri(), |name| {
+        uploads.iter().any(|u| u.field == name)
+    })?;
     Ok(form)
-}
-
-/// Parameters as a map; empty values count as absent.
-fn to_map(params: Params) -> BTreeMap<String, String> {
-    params
-        .names()
-        .filter_map(|name| Some((name.to_owned(), params.get(name)?.to_owned())))
-        .collect()
 }
 
 #[cfg(test)]

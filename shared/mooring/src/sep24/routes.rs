@@ -17,7 +17,9 @@ use serde::Serialize;
 use super::service::Transfer;
 use super::view::{TransactionEnvelope, TransactionView};
 use crate::error::ApiError;
-use crate::http::{body_params, json, preflight, query_params, render, HttpResponse, Params};
+use crate::http::{
+    add_query_params, body_params, json, preflight, query_params, render, HttpResponse,
+};
 use crate::integrations::{DepositIntegration, FeeIntegration, WithdrawalIntegration};
 use crate::sep12::multipart::{self, Form, Limits};
 use crate::sep12::{sep9, MAX_FILE_BYTES, MAX_FORM_BYTES, MAX_MULTIPART_BYTES};
@@ -100,7 +102,7 @@ where
         Endpoint::Info => Ok(json(StatusCode::OK, &transfer.info())),
         Endpoint::Fee => {
             let caller = authenticate()?;
-            let params = to_map(query_params(request.uri())?);
+            let params = query_params(request.uri())?.into_map();
             let fee = transfer.fee(&caller, &params).await?;
             Ok(json(
                 StatusCode::OK,
@@ -125,7 +127,7 @@ where
         }
         Endpoint::Transaction => {
             let caller = authenticate()?;
-            let params = to_map(query_params(request.uri())?);
+            let params = query_params(request.uri())?.into_map();
             let transaction = transfer.transaction(&caller, &params).await?;
             Ok(json(
                 StatusCode::OK,
@@ -134,7 +136,7 @@ where
         }
         Endpoint::Transactions => {
             let caller = authenticate()?;
-            let params = to_map(query_params(request.uri())?);
+            let params = query_params(request.uri())?.into_map();
             let transactions = transfer.transactions(&caller, &params).await?;
             let list = TransactionList {
                 transactions: transactions
@@ -173,26 +175,10 @@ async fn read<B: AsRef<[u8]>>(request: &Request<B>) -> Result<BTreeMap<String, S
             params
         }
         _ if body.is_empty() => BTreeMap::new(),
-        _ => to_map(body_params(request.headers(), body, MAX_FORM_BYTES)?),
+        _ => body_params(request.headers(), body, MAX_FORM_BYTES)?.into_map(),
     };
-    for (name, value) in to_map(query_params(request.uri())?) {
-        if params.contains_key(&name) {
-            return Err(ApiError::bad_request(format!(
-                "parameter '{}' was given more than once",
-                name.chars().take(64).collect::<String>()
-            )));
-        }
-        params.insert(name, value);
-    }
+    add_query_params(&mut params, request.uri(), |_| false)?;
     Ok(params)
-}
-
-/// Parameters as a map; empty values count as absent.
-fn to_map(params: Params) -> BTreeMap<String, String> {
-    params
-        .names()
-        .filter_map(|name| Some((name.to_owned(), params.get(name)?.to_owned())))
-        .collect()
 }
 
 #[cfg(test)]
