@@ -16,6 +16,7 @@ pub mod http;
 pub mod i18n;
 pub mod integrations;
 pub mod model;
+pub mod outbound;
 pub mod queue;
 pub mod sep1;
 pub mod sep10;

@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 pub use challenge::{build_challenge, Challenge, ChallengeRequest, ChallengeSpec};
 /// Whether an address is globally routable (also guards the SEP-24 wallet callbacks).
-pub(crate) use client_domain::is_public as is_public_address;
 pub use client_domain::{
     ClientDomainError, ClientDomainResolver, HttpClientDomainResolver, InMemoryClientDomains,
 };

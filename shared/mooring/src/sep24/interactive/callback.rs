@@ -7,13 +7,14 @@
 //! unless the operator allows them for development (`SEP24_CALLBACK_ALLOW_INSECURE`).
 
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
+use crate::outbound::{is_public, PublicAddressesOnly};
 use crate::stellar::Keypair;
 
 /// A callback ready to send: where, the exact body, and the `Signature` header value.
@@ -169,29 +170,6 @@ impl CallbackSender for HttpCallbackSender {
             )))
         }
     }
-}
-
-/// Resolves names keeping only public addresses, so no DNS answer points the server at its own
-/// network.
-struct PublicAddressesOnly;
-
-impl reqwest::dns::Resolve for PublicAddressesOnly {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        Box::pin(async move {
-            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
-                .await?
-                .filter(|a| is_public(a.ip()))
-                .collect();
-            if addresses.is_empty() {
-                return Err("the host resolves only to private or reserved addresses".into());
-            }
-            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
-}
-
-fn is_public(ip: IpAddr) -> bool {
-    crate::sep10::is_public_address(ip)
 }
 
 #[cfg(test)]
