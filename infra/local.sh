@@ -5,10 +5,12 @@
 #     machine, deployed with the ordinary CloudFormation package/deploy commands;
 #   - the front door on http://localhost:8000 serving the HTTP API at the root;
 #   - the local Stellar ledger (a Horizon-compatible server) on 127.0.0.1:8001, with the anchor's
-#     issuer and distribution accounts funded and the demo asset issued.
+#     issuer and distribution accounts funded and the demo asset issued;
+#   - the demo bank of the reference rail on 127.0.0.1:8002 (infra/demo_bank): a deposit's funds
+#     "arrive" with `.venv/bin/python -m infra.demo_bank receive --reference MOOR-... --amount 100`.
 #
 # Keys, logs and state live in .local/stack (delete it to start afresh). Ports: MOORING_PORT,
-# MOORING_AWS_PORT, MOORING_LEDGER_PORT. To use the real testnet instead of the local ledger:
+# MOORING_AWS_PORT, MOORING_LEDGER_PORT, MOORING_BANK_PORT. To use the real testnet instead of the local ledger:
 #   HORIZON_URL=https://horizon-testnet.stellar.org \
 #   NETWORK_PASSPHRASE="Test SDF Network ; September 2015" bash infra/local.sh
 # Re-running updates the stack in place; Ctrl-C stops every process it started.

@@ -3,7 +3,8 @@
 # the template lint, unit and handler tests, the local ledger's tests, and the end-to-end tests
 # in which the Python stellar-sdk (an independent Stellar implementation) drives the anchor,
 # in-process and deployed in the local stack (template.yaml in ministack, on free ports).
-# Installs what it needs into .venv on first run.
+# Installs what it needs on first run: Python tools into .venv, Debian's chromium and
+# playwright-core (tests/browser) for the tests of the interactive pages in a real browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,29 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+
+step "Browser for the interactive-page tests (Debian's chromium, driven by playwright-core)"
+# Debian's chromium at /usr/bin/chromium (nothing downloads a browser of its own), installed with
+# apt when missing: as root, or through sudo; the package lists are refreshed only if the install
+# fails without. playwright-core is pinned in tests/browser/package-lock.json; `npm ci` runs again
+# only when that lock changed since the last install.
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
+if [ ! -x /usr/bin/chromium ]; then
+  apt_log=$(mktemp)
+  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >"$apt_log" 2>&1; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >>"$apt_log" 2>&1 || true
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >>"$apt_log" 2>&1 \
+      || { echo "cannot install chromium (apt-get install chromium):" >&2; tail -20 "$apt_log" >&2; exit 1; }
+  fi
+  rm -f "$apt_log"
+fi
+command -v node >/dev/null || { echo "node (20+) and npm are required for the browser tests" >&2; exit 1; }
+lock_sum=$(sha256sum tests/browser/package-lock.json | cut -d' ' -f1)
+installed_sum=tests/browser/node_modules/.mooring-lock-sha256
+if [ ! -d tests/browser/node_modules/playwright-core ] || [ "$(cat "$installed_sum" 2>/dev/null)" != "$lock_sum" ]; then
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$lock_sum" >"$installed_sum"
+fi
 
 step "Rust toolchain components"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
@@ -64,4 +88,4 @@ stop_ministack
 
 step "local ledger, local stack and end-to-end tests (a Python stellar-sdk wallet drives the anchor)"
 cargo build --quiet -p local-gateway
-MOORING_LOCAL_BIN="$PWD/target/debug/mooring-local" .venv/bin/python -m pytest tests/ledger tests/e2e -q
+MOORING_LOCAL_BIN="$PWD/target/debug/mooring-local" .venv/bin/python -m pytest tests/ledger tests/demo_bank tests/e2e -q

@@ -21,6 +21,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("MOORING_PORT", 8000)))
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("MOORING_AWS_PORT", 4570)))
     parser.add_argument("--ledger-port", type=int, default=int(os.environ.get("MOORING_LEDGER_PORT", 8001)))
+    parser.add_argument("--bank-port", type=int, default=int(os.environ.get("MOORING_BANK_PORT", 8002)))
     parser.add_argument("--work-dir", type=Path, default=REPO / ".local" / "stack")
     args = parser.parse_args()
 
@@ -34,6 +35,7 @@ def main() -> None:
         port=args.port,
         aws_port=args.aws_port,
         ledger_port=args.ledger_port,
+        bank_port=args.bank_port,
         horizon_url=horizon_url,
         network_passphrase=passphrase,
         log_level=os.environ.get("RUST_LOG", "info"),
@@ -48,6 +50,7 @@ def main() -> None:
     try:
         stack.up()
         k = stack.keys
+        wallet_hint = f".venv/bin/python tests/e2e/sep24_wallet.py {settings.home_domain}"
         print(
             f"""
 Mooring is running ({time.monotonic() - started:.0f} s to start).
@@ -59,8 +62,14 @@ Mooring is running ({time.monotonic() - started:.0f} s to start).
   Horizon           {stack.horizon_url}{'' if horizon_url else ' (local ledger; friendbot at /friendbot?addr=G...)'}
   asset             {settings.asset_code}:{k.issuer.public_key}
   distribution      {k.distribution.public_key}
+  SEP-24            {settings.public_url}/sep24 (deposit/withdraw interactive; try it: {wallet_hint})
+  demo bank         {settings.bank_url} (the reference rail's bank account: incoming transfers, payouts)
   local AWS         {stack.aws.endpoint} (AWS_ENDPOINT_URL; credentials test/test, us-east-1)
   keys and logs     {settings.work_dir}
+A deposit's funds arrive at the bank when its user pays with the reference of the instructions page:
+  curl -X POST {settings.bank_url}/transfers -H 'Content-Type: application/json' \\
+       -d '{{"reference": "MOOR-XXXXXXXX", "amount": "100.00", "currency": "USD"}}'
+  (or: .venv/bin/python -m infra.demo_bank receive --reference MOOR-XXXXXXXX --amount 100.00)
 Verification codes of the reference KYC, warnings and errors of the functions appear below.
 Ctrl-C stops everything.""",
             flush=True,

@@ -24,6 +24,7 @@ class Settings:
     port: int = 8000  # the front door: home domain localhost:<port>
     aws_port: int = 4570
     ledger_port: int = 8001
+    bank_port: int = 8002  # the demo bank of the reference rail (infra/demo_bank)
     # Another Horizon (e.g. testnet) instead of the local ledger; then set the passphrase too.
     horizon_url: str | None = None
     network_passphrase: str = LOCAL_PASSPHRASE
@@ -40,6 +41,10 @@ class Settings:
     @property
     def public_url(self) -> str:
         return f"http://localhost:{self.port}"
+
+    @property
+    def bank_url(self) -> str:
+        return f"http://127.0.0.1:{self.bank_port}"
 
 
 class Keys:
@@ -92,7 +97,11 @@ class LocalStack:
                 "code": self.settings.asset_code,
                 "issuer": self.keys.issuer.public_key,
                 "distribution_account": self.keys.distribution.public_key,
-                "seps": [],
+                "seps": ["sep24"],
+                "significant_decimals": 2,
+                # Fees: fee_fixed + fee_percent of the amount (the reference FeeIntegration).
+                "deposit": {"min_amount": 1, "max_amount": 10000, "fee_fixed": 1, "fee_percent": 0.5},
+                "withdraw": {"min_amount": 1, "max_amount": 10000, "fee_fixed": 0.5, "fee_percent": 0.25},
                 "toml": {"desc": "Local demo dollar", "anchor_asset": "USD", "display_decimals": 2},
             }
         ]
@@ -105,6 +114,8 @@ class LocalStack:
             if not s.horizon_url:
                 say(f"starting the local ledger on 127.0.0.1:{s.ledger_port} ...")
                 self.start_ledger()
+            say(f"starting the demo bank on 127.0.0.1:{s.bank_port} ...")
+            self.start_bank()
             say(f"starting the local AWS (ministack) on 127.0.0.1:{s.aws_port} ...")
             self.aws.start()
             say("deploying template.yaml ...")
@@ -132,6 +143,17 @@ class LocalStack:
         self.processes.start("ledger", argv, dict(os.environ), cwd=s.repo)
         self.processes.wait_http("ledger", f"{self.horizon_url}/", timeout=30)
 
+    def start_bank(self) -> None:
+        s = self.settings
+        argv = [
+            sys.executable, "-m", "infra.demo_bank", "serve",
+            "--host", "127.0.0.1",
+            "--port", str(s.bank_port),
+            "--state-dir", str(s.work_dir / "demo_bank"),
+        ]
+        self.processes.start("demo_bank", argv, dict(os.environ), cwd=s.repo)
+        self.processes.wait_http("demo_bank", f"{s.bank_url}/", timeout=30)
+
     def parameters(self) -> dict[str, str]:
         s = self.settings
         parameters = {
@@ -148,6 +170,8 @@ class LocalStack:
             # Wallets on this machine attest client domains served over http from localhost.
             "ClientDomainAllowInsecure": "true",
             "LogLevel": s.log_level,
+            # The reference rail's bank, reached by the functions on this machine.
+            "DemoBankUrl": s.bank_url,
         }
         parameters.update(s.extra_parameters)
         return parameters

@@ -349,6 +349,8 @@ class Anchor:
     network_passphrase: str
     asset_code: str
     asset_issuer: str
+    distribution_account: str  # receives withdrawals (withdraw_anchor_account)
+    assets: list  # ASSETS as configured (limits and fees of each direction)
     challenge_ttl: int
     jwt_ttl: int
     process: subprocess.Popen
@@ -363,6 +365,11 @@ class Anchor:
     def kyc_url(self) -> str:
         """KYC_SERVER (SEP-12)."""
         return f"{self.base_url}/kyc"
+
+    @property
+    def transfer_url(self) -> str:
+        """TRANSFER_SERVER_SEP0024."""
+        return f"{self.base_url}/sep24"
 
     def wait_for_log(self, pattern: str, timeout: float = 5.0) -> re.Match:
         """The last log line matching `pattern` (a regex), waiting for it to be printed."""
@@ -456,6 +463,19 @@ def anchor(horizon):
     server_keypair = Keypair.random()
     jwt_secret = secrets.token_hex(32)
     issuer = Keypair.random().public_key
+    distribution = Keypair.random().public_key
+    # The local stack's asset (infra/local_stack/stack.py): SEP-24 with limits and fees.
+    assets = [
+        {
+            "code": "USDC",
+            "issuer": issuer,
+            "distribution_account": distribution,
+            "seps": ["sep24"],
+            "significant_decimals": 2,
+            "deposit": {"min_amount": 1, "max_amount": 10000, "fee_fixed": 1, "fee_percent": 0.5},
+            "withdraw": {"min_amount": 1, "max_amount": 10000, "fee_fixed": 0.5, "fee_percent": 0.25},
+        }
+    ]
     env = {
         **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")},
         "MOORING_LOCAL_ADDR": f"127.0.0.1:{port}",
@@ -465,7 +485,7 @@ def anchor(horizon):
         "SIGNING_SEED": server_keypair.secret,
         "JWT_SECRET": jwt_secret,
         "HORIZON_URL": horizon.url,
-        "ASSETS": json.dumps([{"code": "USDC", "issuer": issuer, "seps": ["sep24"]}]),
+        "ASSETS": json.dumps(assets),
         "SEP10_CLIENT_DOMAIN_ALLOW_INSECURE": "true",
         "SEP10_CLIENT_DOMAIN_TIMEOUT_MS": "2000",
         "SEP10_CHALLENGE_TTL_SECONDS": str(CHALLENGE_TTL_SECONDS),
@@ -516,6 +536,8 @@ def anchor(horizon):
         network_passphrase=NETWORK_PASSPHRASE,
         asset_code="USDC",
         asset_issuer=issuer,
+        distribution_account=distribution,
+        assets=assets,
         challenge_ttl=CHALLENGE_TTL_SECONDS,
         jwt_ttl=JWT_TTL_SECONDS,
         process=process,

@@ -3,7 +3,8 @@
 //!
 //! Deposit, in the interactive pages:
 //! 1. `amount`: how much ([`FieldKind::Amount`]; Mooring checks the asset's limits and decimals
-//!    and sets `amount_in`, the fee and `amount_out`);
+//!    and sets `amount_in`, the fee and `amount_out`), unless the wallet sent the amount with the
+//!    POST (Mooring priced it then);
 //! 2. `kyc`: only when the user's SEP-12 customer lacks some of the fields its KYC type requires
 //!    ([`KycSettings::required`], type `default`): exactly those fields, saved through the same
 //!    code as `PUT /kyc/customer` (SEP-9 checks, verification codes);
@@ -313,8 +314,9 @@ impl<S: CustomerStore> Anchor<S> {
     }
 }
 
-/// The amount step is done once Mooring has priced the amount the user entered (`amount_in`
-/// alone may be the wallet's hint from the POST: the form is then pre-filled with it).
+/// The amount step is done once Mooring has priced an amount: the one the user entered, or the
+/// one the wallet sent with the POST (SEP-24: the flow collects the amount when none was given).
+/// An unpriced `amount_in` only pre-fills the form.
 fn amount_done(transaction: &Transaction) -> bool {
     transaction.amount_in.is_some() && transaction.amount_out.is_some()
 }

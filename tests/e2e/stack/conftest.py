@@ -69,6 +69,26 @@ class DeployedAnchor:
         return f"{self.base_url}/kyc"
 
     @property
+    def transfer_url(self) -> str:
+        return f"{self.base_url}/sep24"
+
+    @property
+    def asset_code(self) -> str:
+        return self.stack.settings.asset_code
+
+    @property
+    def asset_issuer(self) -> str:
+        return self.stack.keys.issuer.public_key
+
+    @property
+    def distribution_account(self) -> str:
+        return self.stack.keys.distribution.public_key
+
+    @property
+    def assets(self) -> list:
+        return self.stack.assets
+
+    @property
     def network_passphrase(self) -> str:
         return self.stack.settings.network_passphrase
 

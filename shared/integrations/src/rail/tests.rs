@@ -224,13 +224,18 @@ async fn the_kyc_form_asks_exactly_the_fields_the_customer_lacks() {
 }
 
 #[tokio::test]
-async fn an_amount_the_wallet_sent_is_prefilled_but_still_asked() {
+async fn an_amount_the_wallet_sent_is_not_asked_again() {
     let f = fixture();
+    // Only a hint, not priced: the form asks it, pre-filled.
     let mut tx = f.transaction(Kind::Deposit, user(3));
     tx.amount_in = Some("25".parse().unwrap());
     let form = f.deposit_form(&tx).await.expect("the amount form");
     assert_eq!(form.step, STEP_AMOUNT);
     assert_eq!(form.fields[0].value.as_deref(), Some("25"));
+    // Priced when the POST carried it (SEP-24: collected in the flow only when not provided).
+    priced(&mut tx, "25", "1.125");
+    let form = f.deposit_form(&tx).await.expect("the KYC form");
+    assert_eq!(form.step, STEP_KYC);
 }
 
 #[tokio::test]
