@@ -377,6 +377,7 @@ pub fn more_info(
             m.label_withdraw_memo_type,
             t.receiving_memo_type.clone(),
         );
+        push("to", m.label_payout_to, t.to.clone());
     }
     push("message", m.label_message, t.status_message.clone());
     push(

@@ -768,6 +768,7 @@ async fn a_withdrawal_finishes_with_the_anchors_account_and_a_memo_of_its_id() {
         ("withdraw_memo_type", "hash".to_owned()),
         ("amount_fee", "2".to_owned()),
         ("kind", "Withdrawal".to_owned()),
+        ("to", "*3000".to_owned()),
     ] {
         assert!(
             info.body
