@@ -212,6 +212,62 @@ pub trait DepositIntegration: Send + Sync {
         let _ = context;
         async { Ok(Instructions::new()) }
     }
+
+    /// Called by the deposit poller with a page of deposits waiting for their off-chain funds
+    /// (`pending_user_transfer_start` or `pending_external`): returns those whose funds arrived,
+    /// with the amount actually received. Mooring then computes the fee (when the integration
+    /// gives none), moves each to `pending_anchor` with a conditional write and queues its Stellar
+    /// payment, so returning a deposit twice (two overlapping polls) pays it once.
+    fn poll_pending_deposits(
+        &self,
+        pending: &[Transaction],
+    ) -> impl Future<Output = Result<Vec<ReceivedDeposit>, IntegrationError>> + Send {
+        let _ = pending;
+        async { Ok(Vec::new()) }
+    }
+
+    /// Called once after a deposit's Stellar payment succeeded (status `completed`), e.g. to
+    /// notify the user. An error is logged; the deposit stays completed.
+    fn after_deposit(
+        &self,
+        transaction: &Transaction,
+    ) -> impl Future<Output = Result<(), IntegrationError>> + Send {
+        let _ = transaction;
+        async { Ok(()) }
+    }
+}
+
+/// A deposit whose off-chain funds arrived (answer of `poll_pending_deposits`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedDeposit {
+    pub transaction_id: String,
+    /// What the anchor received, before fees.
+    pub amount_in: Amount,
+    /// The fee, when the integration decides it; `None` = Mooring's `FeeIntegration`.
+    pub amount_fee: Option<Amount>,
+    /// The bank's reference of the incoming transfer.
+    pub external_transaction_id: Option<String>,
+}
+
+/// What became of a withdrawal's off-chain payout (answer of `process_withdrawal`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WithdrawalOutcome {
+    /// The money reached the user: the transaction is `completed`.
+    Completed {
+        external_transaction_id: Option<String>,
+    },
+    /// The payout is on its way through the rail: `pending_external` until
+    /// `poll_outgoing_transactions` reports it done.
+    PendingExternal {
+        external_transaction_id: Option<String>,
+    },
+}
+
+/// A payout the rail confirmed (answer of `poll_outgoing_transactions`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletedPayout {
+    pub transaction_id: String,
+    pub external_transaction_id: Option<String>,
 }
 
 /// SEP-24 withdrawals: the interactive flow (where the user wants the money off-chain).
@@ -268,6 +324,34 @@ pub trait WithdrawalIntegration: Send + Sync {
     ) -> impl Future<Output = Result<(), IntegrationError>> + Send {
         let _ = (user, fields, lang);
         async { Ok(()) }
+    }
+
+    /// Pays the user off-chain once their Stellar payment arrived (the transaction is
+    /// `pending_anchor`, claimed by the withdrawal processor, with `amount_in` as received and
+    /// `amount_out` to pay). Called at most once per transaction by Mooring; an error moves the
+    /// transaction to `error` with the message as `status_message` (Polaris semantics), so make
+    /// the payout itself idempotent by the transaction id. The default leaves the payout to the
+    /// operator (`pending_external`).
+    fn process_withdrawal(
+        &self,
+        transaction: &Transaction,
+    ) -> impl Future<Output = Result<WithdrawalOutcome, IntegrationError>> + Send {
+        let _ = transaction;
+        async {
+            Ok(WithdrawalOutcome::PendingExternal {
+                external_transaction_id: None,
+            })
+        }
+    }
+
+    /// Called on a schedule with a page of withdrawals in `pending_external`: returns those the
+    /// rail has completed (each then moves to `completed`).
+    fn poll_outgoing_transactions(
+        &self,
+        pending: &[Transaction],
+    ) -> impl Future<Output = Result<Vec<CompletedPayout>, IntegrationError>> + Send {
+        let _ = pending;
+        async { Ok(Vec::new()) }
     }
 }
 

@@ -8,6 +8,7 @@ mod envelope;
 mod keys;
 mod memo;
 mod network;
+pub mod payment;
 
 pub use amount::{Amount, AmountError};
 pub use asset::{Asset, AssetError};
@@ -18,6 +19,9 @@ pub use envelope::{
 pub use keys::{AccountId, KeyError, Keypair, MuxedAccount};
 pub use memo::{Memo, MemoError};
 pub use network::Network;
+pub use payment::{
+    build_signed, claimable_balance_id, Outgoing, PaymentError, PaymentSpec, SignedTransaction,
+};
 
 /// The XDR types, re-exported so callers need no direct dependency on `stellar-xdr`.
 pub use stellar_xdr as xdr;

@@ -195,3 +195,81 @@ impl<T: ChallengeStore + ?Sized> ChallengeStore for std::sync::Arc<T> {
         T::consume(self, hash, expires_at)
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The payment workers' state (issue 6): channel-account leases, watcher cursors, incoming
+// payments. DynamoDB keeps the first two in one small table (`WorkerStateTable`) and incoming
+// payments in `PaymentsTable`.
+// ---------------------------------------------------------------------------------------------
+
+/// A lease on one channel account: while it is held, only its holder builds transactions with
+/// that account as source, so concurrent submitters never collide on a sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelLease {
+    /// The channel's index in `0..count`.
+    pub index: u32,
+    /// Who holds it (e.g. the SQS message id plus a random nonce); needed to release it.
+    pub holder: String,
+    pub until: Timestamp,
+}
+
+pub trait ChannelLeases: Send + Sync {
+    /// Leases a channel in `0..count` that is free or whose lease expired before `now`, until
+    /// `until` (a conditional write per channel); `None` when every channel is leased.
+    fn lease(
+        &self,
+        count: u32,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> impl Future<Output = Result<Option<ChannelLease>, StoreError>> + Send;
+
+    /// Ends the lease if `lease.holder` still holds it (a lease that expired and was taken over
+    /// is left alone).
+    fn release(&self, lease: &ChannelLease) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A stored position in a stream (the payment watcher's Horizon cursor per account), with its
+/// version for the conditional write of the next position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCursor {
+    pub value: String,
+    pub version: u64,
+}
+
+pub trait Cursors: Send + Sync {
+    fn cursor(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<StoredCursor>, StoreError>> + Send;
+
+    /// Stores `value` if the cursor is still at `expected` (`None`: not stored yet); `Conflict`
+    /// otherwise (another watcher moved it). Returns the new version.
+    fn save_cursor(
+        &self,
+        name: &str,
+        value: &str,
+        expected: Option<u64>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+pub trait IncomingPayments: Send + Sync {
+    /// Records a payment once, by its operation id; false when it was already recorded (the
+    /// stored record is left as it is).
+    fn record(
+        &self,
+        payment: &crate::model::IncomingPayment,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    fn get_payment(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<crate::model::IncomingPayment>, StoreError>> + Send;
+
+    /// Payments that need the operator (every outcome but `Matched`), oldest first.
+    fn list_needing_attention(
+        &self,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<Page<crate::model::IncomingPayment>, StoreError>> + Send;
+}
