@@ -17,6 +17,7 @@ pub mod i18n;
 pub mod integrations;
 pub mod model;
 pub mod outbound;
+pub mod payments;
 pub mod queue;
 pub mod sep1;
 pub mod sep10;

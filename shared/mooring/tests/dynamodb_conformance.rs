@@ -5,7 +5,8 @@
 //! The tables are created from template.yaml by `infra/local_stack/tables.py`, which prints the
 //! variables read here (`tests/run.sh` does all of it):
 //! `MOORING_TEST_DYNAMODB_ENDPOINT`, `MOORING_TEST_TRANSACTIONS_TABLE`,
-//! `MOORING_TEST_CUSTOMERS_TABLE`, `MOORING_TEST_CHALLENGES_TABLE`, `MOORING_TEST_FILES_TABLE`.
+//! `MOORING_TEST_CUSTOMERS_TABLE`, `MOORING_TEST_CHALLENGES_TABLE`, `MOORING_TEST_FILES_TABLE`,
+//! `MOORING_TEST_WORKER_STATE_TABLE`, `MOORING_TEST_PAYMENTS_TABLE`.
 //! Without them the emulator tests are skipped, except under CI (`CI` set), where skipping would
 //! hide a broken setup.
 
@@ -19,21 +20,29 @@ use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use mooring::model::{Kind, Protocol, Transaction, TransactionStatus, UserKey};
+use mooring::model::{
+    IncomingPayment, Kind, PaymentOutcome, Protocol, Transaction, TransactionStatus, UserKey,
+};
 use mooring::stellar::{Asset, Keypair};
 use mooring::store::dynamodb::{config_loader, DynamoStore, TableNames};
 use mooring::store::dynamodb_files::{DynamoFileStore, CHUNK_BYTES};
 use mooring::store::files::{self, FileStore, StoredFile};
-use mooring::store::{conformance, ChallengeStore, StoreError, TransactionQuery, TransactionStore};
+use mooring::store::{
+    conformance, ChallengeStore, ChannelLease, ChannelLeases, Cursors, IncomingPayments,
+    StoreError, TransactionQuery, TransactionStore,
+};
 use mooring::time::Timestamp;
 
-/// The emulator's endpoint, then the transactions, customers, challenges and files tables.
-const VARIABLES: [&str; 5] = [
+/// The emulator's endpoint, then the transactions, customers, challenges, files, worker state
+/// and payments tables.
+const VARIABLES: [&str; 7] = [
     "MOORING_TEST_DYNAMODB_ENDPOINT",
     "MOORING_TEST_TRANSACTIONS_TABLE",
     "MOORING_TEST_CUSTOMERS_TABLE",
     "MOORING_TEST_CHALLENGES_TABLE",
     "MOORING_TEST_FILES_TABLE",
+    "MOORING_TEST_WORKER_STATE_TABLE",
+    "MOORING_TEST_PAYMENTS_TABLE",
 ];
 
 struct Emulator {
@@ -46,7 +55,7 @@ struct Emulator {
 /// The emulator's client and tables, or None (after saying so) when the variables are unset.
 async fn emulator() -> Option<Emulator> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let [Some(endpoint), Some(transactions), Some(customers), Some(challenges), Some(files)] =
+    let [Some(endpoint), Some(transactions), Some(customers), Some(challenges), Some(files), Some(worker_state), Some(payments)] =
         VARIABLES.map(var)
     else {
         let missing: Vec<&str> = VARIABLES
@@ -72,6 +81,8 @@ async fn emulator() -> Option<Emulator> {
             transactions,
             customers,
             challenges,
+            worker_state: Some(worker_state),
+            payments: Some(payments),
         },
         files,
     })
@@ -134,7 +145,55 @@ async fn passes_the_conformance_suite() {
     let Some(emulator) = emulator().await else {
         return;
     };
-    conformance::run_all(&store(&emulator)).await;
+    let store = store(&emulator);
+    conformance::run_all(&store).await;
+
+    // A lease's item, and none after its release. Channels are shared by every lease in these
+    // tables, so only this test (after the suite's checks) leases them, from after the suite's
+    // leases ended.
+    let worker_state = emulator
+        .tables
+        .worker_state
+        .clone()
+        .expect("worker state table");
+    let now = Timestamp::from_millis(Timestamp::now().millis() + 1000);
+    let until = Timestamp::from_millis(now.millis() + 100);
+    let lease = store
+        .lease(1, "inspector", now, until)
+        .await
+        .expect("lease")
+        .expect("free");
+    let item = raw_item(&emulator, &worker_state, "key", "channel#0")
+        .await
+        .expect("stored");
+    assert_eq!(
+        item.get("holder"),
+        Some(&AttributeValue::S("inspector".into()))
+    );
+    assert_eq!(
+        item.get("until"),
+        Some(&AttributeValue::N(until.millis().to_string()))
+    );
+    store.release(&lease).await.expect("release");
+    assert_eq!(
+        raw_item(&emulator, &worker_state, "key", "channel#0").await,
+        None,
+        "a released lease leaves no item"
+    );
+}
+
+/// An item as stored, read strongly consistently.
+async fn raw_item(emulator: &Emulator, table: &str, key: &str, value: &str) -> Option<Item> {
+    emulator
+        .client
+        .get_item()
+        .table_name(table)
+        .key(key, AttributeValue::S(value.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get")
+        .item
 }
 
 #[tokio::test]
@@ -336,6 +395,8 @@ async fn an_unreachable_endpoint_is_unavailable() {
             transactions: "t".into(),
             customers: "c".into(),
             challenges: "h".into(),
+            worker_state: Some("w".into()),
+            payments: Some("p".into()),
         },
     );
     let started = std::time::Instant::now();
@@ -349,6 +410,28 @@ async fn an_unreachable_endpoint_is_unavailable() {
         store.consume("hash", Timestamp::now()).await.is_err(),
         "no write is reported done"
     );
+    let now = Timestamp::now();
+    assert!(matches!(
+        store.lease(4, "holder", now, now).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    let lease = ChannelLease {
+        index: 0,
+        holder: "holder".into(),
+        until: now,
+    };
+    assert!(matches!(
+        store.release(&lease).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(matches!(
+        store.save_cursor("c", "1", None).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(matches!(
+        store.list_needing_attention(10, None).await,
+        Err(StoreError::Unavailable(_))
+    ));
     let files = DynamoFileStore::new(
         client(&format!("http://127.0.0.1:{port}"), false).await,
         "f",
@@ -360,6 +443,157 @@ async fn an_unreachable_endpoint_is_unavailable() {
         other => panic!("expected Unavailable, got {other:?}"),
     }
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn passes_the_payment_workers_checks_without_other_tables() {
+    let Some(emulator) = emulator().await else {
+        return;
+    };
+    // The payment workers' ports need only their two tables.
+    let store = DynamoStore::new(
+        emulator.client.clone(),
+        TableNames {
+            transactions: "no-such-table".into(),
+            customers: "no-such-table".into(),
+            challenges: "no-such-table".into(),
+            ..emulator.tables.clone()
+        },
+    );
+    conformance::cursors_move_by_conditional_saves(&store).await;
+    conformance::payments_are_recorded_once(&store).await;
+}
+
+/// A payment recorded at 1_600_000_000_123 ms.
+fn payment(outcome: PaymentOutcome) -> IncomingPayment {
+    let recorded = Timestamp::from_millis(1_600_000_000_123);
+    IncomingPayment {
+        id: random_u64().to_string(),
+        account: Keypair::random().account_id(),
+        transaction_hash: format!("{:064x}", random_u64()),
+        from: None,
+        asset: Asset::Native,
+        amount: "1".parse().expect("amount"),
+        memo_type: "none".into(),
+        memo: None,
+        created_at: recorded,
+        outcome,
+        transaction_id: None,
+        note: None,
+        recorded_at: recorded,
+    }
+}
+
+/// Without `WORKER_STATE_TABLE` or `PAYMENTS_TABLE` the other ports work, and the calls that
+/// need a missing table fail, naming its variable.
+#[tokio::test]
+async fn a_missing_worker_table_fails_only_its_ports() {
+    let Some(emulator) = emulator().await else {
+        return;
+    };
+    let store = DynamoStore::new(
+        emulator.client.clone(),
+        TableNames {
+            worker_state: None,
+            payments: None,
+            ..emulator.tables.clone()
+        },
+    );
+    let t = transaction(fresh_user(), Kind::Deposit, 1);
+    store.insert(&t).await.expect("insert");
+    let now = Timestamp::now();
+    let missing = |variable: &str| StoreError::Unavailable(format!("{variable} is not set"));
+    let w = missing("WORKER_STATE_TABLE");
+    let p = missing("PAYMENTS_TABLE");
+    assert_eq!(store.lease(4, "h", now, now).await.err(), Some(w.clone()));
+    let lease = ChannelLease {
+        index: 0,
+        holder: "h".into(),
+        until: now,
+    };
+    assert_eq!(store.release(&lease).await.err(), Some(w.clone()));
+    assert_eq!(store.cursor("c").await.err(), Some(w.clone()));
+    assert_eq!(store.save_cursor("c", "1", None).await.err(), Some(w));
+    assert_eq!(
+        store
+            .record(&payment(PaymentOutcome::Unmatched))
+            .await
+            .err(),
+        Some(p.clone())
+    );
+    assert_eq!(store.get_payment("1").await.err(), Some(p.clone()));
+    assert_eq!(store.list_needing_attention(1, None).await.err(), Some(p));
+}
+
+/// The items of the payment workers' state, as the module documentation describes them: the
+/// sparse `needing_attention` index holds only what needs the operator; a cursor's version is a
+/// number. (Leases: in `passes_the_conformance_suite`, the one test that leases channels.)
+#[tokio::test]
+async fn worker_state_and_payment_items_are_as_documented() {
+    let Some(emulator) = emulator().await else {
+        return;
+    };
+    let store = store(&emulator);
+    let payments = emulator.tables.payments.clone().expect("payments table");
+    let worker_state = emulator
+        .tables
+        .worker_state
+        .clone()
+        .expect("worker state table");
+
+    let matched = payment(PaymentOutcome::Matched);
+    let unmatched = payment(PaymentOutcome::Unmatched);
+    for p in [&matched, &unmatched] {
+        assert_eq!(store.record(p).await, Ok(true));
+    }
+    let item = raw_item(&emulator, &payments, "id", &matched.id)
+        .await
+        .expect("stored");
+    assert!(!item.contains_key("attention") && !item.contains_key("recorded"));
+    let item = raw_item(&emulator, &payments, "id", &unmatched.id)
+        .await
+        .expect("stored");
+    assert_eq!(
+        item.get("attention"),
+        Some(&AttributeValue::S("open".into()))
+    );
+    assert_eq!(
+        item.get("recorded"),
+        Some(&AttributeValue::S(format!(
+            "001600000000123#{}",
+            unmatched.id
+        )))
+    );
+
+    // A cursor of another listing is refused.
+    let user = fresh_user();
+    for i in 0..2 {
+        store
+            .insert(&transaction(user, Kind::Deposit, i))
+            .await
+            .expect("insert");
+    }
+    let foreign = store
+        .list_for_user(&query(user, 1))
+        .await
+        .expect("list")
+        .next
+        .expect("a next page");
+    assert_eq!(
+        store.list_needing_attention(1, Some(&foreign)).await,
+        Err(StoreError::InvalidCursor)
+    );
+
+    let name = format!("payments:{}", Keypair::random().account_id());
+    let version = store.save_cursor(&name, "123", None).await.expect("save");
+    let item = raw_item(&emulator, &worker_state, "key", &format!("cursor#{name}"))
+        .await
+        .expect("stored");
+    assert_eq!(item.get("value"), Some(&AttributeValue::S("123".into())));
+    assert_eq!(
+        item.get("version"),
+        Some(&AttributeValue::N(version.to_string()))
+    );
 }
 
 fn random_u64() -> u64 {

@@ -328,10 +328,11 @@ pub trait WithdrawalIntegration: Send + Sync {
 
     /// Pays the user off-chain once their Stellar payment arrived (the transaction is
     /// `pending_anchor`, claimed by the withdrawal processor, with `amount_in` as received and
-    /// `amount_out` to pay). Called at most once per transaction by Mooring; an error moves the
-    /// transaction to `error` with the message as `status_message` (Polaris semantics), so make
-    /// the payout itself idempotent by the transaction id. The default leaves the payout to the
-    /// operator (`pending_external`).
+    /// `amount_out` to pay). Called once per claim of the transaction: an error moves it to
+    /// `error` with the message as `status_message` (Polaris semantics), except
+    /// `IntegrationError::Unavailable`, which must mean nothing was paid: the claim is released
+    /// and the payout retried later. Make the payout itself idempotent by the transaction id
+    /// all the same. The default leaves the payout to the operator (`pending_external`).
     fn process_withdrawal(
         &self,
         transaction: &Transaction,

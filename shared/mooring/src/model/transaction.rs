@@ -332,6 +332,15 @@ pub struct Transaction {
     pub envelope_xdr: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub envelope_hash: Option<String>,
+
+    /// Withdrawals: when the withdrawal processor claimed the off-chain payout, written
+    /// (conditionally, status still `pending_anchor`) BEFORE it calls
+    /// `WithdrawalIntegration::process_withdrawal`. A delivery that finds it set does not call
+    /// the hook again: the payout may have happened, so a claim left unfinished goes to the
+    /// operator (`pending_external` with a `status_message`). Cleared only when the hook
+    /// answered `Unavailable` (nothing was paid; the message is retried).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payout_started_at: Option<Timestamp>,
 }
 
 impl Transaction {
@@ -393,6 +402,7 @@ impl Transaction {
             submission: SubmissionState::NotSubmitted,
             envelope_xdr: None,
             envelope_hash: None,
+            payout_started_at: None,
         }
     }
 

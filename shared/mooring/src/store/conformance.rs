@@ -3,17 +3,22 @@
 //! it can run repeatedly against the same tables. Panics describe the first broken guarantee.
 
 use super::{
-    ChallengeStore, CustomerStore, Position, StoreError, TransactionQuery, TransactionStore,
+    ChallengeStore, ChannelLease, ChannelLeases, Cursors, CustomerStore, IncomingPayments,
+    Position, StoreError, TransactionQuery, TransactionStore,
 };
 use crate::model::{
-    Customer, CustomerStatus, Kind, Protocol, SubmissionState, Transaction, TransactionStatus,
-    UserKey,
+    Customer, CustomerStatus, IncomingPayment, Kind, PaymentOutcome, Protocol, SubmissionState,
+    Transaction, TransactionStatus, UserKey,
 };
 use crate::stellar::{Amount, Asset, Keypair};
 use crate::time::Timestamp;
 
 /// Runs every check.
-pub async fn run_all<S: TransactionStore + CustomerStore + ChallengeStore>(store: &S) {
+pub async fn run_all<
+    S: TransactionStore + CustomerStore + ChallengeStore + ChannelLeases + Cursors + IncomingPayments,
+>(
+    store: &S,
+) {
     transactions_round_trip(store).await;
     transaction_updates_are_conditional(store).await;
     concurrent_status_changes_have_one_winner(store).await;
@@ -23,6 +28,15 @@ pub async fn run_all<S: TransactionStore + CustomerStore + ChallengeStore>(store
     lookups_by_memo_hash_and_external_id(store).await;
     customers(store).await;
     challenges_are_consumed_once(store).await;
+    run_payment_workers(store).await;
+}
+
+/// The checks of the payment workers' state (channel leases, cursors, incoming payments).
+pub async fn run_payment_workers<S: ChannelLeases + Cursors + IncomingPayments>(store: &S) {
+    channel_leases_have_one_holder(store).await;
+    cursors_move_by_conditional_saves(store).await;
+    payments_are_recorded_once(store).await;
+    payments_needing_attention_are_listed_oldest_first(store).await;
 }
 
 fn user(memo: Option<u64>) -> UserKey {
@@ -641,6 +655,319 @@ pub async fn challenges_are_consumed_once<S: ChallengeStore>(store: &S) {
     );
     let other = format!("{:064x}", rand_u64());
     assert!(store.consume(&other, expires).await.expect("consume"));
+}
+
+/// Channel leases. Channels are not namespaced, so every run leases the same indexes: its times
+/// start at the wall clock, after the leases of any earlier run (which all end within a second or
+/// two of that run's start, released or not) have expired. Runs against one store must not
+/// overlap, nor may anything else lease its channels meanwhile.
+pub async fn channel_leases_have_one_holder<S: ChannelLeases>(store: &S) {
+    let base = Timestamp::now().millis();
+    let at = |offset: i64| Timestamp::from_millis(base + offset);
+    let holder = |name: &str| format!("{name}-{:016x}", rand_u64());
+
+    // Two submitters race for the only channel.
+    for round in 0..3 {
+        let (start, end) = (at(round * 100), at(round * 100 + 100));
+        let (a, b) = (holder("a"), holder("b"));
+        let (ra, rb) = tokio::join!(
+            store.lease(1, &a, start, end),
+            store.lease(1, &b, start, end),
+        );
+        let (ra, rb) = (ra.expect("lease"), rb.expect("lease"));
+        assert!(
+            ra.is_some() != rb.is_some(),
+            "exactly one of two concurrent leases of one channel wins: {ra:?} {rb:?}"
+        );
+        let won = ra.or(rb).expect("a winner");
+        assert_eq!(won.index, 0);
+        assert!(won.holder == a || won.holder == b);
+        assert_eq!(won.until, end);
+        store.release(&won).await.expect("release");
+    }
+
+    // The channel is held until base+400 (exclusive).
+    let first = store
+        .lease(1, &holder("first"), at(300), at(400))
+        .await
+        .expect("lease")
+        .expect("the released channel is free");
+    assert_eq!(
+        store.lease(1, &holder("x"), at(399), at(500)).await,
+        Ok(None),
+        "a held channel is not leased again"
+    );
+    let impostor = ChannelLease {
+        holder: holder("impostor"),
+        ..first.clone()
+    };
+    store.release(&impostor).await.expect("release");
+    assert_eq!(
+        store.lease(1, &holder("x"), at(399), at(500)).await,
+        Ok(None),
+        "a release by another holder leaves the lease alone"
+    );
+
+    // Expired: taken over; the old holder's late release does not free the new lease.
+    let second = store
+        .lease(1, &holder("second"), at(400), at(500))
+        .await
+        .expect("lease")
+        .expect("a lease expires at its end");
+    assert_eq!(second.index, 0);
+    assert_ne!(second.holder, first.holder);
+    store.release(&first).await.expect("release");
+    assert_eq!(
+        store.lease(1, &holder("x"), at(450), at(550)).await,
+        Ok(None),
+        "the expired holder's release leaves its successor's lease alone"
+    );
+    store.release(&second).await.expect("release");
+    assert!(
+        store
+            .lease(1, &holder("x"), at(450), at(550))
+            .await
+            .expect("lease")
+            .is_some(),
+        "the holder's release frees the channel"
+    );
+
+    // Every channel of a pool: each once, then none; a release frees one.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let lease = store
+            .lease(3, &holder("pool"), at(600), at(700))
+            .await
+            .expect("lease")
+            .expect("a free channel");
+        assert!(lease.index < 3);
+        held.push(lease);
+    }
+    let mut indexes: Vec<u32> = held.iter().map(|l| l.index).collect();
+    indexes.sort_unstable();
+    assert_eq!(indexes, [0, 1, 2], "each channel leased once");
+    assert_eq!(
+        store.lease(3, &holder("pool"), at(650), at(750)).await,
+        Ok(None),
+        "no channel while all are leased"
+    );
+    assert_eq!(
+        store.lease(0, &holder("none"), at(650), at(750)).await,
+        Ok(None)
+    );
+    store.release(&held[1]).await.expect("release");
+    let again = store
+        .lease(3, &holder("pool"), at(650), at(750))
+        .await
+        .expect("lease")
+        .expect("the released channel");
+    assert_eq!(again.index, held[1].index);
+    for lease in [&held[0], &held[2], &again] {
+        store.release(lease).await.expect("release");
+    }
+}
+
+pub async fn cursors_move_by_conditional_saves<S: Cursors>(store: &S) {
+    let name = format!("payments:{}", Keypair::random().account_id());
+    assert_eq!(store.cursor(&name).await, Ok(None));
+    assert_eq!(
+        store.save_cursor(&name, "10", Some(0)).await,
+        Err(StoreError::Conflict),
+        "a save expecting a version of a cursor never stored loses"
+    );
+    let v1 = store
+        .save_cursor(&name, "10", None)
+        .await
+        .expect("first save");
+    assert_eq!(
+        store.cursor(&name).await,
+        Ok(Some(super::StoredCursor {
+            value: "10".into(),
+            version: v1,
+        }))
+    );
+    assert_eq!(
+        store.save_cursor(&name, "11", None).await,
+        Err(StoreError::Conflict),
+        "a second first save loses"
+    );
+    let v2 = store
+        .save_cursor(&name, "20", Some(v1))
+        .await
+        .expect("save");
+    assert!(v2 > v1, "versions increase: {v1} then {v2}");
+    assert_eq!(
+        store.save_cursor(&name, "15", Some(v1)).await,
+        Err(StoreError::Conflict),
+        "a save from a stale version loses"
+    );
+
+    // Two watchers move the cursor from the same version: one wins.
+    let (a, b) = tokio::join!(
+        store.save_cursor(&name, "30", Some(v2)),
+        store.save_cursor(&name, "31", Some(v2)),
+    );
+    assert!(
+        a.is_ok() != b.is_ok(),
+        "one of two concurrent saves wins: {a:?} {b:?}"
+    );
+    assert!([&a, &b].contains(&&Err(StoreError::Conflict)));
+    let (value, v3) = match (a, b) {
+        (Ok(v), _) => ("30", v),
+        (_, Ok(v)) => ("31", v),
+        _ => unreachable!("checked above"),
+    };
+    assert!(v3 > v2);
+    assert_eq!(
+        store.cursor(&name).await,
+        Ok(Some(super::StoredCursor {
+            value: value.into(),
+            version: v3,
+        }))
+    );
+    let other = format!("payments:{}", Keypair::random().account_id());
+    assert_eq!(store.cursor(&other).await, Ok(None), "cursors are per name");
+}
+
+fn incoming_payment(outcome: PaymentOutcome, recorded_ms: i64) -> IncomingPayment {
+    IncomingPayment {
+        id: rand_u64().to_string(),
+        account: Keypair::random().account_id(),
+        transaction_hash: format!("{:064x}", rand_u64()),
+        from: Some(Keypair::random().account_id()),
+        asset: usdc(),
+        amount: "12.5".parse().expect("amount"),
+        memo_type: "id".into(),
+        memo: Some(rand_u64().to_string()),
+        created_at: Timestamp::from_millis(recorded_ms - 5000),
+        outcome,
+        transaction_id: None,
+        note: None,
+        recorded_at: Timestamp::from_millis(recorded_ms),
+    }
+}
+
+pub async fn payments_are_recorded_once<S: IncomingPayments>(store: &S) {
+    let mut payment = incoming_payment(PaymentOutcome::WrongAmount, 1_700_000_000_000);
+    payment.transaction_id = Some("tx-1".into());
+    payment.note = Some("expected 100 ± 10%, received 12.5 ✓".into());
+    assert_eq!(store.get_payment(&payment.id).await, Ok(None));
+    assert_eq!(store.record(&payment).await, Ok(true), "first record");
+    assert_eq!(
+        store.get_payment(&payment.id).await,
+        Ok(Some(payment.clone())),
+        "a payment reads back exactly as recorded"
+    );
+
+    let mut again = payment.clone();
+    again.outcome = PaymentOutcome::Matched;
+    again.note = None;
+    again.recorded_at = Timestamp::from_millis(1_700_000_001_000);
+    assert_eq!(
+        store.record(&again).await,
+        Ok(false),
+        "a payment recorded twice is refused the second time"
+    );
+    assert_eq!(
+        store.get_payment(&payment.id).await,
+        Ok(Some(payment.clone())),
+        "and the record is unchanged"
+    );
+
+    let minimal = IncomingPayment {
+        from: None,
+        memo_type: "none".into(),
+        memo: None,
+        asset: Asset::Native,
+        ..incoming_payment(PaymentOutcome::Unmatched, 1_700_000_000_000)
+    };
+    // Concurrent watchers recording the same payment: one records it.
+    let (a, b) = tokio::join!(store.record(&minimal), store.record(&minimal));
+    assert!(
+        matches!((&a, &b), (Ok(true), Ok(false)) | (Ok(false), Ok(true))),
+        "one of two concurrent records wins: {a:?} {b:?}"
+    );
+    assert_eq!(store.get_payment(&minimal.id).await, Ok(Some(minimal)));
+}
+
+pub async fn payments_needing_attention_are_listed_oldest_first<S: IncomingPayments>(store: &S) {
+    // Other runs' payments share the listing: look for this run's, in order. Recorded out of
+    // order, two at the same millisecond (ordered by id).
+    let base = 1_500_000_000_000;
+    let outcomes = [
+        (PaymentOutcome::WrongAsset, 3000),
+        (PaymentOutcome::Matched, 1000),
+        (PaymentOutcome::Unmatched, 1000),
+        (PaymentOutcome::Duplicate, 2000),
+        (PaymentOutcome::WrongAmount, 0),
+        (PaymentOutcome::Matched, 0),
+        (PaymentOutcome::Unmatched, 2000),
+    ];
+    let mut mine = Vec::new();
+    for (outcome, offset) in outcomes {
+        let payment = incoming_payment(outcome, base + offset);
+        assert_eq!(store.record(&payment).await, Ok(true));
+        mine.push(payment);
+    }
+    let matched: Vec<String> = mine
+        .iter()
+        .filter(|p| p.outcome == PaymentOutcome::Matched)
+        .map(|p| p.id.clone())
+        .collect();
+    let mut expected: Vec<&IncomingPayment> = mine
+        .iter()
+        .filter(|p| p.outcome.needs_attention())
+        .collect();
+    expected.sort_by(|a, b| (a.recorded_at, &a.id).cmp(&(b.recorded_at, &b.id)));
+    let expected: Vec<String> = expected.iter().map(|p| p.id.clone()).collect();
+
+    let mut cursor: Option<String> = None;
+    let mut seen = Vec::new();
+    let mut previous: Option<(Timestamp, String)> = None;
+    loop {
+        let page = store
+            .list_needing_attention(2, cursor.as_deref())
+            .await
+            .expect("list");
+        assert!(page.items.len() <= 2, "a page holds at most the limit");
+        for p in &page.items {
+            assert!(p.outcome.needs_attention(), "only what needs attention");
+            let key = (p.recorded_at, p.id.clone());
+            assert!(
+                previous.as_ref().is_none_or(|prev| *prev < key),
+                "oldest first, each once"
+            );
+            previous = Some(key);
+            if expected.contains(&p.id) {
+                assert_eq!(Some(p), mine.iter().find(|m| m.id == p.id), "listed whole");
+            }
+        }
+        seen.extend(page.items.into_iter().map(|p| p.id));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert!(
+        !seen.iter().any(|id| matched.contains(id)),
+        "matched payments are not listed"
+    );
+    let ours: Vec<String> = seen
+        .into_iter()
+        .filter(|id| expected.contains(id))
+        .collect();
+    assert_eq!(
+        ours, expected,
+        "every payment needing attention, oldest first"
+    );
+
+    assert_eq!(
+        store
+            .list_needing_attention(2, Some("not a cursor"))
+            .await
+            .map(|p| p.items.len()),
+        Err(StoreError::InvalidCursor)
+    );
 }
 
 fn rand_u64() -> u64 {

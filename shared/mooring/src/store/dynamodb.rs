@@ -35,6 +35,27 @@
 //! TTL attribute. TTL deletion is lazy (up to days late), so an item past its expiry counts as
 //! absent: `consume` puts on `attribute_not_exists(hash) OR expires_at <= now`.
 //!
+//! **Worker state** (`WorkerStateTable`, table key `key`; the payment workers, issue 6):
+//!
+//! | item `key` | attributes | written |
+//! |---|---|---|
+//! | `channel#<index>` | `holder`, `until` (N, epoch millis) | `lease`: put on `attribute_not_exists(key) OR until <= now`; `release`: delete on `holder` and `until` being the lease's |
+//! | `cursor#<name>` | `value`, `version` (N, 1 at the first save) | put on `attribute_not_exists(key)` (first save) or `version = expected` |
+//!
+//! `lease` tries the channels one conditional put each, from a random one onward, so that
+//! concurrent submitters spread over the pool instead of all racing for channel 0.
+//!
+//! **Incoming payments** (`PaymentsTable`, table key `id`, Horizon's operation id): `doc`, and
+//! only when the outcome needs the operator (every outcome but `matched`) `attention = "open"`
+//! and `recorded` (`recorded_at` millis zero-padded, `#`, id): the keys of the sparse index
+//! `needing_attention`, read oldest first. `record` puts on `attribute_not_exists(id)`, so a
+//! payment is recorded once and never overwritten.
+//!
+//! The two tables are optional in [`TableNames`] (`WORKER_STATE_TABLE`, `PAYMENTS_TABLE`): only
+//! the payment workers use them, and a method of [`ChannelLeases`] / [`Cursors`] (worker state)
+//! or [`IncomingPayments`] (payments) on a store without its table is
+//! [`StoreError::Unavailable`] naming the missing variable. Everything else works without them.
+//!
 //! # Consistency
 //!
 //! `get` and the `find_*` lookups read the table strongly consistently (a lookup finds the id
@@ -57,9 +78,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::de::DeserializeOwned;
 
-use super::{ChallengeStore, CustomerStore, Page, StoreError, TransactionQuery, TransactionStore};
+use super::{
+    ChallengeStore, ChannelLease, ChannelLeases, Cursors, CustomerStore, IncomingPayments, Page,
+    StoreError, StoredCursor, TransactionQuery, TransactionStore,
+};
 use crate::config::{ConfigError, Env, Source};
-use crate::model::{Customer, Kind, Transaction, TransactionStatus, UserKey};
+use crate::model::{Customer, IncomingPayment, Kind, Transaction, TransactionStatus, UserKey};
 use crate::stellar::AccountId;
 use crate::time::Timestamp;
 
@@ -79,6 +103,15 @@ const EXTERNAL_TRANSACTION_ID: &str = "external_transaction_id";
 const CUSTOMER_ID: &str = "customer_id";
 const HASH: &str = "hash";
 const EXPIRES_AT: &str = "expires_at";
+const KEY: &str = "key";
+const HOLDER: &str = "holder";
+const UNTIL: &str = "until";
+const VALUE: &str = "value";
+const ATTENTION: &str = "attention";
+const RECORDED: &str = "recorded";
+
+/// The `attention` value of every payment needing the operator (one partition of the index).
+const OPEN: &str = "open";
 
 // Index names (template.yaml declares them).
 const BY_USER: &str = "by_user";
@@ -86,6 +119,7 @@ const BY_KIND_STATUS: &str = "by_kind_status";
 const BY_RECEIVING: &str = "by_receiving";
 const BY_STELLAR_TX: &str = "by_stellar_tx";
 const BY_EXTERNAL_ID: &str = "by_external_id";
+const NEEDING_ATTENTION: &str = "needing_attention";
 
 /// Customer ids are UUIDs, so this prefix cannot clash with one.
 const GUARD_PREFIX: &str = "user#";
@@ -105,25 +139,45 @@ const DELETE_ATTEMPTS: usize = 5;
 /// No real cursor comes near this; longer input is refused before it is decoded.
 const MAX_CURSOR_LEN: usize = 8192;
 
-/// Names of the three tables (CloudFormation generates them; the functions get them from the
+/// Names of the tables (CloudFormation generates them; the functions get them from the
 /// environment).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableNames {
     pub transactions: String,
     pub customers: String,
     pub challenges: String,
+    /// Channel leases and cursors of the payment workers; only they need it (see the module
+    /// documentation).
+    pub worker_state: Option<String>,
+    /// Incoming payments; only the payment watcher needs it.
+    pub payments: Option<String>,
 }
 
+const WORKER_STATE_TABLE: &str = "WORKER_STATE_TABLE";
+const PAYMENTS_TABLE: &str = "PAYMENTS_TABLE";
+
 impl TableNames {
-    /// From `TRANSACTIONS_TABLE`, `CUSTOMERS_TABLE` and `CHALLENGES_TABLE`.
+    /// From `TRANSACTIONS_TABLE`, `CUSTOMERS_TABLE` and `CHALLENGES_TABLE` (required), and
+    /// `WORKER_STATE_TABLE` and `PAYMENTS_TABLE` (optional: a store without them fails only the
+    /// calls that need them).
     pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
         let required = |name: &'static str| src.get(name).ok_or(ConfigError::Missing(name));
+        let optional = |name: &str| src.get(name).filter(|v| !v.trim().is_empty());
         Ok(Self {
             transactions: required("TRANSACTIONS_TABLE")?,
             customers: required("CUSTOMERS_TABLE")?,
             challenges: required("CHALLENGES_TABLE")?,
+            worker_state: optional(WORKER_STATE_TABLE),
+            payments: optional(PAYMENTS_TABLE),
         })
     }
+}
+
+/// A table this store was given no name for: the calls that need it fail, naming the variable.
+fn configured<'a>(table: &'a Option<String>, variable: &str) -> Result<&'a str, StoreError> {
+    table
+        .as_deref()
+        .ok_or_else(|| StoreError::Unavailable(format!("{variable} is not set")))
 }
 
 pub use crate::aws::config_loader;
@@ -347,6 +401,229 @@ impl DynamoStore {
             .await
             .map_err(transaction_failure)?;
         Ok(())
+    }
+}
+
+impl DynamoStore {
+    fn worker_state_table(&self) -> Result<&str, StoreError> {
+        configured(&self.tables.worker_state, WORKER_STATE_TABLE)
+    }
+
+    fn payments_table(&self) -> Result<&str, StoreError> {
+        configured(&self.tables.payments, PAYMENTS_TABLE)
+    }
+
+    /// Leases channel `index` if it is free at `now`; `Conflict` if it is held.
+    async fn lease_channel(
+        &self,
+        table: &str,
+        index: u32,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(table)
+            .item(KEY, s(channel_key(index)))
+            .item(HOLDER, s(holder))
+            .item(UNTIL, millis(until))
+            // A lease lasts until `until`, exclusive: at `until` the channel is free.
+            .condition_expression("attribute_not_exists(#key) OR #until <= :now")
+            .expression_attribute_names("#key", KEY)
+            .expression_attribute_names("#until", UNTIL)
+            .expression_attribute_values(":now", millis(now))
+            .send()
+            .await
+            .map_err(|e| {
+                failure("PutItem", e, |e| {
+                    e.is_conditional_check_failed_exception()
+                        || e.is_transaction_conflict_exception()
+                })
+            })?;
+        Ok(())
+    }
+}
+
+impl ChannelLeases for DynamoStore {
+    async fn lease(
+        &self,
+        count: u32,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Option<ChannelLease>, StoreError> {
+        if count == 0 {
+            return Ok(None);
+        }
+        let table = self.worker_state_table()?;
+        let first = random_u32() % count;
+        for offset in 0..count {
+            let index = (first + offset) % count;
+            match self.lease_channel(table, index, holder, now, until).await {
+                Ok(()) => {
+                    return Ok(Some(ChannelLease {
+                        index,
+                        holder: holder.to_owned(),
+                        until,
+                    }))
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(None)
+    }
+
+    async fn release(&self, lease: &ChannelLease) -> Result<(), StoreError> {
+        let table = self.worker_state_table()?;
+        let result = self
+            .client
+            .delete_item()
+            .table_name(table)
+            .key(KEY, s(channel_key(lease.index)))
+            .condition_expression("#holder = :holder AND #until = :until")
+            .expression_attribute_names("#holder", HOLDER)
+            .expression_attribute_names("#until", UNTIL)
+            .expression_attribute_values(":holder", s(&lease.holder))
+            .expression_attribute_values(":until", millis(lease.until))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => match failure("DeleteItem", e, |e| {
+                e.is_conditional_check_failed_exception() || e.is_transaction_conflict_exception()
+            }) {
+                // Released already, or taken over after it expired: not this holder's any more.
+                StoreError::Conflict => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+}
+
+impl Cursors for DynamoStore {
+    async fn cursor(&self, name: &str) -> Result<Option<StoredCursor>, StoreError> {
+        let table = self.worker_state_table()?;
+        let Some(item) = self.get_item(table, KEY, &cursor_key(name)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(StoredCursor {
+            value: string_attribute(&item, VALUE)?.to_owned(),
+            version: number_attribute(&item, VERSION)?,
+        }))
+    }
+
+    async fn save_cursor(
+        &self,
+        name: &str,
+        value: &str,
+        expected: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let table = self.worker_state_table()?;
+        let version = match expected {
+            None => 1,
+            Some(v) => v.checked_add(1).ok_or(StoreError::Conflict)?,
+        };
+        let request = self
+            .client
+            .put_item()
+            .table_name(table)
+            .item(KEY, s(cursor_key(name)))
+            .item(VALUE, s(value))
+            .item(VERSION, n(version))
+            .expression_attribute_names("#key", KEY);
+        let request = match expected {
+            None => request.condition_expression("attribute_not_exists(#key)"),
+            // A comparison with a missing attribute is false, so this never creates an item.
+            Some(read) => request
+                .condition_expression("attribute_exists(#key) AND #version = :read")
+                .expression_attribute_names("#version", VERSION)
+                .expression_attribute_values(":read", n(read)),
+        };
+        request.send().await.map_err(|e| {
+            failure("PutItem", e, |e| {
+                e.is_conditional_check_failed_exception() || e.is_transaction_conflict_exception()
+            })
+        })?;
+        Ok(version)
+    }
+}
+
+impl IncomingPayments for DynamoStore {
+    async fn record(&self, payment: &IncomingPayment) -> Result<bool, StoreError> {
+        let table = self.payments_table()?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(payment_item(payment)?))
+            .condition_expression("attribute_not_exists(#id)")
+            .expression_attribute_names("#id", ID)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => match failure("PutItem", e, |e| {
+                e.is_conditional_check_failed_exception() || e.is_transaction_conflict_exception()
+            }) {
+                StoreError::Conflict => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn get_payment(&self, id: &str) -> Result<Option<IncomingPayment>, StoreError> {
+        let table = self.payments_table()?;
+        self.get_item(table, ID, id)
+            .await?
+            .map(|item| decode_doc(&item, "incoming payment"))
+            .transpose()
+    }
+
+    async fn list_needing_attention(
+        &self,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<IncomingPayment>, StoreError> {
+        let table = self.payments_table()?;
+        let limit = limit.max(1);
+        let mut start = cursor.map(decode_attention_cursor).transpose()?;
+        let mut items = Vec::new();
+        // The index key of the last payment taken: where the next page starts.
+        let mut last: Option<Item> = None;
+        loop {
+            // One more than the page needs tells whether a next page exists.
+            let wanted = limit - items.len() + 1;
+            let out = self
+                .client
+                .query()
+                .table_name(table)
+                .index_name(NEEDING_ATTENTION)
+                .key_condition_expression("#attention = :open")
+                .expression_attribute_names("#attention", ATTENTION)
+                .expression_attribute_values(":open", s(OPEN))
+                .scan_index_forward(true)
+                .limit(i32::try_from(wanted).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", e))?;
+            for row in out.items() {
+                if items.len() == limit {
+                    return Ok(Page {
+                        items,
+                        next: last.as_ref().map(cursor_from_key).transpose()?,
+                    });
+                }
+                items.push(decode_doc(row, "incoming payment")?);
+                last = Some(attention_key_of(row)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(Page { items, next: None }),
+            }
+        }
     }
 }
 
@@ -709,6 +986,86 @@ fn started_bound(from: Timestamp) -> String {
     format!("{:015}", from.millis().max(0))
 }
 
+fn millis(at: Timestamp) -> AttributeValue {
+    AttributeValue::N(at.millis().to_string())
+}
+
+fn channel_key(index: u32) -> String {
+    format!("channel#{index}")
+}
+
+fn cursor_key(name: &str) -> String {
+    format!("cursor#{name}")
+}
+
+fn random_u32() -> u32 {
+    let mut bytes = [0u8; 4];
+    // Only spreads the load: without randomness every lease starts at channel 0.
+    getrandom::getrandom(&mut bytes).map_or(0, |()| u32::from_le_bytes(bytes))
+}
+
+fn payment_item(p: &IncomingPayment) -> Result<Item, StoreError> {
+    let mut item = Item::from([
+        (ID.to_owned(), s(&p.id)),
+        (DOC.to_owned(), s(encode_doc(p, "incoming payment", &p.id)?)),
+    ]);
+    // The sparse index: only what needs the operator is in it.
+    if p.outcome.needs_attention() {
+        item.insert(ATTENTION.to_owned(), s(OPEN));
+        item.insert(RECORDED.to_owned(), s(started_key(p.recorded_at, &p.id)));
+    }
+    Ok(item)
+}
+
+/// The `needing_attention` index key of a listed payment.
+fn attention_key_of(row: &Item) -> Result<Item, StoreError> {
+    [ID, ATTENTION, RECORDED]
+        .into_iter()
+        .map(|name| Ok((name.to_owned(), s(string_attribute(row, name)?))))
+        .collect()
+}
+
+/// The start key a cursor of `list_needing_attention` encodes, if it is one.
+fn decode_attention_cursor(cursor: &str) -> Result<Item, StoreError> {
+    if cursor.len() > MAX_CURSOR_LEN {
+        return Err(StoreError::InvalidCursor);
+    }
+    let json = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| StoreError::InvalidCursor)?;
+    let key: BTreeMap<String, String> =
+        serde_json::from_slice(&json).map_err(|_| StoreError::InvalidCursor)?;
+    let valid = key.len() == 3
+        && key.get(ATTENTION).is_some_and(|a| a == OPEN)
+        && match (key.get(ID), key.get(RECORDED)) {
+            (Some(id), Some(recorded)) => {
+                !id.is_empty()
+                    && recorded
+                        .strip_suffix(id.as_str())
+                        .is_some_and(|r| r.ends_with('#'))
+            }
+            _ => false,
+        };
+    if !valid {
+        return Err(StoreError::InvalidCursor);
+    }
+    Ok(key
+        .into_iter()
+        .map(|(name, value)| (name, s(value)))
+        .collect())
+}
+
+fn number_attribute(item: &Item, name: &str) -> Result<u64, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::N(value)) => value.parse().map_err(|_| {
+            StoreError::Corrupt(format!("attribute {name} is not a version: {value}"))
+        }),
+        _ => Err(StoreError::Corrupt(format!(
+            "an item has no number attribute {name}"
+        ))),
+    }
+}
+
 fn kind_status(kind: Kind, status: TransactionStatus) -> String {
     format!("{}#{}", kind.as_str(), status.as_str())
 }
@@ -930,10 +1287,92 @@ mod tests {
         ])
         .expect("complete");
         assert_eq!(names.challenges, "h");
+        assert_eq!(
+            (names.worker_state, names.payments),
+            (None, None),
+            "the payment workers' tables are optional"
+        );
+        let names = TableNames::from_source(&[
+            ("TRANSACTIONS_TABLE", "t"),
+            ("CUSTOMERS_TABLE", "c"),
+            ("CHALLENGES_TABLE", "h"),
+            ("WORKER_STATE_TABLE", "w"),
+            ("PAYMENTS_TABLE", " "),
+        ])
+        .expect("complete");
+        assert_eq!(
+            (names.worker_state.as_deref(), names.payments),
+            (Some("w"), None),
+            "a blank name is no name"
+        );
         let missing =
             TableNames::from_source(&[("TRANSACTIONS_TABLE", "t"), ("CHALLENGES_TABLE", "h")])
                 .expect_err("incomplete");
         assert_eq!(missing.to_string(), "CUSTOMERS_TABLE must be set");
+    }
+
+    #[test]
+    fn attention_cursors_round_trip_and_others_are_refused() {
+        let recorded = started_key(Timestamp::from_millis(5), "123");
+        let good = cursor_of(&[(ID, "123"), (ATTENTION, OPEN), (RECORDED, &recorded)]);
+        let key = decode_attention_cursor(&good).expect("valid");
+        assert_eq!(key.get(RECORDED), Some(&s(recorded.clone())));
+        assert_eq!(cursor_from_key(&key).expect("encodes"), good);
+        let bad = [
+            "not a cursor".to_owned(),
+            URL_SAFE_NO_PAD.encode("{}"),
+            cursor_of(&[(ID, "123"), (ATTENTION, "closed"), (RECORDED, &recorded)]),
+            cursor_of(&[(ID, "124"), (ATTENTION, OPEN), (RECORDED, &recorded)]),
+            cursor_of(&[(ID, ""), (ATTENTION, OPEN), (RECORDED, "000#")]),
+            cursor_of(&[(ID, "123"), (ATTENTION, OPEN)]),
+            cursor_of(&[
+                (ID, "123"),
+                (ATTENTION, OPEN),
+                (RECORDED, &recorded),
+                ("x", "y"),
+            ]),
+            cursor_of(&[(ID, "123"), (USER, "GABC"), (STARTED, &recorded)]),
+            "A".repeat(MAX_CURSOR_LEN + 1),
+        ];
+        for cursor in bad {
+            assert_eq!(
+                decode_attention_cursor(&cursor),
+                Err(StoreError::InvalidCursor),
+                "{cursor}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_payments_needing_attention_are_indexed() {
+        let payment = |outcome| IncomingPayment {
+            id: "42".into(),
+            account: crate::stellar::Keypair::random().account_id(),
+            transaction_hash: "ab".repeat(32),
+            from: None,
+            asset: crate::stellar::Asset::Native,
+            amount: "1".parse().expect("amount"),
+            memo_type: "none".into(),
+            memo: None,
+            created_at: Timestamp::from_millis(1),
+            outcome,
+            transaction_id: None,
+            note: None,
+            recorded_at: Timestamp::from_millis(2),
+        };
+        let matched = payment_item(&payment(crate::model::PaymentOutcome::Matched)).expect("item");
+        assert!(!matched.contains_key(ATTENTION) && !matched.contains_key(RECORDED));
+        let p = payment(crate::model::PaymentOutcome::Duplicate);
+        let item = payment_item(&p).expect("item");
+        assert_eq!(item.get(ATTENTION), Some(&s(OPEN)));
+        assert_eq!(item.get(RECORDED), Some(&s("000000000000002#42")));
+        assert_eq!(
+            attention_key_of(&item).expect("key").len(),
+            3,
+            "id and the index keys"
+        );
+        let back: IncomingPayment = decode_doc(&item, "incoming payment").expect("decodes");
+        assert_eq!(back, p);
     }
 
     #[test]

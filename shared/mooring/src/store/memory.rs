@@ -4,8 +4,11 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use super::{ChallengeStore, CustomerStore, Page, StoreError, TransactionQuery, TransactionStore};
-use crate::model::{Customer, Kind, Transaction, TransactionStatus, UserKey};
+use super::{
+    ChallengeStore, ChannelLease, ChannelLeases, Cursors, CustomerStore, IncomingPayments, Page,
+    StoreError, StoredCursor, TransactionQuery, TransactionStore,
+};
+use crate::model::{Customer, IncomingPayment, Kind, Transaction, TransactionStatus, UserKey};
 use crate::stellar::AccountId;
 use crate::time::Timestamp;
 
@@ -14,6 +17,10 @@ pub struct InMemoryStore {
     transactions: Mutex<HashMap<String, Transaction>>,
     customers: Mutex<HashMap<String, Customer>>,
     challenges: Mutex<HashMap<String, Timestamp>>,
+    /// Channel index -> its current (possibly expired) lease; released leases are removed.
+    leases: Mutex<HashMap<u32, ChannelLease>>,
+    cursors: Mutex<HashMap<String, StoredCursor>>,
+    payments: Mutex<HashMap<String, IncomingPayment>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -178,6 +185,95 @@ impl ChallengeStore for InMemoryStore {
         }
         all.insert(hash.to_owned(), expires_at);
         Ok(true)
+    }
+}
+
+impl ChannelLeases for InMemoryStore {
+    async fn lease(
+        &self,
+        count: u32,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Option<ChannelLease>, StoreError> {
+        let mut leases = lock(&self.leases);
+        // A lease lasts until `until`, exclusive: at `until` it is free (as in DynamoDB).
+        let Some(index) = (0..count).find(|i| leases.get(i).is_none_or(|l| l.until <= now)) else {
+            return Ok(None);
+        };
+        let lease = ChannelLease {
+            index,
+            holder: holder.to_owned(),
+            until,
+        };
+        leases.insert(index, lease.clone());
+        Ok(Some(lease))
+    }
+
+    async fn release(&self, lease: &ChannelLease) -> Result<(), StoreError> {
+        let mut leases = lock(&self.leases);
+        if leases.get(&lease.index) == Some(lease) {
+            leases.remove(&lease.index);
+        }
+        Ok(())
+    }
+}
+
+impl Cursors for InMemoryStore {
+    async fn cursor(&self, name: &str) -> Result<Option<StoredCursor>, StoreError> {
+        Ok(lock(&self.cursors).get(name).cloned())
+    }
+
+    async fn save_cursor(
+        &self,
+        name: &str,
+        value: &str,
+        expected: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let mut cursors = lock(&self.cursors);
+        let stored = cursors.get(name).map(|c| c.version);
+        if stored != expected {
+            return Err(StoreError::Conflict);
+        }
+        // The first save is version 1, as in DynamoDB.
+        let version = expected.map_or(1, |v| v + 1);
+        cursors.insert(
+            name.to_owned(),
+            StoredCursor {
+                value: value.to_owned(),
+                version,
+            },
+        );
+        Ok(version)
+    }
+}
+
+impl IncomingPayments for InMemoryStore {
+    async fn record(&self, payment: &IncomingPayment) -> Result<bool, StoreError> {
+        let mut all = lock(&self.payments);
+        if all.contains_key(&payment.id) {
+            return Ok(false);
+        }
+        all.insert(payment.id.clone(), payment.clone());
+        Ok(true)
+    }
+
+    async fn get_payment(&self, id: &str) -> Result<Option<IncomingPayment>, StoreError> {
+        Ok(lock(&self.payments).get(id).cloned())
+    }
+
+    async fn list_needing_attention(
+        &self,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<IncomingPayment>, StoreError> {
+        let mut found: Vec<IncomingPayment> = lock(&self.payments)
+            .values()
+            .filter(|p| p.outcome.needs_attention())
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (a.recorded_at, &a.id).cmp(&(b.recorded_at, &b.id)));
+        page(found, limit, cursor)
     }
 }
 

@@ -1,0 +1,268 @@
+//! The deposit poller (a schedule): asks the integration which deposits' off-chain funds
+//! arrived, moves each to `pending_anchor` with a conditional write, and queues its Stellar
+//! payment. Overlapping runs are harmless: the conditional write lets one run move a deposit,
+//! the other skips it, and the submitter is idempotent anyway.
+//!
+//! It also re-queues deposits that have sat in `pending_anchor` for a while (a message lost
+//! between the write and the send, or dead-lettered and since fixed), each at most once per
+//! `requeue_after`: the submitter picks up where the stored state says.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{asset_config, list_all, WorkerError};
+use crate::clock::Clock;
+use crate::config::AssetConfig;
+use crate::integrations::{
+    DepositIntegration, FeeIntegration, FeeRequest, Operation, ReceivedDeposit,
+};
+use crate::model::{FeeDetails, Kind, Transaction, TransactionStatus};
+use crate::queue::{Queue, QueueMessage};
+use crate::stellar::Amount;
+use crate::store::{StoreError, TransactionStore};
+use crate::time::Timestamp;
+
+/// What one run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PollReport {
+    /// Deposits shown to `poll_pending_deposits`.
+    pub pending: usize,
+    /// Deposits the integration reported received.
+    pub received: usize,
+    /// Moved to `pending_anchor` and queued by this run.
+    pub queued: usize,
+    /// Received, but another run (or request) changed them first.
+    pub skipped: usize,
+    /// Received but refused (amount not covering the fee, unknown asset...): status `error`.
+    pub refused: usize,
+    /// Deposits long in `pending_anchor`, queued again.
+    pub requeued: usize,
+    /// Messages that could not be sent (their deposits are re-queued by a later run).
+    pub send_failures: usize,
+}
+
+pub struct DepositPoller<S, Q, I> {
+    store: Arc<S>,
+    submissions: Arc<Q>,
+    integration: Arc<I>,
+    assets: Vec<AssetConfig>,
+    clock: Arc<dyn Clock>,
+    page_size: usize,
+    max_pages: usize,
+    requeue_after: Duration,
+}
+
+impl<S, Q, I> DepositPoller<S, Q, I>
+where
+    S: TransactionStore,
+    Q: Queue,
+    I: DepositIntegration + FeeIntegration,
+{
+    /// `assets`: the anchor's configured assets (for the fee).
+    pub fn new(
+        store: Arc<S>,
+        submissions: Arc<Q>,
+        integration: Arc<I>,
+        assets: Vec<AssetConfig>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            submissions,
+            integration,
+            assets,
+            clock,
+            page_size: 50,
+            max_pages: 40,
+            requeue_after: Duration::from_secs(300),
+        }
+    }
+
+    /// Deposits per `poll_pending_deposits` call (default 50).
+    pub fn with_page_size(mut self, page_size: usize) -> Self {
+        self.page_size = page_size.max(1);
+        self
+    }
+
+    /// How long a deposit may sit in `pending_anchor` before it is queued again (default 5 min).
+    pub fn with_requeue_after(mut self, after: Duration) -> Self {
+        self.requeue_after = after;
+        self
+    }
+
+    /// One run: `pending_user_transfer_start`, then `pending_external`, then the stuck ones.
+    pub async fn poll_deposits(&self) -> Result<PollReport, WorkerError> {
+        let mut report = PollReport::default();
+        for status in [
+            TransactionStatus::PendingUserTransferStart,
+            TransactionStatus::PendingExternal,
+        ] {
+            let pending = list_all(
+                &*self.store,
+                Kind::Deposit,
+                status,
+                self.page_size,
+                self.max_pages,
+            )
+            .await?;
+            for page in pending.chunks(self.page_size) {
+                report.pending += page.len();
+                let received = self.integration.poll_pending_deposits(page).await?;
+                for deposit in received {
+                    self.receive(page, deposit, status, &mut report).await?;
+                }
+            }
+        }
+        self.requeue_stuck(&mut report).await?;
+        tracing::info!(?report, "deposit poll");
+        Ok(report)
+    }
+
+    async fn receive(
+        &self,
+        page: &[Transaction],
+        deposit: ReceivedDeposit,
+        status: TransactionStatus,
+        report: &mut PollReport,
+    ) -> Result<(), WorkerError> {
+        let Some(read) = page.iter().find(|t| t.id == deposit.transaction_id) else {
+            tracing::warn!(transaction_id = %deposit.transaction_id,
+                "poll_pending_deposits returned a deposit it was not given; ignored");
+            return Ok(());
+        };
+        report.received += 1;
+        let mut transaction = read.clone();
+        let now = Timestamp::from_secs(self.clock.now());
+        transaction.updated_at = now;
+        transaction.amount_in = Some(deposit.amount_in);
+        if deposit.external_transaction_id.is_some() {
+            transaction.external_transaction_id = deposit.external_transaction_id.clone();
+        }
+        match self.amounts(&transaction, &deposit).await {
+            Ok((fee, out)) => {
+                let asset_id = transaction.asset.sep38_id();
+                transaction.amount_in_asset = Some(asset_id.clone());
+                transaction.fee_details = Some(FeeDetails {
+                    total: fee,
+                    asset: asset_id.clone(),
+                    breakdown: Vec::new(),
+                });
+                transaction.amount_out = Some(out);
+                transaction.amount_out_asset = Some(asset_id);
+                transaction.status = TransactionStatus::PendingAnchor;
+                transaction.status_message = None;
+            }
+            Err(message) => {
+                tracing::warn!(transaction_id = %transaction.id, %message, "received deposit refused");
+                transaction.status = TransactionStatus::Error;
+                transaction.status_message = Some(message);
+            }
+        }
+        match self.store.update(&mut transaction, status).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => {
+                report.skipped += 1;
+                return Ok(());
+            }
+            Err(error) => return Err(error.into()),
+        }
+        if transaction.status == TransactionStatus::Error {
+            report.refused += 1;
+            return Ok(());
+        }
+        match self
+            .submissions
+            .send(&QueueMessage::new(transaction.id.clone(), transaction.kind))
+            .await
+        {
+            Ok(()) => report.queued += 1,
+            Err(error) => {
+                tracing::error!(transaction_id = %transaction.id, %error,
+                    "could not queue the payment; a later run re-queues it");
+                report.send_failures += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The fee and `amount_out` of a received deposit, or why it cannot be paid.
+    async fn amounts(
+        &self,
+        transaction: &Transaction,
+        deposit: &ReceivedDeposit,
+    ) -> Result<(Amount, Amount), String> {
+        if deposit.amount_in.stroops() <= 0 {
+            return Err("the amount received must be positive".into());
+        }
+        let fee = match deposit.amount_fee {
+            Some(fee) => fee,
+            None => {
+                let asset = asset_config(&self.assets, &transaction.asset)
+                    .ok_or_else(|| format!("{} is not a configured asset", transaction.asset))?;
+                let request = FeeRequest {
+                    operation: Operation::Deposit,
+                    fee_type: None,
+                    asset,
+                    amount: deposit.amount_in,
+                    user: Some(&transaction.user),
+                };
+                self.integration
+                    .fee(&request)
+                    .await
+                    .map_err(|e| format!("the fee could not be computed: {e}"))?
+            }
+        };
+        if fee.stroops() < 0 {
+            return Err("the fee must not be negative".into());
+        }
+        let out = deposit
+            .amount_in
+            .checked_sub(fee)
+            .filter(|out| out.stroops() > 0)
+            .ok_or_else(|| "the amount received does not cover the fee".to_owned())?;
+        Ok((fee, out))
+    }
+
+    async fn requeue_stuck(&self, report: &mut PollReport) -> Result<(), WorkerError> {
+        let cutoff = self
+            .clock
+            .now()
+            .saturating_sub(self.requeue_after.as_secs());
+        let cutoff = Timestamp::from_secs(cutoff);
+        let stuck = list_all(
+            &*self.store,
+            Kind::Deposit,
+            TransactionStatus::PendingAnchor,
+            self.page_size,
+            self.max_pages,
+        )
+        .await?;
+        for read in stuck.iter().filter(|t| t.updated_at < cutoff) {
+            // Touch it first (conditional, status unchanged), so that it is sent again at most
+            // once per `requeue_after` however often the poller runs.
+            let mut transaction = read.clone();
+            transaction.updated_at = Timestamp::from_secs(self.clock.now());
+            match self
+                .store
+                .update(&mut transaction, TransactionStatus::PendingAnchor)
+                .await
+            {
+                Ok(()) => {}
+                Err(StoreError::Conflict) => continue,
+                Err(error) => return Err(error.into()),
+            }
+            match self
+                .submissions
+                .send(&QueueMessage::new(transaction.id.clone(), transaction.kind))
+                .await
+            {
+                Ok(()) => report.requeued += 1,
+                Err(error) => {
+                    tracing::error!(transaction_id = %transaction.id, %error, "could not re-queue");
+                    report.send_failures += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,96 @@
+//! Money movement (issue 6): the workers that move deposits and withdrawals across the Stellar
+//! network, as plain structs generic over the ports (store, Horizon, queue, integration) with the
+//! clock injected. No AWS types: the Lambdas in `functions/` are thin glue around them.
+//!
+//! Deposits: [`DepositPoller`] (off-chain funds arrived → `pending_anchor` → submissions queue)
+//! → [`Submitter`] (one Stellar transaction per deposit from a leased channel account, the
+//! signed envelope stored before it is submitted) → `completed`; [`TrustlineRecheck`] sends
+//! `pending_trust` deposits back once their account trusts the asset.
+//!
+//! The submitter's bookkeeping on [`Transaction`](crate::model::Transaction):
+//! `submission = Signed` with `envelope_xdr`/`envelope_hash` means "this envelope may be on the
+//! network": nothing new is built for the deposit until Horizon shows the envelope landed, or
+//! proves it never can (its channel's sequence number was used by another transaction, or its
+//! time bounds passed), and only then is it cleared (`NotSubmitted`) with a conditional write.
+
+pub mod config;
+pub mod deposit_poller;
+pub mod submitter;
+pub mod trustlines;
+pub mod watcher;
+pub mod withdrawals;
+
+#[cfg(test)]
+mod tests_deposits;
+
+use crate::config::AssetConfig;
+use crate::horizon::HorizonError;
+use crate::integrations::IntegrationError;
+use crate::model::{Kind, Transaction, TransactionStatus};
+use crate::queue::QueueError;
+use crate::stellar::Asset;
+use crate::store::{StoreError, TransactionStore};
+
+pub use config::{channel_accounts, channel_keypair, PaymentsConfig, Signers};
+pub use deposit_poller::{DepositPoller, PollReport};
+pub use submitter::{SubmitOutcome, Submitter};
+pub use trustlines::{RecheckReport, TrustlineRecheck};
+
+/// Why a worker could not finish its job; for a queue consumer, an `Err` means "retry the
+/// message later" (the Lambda reports it as a batch item failure).
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("horizon: {0}")]
+    Horizon(#[from] HorizonError),
+    #[error("queue: {0}")]
+    Queue(#[from] QueueError),
+    #[error("integration: {0}")]
+    Integration(#[from] IntegrationError),
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Every channel account is leased: retry later.
+    #[error("every channel account is leased")]
+    ChannelsBusy,
+    /// The work is not finished and cannot be decided yet (e.g. a submission whose outcome is
+    /// unknown): retry later.
+    #[error("not finished yet: {0}")]
+    Pending(String),
+}
+
+/// Every transaction of `kind` in `status`, oldest first, read page by page before the caller
+/// changes any (a cursor may not survive the listing changing under it), at most
+/// `page_size × max_pages`. A cursor that stopped being valid (another worker moved
+/// transactions meanwhile) ends the listing early: the rest waits for the next run.
+pub async fn list_all<S: TransactionStore>(
+    store: &S,
+    kind: Kind,
+    status: TransactionStatus,
+    page_size: usize,
+    max_pages: usize,
+) -> Result<Vec<Transaction>, WorkerError> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..max_pages {
+        let page = match store
+            .list_by_status(kind, status, page_size, cursor.as_deref())
+            .await
+        {
+            Ok(page) => page,
+            Err(StoreError::InvalidCursor) if cursor.is_some() => break,
+            Err(error) => return Err(error.into()),
+        };
+        all.extend(page.items);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(all)
+}
+
+/// The configured asset of a transaction's asset (code and issuer).
+pub fn asset_config<'a>(assets: &'a [AssetConfig], asset: &Asset) -> Option<&'a AssetConfig> {
+    assets.iter().find(|a| &a.asset.0 == asset)
+}

@@ -1,0 +1,701 @@
+//! The Stellar submitter: pays one `pending_anchor` deposit per queue message.
+//!
+//! A payment is never submitted twice. Before anything is sent, the signed envelope and its hash
+//! are stored on the transaction (`submission = Signed`) with a conditional write; whoever wins
+//! that write owns the submission. A later delivery that finds an envelope stored first asks
+//! Horizon what became of it:
+//!
+//! - it landed (successful) → the deposit completes with its hash;
+//! - it landed and failed → the failure is handled (a rebuilt transaction says why);
+//! - it did not land, and can no longer land (the channel account's sequence number moved past
+//!   it, or its time bounds ended, checked *before* the hash is looked up, so the look-up is at
+//!   least as recent) → the envelope is cleared and a new one built;
+//! - otherwise the *same* envelope is resubmitted (Horizon answers a landed envelope with its
+//!   result, and a sequence number can be used once, so this cannot pay twice).
+//!
+//! Channel accounts (the transaction's source: sequence number and fee) are leased through
+//! [`ChannelLeases`], so concurrent submitters never share a sequence number; the distribution
+//! account is every operation's source.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{PaymentsConfig, Signers, WorkerError};
+use crate::clock::Clock;
+use crate::horizon::{AccountRecord, Horizon, Submission, TransactionRecord};
+use crate::integrations::DepositIntegration;
+use crate::model::{SubmissionState, Transaction, TransactionStatus};
+use crate::queue::QueueMessage;
+use crate::stellar::payment::MIN_BASE_FEE;
+use crate::stellar::{
+    build_signed, claimable_balance_id, decode_envelope, xdr, AccountId, Amount, Asset, Keypair,
+    Memo, MuxedAccount, Network, Outgoing, PaymentSpec,
+};
+use crate::store::{ChannelLease, ChannelLeases, StoreError, TransactionStore};
+use crate::time::Timestamp;
+
+/// Reads, decisions and writes per message before giving up (each round follows a lost race
+/// or a cleared envelope).
+const MAX_ROUNDS: usize = 6;
+
+/// What a message came to (the message is acknowledged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmitOutcome {
+    /// The deposit is paid: `completed` with this Stellar transaction.
+    Completed { stellar_transaction_id: String },
+    /// The account does not trust the asset (it may have just been created): `pending_trust`
+    /// until [`TrustlineRecheck`](super::TrustlineRecheck) sees the trustline.
+    PendingTrust,
+    /// The payment failed for good: status `error` with this `status_message`.
+    Failed { status_message: String },
+    /// Nothing to do: no such transaction, not a deposit, or not `pending_anchor` (already paid
+    /// by an earlier delivery, say).
+    Ignored { status: Option<TransactionStatus> },
+}
+
+/// The deposit submitter, built once per Lambda instance.
+pub struct Submitter<S, H, I> {
+    store: Arc<S>,
+    horizon: Arc<H>,
+    integration: Arc<I>,
+    network: Network,
+    config: PaymentsConfig,
+    signers: Signers,
+    clock: Arc<dyn Clock>,
+    lookup_tries: u32,
+    lookup_delay: Duration,
+    expiry_margin: Duration,
+}
+
+/// What a stored envelope is, read back from its XDR.
+#[derive(Debug, Clone)]
+struct Envelope {
+    xdr: String,
+    hash: String,
+    source: AccountId,
+    sequence: i64,
+    max_time: u64,
+    /// Whether it pays the deposit (a payment or claimable balance), not only creates the
+    /// account.
+    pays: bool,
+    /// The claimable balance it creates, if any.
+    claimable_balance_id: Option<String>,
+}
+
+impl Envelope {
+    fn read(transaction: &Transaction) -> Option<Self> {
+        let xdr_text = transaction.envelope_xdr.clone()?;
+        let hash = transaction.envelope_hash.clone()?;
+        let Ok(xdr::TransactionEnvelope::Tx(envelope)) = decode_envelope(&xdr_text) else {
+            return None;
+        };
+        let tx = &envelope.tx;
+        let source = MuxedAccount::from_xdr(&tx.source_account).account;
+        let max_time = match &tx.cond {
+            xdr::Preconditions::Time(bounds) => bounds.max_time.0,
+            xdr::Preconditions::V2(v2) => v2.time_bounds.as_ref().map_or(0, |b| b.max_time.0),
+            xdr::Preconditions::None => 0,
+        };
+        let mut pays = false;
+        let mut balance = None;
+        for (index, op) in tx.operations.iter().enumerate() {
+            match &op.body {
+                xdr::OperationBody::Payment(_) => pays = true,
+                xdr::OperationBody::CreateClaimableBalance(_) => {
+                    pays = true;
+                    balance = Some(claimable_balance_id(
+                        &source,
+                        tx.seq_num.0,
+                        u32::try_from(index).unwrap_or(0),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Some(Self {
+            xdr: xdr_text,
+            hash,
+            source,
+            sequence: tx.seq_num.0,
+            max_time,
+            pays,
+            claimable_balance_id: balance,
+        })
+    }
+}
+
+/// What became of a stored envelope.
+enum Fate {
+    Landed(TransactionRecord),
+    /// It is not in the ledger and never can be.
+    Never,
+    /// Not in the ledger (yet).
+    Undecided,
+}
+
+/// One round's result: finished, or read the transaction again and decide anew.
+enum Step {
+    Done(SubmitOutcome),
+    Again,
+}
+
+/// What the deposit's Stellar transaction does, decided from the destination account.
+enum Plan {
+    Submit(Vec<Outgoing>),
+    PendingTrust(String),
+    Fail(String),
+}
+
+impl<S, H, I> Submitter<S, H, I>
+where
+    S: TransactionStore + ChannelLeases,
+    H: Horizon,
+    I: DepositIntegration,
+{
+    pub fn new(
+        store: Arc<S>,
+        horizon: Arc<H>,
+        integration: Arc<I>,
+        network: Network,
+        config: PaymentsConfig,
+        signers: Signers,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            horizon,
+            integration,
+            network,
+            config,
+            signers,
+            clock,
+            lookup_tries: 3,
+            lookup_delay: Duration::from_secs(2),
+            expiry_margin: Duration::from_secs(60),
+        }
+    }
+
+    /// After a submission answered "unknown" (504, timeout), how often and how far apart the
+    /// hash is looked up before the message is retried (default 3 tries, 2 s apart).
+    pub fn with_lookups(mut self, tries: u32, delay: Duration) -> Self {
+        self.lookup_tries = tries;
+        self.lookup_delay = delay;
+        self
+    }
+
+    /// Handles one message of the submissions queue. `Ok`: acknowledge it; `Err`: retry it
+    /// later (redelivery is safe).
+    pub async fn submit_deposit(
+        &self,
+        message: &QueueMessage,
+    ) -> Result<SubmitOutcome, WorkerError> {
+        for _ in 0..MAX_ROUNDS {
+            let Some(transaction) = self.store.get(&message.transaction_id).await? else {
+                tracing::warn!(transaction_id = %message.transaction_id, "no such transaction");
+                return Ok(SubmitOutcome::Ignored { status: None });
+            };
+            if !transaction.kind.is_deposit()
+                || transaction.status != TransactionStatus::PendingAnchor
+            {
+                return Ok(SubmitOutcome::Ignored {
+                    status: Some(transaction.status),
+                });
+            }
+            let step = if transaction.submission == SubmissionState::Signed {
+                self.resume(transaction).await?
+            } else {
+                self.start(transaction).await?
+            };
+            if let Step::Done(outcome) = step {
+                return Ok(outcome);
+            }
+        }
+        Err(WorkerError::Pending(
+            "the transaction kept changing; retrying later".into(),
+        ))
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// An envelope is stored: find out what became of it before anything else.
+    async fn resume(&self, transaction: Transaction) -> Result<Step, WorkerError> {
+        let Some(envelope) = Envelope::read(&transaction) else {
+            // Not ours to read: nothing can be resubmitted. Leave it to the operator.
+            tracing::error!(transaction_id = %transaction.id, "a stored envelope could not be read");
+            return self
+                .fail(
+                    transaction,
+                    "the stored Stellar transaction could not be read".into(),
+                )
+                .await;
+        };
+        match self.fate(&envelope).await? {
+            Fate::Landed(record) => self.settle(transaction, &envelope, &record).await,
+            Fate::Never => self.clear(transaction).await,
+            Fate::Undecided => {
+                tracing::info!(transaction_id = %transaction.id, hash = %envelope.hash,
+                    "resubmitting the stored envelope");
+                let submission = self.horizon.submit(&envelope.xdr).await?;
+                self.on_submission(transaction, &envelope, submission).await
+            }
+        }
+    }
+
+    /// No envelope yet: lease a channel, build, store, submit.
+    async fn start(&self, transaction: Transaction) -> Result<Step, WorkerError> {
+        let now = self.now();
+        let holder = format!("{}#{}", transaction.id, uuid::Uuid::new_v4());
+        let until = now.saturating_add(self.config.lease.as_secs());
+        let Some(lease) = self
+            .store
+            .lease(
+                self.config.channel_count,
+                &holder,
+                Timestamp::from_secs(now),
+                Timestamp::from_secs(until),
+            )
+            .await?
+        else {
+            return Err(WorkerError::ChannelsBusy);
+        };
+        let result = self.start_leased(transaction, &lease).await;
+        if let Err(error) = self.store.release(&lease).await {
+            // It expires by itself.
+            tracing::warn!(channel = lease.index, %error, "could not release a channel lease");
+        }
+        result
+    }
+
+    async fn start_leased(
+        &self,
+        mut transaction: Transaction,
+        lease: &ChannelLease,
+    ) -> Result<Step, WorkerError> {
+        let channel = self.signers.channel(lease.index).ok_or_else(|| {
+            WorkerError::Config(format!("no key for channel account {}", lease.index))
+        })?;
+        let (destination, amount, memo) = match deposit_terms(&transaction) {
+            Ok(terms) => terms,
+            Err(message) => return self.fail(transaction, message).await,
+        };
+        let account = self.horizon.account(&destination.account).await?;
+        let operations = match self.plan(&transaction, destination, amount, account.as_ref()) {
+            Plan::Submit(operations) => operations,
+            Plan::PendingTrust(message) => return self.pending_trust(transaction, message).await,
+            Plan::Fail(message) => return self.fail(transaction, message).await,
+        };
+        let channel_account = self
+            .horizon
+            .account(&channel.account_id())
+            .await?
+            .ok_or_else(|| {
+                WorkerError::Config(format!(
+                    "channel account {} ({}) does not exist: fund it",
+                    lease.index,
+                    channel.account_id()
+                ))
+            })?;
+        let now = self.now();
+        let spec = PaymentSpec {
+            source: channel.account_id(),
+            sequence: channel_account.sequence.saturating_add(1),
+            fee_per_op: self.fee().await,
+            // No lower bound: the ledger's close time lags the clock.
+            time_bounds: (0, now.saturating_add(self.config.tx_timeout.as_secs())),
+            memo,
+            operation_source: self.signers.distribution.account_id(),
+            operations,
+        };
+        let signers: Vec<&Keypair> = if channel.account_id() == spec.operation_source {
+            vec![channel]
+        } else {
+            vec![channel, &self.signers.distribution]
+        };
+        let signed = match build_signed(&spec, &self.network, &signers) {
+            Ok(signed) => signed,
+            Err(error) => {
+                return self
+                    .fail(
+                        transaction,
+                        format!("the Stellar transaction could not be built: {error}"),
+                    )
+                    .await
+            }
+        };
+        transaction.envelope_xdr = Some(signed.envelope_xdr.clone());
+        transaction.envelope_hash = Some(signed.hash_hex.clone());
+        transaction.submission = SubmissionState::Signed;
+        transaction.updated_at = Timestamp::from_secs(now);
+        // Stored BEFORE it is submitted: whoever loses this write submits nothing.
+        match self
+            .store
+            .update(&mut transaction, TransactionStatus::PendingAnchor)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => return Ok(Step::Again),
+            Err(error) => return Err(error.into()),
+        }
+        let Some(envelope) = Envelope::read(&transaction) else {
+            return Err(WorkerError::Config(
+                "a built envelope could not be read back".into(),
+            ));
+        };
+        tracing::info!(transaction_id = %transaction.id, hash = %envelope.hash,
+            channel = lease.index, "submitting");
+        let submission = self.horizon.submit(&envelope.xdr).await?;
+        self.on_submission(transaction, &envelope, submission).await
+    }
+
+    /// What to send to `destination` (its account record, `None` if it does not exist).
+    fn plan(
+        &self,
+        transaction: &Transaction,
+        destination: MuxedAccount,
+        amount: Amount,
+        account: Option<&AccountRecord>,
+    ) -> Plan {
+        let asset = &transaction.asset;
+        let claimable =
+            transaction.claimable_balance_supported && self.config.sep24.claimable_balances;
+        let claimable_balance = || Outgoing::ClaimableBalance {
+            claimant: destination.account,
+            asset: asset.clone(),
+            amount,
+        };
+        let Some(account) = account else {
+            if !self.config.sep24.account_creation {
+                if claimable && *asset != Asset::Native {
+                    return Plan::Submit(vec![claimable_balance()]);
+                }
+                return Plan::Fail("the destination account does not exist".into());
+            }
+            if *asset == Asset::Native {
+                if amount.stroops() < 10_000_000 {
+                    return Plan::Fail(
+                        "the destination account does not exist and the amount is below the 1 XLM it needs".into(),
+                    );
+                }
+                return Plan::Submit(vec![Outgoing::CreateAccount {
+                    destination: destination.account,
+                    starting_balance: amount,
+                }]);
+            }
+            let create = Outgoing::CreateAccount {
+                destination: destination.account,
+                starting_balance: self.config.account_starting_balance,
+            };
+            if claimable {
+                return Plan::Submit(vec![create, claimable_balance()]);
+            }
+            // Create it now; the deposit waits in pending_trust for the trustline.
+            return Plan::Submit(vec![create]);
+        };
+        let trusts = *asset == Asset::Native
+            || asset.issuer() == Some(&destination.account)
+            || account.balance(asset).is_some();
+        if trusts {
+            return Plan::Submit(vec![Outgoing::Payment {
+                destination,
+                asset: asset.clone(),
+                amount,
+            }]);
+        }
+        if claimable {
+            return Plan::Submit(vec![claimable_balance()]);
+        }
+        Plan::PendingTrust(no_trust_message(asset))
+    }
+
+    /// The fee bid per operation: configured, else Horizon's fee stats, else the minimum.
+    async fn fee(&self) -> u32 {
+        if let Some(fee) = self.config.base_fee {
+            return fee;
+        }
+        match self.horizon.base_fee().await {
+            Ok(fee) => fee.max(MIN_BASE_FEE),
+            Err(error) => {
+                tracing::warn!(%error, "fee stats unavailable; bidding the minimum fee");
+                MIN_BASE_FEE
+            }
+        }
+    }
+
+    /// Whether a stored envelope landed, can never land, or may still land. The channel's
+    /// sequence number and the clock are read before the hash is looked up.
+    async fn fate(&self, envelope: &Envelope) -> Result<Fate, WorkerError> {
+        let consumed = self
+            .horizon
+            .account(&envelope.source)
+            .await?
+            .is_some_and(|a| a.sequence >= envelope.sequence);
+        let expired = envelope.max_time != 0
+            && self.now()
+                > envelope
+                    .max_time
+                    .saturating_add(self.expiry_margin.as_secs());
+        if let Some(record) = self.horizon.transaction(&envelope.hash).await? {
+            return Ok(Fate::Landed(record));
+        }
+        Ok(if consumed || expired {
+            Fate::Never
+        } else {
+            Fate::Undecided
+        })
+    }
+
+    async fn on_submission(
+        &self,
+        transaction: Transaction,
+        envelope: &Envelope,
+        submission: Submission,
+    ) -> Result<Step, WorkerError> {
+        match submission {
+            Submission::Applied { hash, ledger } => {
+                let record = TransactionRecord {
+                    hash,
+                    successful: true,
+                    ledger,
+                    created_at: Timestamp::from_secs(self.now()),
+                };
+                self.settle(transaction, envelope, &record).await
+            }
+            Submission::Unknown => {
+                for _ in 0..self.lookup_tries {
+                    if !self.lookup_delay.is_zero() {
+                        tokio::time::sleep(self.lookup_delay).await;
+                    }
+                    if let Some(record) = self.horizon.transaction(&envelope.hash).await? {
+                        return self.settle(transaction, envelope, &record).await;
+                    }
+                }
+                tracing::warn!(transaction_id = %transaction.id, hash = %envelope.hash,
+                    "submission outcome unknown; the same envelope will be resubmitted");
+                Err(WorkerError::Pending(format!(
+                    "the outcome of {} is not known yet",
+                    envelope.hash
+                )))
+            }
+            Submission::Rejected {
+                transaction: code,
+                operations,
+            } => {
+                if code == "tx_failed" {
+                    // In the ledger, failed: final for this envelope.
+                    return self.failed_in_ledger(transaction, &operations).await;
+                }
+                // Not applied now, but an earlier submission of the same envelope may have
+                // landed (a resubmission of a landed envelope can answer tx_bad_seq).
+                match self.fate(envelope).await? {
+                    Fate::Landed(record) => self.settle(transaction, envelope, &record).await,
+                    Fate::Never if matches!(code.as_str(), "tx_bad_seq" | "tx_too_late") => {
+                        tracing::info!(transaction_id = %transaction.id, %code,
+                            "the envelope can never land; rebuilding");
+                        self.clear(transaction).await
+                    }
+                    _ if matches!(
+                        code.as_str(),
+                        "tx_bad_seq"
+                            | "tx_too_late"
+                            | "tx_too_early"
+                            | "tx_insufficient_fee"
+                            | "tx_insufficient_balance"
+                    ) =>
+                    {
+                        // Transient: keep the envelope, try again later.
+                        tracing::warn!(transaction_id = %transaction.id, %code, "submission refused; retrying later");
+                        Err(WorkerError::Pending(format!("Stellar refused it: {code}")))
+                    }
+                    _ => {
+                        tracing::error!(transaction_id = %transaction.id, %code, "submission refused");
+                        self.fail(
+                            transaction,
+                            format!("the Stellar network refused the payment ({code})"),
+                        )
+                        .await
+                    }
+                }
+            }
+        }
+    }
+
+    /// The envelope is in the ledger.
+    async fn settle(
+        &self,
+        transaction: Transaction,
+        envelope: &Envelope,
+        record: &TransactionRecord,
+    ) -> Result<Step, WorkerError> {
+        if !record.successful {
+            // Failed, reason unknown here: it can never apply, so a new transaction is built
+            // and its submission says why.
+            return self.clear(transaction).await;
+        }
+        if envelope.pays {
+            self.complete(
+                transaction,
+                &record.hash,
+                envelope.claimable_balance_id.clone(),
+            )
+            .await
+        } else {
+            // Only the account was created.
+            let message = no_trust_message(&transaction.asset);
+            self.pending_trust(transaction, message).await
+        }
+    }
+
+    async fn failed_in_ledger(
+        &self,
+        transaction: Transaction,
+        operations: &[String],
+    ) -> Result<Step, WorkerError> {
+        if operations.iter().any(|c| c == "op_no_trust") {
+            let message = no_trust_message(&transaction.asset);
+            return self.pending_trust(transaction, message).await;
+        }
+        let codes = operations
+            .iter()
+            .filter(|c| *c != "op_success")
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.fail(
+            transaction,
+            format!("the Stellar payment failed (tx_failed: {codes})"),
+        )
+        .await
+    }
+
+    async fn complete(
+        &self,
+        mut transaction: Transaction,
+        hash: &str,
+        claimable_balance: Option<String>,
+    ) -> Result<Step, WorkerError> {
+        let now = Timestamp::from_secs(self.now());
+        transaction.status = TransactionStatus::Completed;
+        transaction.status_message = None;
+        transaction.stellar_transaction_id = Some(hash.to_owned());
+        transaction.completed_at = Some(now);
+        transaction.updated_at = now;
+        transaction.submission = SubmissionState::Confirmed;
+        if claimable_balance.is_some() {
+            transaction.claimable_balance_id = claimable_balance;
+        }
+        match self
+            .store
+            .update(&mut transaction, TransactionStatus::PendingAnchor)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => return Ok(Step::Again),
+            Err(error) => return Err(error.into()),
+        }
+        tracing::info!(transaction_id = %transaction.id, hash, "deposit completed");
+        // Only the writer that completed it gets here: once.
+        if let Err(error) = self.integration.after_deposit(&transaction).await {
+            tracing::error!(transaction_id = %transaction.id, %error, "after_deposit failed");
+        }
+        Ok(Step::Done(SubmitOutcome::Completed {
+            stellar_transaction_id: hash.to_owned(),
+        }))
+    }
+
+    async fn pending_trust(
+        &self,
+        mut transaction: Transaction,
+        message: String,
+    ) -> Result<Step, WorkerError> {
+        transaction.status = TransactionStatus::PendingTrust;
+        transaction.status_message = Some(message);
+        transaction.submission = SubmissionState::NotSubmitted;
+        transaction.envelope_xdr = None;
+        transaction.envelope_hash = None;
+        transaction.updated_at = Timestamp::from_secs(self.now());
+        self.write(transaction, SubmitOutcome::PendingTrust).await
+    }
+
+    async fn fail(
+        &self,
+        mut transaction: Transaction,
+        message: String,
+    ) -> Result<Step, WorkerError> {
+        tracing::error!(transaction_id = %transaction.id, %message, "deposit failed");
+        transaction.status = TransactionStatus::Error;
+        transaction.status_message = Some(message.clone());
+        if transaction.submission == SubmissionState::Signed {
+            // The hash stays for the operator.
+            transaction.submission = SubmissionState::Failed;
+        }
+        transaction.updated_at = Timestamp::from_secs(self.now());
+        self.write(
+            transaction,
+            SubmitOutcome::Failed {
+                status_message: message,
+            },
+        )
+        .await
+    }
+
+    /// Forgets an envelope that can never land, so that the next round builds a new one.
+    async fn clear(&self, mut transaction: Transaction) -> Result<Step, WorkerError> {
+        transaction.submission = SubmissionState::NotSubmitted;
+        transaction.envelope_xdr = None;
+        transaction.envelope_hash = None;
+        transaction.updated_at = Timestamp::from_secs(self.now());
+        match self
+            .store
+            .update(&mut transaction, TransactionStatus::PendingAnchor)
+            .await
+        {
+            Ok(()) | Err(StoreError::Conflict) => Ok(Step::Again),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn write(
+        &self,
+        mut transaction: Transaction,
+        outcome: SubmitOutcome,
+    ) -> Result<Step, WorkerError> {
+        match self
+            .store
+            .update(&mut transaction, TransactionStatus::PendingAnchor)
+            .await
+        {
+            Ok(()) => Ok(Step::Done(outcome)),
+            Err(StoreError::Conflict) => Ok(Step::Again),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// The destination, amount and memo of a deposit, or why it cannot be paid.
+fn deposit_terms(transaction: &Transaction) -> Result<(MuxedAccount, Amount, Memo), String> {
+    let destination: MuxedAccount = transaction
+        .to
+        .as_deref()
+        .ok_or("the deposit has no destination account")?
+        .parse()
+        .map_err(|_| "the deposit's destination account is not valid".to_owned())?;
+    let amount = transaction
+        .amount_out
+        .filter(|a| a.stroops() > 0)
+        .ok_or("the deposit has no positive amount_out")?;
+    let memo = Memo::from_sep(
+        transaction.deposit_memo_type.as_deref(),
+        transaction.deposit_memo.as_deref(),
+    )
+    .map_err(|e| format!("the deposit memo is not valid: {e}"))?;
+    Ok((destination, amount, memo))
+}
+
+fn no_trust_message(asset: &Asset) -> String {
+    format!(
+        "the destination account does not trust {}; add a trustline to receive the deposit",
+        asset.code()
+    )
+}

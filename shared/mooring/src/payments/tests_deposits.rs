@@ -1,0 +1,1031 @@
+//! Deposits through the poller, the submitter and the trustline re-check, over the in-memory
+//! store, queue and ledger.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::*;
+use crate::clock::FixedClock;
+use crate::config::{AssetConfig, Sep24Config};
+use crate::horizon::{
+    AccountRecord, Horizon, HorizonError, InMemoryHorizon, PaymentRecord, Submission, SubmitFault,
+    TransactionRecord,
+};
+use crate::i18n::Lang;
+use crate::integrations::{
+    DepositIntegration, FeeIntegration, FlowContext, Form, FormValues, IntegrationError,
+    ReceivedDeposit,
+};
+use crate::model::{Kind, Protocol, SubmissionState, Transaction, TransactionStatus, UserKey};
+use crate::queue::{InMemoryQueue, QueueMessage};
+use crate::stellar::{
+    build_signed, AccountId, Amount, Asset, Keypair, Memo, Outgoing, PaymentSpec,
+};
+use crate::store::{ChannelLeases, InMemoryStore, TransactionStore};
+use crate::time::Timestamp;
+
+const NOW: u64 = 1_700_000_000;
+
+fn amount(s: &str) -> Amount {
+    s.parse().expect("amount")
+}
+
+fn key(n: u8) -> Keypair {
+    Keypair::from_seed_bytes([n; 32])
+}
+
+/// The in-memory ledger behind a wrapper that yields to the scheduler around every call (so
+/// that `join!`ed workers interleave) and can slip a transaction in before the next submission.
+#[derive(Default)]
+struct Ledger {
+    inner: InMemoryHorizon,
+    slip_in: Mutex<Option<String>>,
+}
+
+impl Horizon for Ledger {
+    async fn account(&self, id: &AccountId) -> Result<Option<AccountRecord>, HorizonError> {
+        tokio::task::yield_now().await;
+        self.inner.account(id).await
+    }
+
+    async fn submit(&self, envelope_xdr: &str) -> Result<Submission, HorizonError> {
+        tokio::task::yield_now().await;
+        let slip_in = self.slip_in.lock().expect("lock").take();
+        if let Some(other) = slip_in {
+            assert!(matches!(
+                self.inner.submit(&other).await?,
+                Submission::Applied { .. }
+            ));
+        }
+        let answer = self.inner.submit(envelope_xdr).await;
+        tokio::task::yield_now().await;
+        answer
+    }
+
+    async fn transaction(&self, hash: &str) -> Result<Option<TransactionRecord>, HorizonError> {
+        tokio::task::yield_now().await;
+        self.inner.transaction(hash).await
+    }
+
+    async fn payments(
+        &self,
+        account: &AccountId,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<PaymentRecord>, HorizonError> {
+        self.inner.payments(account, cursor, limit).await
+    }
+
+    async fn latest_payment_cursor(
+        &self,
+        account: &AccountId,
+    ) -> Result<Option<String>, HorizonError> {
+        self.inner.latest_payment_cursor(account).await
+    }
+
+    async fn base_fee(&self) -> Result<u32, HorizonError> {
+        self.inner.base_fee().await
+    }
+}
+
+/// The anchor's integration: reports as received whatever `arrived` holds, counts
+/// `after_deposit` calls.
+#[derive(Default)]
+struct Rail {
+    arrived: Mutex<Vec<ReceivedDeposit>>,
+    after_deposit: Mutex<HashMap<String, usize>>,
+}
+
+impl Rail {
+    fn after_deposit_calls(&self, id: &str) -> usize {
+        self.after_deposit
+            .lock()
+            .expect("lock")
+            .get(id)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+impl DepositIntegration for Rail {
+    async fn form_for_transaction(
+        &self,
+        _context: FlowContext<'_>,
+    ) -> Result<Option<Form>, IntegrationError> {
+        Ok(None)
+    }
+
+    async fn after_form_validation(
+        &self,
+        _transaction: &mut Transaction,
+        _form: &Form,
+        _values: &FormValues,
+        _lang: Lang,
+    ) -> Result<(), IntegrationError> {
+        Ok(())
+    }
+
+    async fn poll_pending_deposits(
+        &self,
+        pending: &[Transaction],
+    ) -> Result<Vec<ReceivedDeposit>, IntegrationError> {
+        tokio::task::yield_now().await;
+        let arrived = self.arrived.lock().expect("lock").clone();
+        Ok(arrived
+            .into_iter()
+            .filter(|d| pending.iter().any(|t| t.id == d.transaction_id))
+            .collect())
+    }
+
+    async fn after_deposit(&self, transaction: &Transaction) -> Result<(), IntegrationError> {
+        assert_eq!(transaction.status, TransactionStatus::Completed);
+        *self
+            .after_deposit
+            .lock()
+            .expect("lock")
+            .entry(transaction.id.clone())
+            .or_default() += 1;
+        Ok(())
+    }
+}
+
+/// The configured fee: 1 USDC fixed.
+impl FeeIntegration for Rail {}
+
+struct Anchor {
+    store: Arc<InMemoryStore>,
+    ledger: Arc<Ledger>,
+    rail: Arc<Rail>,
+    queue: Arc<InMemoryQueue>,
+    clock: Arc<FixedClock>,
+    distribution: Keypair,
+    channel_seed: Keypair,
+    usdc: Asset,
+    assets: Vec<AssetConfig>,
+    channels: u32,
+    claimable_balances: bool,
+}
+
+impl Anchor {
+    async fn new(channels: u32) -> Self {
+        let issuer = key(30);
+        let distribution = key(20);
+        let channel_seed = key(10);
+        let usdc = Asset::credit("USDC", issuer.account_id()).expect("asset");
+        let ledger = Arc::new(Ledger::default());
+        ledger.inner.set_now(NOW);
+        for account in [issuer.account_id(), distribution.account_id()]
+            .into_iter()
+            .chain(channel_accounts(&channel_seed, channels))
+        {
+            ledger.inner.fund(account, amount("100"));
+        }
+        ledger
+            .inner
+            .add_trustline(&distribution.account_id(), &usdc, amount("1000000"), true);
+        let issue = PaymentSpec {
+            source: issuer.account_id(),
+            sequence: (1i64 << 32) + 1,
+            fee_per_op: 100,
+            time_bounds: (0, 0),
+            memo: Memo::None,
+            operation_source: issuer.account_id(),
+            operations: vec![Outgoing::Payment {
+                destination: distribution.account_id().into(),
+                asset: usdc.clone(),
+                amount: amount("10000"),
+            }],
+        };
+        let signed = build_signed(&issue, ledger.inner.network(), &[&issuer]).expect("sign");
+        assert!(matches!(
+            ledger.inner.submit(&signed.envelope_xdr).await,
+            Ok(Submission::Applied { .. })
+        ));
+        let assets: Vec<AssetConfig> = serde_json::from_str(&format!(
+            r#"[{{"code":"USDC","issuer":"{}","distribution_account":"{}","seps":["sep24"],
+                 "deposit":{{"fee_fixed":1}},"withdraw":{{}}}}]"#,
+            issuer.account_id(),
+            distribution.account_id()
+        ))
+        .expect("assets");
+        Anchor {
+            store: Arc::new(InMemoryStore::default()),
+            ledger,
+            rail: Arc::new(Rail::default()),
+            queue: Arc::new(InMemoryQueue::default()),
+            clock: Arc::new(FixedClock::at(NOW)),
+            distribution,
+            channel_seed,
+            usdc,
+            assets,
+            channels,
+            claimable_balances: false,
+        }
+    }
+
+    fn config(&self) -> PaymentsConfig {
+        PaymentsConfig {
+            channel_count: self.channels,
+            account_starting_balance: amount("2.01"),
+            base_fee: None,
+            tx_timeout: Duration::from_secs(300),
+            lease: Duration::from_secs(60),
+            sep24: Sep24Config {
+                token_ttl: Duration::from_secs(300),
+                session_ttl: Duration::from_secs(1800),
+                account_creation: true,
+                claimable_balances: self.claimable_balances,
+            },
+        }
+    }
+
+    fn submitter(&self) -> Submitter<InMemoryStore, Ledger, Rail> {
+        Submitter::new(
+            self.store.clone(),
+            self.ledger.clone(),
+            self.rail.clone(),
+            self.ledger.inner.network().clone(),
+            self.config(),
+            Signers::new(self.distribution.clone(), &self.channel_seed, self.channels),
+            self.clock.clone(),
+        )
+        .with_lookups(2, Duration::ZERO)
+    }
+
+    fn poller(&self) -> DepositPoller<InMemoryStore, InMemoryQueue, Rail> {
+        DepositPoller::new(
+            self.store.clone(),
+            self.queue.clone(),
+            self.rail.clone(),
+            self.assets.clone(),
+            self.clock.clone(),
+        )
+        .with_page_size(7)
+    }
+
+    fn recheck(&self) -> TrustlineRecheck<InMemoryStore, Ledger, InMemoryQueue> {
+        TrustlineRecheck::new(
+            self.store.clone(),
+            self.ledger.clone(),
+            self.queue.clone(),
+            self.clock.clone(),
+        )
+    }
+
+    /// A user account holding `xlm`, trusting USDC when `trusts`.
+    fn user(&self, n: u8, trusts: bool) -> AccountId {
+        let user = key(n).account_id();
+        self.ledger.inner.fund(user, amount("10"));
+        if trusts {
+            self.ledger
+                .inner
+                .add_trustline(&user, &self.usdc, amount("1000000"), true);
+        }
+        user
+    }
+
+    /// A deposit of `out` USDC to `to`, in `status`, with an id memo.
+    async fn deposit(&self, to: &str, out: &str, memo: u64, status: TransactionStatus) -> String {
+        let user = UserKey {
+            account: key(99).account_id(),
+            memo: None,
+        };
+        let mut t = Transaction::new(
+            Protocol::Sep24,
+            Kind::Deposit,
+            status,
+            user,
+            self.usdc.clone(),
+            Timestamp::from_secs(NOW - 10),
+        );
+        t.to = Some(to.to_owned());
+        if status == TransactionStatus::PendingAnchor {
+            t.amount_in = Some(amount(out));
+            t.amount_out = Some(amount(out));
+        }
+        t.deposit_memo = Some(memo.to_string());
+        t.deposit_memo_type = Some("id".into());
+        self.store.insert(&t).await.expect("insert");
+        t.id
+    }
+
+    /// The envelopes submitted after the setup's issuance, in order.
+    fn submitted(&self) -> Vec<String> {
+        self.ledger.inner.submitted().split_off(1)
+    }
+
+    async fn stored(&self, id: &str) -> Transaction {
+        self.store.get(id).await.expect("get").expect("stored")
+    }
+
+    fn usdc_of(&self, account: &AccountId) -> Option<Amount> {
+        self.ledger.inner.balance(account, &self.usdc)
+    }
+
+    /// Payments of USDC on the ledger to `account` (create-account records excluded).
+    async fn usdc_payments_to(&self, account: &AccountId) -> Vec<PaymentRecord> {
+        self.ledger
+            .inner
+            .payments(account, None, 200)
+            .await
+            .expect("payments")
+            .into_iter()
+            .filter(|p| p.to.as_ref() == Some(account) && p.asset.as_ref() == Some(&self.usdc))
+            .collect()
+    }
+
+    /// Every lease is free again: `count` leases in a row succeed.
+    async fn assert_channels_released(&self) {
+        let now = Timestamp::from_secs(NOW);
+        let until = Timestamp::from_secs(NOW + 60);
+        for i in 0..self.channels {
+            let lease = self
+                .store
+                .lease(self.channels, &format!("check{i}"), now, until)
+                .await
+                .expect("lease");
+            assert!(lease.is_some(), "channel lease {i} still held");
+        }
+        for i in 0..self.channels {
+            let lease = crate::store::ChannelLease {
+                index: i,
+                holder: format!("check{i}"),
+                until,
+            };
+            self.store.release(&lease).await.expect("release");
+        }
+    }
+}
+
+fn message(id: &str) -> QueueMessage {
+    QueueMessage::new(id, Kind::Deposit)
+}
+
+fn completed_hash(outcome: &SubmitOutcome) -> &str {
+    match outcome {
+        SubmitOutcome::Completed {
+            stellar_transaction_id,
+        } => stellar_transaction_id,
+        other => panic!("expected completed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn pays_an_existing_account_exactly_amount_out_with_the_memo() {
+    let anchor = Anchor::new(2).await;
+    let user = anchor.user(40, true);
+    let id = anchor
+        .deposit(
+            &user.to_string(),
+            "12.5",
+            4242,
+            TransactionStatus::PendingAnchor,
+        )
+        .await;
+    let outcome = anchor
+        .submitter()
+        .submit_deposit(&message(&id))
+        .await
+        .expect("submit");
+    let hash = completed_hash(&outcome).to_owned();
+
+    assert_eq!(anchor.usdc_of(&user), Some(amount("12.5")));
+    let payments = anchor.usdc_payments_to(&user).await;
+    assert_eq!(payments.len(), 1);
+    assert_eq!(payments[0].memo, Memo::Id(4242));
+    assert_eq!(payments[0].from, Some(anchor.distribution.account_id()));
+    assert_eq!(payments[0].transaction_hash, hash);
+    let on_ledger = anchor.ledger.inner.transactions();
+    assert!(on_ledger.iter().any(|t| t.hash == hash && t.successful));
+
+    let t = anchor.stored(&id).await;
+    assert_eq!(t.status, TransactionStatus::Completed);
+    assert_eq!(t.stellar_transaction_id.as_deref(), Some(hash.as_str()));
+    assert_eq!(t.completed_at, Some(Timestamp::from_secs(NOW)));
+    assert_eq!(t.submission, SubmissionState::Confirmed);
+    assert_eq!(t.envelope_hash.as_deref(), Some(hash.as_str()));
+    assert_eq!(anchor.rail.after_deposit_calls(&id), 1);
+    anchor.assert_channels_released().await;
+
+    // The message again: nothing to do.
+    let again = anchor.submitter().submit_deposit(&message(&id)).await;
+    assert!(matches!(
+        again,
+        Ok(SubmitOutcome::Ignored {
+            status: Some(TransactionStatus::Completed)
+        })
+    ));
+    assert_eq!(anchor.submitted().len(), 1);
+    assert_eq!(anchor.rail.after_deposit_calls(&id), 1);
+}
+
+#[tokio::test]
+async fn a_muxed_destination_is_paid_as_muxed() {
+    let anchor = Anchor::new(1).await;
+    let user = anchor.user(41, true);
+    let muxed = crate::stellar::MuxedAccount::new(user, Some(77)).to_string();
+    let id = anchor
+        .deposit(&muxed, "3", 1, TransactionStatus::PendingAnchor)
+        .await;
+    anchor
+        .submitter()
+        .submit_deposit(&message(&id))
+        .await
+        .expect("submit");
+    let payments = anchor.usdc_payments_to(&user).await;
+    assert_eq!(payments.len(), 1);
+    assert_eq!(payments[0].to_muxed_id, Some(77));
+}
+
+#[tokio::test]
+async fn the_same_message_twice_pays_once() {
+    let anchor = Anchor::new(2).await;
+    let user = anchor.user(40, true);
+    let first = anchor
+        .deposit(&user.to_string(), "5", 1, TransactionStatus::PendingAnchor)
+        .await;
+    let second = anchor
+        .deposit(&user.to_string(), "7", 2, TransactionStatus::PendingAnchor)
+        .await;
+    let submitter = anchor.submitter();
+
+    // One after the other.
+    let a = submitter.submit_deposit(&message(&first)).await.expect("a");
+    let b = submitter.submit_deposit(&message(&first)).await.expect("b");
+    completed_hash(&a);
+    assert!(matches!(b, SubmitOutcome::Ignored { .. }));
+
+    // At the same time, on two submitters.
+    let other = anchor.submitter();
+    let twice = message(&second);
+    let (c, d) = tokio::join!(
+        submitter.submit_deposit(&twice),
+        other.submit_deposit(&twice)
+    );
+    let outcomes = [c.expect("c"), d.expect("d")];
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, SubmitOutcome::Completed { .. }))
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(anchor.usdc_of(&user), Some(amount("12")));
+    assert_eq!(anchor.usdc_payments_to(&user).await.len(), 2);
+    assert_eq!(anchor.rail.after_deposit_calls(&first), 1);
+    assert_eq!(anchor.rail.after_deposit_calls(&second), 1);
+    assert_eq!(
+        anchor.stored(&second).await.status,
+        TransactionStatus::Completed
+    );
+    anchor.assert_channels_released().await;
+}
+
+#[tokio::test]
+async fn two_pollers_and_every_message_twice_pay_each_deposit_once() {
+    let anchor = Anchor::new(4).await;
+    let user = anchor.user(40, true);
+    let mut ids = Vec::new();
+    for i in 0..50u64 {
+        let status = if i % 5 == 0 {
+            TransactionStatus::PendingExternal
+        } else {
+            TransactionStatus::PendingUserTransferStart
+        };
+        ids.push(anchor.deposit(&user.to_string(), "0", i, status).await);
+    }
+    // Funds arrived for all of them: 11 each, fee 1 (configured), 10 paid.
+    *anchor.rail.arrived.lock().expect("lock") = ids
+        .iter()
+        .map(|id| ReceivedDeposit {
+            transaction_id: id.clone(),
+            amount_in: amount("11"),
+            amount_fee: None,
+            external_transaction_id: Some(format!("bank-{id}")),
+        })
+        .collect();
+    let (p1, p2) = (anchor.poller(), anchor.poller());
+    let (r1, r2) = tokio::join!(p1.poll_deposits(), p2.poll_deposits());
+    let (r1, r2) = (r1.expect("poll 1"), r2.expect("poll 2"));
+    assert_eq!(r1.queued + r2.queued, 50, "{r1:?} {r2:?}");
+    assert_eq!(r1.refused + r2.refused, 0);
+    assert!(
+        r1.skipped + r2.skipped > 0,
+        "the runs overlapped: {r1:?} {r2:?}"
+    );
+
+    let queued = anchor.queue.drain();
+    for id in &ids {
+        assert!(
+            queued.iter().any(|m| &m.transaction_id == id),
+            "{id} not queued"
+        );
+        let t = anchor.stored(id).await;
+        assert_eq!(t.status, TransactionStatus::PendingAnchor);
+        assert_eq!(t.amount_in, Some(amount("11")));
+        assert_eq!(t.amount_out, Some(amount("10")));
+        assert_eq!(t.fee_details.as_ref().map(|f| f.total), Some(amount("1")));
+        assert_eq!(t.external_transaction_id, Some(format!("bank-{id}")));
+    }
+
+    // Every message delivered twice, four submitters at once (one per channel).
+    let mut deliveries: Vec<QueueMessage> = queued.iter().chain(queued.iter()).cloned().collect();
+    deliveries.sort_by(|a, b| a.transaction_id.cmp(&b.transaction_id));
+    let submitters: Vec<_> = (0..4).map(|_| anchor.submitter()).collect();
+    let mut retries = Vec::new();
+    for chunk in deliveries.chunks(4) {
+        let results = futures_util::future::join_all(
+            chunk
+                .iter()
+                .zip(&submitters)
+                .map(|(m, s)| s.submit_deposit(m)),
+        )
+        .await;
+        for (m, result) in chunk.iter().zip(results) {
+            if result.is_err() {
+                retries.push(m.clone());
+            }
+        }
+    }
+    // What failed (e.g. a busy channel) is retried, as SQS would.
+    for _ in 0..5 {
+        let pending = std::mem::take(&mut retries);
+        for m in pending {
+            if anchor.submitter().submit_deposit(&m).await.is_err() {
+                retries.push(m);
+            }
+        }
+    }
+    assert!(retries.is_empty(), "{retries:?}");
+
+    for id in &ids {
+        let t = anchor.stored(id).await;
+        assert_eq!(t.status, TransactionStatus::Completed, "{id}");
+        assert_eq!(anchor.rail.after_deposit_calls(id), 1, "{id}");
+    }
+    let payments = anchor.usdc_payments_to(&user).await;
+    assert_eq!(payments.len(), 50);
+    assert_eq!(anchor.usdc_of(&user), Some(amount("500")));
+    let mut memos: Vec<_> = payments.iter().map(|p| p.memo.clone()).collect();
+    memos.sort_by_key(|m| format!("{m:?}"));
+    memos.dedup();
+    assert_eq!(memos.len(), 50, "one payment per deposit memo");
+    anchor.assert_channels_released().await;
+
+    // A later run finds nothing to do.
+    let report = anchor.poller().poll_deposits().await.expect("poll");
+    assert_eq!((report.pending, report.queued), (0, 0));
+}
+
+#[tokio::test]
+async fn a_received_amount_below_the_fee_is_an_error() {
+    let anchor = Anchor::new(1).await;
+    let user = anchor.user(40, true);
+    let id = anchor
+        .deposit(
+            &user.to_string(),
+            "0",
+            1,
+            TransactionStatus::PendingUserTransferStart,
+        )
+        .await;
+    *anchor.rail.arrived.lock().expect("lock") = vec![ReceivedDeposit {
+        transaction_id: id.clone(),
+        amount_in: amount("1"),
+        amount_fee: None,
+        external_transaction_id: None,
+    }];
+    let report = anchor.poller().poll_deposits().await.expect("poll");
+    assert_eq!((report.refused, report.queued), (1, 0));
+    let t = anchor.stored(&id).await;
+    assert_eq!(t.status, TransactionStatus::Error);
+    assert!(t.status_message.is_some());
+    assert!(anchor.queue.messages().is_empty());
+}
+
+#[tokio::test]
+async fn stuck_pending_anchor_deposits_are_queued_again() {
+    let anchor = Anchor::new(1).await;
+    let user = anchor.user(40, true);
+    let id = anchor
+        .deposit(&user.to_string(), "2", 1, TransactionStatus::PendingAnchor)
+        .await;
+    let report = anchor.poller().poll_deposits().await.expect("poll");
+    assert_eq!(report.requeued, 0, "recent: its message may be on its way");
+    anchor.clock.set(NOW + 600);
+    let report = anchor.poller().poll_deposits().await.expect("poll");
+    assert_eq!(report.requeued, 1);
+    assert_eq!(anchor.queue.messages(), [message(&id)]);
+    // Not again at the next run, only after another while.
+    anchor.clock.set(NOW + 660);
+    let report = anchor.poller().poll_deposits().await.expect("poll");
+    assert_eq!(report.requeued, 0);
+    anchor.clock.set(NOW + 1000);
+    let report = anchor.poller().poll_deposits().await.expect("poll");
+    assert_eq!(report.requeued, 1);
+    // The submitter picks it up as usual.
+    let outcome = anchor
+        .submitter()
+        .submit_deposit(&message(&id))
+        .await
+        .expect("submit");
+    completed_hash(&outcome);
+}
+
+#[tokio::test]
+async fn a_504_after_applying_is_looked_up_not_paid_again() {
+    let anchor = Anchor::new(1).await;
+    let user = anchor.user(40, true);
+    let id = anchor
+        .deposit(&user.to_string(), "9", 1, TransactionStatus::PendingAnchor)
+        .await;
+    anchor.ledger.inner.time_out_next_submission();
+    let outcome = anchor
+        .submitter()
+        .submit_deposit(&message(&id))
+        .await
+        .expect("submit");
+    let hash = completed_hash(&outcome);
+    assert_eq!(anchor.submitted().len(), 1, "never resubmitted");
+    assert_eq!(anchor.usdc_of(&user), Some(amount("9")));
+    let t = anchor.stored(&id).await;
+    assert_eq!(t.status, TransactionStatus::Completed);
+    assert_eq!(t.stellar_transaction_id.as_deref(), Some(hash));
+    assert_eq!(anchor.rail.after_deposit_calls(&id), 1);
+}
+
+#[tokio::test]
+async fn a_lost_submission_resubmits_the_same_envelope() {
+    let anchor = Anchor::new(1).await;
+    let user = anchor.user(40, true);
+    let id = anchor
+        .deposit(&user.to_string(), "9", 1, TransactionStatus::PendingAnchor)
+        .await;
+    anchor
+        .ledger
+        .inner
+        .push_submit_fault(SubmitFault::TimeoutWithoutApplying);
+    let first = anchor.submitter().submit_deposit(&message(&id)).await;
+    assert!(matches!(first, Err(WorkerError::Pending(_))), "{first:?}");
+    let stored = anchor.stored(&id).await;
+    assert_eq!(stored.status, TransactionStatus::PendingAnchor);
+    assert_eq!(stored.submission, SubmissionState::Signed);
+    assert_eq!(anchor.usdc_of(&user), Some(Amount::ZERO));
+    anchor.assert_channels_released().await;
+
+    // SQS delivers it again a little later.
+    anchor.clock.set(NOW + 30);
+    let outcome = anchor
+        .submitter()
+        .submit_deposit(&message(&id))
+        .await
+        .expect("retry");
+    let hash = completed_hash(&outcome);
+    assert_eq!(Some(hash), stored.envelope_hash.as_deref());
+    let submitted = anchor.submitted();
+    assert_eq!(submitted.len(), 2);
+    assert_eq!(submitted[0], submitted[1], "the same envelope");
+    assert_eq!(anchor.usdc_of(&user), Some(amount("9")));
+    assert_eq!(anchor.rail.after_deposit_calls(&id), 1);
+}
+
+#[tokio::test]
+async fn an_envelope_past_its_time_bounds_is_rebuilt() {
+    let anchor = Anchor::new(1).await;
+    let user = anchor.user(40, true);
+    let id = anchor
+        .deposit(&user.to_string(), "4", 1, TransactionStatus::PendingAnchor)
+        .await;
+    anchor
+        .ledger
+        .inner
+        .push_submit_fault(SubmitFault::TimeoutWithoutApplying);
+    assert!(anchor
+        .submitter()
+        .submit_deposit(&message(&id))
+        .await
+        .is_err());
+    let lost = anchor.stored(&id).await.envelope_hash.expect("hash");
+    // Redelivered after the envelope's max time (300 s) and the margin: it can never land.
+    anchor.clock.set(NOW + 400);
+    anchor.ledger.inner.set_now(NOW + 400);
+    let outcome = anchor
+        .submitter()
+        .submit_deposit(&message(&id))
+        .await
+        .expect("retry");
+    assert_ne!(completed_hash(&outcome), lost);
+    assert_eq!(anchor.usdc_of(&user), Some(amount("4")));
+}
+
+#[tokio::test]
+async fn a_used_sequence_number_is_rebuilt_and_paid_once() {
+    let anchor = Anchor::new(1).await;
+    let user = anchor.user(40, true);
+    let id = anchor
+        .deposit(&user.to_string(), "6", 1, TransactionStatus::PendingAnchor)
+        .await;
+    // Someone else uses the channel's next sequence number just before our submission.
+    let channel = channel_keypair(&anchor.channel_seed, 0);
+    let sequence = anchor
+        .ledger
+        .inner
+        .account(&channel.account_id())
+        .await
+        .expect("account")
+        .expect("channel")
+        .sequence
+        + 1;
+    let other = PaymentSpec {
+        source: channel.account_id(),
+        sequence,
+        fee_per_op: 100,
+        time_bounds: (0, 0),
+        memo: Memo::None,
+        operation_source: channel.account_id(),
+        operations: vec![Outgoing::Payment {
+            destination: anchor.distribution.account_id().into(),
+            asset: Asset::Native,
+            amount: amount("1"),
+        }],
+    };
+    let other = build_signed(&other, anchor.ledger.inner.network(), &[&channel]).expect("sign");
+    *anchor.ledger.slip_in.lock().expect("lock") = Some(other.envelope_xdr);
+
+    let outcome = anchor
+        .submitter()
+        .submit_deposit(&message(&id))
+        .await
+        .expect("submit");
+    let hash = completed_hash(&outcome);
+    let submitted = anchor.submitted();
+    // The slipped-in one, ours refused with tx_bad_seq, ours rebuilt.
+    assert_eq!(submitted.len(), 3);
+    assert_ne!(submitted[1], submitted[2]);
+    assert_eq!(anchor.usdc_of(&user), Some(amount("6")));
+    assert_eq!(anchor.usdc_payments_to(&user).await.len(), 1);
+    assert_eq!(
+        anchor.stored(&id).await.stellar_transaction_id.as_deref(),
+        Some(hash)
+    );
+    assert_eq!(anchor.rail.after_deposit_calls(&id), 1);
+}
+
+#[tokio::test]
+async fn a_refused_bad_seq_that_may_still_land_keeps_the_envelope() {
+    let anchor = Anchor::new(1).await;
+    let user = anchor.user(40, true);
+    let id = anchor
+        .deposit(&user.to_string(), "6", 1, TransactionStatus::PendingAnchor)
+        .await;
+    // Refused, but the channel's sequence did not move: nothing proves it can never land.
+    anchor
+        .ledger
+        .inner
+        .reject_next_submission("tx_bad_seq", &[]);
+    let first = anchor.submitter().submit_deposit(&message(&id)).await;
+    assert!(matches!(first, Err(WorkerError::Pending(_))), "{first:?}");
+    let hash = anchor.stored(&id).await.envelope_hash.expect("kept");
+    let outcome = anchor
+        .submitter()
+        .submit_deposit(&message(&id))
+        .await
+        .expect("retry");
+    assert_eq!(completed_hash(&outcome), hash);
+    assert_eq!(anchor.usdc_payments_to(&user).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_missing_account_is_created_then_waits_for_its_trustline() {
+    let anchor = Anchor::new(1).await;
+    let user = key(50).account_id();
+    let id = anchor
+        .deposit(&user.to_string(), "8", 1, TransactionStatus::PendingAnchor)
+        .await;
+    let outcome = anchor
+        .submitter()
+        .submit_deposit(&message(&id))
+        .await
+        .expect("submit");
+    assert_eq!(outcome, SubmitOutcome::PendingTrust);
+    assert_eq!(
+        anchor.ledger.inner.balance(&user, &Asset::Native),
+        Some(amount("2.01"))
+    );
+    let t = anchor.stored(&id).await;
+    assert_eq!(t.status, TransactionStatus::PendingTrust);
+    assert_eq!(t.submission, SubmissionState::NotSubmitted);
+    assert!(t.status_message.is_some());
+
+    // No trustline yet: the re-check leaves it.
+    let report = anchor
+        .recheck()
+        .recheck_trustlines()
+        .await
+        .expect("recheck");
+    assert_eq!((report.checked, report.queued), (1, 0));
+
+    anchor
+        .ledger
+        .inner
+        .add_trustline(&user, &anchor.usdc, amount("1000"), true);
+    let report = anchor
+        .recheck()
+        .recheck_trustlines()
+        .await
+        .expect("recheck");
+    assert_eq!(report.queued, 1);
+    assert_eq!(anchor.queue.drain(), [message(&id)]);
+    let outcome = anchor
+        .submitter()
+        .submit_deposit(&message(&id))
+        .await
+        .expect("submit");
+    completed_hash(&outcome);
+    assert_eq!(anchor.usdc_of(&user), Some(amount("8")));
+    assert_eq!(anchor.rail.after_deposit_calls(&id), 1);
+}
+
+#[tokio::test]
+async fn a_missing_account_gets_a_claimable_balance_when_both_sides_support_it() {
+    let mut anchor = Anchor::new(1).await;
+    anchor.claimable_balances = true;
+    let user = key(51).account_id();
+    let id = anchor
+        .deposit(&user.to_string(), "8", 1, TransactionStatus::PendingAnchor)
+        .await;
+    let mut t = anchor.stored(&id).await;
+    t.claimable_balance_supported = true;
+    anchor
+        .store
+        .update(&mut t, TransactionStatus::PendingAnchor)
+        .await
+        .expect("update");
+    let outcome = anchor
+        .submitter()
+        .submit_deposit(&message(&id))
+        .await
+        .expect("submit");
+    completed_hash(&outcome);
+    let balances = anchor.ledger.inner.claimable_balances();
+    assert_eq!(balances.len(), 1);
+    assert_eq!(balances[0].claimants, [user]);
+    assert_eq!(balances[0].amount, amount("8"));
+    let t = anchor.stored(&id).await;
+    assert_eq!(t.status, TransactionStatus::Completed);
+    assert_eq!(
+        t.claimable_balance_id.as_deref(),
+        Some(balances[0].id.as_str())
+    );
+    assert!(anchor.ledger.inner.balance(&user, &Asset::Native).is_some());
+}
+
+#[tokio::test]
+async fn an_existing_account_without_trustline_is_pending_trust_or_gets_a_claimable_balance() {
+    let mut anchor = Anchor::new(1).await;
+    let user = anchor.user(52, false);
+    let id = anchor
+        .deposit(&user.to_string(), "3", 1, TransactionStatus::PendingAnchor)
+        .await;
+    let outcome = anchor
+        .submitter()
+        .submit_deposit(&message(&id))
+        .await
+        .expect("submit");
+    assert_eq!(outcome, SubmitOutcome::PendingTrust);
+    assert!(anchor.submitted().is_empty(), "nothing sent");
+
+    anchor.claimable_balances = true;
+    let other = anchor
+        .deposit(&user.to_string(), "3", 2, TransactionStatus::PendingAnchor)
+        .await;
+    let mut t = anchor.stored(&other).await;
+    t.claimable_balance_supported = true;
+    anchor
+        .store
+        .update(&mut t, TransactionStatus::PendingAnchor)
+        .await
+        .expect("update");
+    let outcome = anchor
+        .submitter()
+        .submit_deposit(&message(&other))
+        .await
+        .expect("submit");
+    completed_hash(&outcome);
+    assert!(anchor.stored(&other).await.claimable_balance_id.is_some());
+}
+
+#[tokio::test]
+async fn a_trustline_removed_before_payment_gives_pending_trust() {
+    let anchor = Anchor::new(1).await;
+    let user = anchor.user(53, true);
+    let id = anchor
+        .deposit(&user.to_string(), "3", 1, TransactionStatus::PendingAnchor)
+        .await;
+    anchor
+        .ledger
+        .inner
+        .reject_next_submission("tx_failed", &["op_no_trust"]);
+    let outcome = anchor
+        .submitter()
+        .submit_deposit(&message(&id))
+        .await
+        .expect("submit");
+    assert_eq!(outcome, SubmitOutcome::PendingTrust);
+    assert_eq!(
+        anchor.stored(&id).await.status,
+        TransactionStatus::PendingTrust
+    );
+}
+
+#[tokio::test]
+async fn an_underfunded_distribution_account_is_an_error_with_a_message() {
+    let anchor = Anchor::new(1).await;
+    let user = anchor.user(40, true);
+    let id = anchor
+        .deposit(
+            &user.to_string(),
+            "20000",
+            1,
+            TransactionStatus::PendingAnchor,
+        )
+        .await;
+    let outcome = anchor
+        .submitter()
+        .submit_deposit(&message(&id))
+        .await
+        .expect("submit");
+    let SubmitOutcome::Failed { status_message } = outcome else {
+        panic!("expected a failure, got {outcome:?}")
+    };
+    assert!(
+        status_message.contains("op_underfunded"),
+        "{status_message}"
+    );
+    let t = anchor.stored(&id).await;
+    assert_eq!(t.status, TransactionStatus::Error);
+    assert_eq!(t.status_message.as_deref(), Some(status_message.as_str()));
+    assert_eq!(t.submission, SubmissionState::Failed);
+    assert_eq!(anchor.rail.after_deposit_calls(&id), 0);
+    anchor.assert_channels_released().await;
+}
+
+#[tokio::test]
+async fn k_channels_and_n_concurrent_messages_never_collide() {
+    const K: u32 = 3;
+    const N: usize = 12;
+    let anchor = Anchor::new(K).await;
+    let user = anchor.user(40, true);
+    let mut ids = Vec::new();
+    for i in 0..N {
+        ids.push(
+            anchor
+                .deposit(
+                    &user.to_string(),
+                    "1",
+                    i as u64,
+                    TransactionStatus::PendingAnchor,
+                )
+                .await,
+        );
+    }
+    let submitters: Vec<_> = (0..N).map(|_| anchor.submitter()).collect();
+    let mut pending: Vec<String> = ids.clone();
+    let mut rounds = 0;
+    while !pending.is_empty() {
+        rounds += 1;
+        assert!(rounds <= 10, "not done after 10 rounds: {pending:?}");
+        let messages: Vec<QueueMessage> = pending.iter().map(|id| message(id)).collect();
+        let results = futures_util::future::join_all(
+            messages
+                .iter()
+                .zip(&submitters)
+                .map(|(m, s)| s.submit_deposit(m)),
+        )
+        .await;
+        let mut busy = Vec::new();
+        for (m, result) in messages.iter().zip(results) {
+            match result {
+                Ok(outcome) => {
+                    completed_hash(&outcome);
+                }
+                Err(WorkerError::ChannelsBusy) => busy.push(m.transaction_id.clone()),
+                Err(other) => panic!("{other}"),
+            }
+        }
+        pending = busy;
+    }
+    assert!(rounds > 1, "only {K} channels for {N} messages");
+    // Every envelope submitted once and applied: no tx_bad_seq, no rebuild.
+    let submitted = anchor.submitted();
+    assert_eq!(submitted.len(), N);
+    let on_ledger = anchor.ledger.inner.transactions();
+    assert!(on_ledger.iter().all(|t| t.successful));
+    assert_eq!(anchor.usdc_payments_to(&user).await.len(), N);
+    for id in &ids {
+        assert_eq!(anchor.rail.after_deposit_calls(id), 1);
+    }
+    anchor.assert_channels_released().await;
+}

@@ -1,0 +1,625 @@
+//! The payment watcher: finds the users' Stellar payments to the anchor's receiving accounts
+//! and moves the withdrawals they pay to `pending_anchor` (digest 10.8).
+//!
+//! For each receiving account (the distribution account of every asset with withdrawals
+//! configured), it reads Horizon's payments in ascending order from a cursor stored under
+//! [`cursor_name`] (first run: the account's newest payment, i.e. "from now"), page by page until
+//! a short page. Each record that is a successful payment or path payment *to* the account is
+//! matched by (account, memo) to a transaction:
+//!
+//! | finding | outcome | transaction |
+//! |---|---|---|
+//! | `pending_user_transfer_start`, same asset (code and issuer), amount within ±10 % of `amount_in` | `Matched` | one conditional write: `amount_in` = received, fee recomputed, `amount_out`, `stellar_transaction_id`, `from`, `pending_anchor`; then a message on the withdrawals queue |
+//! | already paid by this very payment (seen again after a crash or by a second watcher) | as before | unchanged; the queue message is sent again while it is `pending_anchor` (the processor is idempotent) |
+//! | already paid by another operation of the same Stellar transaction | `Duplicate` | unchanged |
+//! | already paid by another payment, or not waiting for one | `Duplicate` | unchanged |
+//! | another asset | `WrongAsset` | unchanged (the user may still pay the right asset) |
+//! | amount off by more than 10 %, or not paying its fee | `WrongAmount` | `on_hold` with a `status_message` and the payment's hash |
+//! | no transaction with this memo (or no memo) | `Unmatched` | - |
+//!
+//! Every such payment is stored with [`IncomingPayments::record`] (once, by operation id), so
+//! nothing the anchor received is dropped; the operator lists those needing attention. Records
+//! that are not incoming payments (the anchor's own deposits, account creations, failed
+//! transactions) are skipped. The cursor is saved, conditional on its version, after each page
+//! (or, when a record fails, up to the last record processed): never past a record not yet
+//! recorded. Re-processing a page after a crash changes nothing twice, because every decision is
+//! taken again from the transaction's state. A cursor `Conflict` means another watcher is at
+//! work on the account: this one stops there quietly.
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+
+use super::WorkerError;
+use crate::clock::Clock;
+use crate::config::AssetConfig;
+use crate::horizon::{Horizon, PaymentRecord};
+use crate::integrations::{FeeIntegration, FeeRequest, IntegrationError, Operation};
+use crate::model::{
+    FeeDetails, IncomingPayment, Kind, PaymentOutcome, Transaction, TransactionStatus,
+};
+use crate::queue::{Queue, QueueMessage};
+use crate::stellar::{AccountId, Amount, Asset, Memo};
+use crate::store::{Cursors, IncomingPayments, StoreError, TransactionStore};
+use crate::time::Timestamp;
+
+/// Records per Horizon page (Horizon's maximum).
+pub const DEFAULT_PAGE_LIMIT: u32 = crate::horizon::MAX_PAGE_LIMIT;
+/// Pages read per account and run; the next run goes on from the saved cursor.
+pub const DEFAULT_MAX_PAGES: usize = 50;
+/// How far the amount received may be from `amount_in`, in percent (SEP-24/6 practice).
+pub const AMOUNT_TOLERANCE_PERCENT: i128 = 10;
+
+/// The cursor of an account without payments: before the first (Horizon paging tokens are
+/// positive).
+pub const START_CURSOR: &str = "0";
+
+/// Conditional writes retried after a `Conflict` before the record is left for the next run.
+const WRITE_ATTEMPTS: usize = 5;
+
+/// The name of the stored Horizon cursor of a receiving account: `payments:<G...>`.
+pub fn cursor_name(account: &AccountId) -> String {
+    format!("payments:{account}")
+}
+
+/// What a run did, summed over the accounts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WatchReport {
+    /// Receiving accounts watched.
+    pub accounts: usize,
+    /// Horizon records read.
+    pub records: usize,
+    /// Records that are not payments to the account (skipped; the cursor moves past them).
+    pub skipped: usize,
+    /// Payments that paid a withdrawal (including ones seen again).
+    pub matched: usize,
+    /// Payments recorded for the operator (unmatched, duplicate, wrong asset or amount).
+    pub needing_attention: usize,
+    /// Accounts where another watcher moved the cursor first (this run stopped there).
+    pub conflicts: usize,
+}
+
+impl WatchReport {
+    fn add(&mut self, other: &WatchReport) {
+        self.accounts += other.accounts;
+        self.records += other.records;
+        self.skipped += other.skipped;
+        self.matched += other.matched;
+        self.needing_attention += other.needing_attention;
+        self.conflicts += other.conflicts;
+    }
+}
+
+/// The watcher over a store `S` (transactions, cursors, incoming payments), Horizon `H`, the
+/// withdrawals queue `Q` and the anchor's fee hook `F`. Built once per cold start.
+pub struct PaymentWatcher<S, H, Q, F> {
+    store: Arc<S>,
+    horizon: Arc<H>,
+    withdrawals: Arc<Q>,
+    fees: Arc<F>,
+    assets: Vec<AssetConfig>,
+    clock: Arc<dyn Clock>,
+    page_limit: u32,
+    max_pages: usize,
+}
+
+/// What became of one payment, before it is recorded.
+struct Decision {
+    outcome: PaymentOutcome,
+    transaction_id: Option<String>,
+    note: Option<String>,
+    /// Send the transaction to the withdrawals queue (after recording).
+    send: Option<QueueMessage>,
+}
+
+impl Decision {
+    fn attention(outcome: PaymentOutcome, tx: Option<&Transaction>, note: String) -> Self {
+        Self {
+            outcome,
+            transaction_id: tx.map(|t| t.id.clone()),
+            note: Some(note),
+            send: None,
+        }
+    }
+}
+
+/// A decision that may need a conditional write first.
+enum Step {
+    Done(Decision),
+    Write {
+        updated: Box<Transaction>,
+        expected: TransactionStatus,
+        decision: Decision,
+    },
+}
+
+fn is_withdrawal(kind: Kind) -> bool {
+    matches!(kind, Kind::Withdrawal | Kind::WithdrawalExchange)
+}
+
+/// Whether `received` is within ±10 % of `expected` (any amount when nothing was expected).
+fn amount_acceptable(received: Amount, expected: Option<Amount>) -> bool {
+    match expected {
+        None => true,
+        Some(expected) if expected <= Amount::ZERO => true,
+        Some(expected) => {
+            let diff = (i128::from(received.stroops()) - i128::from(expected.stroops())).abs();
+            diff * 100 <= i128::from(expected.stroops()) * AMOUNT_TOLERANCE_PERCENT
+        }
+    }
+}
+
+impl<S, H, Q, F> PaymentWatcher<S, H, Q, F>
+where
+    S: TransactionStore + Cursors + IncomingPayments,
+    H: Horizon,
+    Q: Queue,
+    F: FeeIntegration,
+{
+    pub fn new(
+        store: Arc<S>,
+        horizon: Arc<H>,
+        withdrawals: Arc<Q>,
+        fees: Arc<F>,
+        assets: Vec<AssetConfig>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            horizon,
+            withdrawals,
+            fees,
+            assets,
+            clock,
+            page_limit: DEFAULT_PAGE_LIMIT,
+            max_pages: DEFAULT_MAX_PAGES,
+        }
+    }
+
+    /// Records per Horizon page (1-200).
+    pub fn with_page_limit(mut self, limit: u32) -> Self {
+        self.page_limit = limit.clamp(1, crate::horizon::MAX_PAGE_LIMIT);
+        self
+    }
+
+    /// Pages read per account and run (at least 1).
+    pub fn with_max_pages(mut self, pages: usize) -> Self {
+        self.max_pages = pages.max(1);
+        self
+    }
+
+    /// The accounts watched: the distribution account of every asset with withdrawals
+    /// configured, once each. A disabled withdraw direction is still watched: withdrawals
+    /// opened before it was disabled are still paid.
+    pub fn receiving_accounts(&self) -> Vec<AccountId> {
+        let mut accounts: Vec<AccountId> = Vec::new();
+        for asset in self.assets.iter().filter(|a| a.withdraw.is_some()) {
+            if let Some(account) = asset.distribution_account() {
+                if !accounts.contains(&account) {
+                    accounts.push(account);
+                }
+            }
+        }
+        accounts
+    }
+
+    /// One run over every receiving account. An account that fails does not stop the others;
+    /// the first error is returned after all were tried (the next run resumes from the cursors).
+    pub async fn watch_payments(&self) -> Result<WatchReport, WorkerError> {
+        let mut report = WatchReport::default();
+        let mut first_error = None;
+        for account in self.receiving_accounts() {
+            match self.watch_account(&account).await {
+                Ok(one) => report.add(&one),
+                Err(error) => {
+                    tracing::error!(%account, %error, "payment watcher: account failed");
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(report),
+        }
+    }
+
+    /// One run over one account's payments.
+    pub async fn watch_account(&self, account: &AccountId) -> Result<WatchReport, WorkerError> {
+        let mut report = WatchReport {
+            accounts: 1,
+            ..WatchReport::default()
+        };
+        let name = cursor_name(account);
+        let (mut cursor, mut version) = match self.store.cursor(&name).await? {
+            Some(stored) => (stored.value, stored.version),
+            None => {
+                // First run: start from now (no payment yet: from the start, all are new).
+                let start = self
+                    .horizon
+                    .latest_payment_cursor(account)
+                    .await?
+                    .unwrap_or_else(|| START_CURSOR.to_owned());
+                match self.store.save_cursor(&name, &start, None).await {
+                    Ok(version) => (start, version),
+                    Err(StoreError::Conflict) => {
+                        tracing::info!(%account, "payment watcher: another watcher started the cursor");
+                        report.conflicts += 1;
+                        return Ok(report);
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+            }
+        };
+
+        for _ in 0..self.max_pages {
+            let page = self
+                .horizon
+                .payments(account, Some(&cursor), self.page_limit)
+                .await?;
+            report.records += page.len();
+            let mut processed: Option<&str> = None;
+            let mut failure = None;
+            for record in &page {
+                match self.handle(account, record).await {
+                    Ok(None) => report.skipped += 1,
+                    Ok(Some(PaymentOutcome::Matched)) => report.matched += 1,
+                    Ok(Some(_)) => report.needing_attention += 1,
+                    Err(error) => {
+                        tracing::warn!(%account, payment = %record.id, %error,
+                            "payment watcher: record not processed; the cursor stops before it");
+                        failure = Some(error);
+                        break;
+                    }
+                }
+                processed = Some(&record.paging_token);
+            }
+            if let Some(token) = processed {
+                match self.store.save_cursor(&name, token, Some(version)).await {
+                    Ok(new_version) => {
+                        version = new_version;
+                        cursor = token.to_owned();
+                    }
+                    Err(StoreError::Conflict) => {
+                        tracing::info!(%account, "payment watcher: another watcher moved the cursor; stopping");
+                        report.conflicts += 1;
+                        return match failure {
+                            Some(error) => Err(error),
+                            None => Ok(report),
+                        };
+                    }
+                    Err(error) => return Err(failure.unwrap_or(error.into())),
+                }
+            }
+            if let Some(error) = failure {
+                return Err(error);
+            }
+            if page.len() < self.page_limit as usize {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Processes one record: `None` when it is not an incoming payment (skipped), else the
+    /// outcome recorded.
+    async fn handle(
+        &self,
+        account: &AccountId,
+        record: &PaymentRecord,
+    ) -> Result<Option<PaymentOutcome>, WorkerError> {
+        let incoming =
+            record.successful && record.kind.is_payment() && record.to.as_ref() == Some(account);
+        let (Some(asset), Some(amount)) = (&record.asset, record.amount) else {
+            if incoming {
+                tracing::warn!(payment = %record.id, "payment watcher: payment without asset or amount skipped");
+            }
+            return Ok(None);
+        };
+        if !incoming {
+            return Ok(None);
+        }
+
+        let decision = self.decide(account, record, asset, amount).await?;
+        let (memo_type, memo) = match (&record.memo, record.return_memo) {
+            (Memo::None, Some(bytes)) => ("return".to_owned(), Some(BASE64.encode(bytes))),
+            (memo, _) => (memo.type_name().to_owned(), memo.value()),
+        };
+        let payment = IncomingPayment {
+            id: record.id.clone(),
+            account: *account,
+            transaction_hash: record.transaction_hash.clone(),
+            from: record.from,
+            asset: asset.clone(),
+            amount,
+            memo_type,
+            memo,
+            created_at: record.created_at,
+            outcome: decision.outcome,
+            transaction_id: decision.transaction_id.clone(),
+            note: decision.note.clone(),
+            recorded_at: self.now(),
+        };
+        let new = self.store.record(&payment).await?;
+        if decision.outcome.needs_attention() && new {
+            tracing::warn!(
+                payment = %record.id,
+                outcome = ?decision.outcome,
+                transaction_id = decision.transaction_id.as_deref().unwrap_or("-"),
+                note = decision.note.as_deref().unwrap_or("-"),
+                "payment watcher: payment recorded for the operator"
+            );
+        }
+        if let Some(message) = &decision.send {
+            self.withdrawals.send(message).await?;
+            tracing::info!(transaction_id = %message.transaction_id, payment = %record.id,
+                "payment watcher: withdrawal paid, queued for payout");
+        }
+        Ok(Some(decision.outcome))
+    }
+
+    /// Matches the payment to its transaction and applies the outcome to it (conditional
+    /// writes, re-read and re-decided after a `Conflict`).
+    async fn decide(
+        &self,
+        account: &AccountId,
+        record: &PaymentRecord,
+        asset: &Asset,
+        amount: Amount,
+    ) -> Result<Decision, WorkerError> {
+        let memo_value = match record.memo.value() {
+            Some(value) => value,
+            None => {
+                let note = match (record.return_memo, record.to_muxed_id) {
+                    (Some(_), _) => "a return memo (a bounced payment); not matched".to_owned(),
+                    (None, Some(id)) => format!("no memo (sent to the muxed id {id})"),
+                    (None, None) => "no memo".to_owned(),
+                };
+                return Ok(Decision::attention(PaymentOutcome::Unmatched, None, note));
+            }
+        };
+        let memo_type = record.memo.type_name();
+        let Some(mut transaction) = self
+            .store
+            .find_by_receiving_memo(account, memo_type, &memo_value)
+            .await?
+        else {
+            return Ok(Decision::attention(
+                PaymentOutcome::Unmatched,
+                None,
+                "no transaction expects this memo".to_owned(),
+            ));
+        };
+
+        for _ in 0..WRITE_ATTEMPTS {
+            match self.step(&transaction, record, asset, amount).await? {
+                Step::Done(decision) => return Ok(decision),
+                Step::Write {
+                    mut updated,
+                    expected,
+                    decision,
+                } => match self.store.update(&mut updated, expected).await {
+                    Ok(()) => return Ok(decision),
+                    Err(StoreError::Conflict) => match self.store.get(&transaction.id).await? {
+                        Some(fresh) => transaction = fresh,
+                        None => {
+                            return Ok(Decision::attention(
+                                PaymentOutcome::Unmatched,
+                                None,
+                                "its transaction was deleted".to_owned(),
+                            ))
+                        }
+                    },
+                    Err(error) => return Err(error.into()),
+                },
+            }
+        }
+        Err(StoreError::Conflict.into())
+    }
+
+    /// The outcome of the payment for the transaction as it stands.
+    async fn step(
+        &self,
+        transaction: &Transaction,
+        record: &PaymentRecord,
+        asset: &Asset,
+        amount: Amount,
+    ) -> Result<Step, WorkerError> {
+        let tx = transaction;
+        let hash = record.transaction_hash.as_str();
+        if !is_withdrawal(tx.kind) {
+            return Ok(Step::Done(Decision::attention(
+                PaymentOutcome::Unmatched,
+                Some(tx),
+                format!("the memo is that of a {} transaction", tx.kind.as_str()),
+            )));
+        }
+        // This very payment was seen before (a crash before the cursor was saved, or another
+        // watcher): the same outcome again, and the queue message again while it may be lost.
+        // Unless the transaction was paid by another operation of the same Stellar transaction.
+        if tx.stellar_transaction_id.as_deref() == Some(hash) {
+            let seen = self.store.get_payment(&record.id).await?;
+            if seen.is_none() && self.earlier_operation_paid(record, &tx.id).await? {
+                return Ok(Step::Done(Decision::attention(
+                    PaymentOutcome::Duplicate,
+                    Some(tx),
+                    "another operation of the same Stellar transaction already paid it".to_owned(),
+                )));
+            }
+            if let Some(seen) = seen.filter(|p| p.outcome != PaymentOutcome::Matched) {
+                return Ok(Step::Done(Decision {
+                    outcome: seen.outcome,
+                    transaction_id: seen.transaction_id,
+                    note: seen.note,
+                    send: None,
+                }));
+            }
+            return Ok(Step::Done(match tx.status {
+                TransactionStatus::OnHold => Decision::attention(
+                    PaymentOutcome::WrongAmount,
+                    Some(tx),
+                    tx.status_message
+                        .clone()
+                        .unwrap_or_else(|| "the transaction is on hold".to_owned()),
+                ),
+                status => Decision {
+                    outcome: PaymentOutcome::Matched,
+                    transaction_id: Some(tx.id.clone()),
+                    note: None,
+                    send: (status == TransactionStatus::PendingAnchor)
+                        .then(|| QueueMessage::new(tx.id.clone(), tx.kind)),
+                },
+            }));
+        }
+        if tx.status != TransactionStatus::PendingUserTransferStart {
+            let note = match &tx.stellar_transaction_id {
+                Some(paid) => format!(
+                    "the transaction is {} and was already paid by Stellar transaction {paid}",
+                    tx.status
+                ),
+                None => format!(
+                    "the transaction is {}, not waiting for a payment",
+                    tx.status
+                ),
+            };
+            return Ok(Step::Done(Decision::attention(
+                PaymentOutcome::Duplicate,
+                Some(tx),
+                note,
+            )));
+        }
+        if *asset != tx.asset {
+            return Ok(Step::Done(Decision::attention(
+                PaymentOutcome::WrongAsset,
+                Some(tx),
+                format!("paid in {asset}, the transaction is for {}", tx.asset),
+            )));
+        }
+
+        let now = self.now();
+        let payer = record.from.map(|a| a.to_string());
+        let hold = |reason: String| {
+            let mut held = tx.clone();
+            held.status = TransactionStatus::OnHold;
+            held.status_message = Some(reason.clone());
+            held.stellar_transaction_id = Some(hash.to_owned());
+            held.from = payer.clone().or(held.from.take());
+            held.updated_at = now;
+            Step::Write {
+                updated: Box::new(held),
+                expected: TransactionStatus::PendingUserTransferStart,
+                decision: Decision::attention(PaymentOutcome::WrongAmount, Some(tx), reason),
+            }
+        };
+        if !amount_acceptable(amount, tx.amount_in) {
+            let expected = tx.amount_in.map(|a| a.to_string()).unwrap_or_default();
+            return Ok(hold(format!(
+                "Received {amount} {}, expected {expected}; held for review by the anchor.",
+                asset.code()
+            )));
+        }
+        let fee = match self.fee(tx, amount).await {
+            Ok(fee) => fee,
+            Err(IntegrationError::Unavailable(cause)) => {
+                return Err(IntegrationError::Unavailable(cause).into())
+            }
+            Err(IntegrationError::Invalid(message)) => {
+                return Ok(hold(format!(
+                    "Received {amount} {}: {message}; held for review by the anchor.",
+                    asset.code()
+                )))
+            }
+            Err(other) => {
+                tracing::error!(transaction_id = %tx.id, error = %other, "payment watcher: fee failed");
+                return Ok(hold(format!(
+                    "Received {amount} {}: the fee could not be computed; held for review by the anchor.",
+                    asset.code()
+                )));
+            }
+        };
+        let out = match amount.checked_sub(fee) {
+            Some(out) if out > Amount::ZERO && fee >= Amount::ZERO => out,
+            _ => {
+                return Ok(hold(format!(
+                    "Received {amount} {}, which does not cover the fee of {fee}; held for review by the anchor.",
+                    asset.code()
+                )))
+            }
+        };
+        let asset_id = tx.asset.sep38_id();
+        let mut paid = tx.clone();
+        paid.amount_in = Some(amount);
+        paid.amount_in_asset = Some(asset_id.clone());
+        paid.fee_details = Some(FeeDetails {
+            total: fee,
+            asset: asset_id.clone(),
+            breakdown: Vec::new(),
+        });
+        paid.amount_out = Some(out);
+        paid.amount_out_asset = Some(asset_id);
+        paid.stellar_transaction_id = Some(hash.to_owned());
+        paid.from = payer.or(paid.from.take());
+        paid.status = TransactionStatus::PendingAnchor;
+        paid.status_message = None;
+        paid.updated_at = now;
+        Ok(Step::Write {
+            updated: Box::new(paid),
+            expected: TransactionStatus::PendingUserTransferStart,
+            decision: Decision {
+                outcome: PaymentOutcome::Matched,
+                transaction_id: Some(tx.id.clone()),
+                note: None,
+                send: Some(QueueMessage::new(tx.id.clone(), tx.kind)),
+            },
+        })
+    }
+
+    /// Whether an earlier payment operation of the record's Stellar transaction was recorded as
+    /// paying transaction `id`. Horizon's operation ids are TOIDs: the operations of one
+    /// transaction share the id's upper bits, the low 12 bits are the operation's index + 1.
+    async fn earlier_operation_paid(
+        &self,
+        record: &PaymentRecord,
+        id: &str,
+    ) -> Result<bool, WorkerError> {
+        let Ok(op) = record.id.parse::<u64>() else {
+            return Ok(false);
+        };
+        let first = (op & !0xFFF) + 1;
+        // A transaction has at most 100 operations.
+        for earlier in first.max(op.saturating_sub(100))..op {
+            if let Some(seen) = self.store.get_payment(&earlier.to_string()).await? {
+                if seen.transaction_hash == record.transaction_hash
+                    && seen.outcome == PaymentOutcome::Matched
+                    && seen.transaction_id.as_deref() == Some(id)
+                {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// The withdrawal fee of the amount received (the asset's `FeeIntegration`).
+    async fn fee(&self, tx: &Transaction, amount: Amount) -> Result<Amount, IntegrationError> {
+        let Some(asset) = self.assets.iter().find(|a| a.asset.0 == tx.asset) else {
+            return Err(IntegrationError::Internal(format!(
+                "asset {} is not configured",
+                tx.asset
+            )));
+        };
+        self.fees
+            .fee(&FeeRequest {
+                operation: Operation::Withdraw,
+                fee_type: None,
+                asset,
+                amount,
+                user: Some(&tx.user),
+            })
+            .await
+    }
+
+    fn now(&self) -> Timestamp {
+        Timestamp::from_secs(self.clock.now())
+    }
+}
