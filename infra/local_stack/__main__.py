@@ -62,6 +62,7 @@ Mooring is running ({time.monotonic() - started:.0f} s to start).
   Horizon           {stack.horizon_url}{'' if horizon_url else ' (local ledger; friendbot at /friendbot?addr=G...)'}
   asset             {settings.asset_code}:{k.issuer.public_key}
   distribution      {k.distribution.public_key}
+  channels          {settings.channel_count} accounts derived from CHANNEL_SEED in anchor.env, paying deposits{'' if not horizon_url else ' (fund them: python -m infra.local_stack.channels <CHANNEL_SEED> ' + str(settings.channel_count) + ' lists them)'}
   SEP-24            {settings.public_url}/sep24 (deposit/withdraw interactive; try it: {wallet_hint})
   demo bank         {settings.bank_url} (the reference rail's bank account: incoming transfers, payouts)
   local AWS         {stack.aws.endpoint} (AWS_ENDPOINT_URL; credentials test/test, us-east-1)
@@ -70,6 +71,8 @@ A deposit's funds arrive at the bank when its user pays with the reference of th
   curl -X POST {settings.bank_url}/transfers -H 'Content-Type: application/json' \\
        -d '{{"reference": "MOOR-XXXXXXXX", "amount": "100.00", "currency": "USD"}}'
   (or: .venv/bin/python -m infra.demo_bank receive --reference MOOR-XXXXXXXX --amount 100.00)
+The deposit poller (every minute) then sees it and the Stellar submitter pays it on the ledger;
+a withdrawal is paid out at the bank once the payment watcher (every minute) sees the user's payment.
 Verification codes of the reference KYC, warnings and errors of the functions appear below.
 Ctrl-C stops everything.""",
             flush=True,

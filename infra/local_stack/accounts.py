@@ -1,5 +1,7 @@
 """The anchor's accounts on the local ledger: issuer and distribution funded by friendbot, the
-distribution account trusting the asset and holding a float of it. Idempotent."""
+distribution account trusting the asset and holding a float of it, and the channel accounts
+the Stellar submitter pays deposits from (derived from CHANNEL_SEED, funded by friendbot for
+their fees). Idempotent."""
 
 from __future__ import annotations
 
@@ -8,12 +10,15 @@ from decimal import Decimal
 import requests
 from stellar_sdk import Asset, Keypair, Server, TransactionBuilder
 
+from .channels import channel_keypairs
+
 FLOAT = Decimal("1000000")
 
 
-def fund_anchor(horizon_url: str, passphrase: str, keys, asset_code: str) -> None:
+def fund_anchor(horizon_url: str, passphrase: str, keys, asset_code: str, channel_count: int = 0) -> None:
     server = Server(horizon_url)
-    for keypair in (keys.issuer, keys.distribution):
+    channels = channel_keypairs(keys.channel_seed, channel_count) if channel_count else []
+    for keypair in (keys.issuer, keys.distribution, *channels):
         if not _exists(horizon_url, keypair.public_key):
             response = requests.get(f"{horizon_url}/friendbot", params={"addr": keypair.public_key}, timeout=60)
             response.raise_for_status()

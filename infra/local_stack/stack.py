@@ -32,6 +32,8 @@ class Settings:
     stack: str = "mooring"
     log_level: str = "info"
     asset_code: str = "USDC"
+    # Channel accounts the Stellar submitter pays deposits from (template parameter ChannelCount).
+    channel_count: int = 4
     extra_parameters: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -50,7 +52,7 @@ class Settings:
 class Keys:
     """The anchor's keys, created once and kept in <work_dir>/anchor.env (mode 600)."""
 
-    NAMES = ("SIGNING_SEED", "ISSUER_SEED", "DISTRIBUTION_SEED", "JWT_SECRET")
+    NAMES = ("SIGNING_SEED", "ISSUER_SEED", "DISTRIBUTION_SEED", "CHANNEL_SEED", "JWT_SECRET")
 
     def __init__(self, path: Path):
         from stellar_sdk import Keypair
@@ -73,6 +75,8 @@ class Keys:
         self.signing = Keypair.from_secret(values["SIGNING_SEED"])
         self.issuer = Keypair.from_secret(values["ISSUER_SEED"])
         self.distribution = Keypair.from_secret(values["DISTRIBUTION_SEED"])
+        # The channel accounts are derived from it (infra/local_stack/channels.py).
+        self.channel_seed = Keypair.from_secret(values["CHANNEL_SEED"])
         self.jwt_secret = values["JWT_SECRET"]
 
 
@@ -124,7 +128,7 @@ class LocalStack:
                 say("creating the anchor's accounts on the ledger ...")
                 from .accounts import fund_anchor
 
-                fund_anchor(self.horizon_url, s.network_passphrase, self.keys, s.asset_code)
+                fund_anchor(self.horizon_url, s.network_passphrase, self.keys, s.asset_code, s.channel_count)
             self.front_door = FrontDoor(self.aws.api_url(s.stack), port=s.port).start()
         except BaseException:
             self.down()
@@ -172,6 +176,11 @@ class LocalStack:
             "LogLevel": s.log_level,
             # The reference rail's bank, reached by the functions on this machine.
             "DemoBankUrl": s.bank_url,
+            # The payment workers: the submitter pays deposits from the distribution account
+            # through channel accounts derived from the channel seed.
+            "DistributionSeed": self.keys.distribution.secret,
+            "ChannelSeed": self.keys.channel_seed.secret,
+            "ChannelCount": str(s.channel_count),
         }
         parameters.update(s.extra_parameters)
         return parameters

@@ -11,19 +11,22 @@
 //!   codes, an optional review delay.
 //! - SEP-24 deposits and withdrawals through a demo bank ([`rail`]): the amount, the bank account
 //!   to pay out to, the KYC fields still lacking; bank instructions with a reference; the
-//!   configured fees.
+//!   configured fees; deposits received and withdrawals paid out at the demo bank ([`bank`]).
 
 #![forbid(unsafe_code)]
 
+pub mod bank;
 pub mod kyc;
 pub mod rail;
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use mooring::clock::{Clock, SystemClock};
 use mooring::config::AnchorConfig;
 use mooring::integrations::TomlIntegration;
 
+pub use bank::{BankSettings, DemoBank};
 pub use kyc::KycSettings;
 
 /// Your anchor. Implement the integration traits for it.
@@ -34,6 +37,10 @@ pub struct Anchor<S = ()> {
     customers: Arc<S>,
     kyc: KycSettings,
     clock: Arc<dyn Clock>,
+    /// The reference rail's bank (`DEMO_BANK_URL`), for the payment workers' hooks.
+    bank: Option<DemoBank>,
+    /// Whether "no bank configured" was logged already (once per cold start).
+    bank_missing_logged: AtomicBool,
 }
 
 impl<S> Anchor<S> {
@@ -42,7 +49,16 @@ impl<S> Anchor<S> {
             customers,
             kyc,
             clock,
+            bank: None,
+            bank_missing_logged: AtomicBool::new(false),
         }
+    }
+
+    /// The anchor paying and collecting through the demo bank (the payment workers use it;
+    /// `None`: no deposit ever arrives and withdrawals wait in `pending_external`).
+    pub fn with_bank(mut self, bank: Option<DemoBank>) -> Self {
+        self.bank = bank;
+        self
     }
 
     pub fn kyc_settings(&self) -> &KycSettings {

@@ -17,6 +17,15 @@
 //!
 //! Fees are Mooring's default: the asset's `fee_fixed + amount × fee_percent / 100`.
 //!
+//! Money movement, through the demo bank's API ([`crate::bank`], `DEMO_BANK_URL`):
+//! `poll_pending_deposits` asks the bank for transfers carrying each waiting deposit's reference
+//! and reports those received with the amount that arrived and the bank's transfer id;
+//! `after_deposit` logs the completed deposit; `process_withdrawal` pays `amount_out` out to the
+//! user's (masked) account with the transaction id as the payout's reference, which the bank pays
+//! once, and completes with the payout id; `poll_outgoing_transactions` completes pending payouts
+//! the bank shows as made. Without `DEMO_BANK_URL` no deposit arrives and withdrawals wait in
+//! `pending_external` for the operator (logged once).
+//!
 //! Binary SEP-9 fields (documents) cannot be typed into a form: a KYC type requiring them is
 //! completed through SEP-12 (`PUT /kyc/customer`), and the flow does not ask for them.
 
@@ -24,9 +33,10 @@ use std::collections::BTreeMap;
 
 use mooring::i18n::Lang;
 use mooring::integrations::{
-    CustomerIntegration, CustomerUpdate, DepositIntegration, FeeIntegration, FieldKind,
-    FlowContext, Form, FormField, FormValues, Instruction, Instructions, IntegrationError,
-    Operation, Page, PageContent, WithdrawalIntegration,
+    CompletedPayout, CustomerIntegration, CustomerUpdate, DepositIntegration, FeeIntegration,
+    FieldKind, FlowContext, Form, FormField, FormValues, Instruction, Instructions,
+    IntegrationError, Operation, Page, PageContent, ReceivedDeposit, WithdrawalIntegration,
+    WithdrawalOutcome,
 };
 use mooring::model::{Transaction, UserKey};
 use mooring::sep12::sep9::{self, FieldType};
@@ -391,6 +401,26 @@ impl<S: CustomerStore> DepositIntegration for Anchor<S> {
             ),
         ]))
     }
+
+    /// Asks the demo bank, per deposit, for transfers with the deposit's reference; a deposit
+    /// whose transfer arrived is returned with the amount the bank received and the bank's
+    /// transfer id.
+    async fn poll_pending_deposits(
+        &self,
+        pending: &[Transaction],
+    ) -> Result<Vec<ReceivedDeposit>, IntegrationError> {
+        self.received_deposits(pending).await
+    }
+
+    async fn after_deposit(&self, transaction: &Transaction) -> Result<(), IntegrationError> {
+        tracing::info!(
+            transaction_id = %transaction.id,
+            amount_out = %transaction.amount_out.map(|a| a.to_string()).unwrap_or_default(),
+            stellar_transaction_id = %transaction.stellar_transaction_id.as_deref().unwrap_or(""),
+            "after_deposit: deposit completed"
+        );
+        Ok(())
+    }
 }
 
 impl<S: CustomerStore> WithdrawalIntegration for Anchor<S> {
@@ -457,6 +487,25 @@ impl<S: CustomerStore> WithdrawalIntegration for Anchor<S> {
         _lang: Lang,
     ) -> Result<(), IntegrationError> {
         self.save_customer_fields(user, fields.clone(), None).await
+    }
+
+    /// Pays `amount_out` out at the demo bank to the account the user gave (masked in `to`),
+    /// with the transaction id as the reference: the bank pays a reference once, so a repeated
+    /// call returns the same payout. Done at once: `completed` with the payout id.
+    async fn process_withdrawal(
+        &self,
+        transaction: &Transaction,
+    ) -> Result<WithdrawalOutcome, IntegrationError> {
+        self.pay_out(transaction).await
+    }
+
+    /// The pending payouts the bank has made (a payout of the demo bank is done at once, so
+    /// only a withdrawal left for the operator can be here).
+    async fn poll_outgoing_transactions(
+        &self,
+        pending: &[Transaction],
+    ) -> Result<Vec<CompletedPayout>, IntegrationError> {
+        self.completed_payouts(pending).await
     }
 }
 

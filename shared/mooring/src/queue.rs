@@ -7,6 +7,7 @@
 
 #[cfg(feature = "sqs")]
 pub mod sqs;
+pub mod sqs_event;
 
 use std::future::Future;
 use std::sync::{Mutex, MutexGuard};

@@ -33,8 +33,11 @@ def stack():
         port=free_port(),
         aws_port=free_port(),
         ledger_port=free_port(),
+        bank_port=free_port(),
         close_interval=0.2,
         stack="mooring-test",
+        # The payment tests cover the claimable-balance path of deposits (SEP-24 /info shows it).
+        extra_parameters={"ClaimableBalances": "true"},
     )
     local = LocalStack(settings)
     try:

@@ -1,0 +1,71 @@
+//! The deposit poller (every minute): asks the anchor's rail which deposits waiting for their
+//! off-chain funds received them ([`DepositPoller`]), moves those to `pending_anchor` with a
+//! conditional write and queues them for the Stellar submitter. Overlapping runs are harmless:
+//! of two writers one wins, the other skips.
+
+use std::sync::Arc;
+
+use anchor_integrations::{Anchor, BankSettings, DemoBank, KycSettings};
+use mooring::clock::Clock;
+use mooring::config::{AnchorConfig, Source};
+use mooring::payments::{DepositPoller, PollReport, WorkerError};
+use mooring::queue::Queue;
+use mooring::store::{CustomerStore, TransactionStore};
+
+pub type Service<S, Q> = DepositPoller<S, Q, Anchor<S>>;
+
+/// The adapters: DynamoDB and SQS in Lambda, memory in tests.
+pub struct Ports<S, Q> {
+    pub store: Arc<S>,
+    pub submissions: Arc<Q>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Reads configuration (once per cold start) and builds the poller. Holds no secret.
+pub fn service<S, Q>(settings: &impl Source, ports: Ports<S, Q>) -> Result<Service<S, Q>, String>
+where
+    S: TransactionStore + CustomerStore,
+    Q: Queue,
+{
+    let anchor = AnchorConfig::from_source(settings).map_err(|e| e.to_string())?;
+    let kyc = KycSettings::from_source(settings).map_err(|e| e.to_string())?;
+    let bank = BankSettings::from_source(settings).map_err(|e| e.to_string())?;
+    let bank = DemoBank::from_settings(&bank).map_err(|e| e.to_string())?;
+    let integration = Anchor::new(ports.store.clone(), kyc, ports.clock.clone()).with_bank(bank);
+    Ok(DepositPoller::new(
+        ports.store,
+        ports.submissions,
+        Arc::new(integration),
+        anchor.assets,
+        ports.clock,
+    ))
+}
+
+/// One run, whatever the (schedule) event says; answers what it did.
+pub async fn handle<S, Q>(
+    service: &Service<S, Q>,
+    event: serde_json::Value,
+) -> Result<serde_json::Value, WorkerError>
+where
+    S: TransactionStore + CustomerStore,
+    Q: Queue,
+{
+    let _ = event;
+    let report = service.poll_deposits().await.inspect_err(|error| {
+        tracing::error!(%error, "deposit poller run failed");
+    })?;
+    tracing::info!(?report, "deposit poller run");
+    Ok(report_json(&report))
+}
+
+fn report_json(report: &PollReport) -> serde_json::Value {
+    serde_json::json!({
+        "pending": report.pending,
+        "received": report.received,
+        "queued": report.queued,
+        "skipped": report.skipped,
+        "refused": report.refused,
+        "requeued": report.requeued,
+        "send_failures": report.send_failures,
+    })
+}

@@ -1,0 +1,102 @@
+//! The payment watcher (every minute): reads the Stellar payments to the anchor's receiving
+//! accounts from a stored cursor ([`PaymentWatcher`]), matches them to withdrawals by memo,
+//! account and asset, records every payment (unmatched ones for the operator) and queues the
+//! paid withdrawals for the withdrawal processor.
+
+use std::sync::Arc;
+
+use anchor_integrations::{Anchor, KycSettings};
+use mooring::clock::Clock;
+use mooring::config::{AnchorConfig, Source};
+use mooring::horizon::Horizon;
+use mooring::payments::watcher::{PaymentWatcher, WatchReport};
+use mooring::payments::WorkerError;
+use mooring::queue::Queue;
+use mooring::store::{Cursors, CustomerStore, IncomingPayments, TransactionStore};
+
+/// The ports and settings a watcher run is built from (cheaply, per invocation: a run may
+/// carry operator knobs, see [`handle`]).
+pub struct Service<S, H, Q> {
+    ports: Ports<S, H, Q>,
+    fees: Arc<Anchor<S>>,
+    assets: Vec<mooring::config::AssetConfig>,
+}
+
+impl<S, H, Q> Service<S, H, Q>
+where
+    S: TransactionStore + Cursors + IncomingPayments + CustomerStore,
+    H: Horizon,
+    Q: Queue,
+{
+    /// A watcher over the service's ports.
+    pub fn watcher(&self) -> PaymentWatcher<S, H, Q, Anchor<S>> {
+        PaymentWatcher::new(
+            self.ports.store.clone(),
+            self.ports.horizon.clone(),
+            self.ports.withdrawals.clone(),
+            self.fees.clone(),
+            self.assets.clone(),
+            self.ports.clock.clone(),
+        )
+    }
+}
+
+pub struct Ports<S, H, Q> {
+    pub store: Arc<S>,
+    pub horizon: Arc<H>,
+    pub withdrawals: Arc<Q>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Reads configuration (once per cold start) and builds the watcher. Holds no secret.
+pub fn service<S, H, Q>(
+    settings: &impl Source,
+    ports: Ports<S, H, Q>,
+) -> Result<Service<S, H, Q>, String>
+where
+    S: TransactionStore + Cursors + IncomingPayments + CustomerStore,
+    H: Horizon,
+    Q: Queue,
+{
+    let anchor = AnchorConfig::from_source(settings).map_err(|e| e.to_string())?;
+    let kyc = KycSettings::from_source(settings).map_err(|e| e.to_string())?;
+    let fees = Arc::new(Anchor::new(ports.store.clone(), kyc, ports.clock.clone()));
+    Ok(Service {
+        ports,
+        fees,
+        assets: anchor.assets,
+    })
+}
+
+/// One run; answers what it did. A schedule event runs with the defaults (pages of 200
+/// records, at most 50 pages per account); an operator (or a test) may invoke the function with
+/// `{"page_limit": n, "max_pages": m}` to read less per run.
+pub async fn handle<S, H, Q>(
+    service: &Service<S, H, Q>,
+    event: serde_json::Value,
+) -> Result<serde_json::Value, WorkerError>
+where
+    S: TransactionStore + Cursors + IncomingPayments + CustomerStore,
+    H: Horizon,
+    Q: Queue,
+{
+    let mut watcher = service.watcher();
+    if let Some(limit) = event.get("page_limit").and_then(serde_json::Value::as_u64) {
+        watcher = watcher.with_page_limit(u32::try_from(limit).unwrap_or(u32::MAX));
+    }
+    if let Some(pages) = event.get("max_pages").and_then(serde_json::Value::as_u64) {
+        watcher = watcher.with_max_pages(usize::try_from(pages).unwrap_or(usize::MAX));
+    }
+    let report: WatchReport = watcher.watch_payments().await.inspect_err(|error| {
+        tracing::error!(%error, "payment watcher run failed");
+    })?;
+    tracing::info!(?report, "payment watcher run");
+    Ok(serde_json::json!({
+        "accounts": report.accounts,
+        "records": report.records,
+        "skipped": report.skipped,
+        "matched": report.matched,
+        "needing_attention": report.needing_attention,
+        "conflicts": report.conflicts,
+    }))
+}

@@ -1,0 +1,138 @@
+//! The Stellar submitter (SQS, the submissions queue): pays each `pending_anchor` deposit on
+//! the Stellar network from a leased channel account ([`Submitter`]); the signed envelope and
+//! its hash are stored before submission, so a redelivered message never pays twice. Messages
+//! that must be retried are reported as batch item failures; after five receipts the queue moves
+//! them to its dead-letter queue.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anchor_integrations::{Anchor, KycSettings};
+use mooring::clock::Clock;
+use mooring::config::{AnchorConfig, Source};
+use mooring::horizon::Horizon;
+use mooring::payments::{PaymentsConfig, Signers, SubmitOutcome, Submitter, WorkerError};
+use mooring::queue::QueueMessage;
+use mooring::store::{ChannelLeases, CustomerStore, TransactionStore};
+
+pub use mooring::queue::sqs_event::{SqsBatchResponse, SqsEvent, SqsRecord};
+
+/// The submitter and how many of a batch's messages it runs at once: one per channel account
+/// (more would only wait for a channel).
+pub struct Service<S, H> {
+    submitter: Submitter<S, H, Anchor<S>>,
+    parallel: usize,
+}
+
+/// While every channel is leased (by this batch's other messages, or by other instances), a
+/// message waits for one, checking every `CHANNEL_WAIT`, until the batch has run for
+/// `BATCH_BUDGET`; then it is reported failed and comes back after the queue's visibility
+/// timeout. The budget leaves the function's timeout (60 s) room for a submission in flight
+/// (Horizon answers within 30 s).
+const CHANNEL_WAIT: Duration = Duration::from_millis(200);
+const BATCH_BUDGET: Duration = Duration::from_secs(25);
+
+pub struct Ports<S, H> {
+    pub store: Arc<S>,
+    pub horizon: Arc<H>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Reads configuration (once per cold start): the payment settings and the signing keys
+/// (`DISTRIBUTION_SEED`, `CHANNEL_SEED`: this is the only function holding them).
+pub fn service<S, H>(settings: &impl Source, ports: Ports<S, H>) -> Result<Service<S, H>, String>
+where
+    S: TransactionStore + ChannelLeases + CustomerStore,
+    H: Horizon,
+{
+    let anchor = AnchorConfig::from_source(settings).map_err(|e| e.to_string())?;
+    let config = PaymentsConfig::from_source(settings).map_err(|e| e.to_string())?;
+    let signers = Signers::from_source(settings, &anchor, &config).map_err(|e| e.to_string())?;
+    let kyc = KycSettings::from_source(settings).map_err(|e| e.to_string())?;
+    let integration = Anchor::new(ports.store.clone(), kyc, ports.clock.clone());
+    let parallel = usize::try_from(config.channel_count).unwrap_or(1).max(1);
+    Ok(Service {
+        submitter: Submitter::new(
+            ports.store,
+            ports.horizon,
+            Arc::new(integration),
+            anchor.network,
+            config,
+            signers,
+            ports.clock,
+        ),
+        parallel,
+    })
+}
+
+/// Handles a batch: as many messages at once as there are channel accounts, each on its own
+/// channel. Answers the ids of the messages to deliver again.
+pub async fn handle<S, H>(service: &Service<S, H>, event: SqsEvent) -> SqsBatchResponse
+where
+    S: TransactionStore + ChannelLeases + CustomerStore,
+    H: Horizon,
+{
+    let deadline = Instant::now() + BATCH_BUDGET;
+    let mut failed = Vec::new();
+    let mut records = event.records.into_iter().peekable();
+    while records.peek().is_some() {
+        let wave: Vec<_> = records
+            .by_ref()
+            .take(service.parallel)
+            .map(|record| one(service, record, deadline))
+            .collect();
+        failed.extend(
+            futures_util::future::join_all(wave)
+                .await
+                .into_iter()
+                .flatten(),
+        );
+    }
+    SqsBatchResponse::failed(failed)
+}
+
+/// One message: `None` when done (acknowledge), the message id to retry it.
+async fn one<S, H>(service: &Service<S, H>, record: SqsRecord, deadline: Instant) -> Option<String>
+where
+    S: TransactionStore + ChannelLeases + CustomerStore,
+    H: Horizon,
+{
+    let message = match QueueMessage::from_json(&record.body) {
+        Ok(message) => message,
+        Err(error) => {
+            // Kept for the operator: it goes to the dead-letter queue after its retries.
+            tracing::error!(message_id = %record.message_id, %error, "unreadable submissions message");
+            return Some(record.message_id);
+        }
+    };
+    let result = loop {
+        match service.submitter.submit_deposit(&message).await {
+            // Every channel is leased: wait for one here rather than leave the message invisible
+            // for the queue's whole visibility timeout.
+            Err(WorkerError::ChannelsBusy) if Instant::now() + CHANNEL_WAIT < deadline => {
+                tokio::time::sleep(CHANNEL_WAIT).await;
+            }
+            other => break other,
+        }
+    };
+    match result {
+        Ok(outcome) => {
+            match &outcome {
+                SubmitOutcome::Completed {
+                    stellar_transaction_id,
+                } => tracing::info!(transaction_id = %message.transaction_id,
+                    %stellar_transaction_id, "deposit paid on Stellar"),
+                SubmitOutcome::Failed { status_message } => tracing::warn!(
+                    transaction_id = %message.transaction_id, %status_message, "deposit payment failed"),
+                other => tracing::info!(transaction_id = %message.transaction_id,
+                    outcome = ?other, "submissions message done"),
+            }
+            None
+        }
+        Err(error) => {
+            tracing::warn!(transaction_id = %message.transaction_id, %error,
+                "deposit payment not finished; the message will be delivered again");
+            Some(record.message_id)
+        }
+    }
+}
