@@ -136,7 +136,9 @@ def test_deposit_through_the_pages_ends_with_bank_instructions(anchor, user):
     assert "csrf_token" in amount_page.form["hidden"]
     assert amount_page.lang == "en"
     session = next(c for c in amount_page.cookies if c["name"] == "sep24_session")
-    assert session["httpOnly"] and session["secure"] and session["sameSite"] == "Lax"
+    assert session["httpOnly"] and session["sameSite"] == "Lax"
+    # Secure only when the anchor is served over https (browsers then keep it to https).
+    assert session["secure"] == anchor.base_url.startswith("https://")
     assert session["path"] == "/sep24"
     assert amount_page.errors == []
 
@@ -182,6 +184,46 @@ def test_deposit_through_the_pages_ends_with_bank_instructions(anchor, user):
     customer = user.customer()
     assert set(customer["provided_fields"]) >= {"first_name", "last_name", "email_address"}
     assert "first_name" not in customer.get("fields", {})
+
+
+def test_a_plain_http_client_with_a_cookie_jar_gets_the_form(anchor):
+    """Not only browsers open the link: curl with a cookie jar, requests, httpx. Over a plain
+    http PUBLIC_URL the session cookie has no Secure (which such a client would never send back
+    over http, landing on the 403 page); over https it has."""
+    opened = Sep24(anchor).open("deposit", lang="en")
+    client = requests.Session()
+    page = client.get(opened["url"], timeout=TIMEOUT)  # follows the 303 to the form
+
+    assert [r.status_code for r in page.history] == [303]
+    set_cookie = page.history[0].headers["Set-Cookie"]
+    assert set_cookie.startswith("sep24_session=")
+    for attribute in ("HttpOnly", "SameSite=Lax", "Path=/sep24"):
+        assert attribute in set_cookie, set_cookie
+    https = anchor.base_url.startswith("https://")
+    assert ("Secure" in set_cookie) == https, set_cookie
+    session = next(c for c in client.cookies if c.name == "sep24_session")
+    assert session.secure == https
+
+    assert page.status_code == 200, page.text
+    assert urlsplit(page.url).path == "/sep24/interactive/form"
+    assert query_of(page.url)["transaction_id"] == opened["id"]
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert 'class="error-page"' not in page.text
+    assert "<form" in page.text
+    assert 'name="amount"' in page.text
+    assert 'name="csrf_token"' in page.text
+
+    # The jar's cookie keeps working for the session: the form again, and its live fee.
+    again = client.get(page.url, timeout=TIMEOUT)
+    assert again.status_code == 200 and 'name="amount"' in again.text
+    fee = client.get(
+        f"{anchor.base_url}/sep24/interactive/fee",
+        params={"transaction_id": opened["id"], "amount": "100"}, timeout=TIMEOUT,
+    )
+    assert fee.status_code == 200, fee.text
+    assert Decimal(fee.json()["fee"]) == expected_fee(anchor, "deposit", "100")
+    # Without the jar: the 403 page.
+    assert requests.get(page.url, timeout=TIMEOUT).status_code == 403
 
 
 def test_a_known_customer_is_not_asked_for_kyc_again(anchor, user):

@@ -44,9 +44,9 @@ async fn get_toml(settings: &BTreeMap<String, String>) -> (u16, String, toml::Ta
 #[tokio::test]
 async fn serves_the_generated_toml() {
     let assets = format!(
-        r#"[{{"code":"USDC","issuer":"{ISSUER}","distribution_account":"{DISTRIBUTION}","seps":["sep24","sep6"],
+        r#"[{{"code":"USDC","issuer":"{ISSUER}","distribution_account":"{DISTRIBUTION}","seps":["sep24"],
              "toml":{{"status":"live","display_decimals":2,"anchor_asset":"USD","desc":"US dollar"}}}},
-           {{"code":"native","seps":["sep31","sep38"]}}]"#
+           {{"code":"native"}}]"#
     );
     let (status, content_type, toml) = get_toml(&settings(&assets)).await;
     assert_eq!(status, 200);
@@ -69,21 +69,17 @@ async fn serves_the_generated_toml() {
         Some("https://anchor.example.com/sep24")
     );
     assert_eq!(
-        toml["TRANSFER_SERVER"].as_str(),
-        Some("https://anchor.example.com/sep6")
-    );
-    assert_eq!(
         toml["KYC_SERVER"].as_str(),
         Some("https://anchor.example.com/kyc")
     );
-    assert_eq!(
-        toml["DIRECT_PAYMENT_SERVER"].as_str(),
-        Some("https://anchor.example.com/sep31")
-    );
-    assert_eq!(
-        toml["ANCHOR_QUOTE_SERVER"].as_str(),
-        Some("https://anchor.example.com/sep38")
-    );
+    // No function serves SEP-6, SEP-31 or SEP-38 yet: never advertised.
+    for key in [
+        "TRANSFER_SERVER",
+        "DIRECT_PAYMENT_SERVER",
+        "ANCHOR_QUOTE_SERVER",
+    ] {
+        assert!(toml.get(key).is_none(), "{key}");
+    }
     let accounts: Vec<_> = toml["ACCOUNTS"]
         .as_array()
         .unwrap()
@@ -134,6 +130,21 @@ async fn advertises_only_the_seps_configured() {
         toml["KYC_SERVER"].as_str(),
         Some("https://anchor.example.com/kyc")
     );
+}
+
+#[test]
+fn refuses_to_start_with_an_asset_offering_a_sep_not_served() {
+    for sep in ["sep6", "sep31", "sep38"] {
+        let assets = format!(r#"[{{"code":"USDC","issuer":"{ISSUER}","seps":["sep24","{sep}"]}}]"#);
+        let error = sep1_toml::service(&settings(&assets)).err().unwrap();
+        assert_eq!(
+            error,
+            format!(
+                "ASSETS is invalid: asset USDC lists {sep}, which this deployment does not serve \
+                 yet (available: sep24)"
+            )
+        );
+    }
 }
 
 #[test]

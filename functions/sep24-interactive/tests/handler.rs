@@ -80,6 +80,10 @@ impl Answer {
 }
 
 fn pages() -> Pages {
+    pages_with(&[])
+}
+
+fn pages_with(extra: &[(&str, &str)]) -> Pages {
     let now = SystemClock.now();
     let store = Arc::new(InMemoryStore::default());
     let ports = sep24_interactive::Ports {
@@ -88,7 +92,7 @@ fn pages() -> Pages {
         clock: Arc::new(FixedClock::at(now)),
     };
     Pages {
-        service: sep24_interactive::service(&settings(&[]), ports).unwrap(),
+        service: sep24_interactive::service(&settings(extra), ports).unwrap(),
         store,
         now,
     }
@@ -150,6 +154,7 @@ async fn a_deposit_from_link_to_instructions_in_events() {
         format!("interactive/form?transaction_id={}", t.id)
     );
     let set_cookie = link.header("set-cookie");
+    // PUBLIC_URL defaults to https://<home domain>: the cookie is Secure.
     for attribute in ["HttpOnly", "Secure", "SameSite=Lax"] {
         assert!(set_cookie.contains(attribute), "{set_cookie}");
     }
@@ -340,4 +345,24 @@ fn refuses_to_start_with_bad_settings() {
     no_seed.insert("SIGNING_KEY".into(), other_key);
     assert!(sep24_interactive::service(&no_seed, ports()).is_ok());
     assert!(sep24_interactive::http_callbacks(&settings(&[])).is_ok());
+}
+
+#[tokio::test]
+async fn a_stack_served_over_http_sets_a_cookie_without_secure() {
+    let pages = pages_with(&[("PUBLIC_URL", "http://localhost:3000")]);
+    let t = pages.transaction(Kind::Deposit).await;
+    let token = InteractiveKeys::new(&Secret::new(JWT_SECRET.into()))
+        .issue_link_token(&t.id, pages.now + 300);
+    let link = pages
+        .send(
+            include_str!("events/open_link.json"),
+            &[("__ID__", &t.id), ("__TOKEN__", &encode(&token))],
+        )
+        .await;
+    assert_eq!(link.status, 303, "{}", link.body);
+    let set_cookie = link.header("set-cookie");
+    assert!(!set_cookie.contains("Secure"), "{set_cookie}");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/sep24"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
 }

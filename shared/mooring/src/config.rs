@@ -253,6 +253,14 @@ impl AnchorConfig {
         &self.home_domains[0]
     }
 
+    /// Whether the API is served over https (`PUBLIC_URL`'s scheme). Only then is the SEP-24
+    /// session cookie `Secure`: clients would never send a `Secure` cookie to a plain-http stack.
+    pub fn serves_https(&self) -> bool {
+        self.public_url
+            .get(.."https://".len())
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+    }
+
     /// The SEP-10 endpoint (`WEB_AUTH_ENDPOINT`), also the JWT issuer.
     pub fn web_auth_endpoint(&self) -> String {
         format!("{}/auth", self.public_url)
@@ -293,7 +301,7 @@ pub fn validate_domain(domain: &str) -> Result<(), String> {
     }
 }
 
-/// The SEPs an asset can be offered through.
+/// The SEPs an asset can be offered through (its `seps` in `ASSETS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Sep {
@@ -301,6 +309,34 @@ pub enum Sep {
     Sep24,
     Sep31,
     Sep38,
+}
+
+impl Sep {
+    /// The SEPs this deployment serves, i.e. has a function for. An asset listing another one
+    /// is a configuration error, so stellar.toml never advertises a server that does not exist
+    /// (`sep1::stellar_toml` advertises each SEP an asset offers). Add a SEP here when its
+    /// function lands.
+    pub const SERVED: &'static [Sep] = &[Sep::Sep24];
+
+    /// The name used in `seps` (`sep24`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Sep::Sep6 => "sep6",
+            Sep::Sep24 => "sep24",
+            Sep::Sep31 => "sep31",
+            Sep::Sep38 => "sep38",
+        }
+    }
+
+    pub fn is_served(self) -> bool {
+        Self::SERVED.contains(&self)
+    }
+}
+
+impl fmt::Display for Sep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// Limits and fees for one direction (deposit or withdraw) of an asset.
@@ -394,6 +430,14 @@ fn parse_assets(json: &str) -> Result<Vec<AssetConfig>, String> {
     for (i, a) in assets.iter().enumerate() {
         if assets[..i].iter().any(|b| b.asset.0 == a.asset.0) {
             return Err(format!("asset {} is listed twice", a.asset.0));
+        }
+        if let Some(sep) = a.seps.iter().find(|sep| !sep.is_served()) {
+            let available: Vec<&str> = Sep::SERVED.iter().map(|sep| sep.name()).collect();
+            return Err(format!(
+                "asset {} lists {sep}, which this deployment does not serve yet (available: {})",
+                a.asset.code(),
+                available.join(", ")
+            ));
         }
         if a.significant_decimals > 7 {
             return Err(format!(
@@ -631,6 +675,49 @@ mod tests {
         let mut no_network = base();
         no_network.remove("NETWORK_PASSPHRASE");
         assert_eq!(error_of(&no_network), "NETWORK_PASSPHRASE must be set");
+    }
+
+    #[test]
+    fn an_asset_may_only_list_the_seps_served() {
+        let assets = |seps: &str| {
+            format!(
+                r#"[{{"code":"USDC","issuer":"GA7QYNF7SOWQ3GLR2BGMZEHXAVIRZA4KVWLTJJFC7MGXUA74P7UJVSGZ","seps":{seps}}}]"#
+            )
+        };
+        for (seps, named) in [
+            (r#"["sep24","sep6"]"#, "sep6"),
+            (r#"["sep31"]"#, "sep31"),
+            (r#"["sep24","sep38"]"#, "sep38"),
+        ] {
+            assert_eq!(
+                error_of(&with(base(), "ASSETS", &assets(seps))),
+                format!(
+                    "ASSETS is invalid: asset USDC lists {named}, which this deployment does not \
+                     serve yet (available: sep24)"
+                ),
+                "{seps}"
+            );
+        }
+        for seps in [r#"["sep24"]"#, "[]"] {
+            let anchor = AnchorConfig::from_source(&with(base(), "ASSETS", &assets(seps)))
+                .expect("served SEPs only");
+            assert_eq!(anchor.assets[0].offers(Sep::Sep24), seps.contains("sep24"));
+        }
+        // An unknown name is refused too (by the JSON parser).
+        assert!(error_of(&with(base(), "ASSETS", &assets(r#"["sep99"]"#)))
+            .starts_with("ASSETS is invalid"));
+    }
+
+    #[test]
+    fn https_is_read_from_the_public_url() {
+        let anchor = |url: &str| AnchorConfig::from_source(&with(base(), "PUBLIC_URL", url));
+        assert!(!anchor("http://localhost:8000").unwrap().serves_https());
+        assert!(anchor("https://anchor.example.com").unwrap().serves_https());
+        assert!(anchor("HTTPS://anchor.example.com").unwrap().serves_https());
+        let mut default = base();
+        default.remove("PUBLIC_URL");
+        // https://<home domain> by default.
+        assert!(AnchorConfig::from_source(&default).unwrap().serves_https());
     }
 
     #[test]

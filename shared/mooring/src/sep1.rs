@@ -13,6 +13,16 @@ use crate::integrations::TomlIntegration;
 /// The SEP-1 version the generated file follows.
 pub const SEP1_VERSION: &str = "2.7.0";
 
+/// The stellar.toml key and path (under `PUBLIC_URL`) of each SEP's server, advertised when an
+/// asset offers that SEP. Only the SEPs of [`Sep::SERVED`] can be offered (the others are refused
+/// when `ASSETS` is parsed), so a server is never advertised before its function exists.
+pub const SEP_SERVERS: [(Sep, &str, &str); 4] = [
+    (Sep::Sep6, "TRANSFER_SERVER", "/sep6"),
+    (Sep::Sep24, "TRANSFER_SERVER_SEP0024", "/sep24"),
+    (Sep::Sep31, "DIRECT_PAYMENT_SERVER", "/sep31"),
+    (Sep::Sep38, "ANCHOR_QUOTE_SERVER", "/sep38"),
+];
+
 /// Generates stellar.toml's table: global keys, `[DOCUMENTATION]`, `[[CURRENCIES]]`.
 pub fn stellar_toml(anchor: &AnchorConfig, integration: &impl TomlIntegration) -> Table {
     let base = &anchor.public_url;
@@ -25,20 +35,13 @@ pub fn stellar_toml(anchor: &AnchorConfig, integration: &impl TomlIntegration) -
     put("NETWORK_PASSPHRASE", anchor.network.passphrase().to_owned());
     put("SIGNING_KEY", anchor.signing_account.to_string());
     put("WEB_AUTH_ENDPOINT", anchor.web_auth_endpoint());
-    if offered(Sep::Sep6) {
-        put("TRANSFER_SERVER", format!("{base}/sep6"));
-    }
-    if offered(Sep::Sep24) {
-        put("TRANSFER_SERVER_SEP0024", format!("{base}/sep24"));
+    for (sep, key, path) in SEP_SERVERS {
+        if offered(sep) {
+            put(key, format!("{base}{path}"));
+        }
     }
     // SEP-12 is always deployed (sep12-kyc): wallets and sending anchors may use it directly.
     put("KYC_SERVER", format!("{base}/kyc"));
-    if offered(Sep::Sep31) {
-        put("DIRECT_PAYMENT_SERVER", format!("{base}/sep31"));
-    }
-    if offered(Sep::Sep38) {
-        put("ANCHOR_QUOTE_SERVER", format!("{base}/sep38"));
-    }
 
     let accounts: BTreeSet<String> = anchor
         .assets
@@ -152,6 +155,35 @@ mod tests {
                 "VERSION".into(),
                 Value::String(format!("2.7.0+{}", anchor.default_home_domain())),
             );
+        }
+    }
+
+    #[test]
+    fn each_sep_offered_advertises_its_server() {
+        // Built without `parse_assets`, which refuses the SEPs not served yet: the table is
+        // ready for when they are.
+        let mut anchor = AnchorConfig::from_source(&[
+            ("HOME_DOMAIN", "anchor.example.com"),
+            ("NETWORK_PASSPHRASE", "Test SDF Network ; September 2015"),
+            (
+                "SIGNING_KEY",
+                "GCEIDEQEWOX6QGJOCW7YDT7TVAZZGSZ33D2NT5OTVSXR7USIC6XFKVSM",
+            ),
+        ])
+        .unwrap();
+        for (sep, key, path) in SEP_SERVERS {
+            anchor.assets =
+                serde_json::from_str(&format!(r#"[{{"code":"native","seps":["{sep}"]}}]"#))
+                    .unwrap();
+            let toml = stellar_toml(&anchor, &WithPrincipals);
+            for (_, other, _) in SEP_SERVERS {
+                let expected = (other == key).then(|| format!("https://anchor.example.com{path}"));
+                assert_eq!(
+                    toml.get(other).and_then(Value::as_str),
+                    expected.as_deref(),
+                    "{sep} offered: {other}"
+                );
+            }
         }
     }
 

@@ -187,11 +187,15 @@ pub fn link_token_hash(token: &str) -> String {
     )
 }
 
-/// The `Set-Cookie` value of a session: readable by the server only, sent over HTTPS only
-/// (browsers treat http://localhost as secure), and not on cross-site sub-requests.
-pub fn session_set_cookie(cookie_value: &str, max_age_secs: u64) -> String {
+/// The `Set-Cookie` value of a session: readable by the server only (`HttpOnly`), not sent on
+/// cross-site sub-requests (`SameSite=Lax`), and, when `secure` (the anchor's `PUBLIC_URL` is
+/// https, see `AnchorConfig::serves_https`), sent back over HTTPS only (`Secure`). A stack served
+/// over plain http gets no `Secure`: clients other than browsers (which treat http://localhost
+/// as secure) would never send such a cookie back to it.
+pub fn session_set_cookie(cookie_value: &str, max_age_secs: u64, secure: bool) -> String {
+    let secure = if secure { " Secure;" } else { "" };
     format!(
-        "{SESSION_COOKIE}={cookie_value}; Path=/sep24; Max-Age={max_age_secs}; HttpOnly; Secure; SameSite=Lax"
+        "{SESSION_COOKIE}={cookie_value}; Path=/sep24; Max-Age={max_age_secs}; HttpOnly;{secure} SameSite=Lax"
     )
 }
 
@@ -330,15 +334,14 @@ mod tests {
         );
         assert_eq!(session_cookie(&headers), Some("abc.1.n.m"));
         assert_eq!(session_cookie(&http::HeaderMap::new()), None);
-        let set = session_set_cookie("v", 1800);
-        for attribute in [
-            "HttpOnly",
-            "Secure",
-            "SameSite=Lax",
-            "Max-Age=1800",
-            "Path=/sep24",
-        ] {
-            assert!(set.contains(attribute), "{set}");
-        }
+        assert_eq!(
+            session_set_cookie("v", 1800, true),
+            "sep24_session=v; Path=/sep24; Max-Age=1800; HttpOnly; Secure; SameSite=Lax"
+        );
+        // Over plain http: the same cookie without Secure.
+        assert_eq!(
+            session_set_cookie("v", 1800, false),
+            "sep24_session=v; Path=/sep24; Max-Age=1800; HttpOnly; SameSite=Lax"
+        );
     }
 }

@@ -85,6 +85,8 @@ pub struct InteractiveConfig {
     /// `SEP24_CALLBACK_ALLOW_INSECURE` (default false; development only): callbacks may go to
     /// plain http and to private or loopback addresses.
     pub callback_allow_insecure: bool,
+    /// Whether the session cookie is `Secure`: `PUBLIC_URL` is https.
+    pub secure_cookie: bool,
 }
 
 impl InteractiveConfig {
@@ -128,6 +130,7 @@ impl InteractiveConfig {
             })?,
         };
         Ok(Self {
+            secure_cookie: anchor.serves_https(),
             anchor,
             jwt_secret: auth.jwt_secret,
             sep24,
@@ -733,7 +736,11 @@ where
         );
         Ok(Reply::Redirect {
             location: format!("interactive/form?{}", flow_query(id, &callback)),
-            set_cookie: Some(session_set_cookie(&session.cookie_value, ttl)),
+            set_cookie: Some(session_set_cookie(
+                &session.cookie_value,
+                ttl,
+                self.config.secure_cookie,
+            )),
         })
     }
 

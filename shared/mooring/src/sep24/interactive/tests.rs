@@ -466,6 +466,25 @@ async fn the_link_is_exchanged_for_a_secure_session_cookie() {
 }
 
 #[tokio::test]
+async fn over_plain_http_the_session_cookie_is_not_secure() {
+    // PUBLIC_URL http: a client other than a browser would not send a Secure cookie back.
+    let h = harness_with(
+        TestBank::default(),
+        &[("PUBLIC_URL", "http://localhost:8000")],
+    );
+    let t = h.transaction(Kind::Deposit).await;
+    let answer = h.exchange(t.id.clone(), h.link(&t.id)).await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let set = answer.headers["set-cookie"].to_str().unwrap();
+    assert!(!set.contains("Secure"), "{set}");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/sep24", "Max-Age=1800"] {
+        assert!(set.contains(attribute), "{set}");
+    }
+    let form = h.form(&t.id, &answer.cookie()).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+}
+
+#[tokio::test]
 async fn a_link_works_once() {
     let h = harness();
     let t = h.transaction(Kind::Deposit).await;
