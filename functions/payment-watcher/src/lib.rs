@@ -1,7 +1,8 @@
 //! The payment watcher (every minute): reads the Stellar payments to the anchor's receiving
-//! accounts from a stored cursor ([`PaymentWatcher`]), matches them to withdrawals by memo,
-//! account and asset, records every payment (unmatched ones for the operator) and queues the
-//! paid withdrawals for the withdrawal processor.
+//! accounts from a stored cursor ([`PaymentWatcher`]; first run: from the account's oldest
+//! payment), matches them to withdrawals by memo, account and asset, records every payment
+//! (unmatched ones for the operator, unless paid before the first run) and queues the paid
+//! withdrawals for the withdrawal processor.
 
 use std::sync::Arc;
 
@@ -97,6 +98,7 @@ where
         "skipped": report.skipped,
         "matched": report.matched,
         "needing_attention": report.needing_attention,
+        "history": report.history,
         "conflicts": report.conflicts,
     }))
 }

@@ -383,13 +383,23 @@ impl<S> crate::Anchor<S> {
             .amount_out
             .filter(|amount| *amount > Amount::ZERO)
             .ok_or_else(|| IntegrationError::Internal("the withdrawal has no amount_out".into()))?;
-        let account = transaction
-            .to
+        // The whole account the user typed; `to` holds it masked, which no bank can pay.
+        let Some(account) = transaction
+            .payout_account
             .as_deref()
-            .filter(|to| !to.is_empty())
-            .ok_or_else(|| {
-                IntegrationError::Internal("the withdrawal has no bank account".into())
-            })?;
+            .filter(|account| !account.is_empty())
+        else {
+            tracing::warn!(
+                transaction_id = %transaction.id,
+                to = transaction.to.as_deref().unwrap_or(""),
+                "process_withdrawal: no payout account kept with the withdrawal; left in \
+                 pending_external for the operator (pay it at the bank with the transaction id \
+                 as the reference; the payout poller then completes it)"
+            );
+            return Ok(WithdrawalOutcome::PendingExternal {
+                external_transaction_id: None,
+            });
+        };
         let payout = bank.pay_out(&transaction.id, amount, account).await?;
         tracing::info!(
             transaction_id = %transaction.id,

@@ -12,8 +12,12 @@
 //!    [`instructions`](DepositIntegration::instructions) for the bank transfer, whose reference
 //!    ([`deposit_reference`]) identifies it when the money arrives at the bank.
 //!
-//! Withdrawal: `amount`, then `bank_account` (the SEP-9 `bank_account_number` to pay out to:
-//! saved with the customer, masked in the transaction's `to`), then the KYC fields lacking.
+//! Withdrawal: `amount`, then `bank_account` (the SEP-9 `bank_account_number` to pay out to),
+//! then the KYC fields lacking. The account typed is kept whole with the transaction, in
+//! [`payout_account`](Transaction::payout_account), which nothing shows to the user or the
+//! wallet: they see it masked in `to` (`****3000`). It is also saved with the customer (as SEP-12
+//! would), but the payout goes to the transaction's own copy: a later withdrawal to another
+//! account, or a change to the customer, never redirects a withdrawal already under way.
 //!
 //! Fees are Mooring's default: the asset's `fee_fixed + amount × fee_percent / 100`.
 //!
@@ -21,10 +25,10 @@
 //! `poll_pending_deposits` asks the bank for transfers carrying each waiting deposit's reference
 //! and reports those received with the amount that arrived and the bank's transfer id;
 //! `after_deposit` logs the completed deposit; `process_withdrawal` pays `amount_out` out to the
-//! user's (masked) account with the transaction id as the payout's reference, which the bank pays
-//! once, and completes with the payout id; `poll_outgoing_transactions` completes pending payouts
-//! the bank shows as made. Without `DEMO_BANK_URL` no deposit arrives and withdrawals wait in
-//! `pending_external` for the operator (logged once).
+//! account the user typed (`payout_account`) with the transaction id as the payout's reference,
+//! which the bank pays once, and completes with the payout id; `poll_outgoing_transactions`
+//! completes pending payouts the bank shows as made. Without `DEMO_BANK_URL` no deposit arrives
+//! and withdrawals wait in `pending_external` for the operator (logged once).
 //!
 //! Binary SEP-9 fields (documents) cannot be typed into a form: a KYC type requiring them is
 //! completed through SEP-12 (`PUT /kyc/customer`), and the flow does not ask for them.
@@ -473,6 +477,7 @@ impl<S: CustomerStore> WithdrawalIntegration for Anchor<S> {
                 self.save_customer_fields(&transaction.user, fields, Some(&transaction.id))
                     .await?;
                 transaction.to = Some(mask_account(&number));
+                transaction.payout_account = Some(number);
                 Ok(())
             }
             STEP_KYC => self.after_kyc_form(transaction, form, values).await,
@@ -489,9 +494,11 @@ impl<S: CustomerStore> WithdrawalIntegration for Anchor<S> {
         self.save_customer_fields(user, fields.clone(), None).await
     }
 
-    /// Pays `amount_out` out at the demo bank to the account the user gave (masked in `to`),
-    /// with the transaction id as the reference: the bank pays a reference once, so a repeated
-    /// call returns the same payout. Done at once: `completed` with the payout id.
+    /// Pays `amount_out` out at the demo bank to the account the user gave (`payout_account`;
+    /// masked in `to`), with the transaction id as the reference: the bank pays a reference once,
+    /// so a repeated call returns the same payout. Done at once: `completed` with the payout id.
+    /// A withdrawal without a `payout_account` (its form was filled before the account was kept
+    /// whole) waits in `pending_external` for the operator.
     async fn process_withdrawal(
         &self,
         transaction: &Transaction,

@@ -34,7 +34,8 @@ REPO = Path(__file__).resolve().parents[3]
 @pytest.fixture(scope="module")
 def pipeline(stack):
     pipeline = Pipeline(stack)
-    # The watcher's first run starts at the latest payment: run it now, before any test pays.
+    # The watcher's first run reads the distribution account's payments from the oldest (its
+    # history, recorded as such): run it now, so that the tests' own runs start after it.
     pipeline.invoke("PaymentWatcherFunction")
     return pipeline
 
@@ -124,9 +125,12 @@ def test_withdrawal_end_to_end_from_the_users_payment_to_the_bank_payout(pipelin
     opened = wallet.interactive(token, "withdraw", anchor.asset_code, anchor.asset_issuer, account=user.public_key)
     assert opened.status_code == 200, opened.text
     tid = opened.json()["id"]
-    browse(browser_steps(opened.json()["url"], "withdraw", "30", DEMO_KYC))
+    typed = "GB29 NWBK 6016 1331 9268 19"  # as a person types an IBAN
+    whole = typed.replace(" ", "")
+    browse(browser_steps(opened.json()["url"], "withdraw", "30", DEMO_KYC, bank_account=typed))
     shown = wallet.wait_while_incomplete(token, tid, timeout=30, interval=0.3)
     assert shown["status"] == "pending_user_transfer_start"
+    assert shown["to"] == "****6819", "the wallet sees the account masked"
 
     pipeline.pay_anchor(user, shown["amount_in"], shown["withdraw_anchor_account"],
                         shown["withdraw_memo_type"], shown["withdraw_memo"])
@@ -138,8 +142,13 @@ def test_withdrawal_end_to_end_from_the_users_payment_to_the_bank_payout(pipelin
     payouts = pipeline.payouts(tid)
     assert len(payouts) == 1
     assert Decimal(payouts[0]["amount"]) == Decimal(done["amount_out"])
-    assert payouts[0]["account"] == done["to"]
+    # The bank paid the whole account typed in the form, not the masked `to`.
+    assert payouts[0]["account"] == whole
+    assert (done["to"], done["payout_account"]) == ("****6819", whole)
     assert done["external_transaction_id"] == str(payouts[0]["id"])
+    seen_by_wallet = wallet.transaction(token, tid)
+    assert seen_by_wallet["status"] == "completed" and seen_by_wallet["to"] == "****6819"
+    assert whole not in json.dumps(seen_by_wallet), "the whole account is never shown to the wallet"
     # Seen again by the watcher, delivered again to the processor: nothing happens twice.
     pipeline.invoke("PaymentWatcherFunction")
     assert pipeline.deliver("WithdrawalProcessorFunction", [tid], kind="withdrawal") == []
@@ -305,6 +314,7 @@ def _ready_withdrawal(pipeline: Pipeline, tid: str) -> dict:
     memo = base64.b64encode(hashlib.sha256(tid.encode()).digest()).decode()
     account = pipeline.stack.keys.distribution.public_key
     doc.update(status="pending_user_transfer_start", version=doc["version"] + 1, to="****3000",
+               payout_account="DE89370400440532013000",
                receiving_account=account, receiving_memo_type="hash", receiving_memo=memo)
     if not doc.get("amount_out"):
         doc["amount_out"] = str(Decimal(doc["amount_in"]) - Decimal("0.55"))

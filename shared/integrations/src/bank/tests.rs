@@ -115,6 +115,7 @@ fn withdrawal(id: &str) -> Transaction {
     withdrawal.amount_in = Some("30".parse().unwrap());
     withdrawal.amount_out = Some("29.425".parse().unwrap());
     withdrawal.to = Some("****3000".into());
+    withdrawal.payout_account = Some("DE89370400440532013000".into());
     withdrawal
 }
 
@@ -240,7 +241,100 @@ async fn a_withdrawal_is_paid_out_once_by_its_transaction_id() {
         serde_json::from_str(requests[0].trim_start_matches("POST /payouts ")).unwrap();
     assert_eq!(
         body,
-        serde_json::json!({"reference": withdrawal.id, "amount": "29.425", "account": "****3000"})
+        serde_json::json!({"reference": withdrawal.id, "amount": "29.425", "account": "DE89370400440532013000"}),
+        "paid to the whole account, never to the masked `to`"
+    );
+}
+
+/// A bank that pays every payout (201) and records the requests.
+async fn paying_bank() -> (String, Arc<Mutex<Vec<String>>>) {
+    bank(Arc::new(|method: &str, path: &str, body: &str| {
+        assert_eq!((method, path), ("POST", "/payouts"));
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        (
+            201,
+            serde_json::json!({"id": 42, "reference": body["reference"], "amount": body["amount"],
+                               "currency": "USD", "account": body["account"], "created_at": "x"})
+            .to_string(),
+        )
+    }))
+    .await
+}
+
+/// The accounts of the payouts the bank was asked for, in order.
+fn paid_accounts(seen: &Mutex<Vec<String>>) -> Vec<String> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .map(|request| {
+            let body: serde_json::Value =
+                serde_json::from_str(request.trim_start_matches("POST /payouts ")).unwrap();
+            body["account"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_payout_goes_to_the_whole_account_typed_in_the_form_while_to_stays_masked() {
+    use mooring::i18n::Lang;
+    use mooring::integrations::{FieldKind, Form, FormField};
+
+    let (url, seen) = paying_bank().await;
+    let anchor = anchor(Some(&url));
+    let form = Form {
+        step: crate::rail::STEP_BANK_ACCOUNT.into(),
+        fields: vec![FormField::new(
+            "bank_account_number",
+            "IBAN",
+            FieldKind::Text { max_len: 42 },
+        )],
+    };
+    // Two withdrawals of one user to two accounts ending in the same four digits, the second
+    // typed before the first is paid out.
+    let mut first = withdrawal("abab1212-0000-4000-8000-000000000000");
+    let mut second = withdrawal("cdcd3434-0000-4000-8000-000000000000");
+    for (tx, typed) in [
+        (&mut first, "de89 3704 0044 0532 0130 00"),
+        (&mut second, "GB29 NWBK 6016 1331 3000"),
+    ] {
+        tx.to = None;
+        tx.payout_account = None;
+        let values = [("bank_account_number".to_owned(), typed.to_owned())].into();
+        WithdrawalIntegration::after_form_validation(&anchor, tx, &form, &values, Lang::En)
+            .await
+            .unwrap();
+    }
+    assert_eq!(first.to.as_deref(), Some("****3000"), "shown masked");
+    assert_eq!(second.to.as_deref(), Some("****3000"), "shown masked");
+
+    for tx in [&first, &second] {
+        assert!(matches!(
+            anchor.process_withdrawal(tx).await.unwrap(),
+            WithdrawalOutcome::Completed { .. }
+        ));
+    }
+    assert_eq!(
+        paid_accounts(&seen),
+        ["DE89370400440532013000", "GB29NWBK601613313000"],
+        "each withdrawal is paid to the account typed for it, in full"
+    );
+}
+
+#[tokio::test]
+async fn a_withdrawal_without_its_whole_account_is_left_to_the_operator_unpaid() {
+    let (url, seen) = paying_bank().await;
+    let anchor = anchor(Some(&url));
+    let mut masked_only = withdrawal("efef5656-0000-4000-8000-000000000000");
+    masked_only.payout_account = None;
+    assert_eq!(
+        anchor.process_withdrawal(&masked_only).await.unwrap(),
+        WithdrawalOutcome::PendingExternal {
+            external_transaction_id: None
+        }
+    );
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "nothing is paid to a masked account"
     );
 }
 

@@ -374,14 +374,19 @@ async fn a_withdrawal_asks_the_amount_the_bank_account_then_the_missing_kyc_fiel
     )
     .await
     .expect("bank account step");
-    assert_eq!(tx.to.as_deref(), Some("****3000"), "stored masked");
+    assert_eq!(tx.to.as_deref(), Some("****3000"), "shown masked");
+    assert_eq!(
+        tx.payout_account.as_deref(),
+        Some("DE89370400440532013000"),
+        "the whole number is kept with the transaction, for the payout"
+    );
     assert_eq!(
         f.customer_fields(&dave)
             .await
             .get("bank_account_number")
             .map(String::as_str),
         Some("DE89370400440532013000"),
-        "the whole number is kept with the customer, for the payout"
+        "and saved with the customer, as SEP-12 would"
     );
 
     let kyc = f.withdrawal_form(&tx).await.expect("the KYC form");
@@ -424,6 +429,7 @@ async fn a_bad_bank_account_is_refused_in_the_users_language_and_nothing_changes
         );
     }
     assert_eq!(tx.to, None);
+    assert_eq!(tx.payout_account, None);
     assert!(f.customer_fields(&erin).await.is_empty());
 }
 

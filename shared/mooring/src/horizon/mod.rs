@@ -63,8 +63,8 @@ pub trait Horizon: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<PaymentRecord>, HorizonError>> + Send;
 
-    /// The paging token of the account's newest payment (`order=desc&limit=1`), where a watcher
-    /// starts; `None` when it has none.
+    /// The paging token of the account's newest payment (`order=desc&limit=1`): where the
+    /// history a watcher finds on its first run ends; `None` when it has none.
     fn latest_payment_cursor(
         &self,
         account: &AccountId,

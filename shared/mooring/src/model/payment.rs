@@ -1,6 +1,7 @@
 //! Incoming Stellar payments the payment watcher saw on the anchor's receiving accounts, kept
-//! whatever became of them: matched to a withdrawal, or left for the operator (unmatched,
-//! duplicate, wrong asset, wrong amount). Nothing the anchor received is ever dropped.
+//! whatever became of them: matched to a withdrawal, left for the operator (unmatched,
+//! duplicate, wrong asset, wrong amount), or kept as the account's history (paid before the
+//! watcher first ran, matching no transaction). Nothing the anchor received is ever dropped.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,12 +23,18 @@ pub enum PaymentOutcome {
     /// The memo matched but the amount is outside what the transaction accepts; the
     /// transaction went `on_hold`.
     WrongAmount,
+    /// Paid before the watcher's first run on the account and matching no transaction: the
+    /// account's history (e.g. its funding, or payments from before Mooring), recorded but not
+    /// the operator's business. A payment of that time that matches a transaction is treated
+    /// like any other.
+    History,
 }
 
 impl PaymentOutcome {
-    /// Whether the operator has something to look at.
+    /// Whether the operator has something to look at (every outcome but `Matched` and
+    /// `History`).
     pub fn needs_attention(self) -> bool {
-        self != PaymentOutcome::Matched
+        !matches!(self, PaymentOutcome::Matched | PaymentOutcome::History)
     }
 }
 

@@ -283,6 +283,12 @@ pub struct Transaction {
     pub from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    /// Withdrawals: the whole off-chain account the money is paid out to, kept by the
+    /// integration when `to` shows it masked (SEP-24 allows `****1234`), e.g. the IBAN the user
+    /// typed in the reference rail's form. Private to the anchor: stored with the transaction,
+    /// never rendered (the SEP-24 transaction object, the pages and wallet callbacks show `to`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payout_account: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claimable_balance_id: Option<String>,
     #[serde(default)]
@@ -383,6 +389,7 @@ impl Transaction {
             deposit_memo_type: None,
             from: None,
             to: None,
+            payout_account: None,
             claimable_balance_id: None,
             claimable_balance_supported: false,
             receiving_account: None,

@@ -20,7 +20,7 @@ use crate::integrations::{
 use crate::model::{
     IncomingPayment, Kind, PaymentOutcome, Protocol, Transaction, TransactionStatus, UserKey,
 };
-use crate::payments::watcher::{cursor_name, PaymentWatcher};
+use crate::payments::watcher::{cursor_name, history_name, PaymentWatcher, START_CURSOR};
 use crate::payments::WorkerError;
 use crate::queue::{InMemoryQueue, Queue, QueueError, QueueMessage};
 use crate::sep24::interactive::withdraw_memo;
@@ -438,7 +438,8 @@ async fn a_real_payment_matches_its_withdrawal_and_is_queued_once() {
     let scene = Scene::<InMemoryStore>::new();
     let queue = Arc::new(InMemoryQueue::default());
     let watcher = scene.watcher(queue.clone());
-    // The first run starts "from now": an old payment is not looked at.
+    // The first run reads the account's payments from the oldest: an old payment that matches
+    // nothing is the account's history, recorded but not for the operator.
     let old = scene.record(
         PaymentKind::Payment,
         &scene.usdc,
@@ -446,7 +447,20 @@ async fn a_real_payment_matches_its_withdrawal_and_is_queued_once() {
         Memo::Text("old".into()),
     );
     let first = watcher.watch_payments().await.expect("first run");
-    assert_eq!(first.records, 0);
+    assert_eq!(
+        (first.records, first.history, first.needing_attention),
+        (1, 1, 0)
+    );
+    assert_eq!(
+        scene
+            .store
+            .get_payment(&old.id)
+            .await
+            .unwrap()
+            .map(|p| p.outcome),
+        Some(PaymentOutcome::History)
+    );
+    assert!(scene.attention().await.is_empty());
     let cursor = scene
         .store
         .cursor(&cursor_name(&scene.dist()))
@@ -533,6 +547,227 @@ async fn a_real_payment_matches_its_withdrawal_and_is_queued_once() {
     let again = watcher.watch_payments().await.expect("run");
     assert_eq!(again.records, 0);
     assert_eq!(queue.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_withdrawal_paid_before_the_watchers_first_run_is_matched_and_queued_once() {
+    let scene = Scene::<InMemoryStore>::new();
+    let queue = Arc::new(InMemoryQueue::default());
+    // A fresh deployment: the user paid before the watcher ever ran, amid the account's past.
+    let before = scene.record(
+        PaymentKind::Payment,
+        &scene.usdc,
+        "500",
+        Memo::Text("treasury".into()),
+    );
+    let tx = scene.withdrawal("40").await;
+    let paid = scene.pay(&tx, "40");
+    let no_memo = scene.record(PaymentKind::Payment, &scene.usdc, "2", Memo::None);
+    // Paid twice before the first run: the second is a duplicate for the operator, as ever.
+    let twice = scene.withdrawal("10").await;
+    scene.pay(&twice, "10");
+    let again = scene.pay(&twice, "10");
+
+    let watcher = scene.watcher(queue.clone()).with_page_limit(2);
+    let report = watcher.watch_payments().await.expect("first run");
+    assert_eq!(
+        (
+            report.records,
+            report.matched,
+            report.history,
+            report.needing_attention
+        ),
+        (5, 2, 2, 1),
+        "{report:?}"
+    );
+    let tx = scene.get(&tx.id).await;
+    assert_eq!(tx.status, TransactionStatus::PendingAnchor);
+    assert_eq!(tx.amount_in, Some(amount("40")));
+    assert_eq!(tx.amount_out, Some(amount("39")));
+    assert_eq!(
+        tx.stellar_transaction_id.as_deref(),
+        Some(paid.transaction_hash.as_str())
+    );
+    assert_eq!(ids(&queue.messages()), {
+        let mut v = vec![tx.id.clone(), twice.id.clone()];
+        v.sort();
+        v
+    });
+    for (payment, outcome) in [
+        (&paid, PaymentOutcome::Matched),
+        (&before, PaymentOutcome::History),
+        (&no_memo, PaymentOutcome::History),
+        (&again, PaymentOutcome::Duplicate),
+    ] {
+        let recorded = scene.store.get_payment(&payment.id).await.unwrap();
+        assert_eq!(recorded.map(|p| p.outcome), Some(outcome), "{}", payment.id);
+    }
+    let attention = scene.attention().await;
+    assert_eq!(
+        attention.iter().map(|p| &p.id).collect::<Vec<_>>(),
+        [&again.id],
+        "only the duplicate needs the operator"
+    );
+
+    // Later runs find nothing new: the withdrawal is queued once, written once.
+    let later = watcher.watch_payments().await.expect("run");
+    assert_eq!(later.records, 0);
+    assert_eq!(queue.messages().len(), 2);
+    assert_eq!(scene.get(&tx.id).await.version, tx.version);
+    // And the processor pays it out.
+    let rail = Arc::new(Rail::default());
+    scene
+        .processor(rail.clone())
+        .process_withdrawal(&message(&tx))
+        .await
+        .expect("process");
+    assert_eq!(rail.calls(&tx.id), 1);
+    assert_eq!(scene.get(&tx.id).await.status, TransactionStatus::Completed);
+}
+
+#[tokio::test]
+async fn a_long_history_is_read_over_several_runs_and_later_unmatched_payments_need_attention() {
+    let scene = Scene::<InMemoryStore>::new();
+    let queue = Arc::new(InMemoryQueue::default());
+    let history: Vec<PaymentRecord> = (0..5)
+        .map(|i| {
+            scene.record(
+                PaymentKind::Payment,
+                &scene.usdc,
+                "1",
+                Memo::Text(format!("past {i}")),
+            )
+        })
+        .collect();
+    let watcher = scene
+        .watcher(queue.clone())
+        .with_page_limit(2)
+        .with_max_pages(1);
+    let first = watcher.watch_payments().await.expect("first run");
+    assert_eq!((first.records, first.history), (2, 2));
+    let end = scene
+        .store
+        .cursor(&history_name(&scene.dist()))
+        .await
+        .unwrap()
+        .expect("the end of the history is stored");
+    assert_eq!(
+        end.value, history[4].paging_token,
+        "the newest payment then"
+    );
+
+    // Arriving after the first run: new, even while the history is still being read.
+    let late = scene.record(
+        PaymentKind::Payment,
+        &scene.usdc,
+        "3",
+        Memo::Text("who?".into()),
+    );
+    let tx = scene.withdrawal("20").await;
+    scene.pay(&tx, "20");
+    let mut total = first;
+    for _ in 0..5 {
+        let run = watcher.watch_payments().await.expect("run");
+        total.records += run.records;
+        total.history += run.history;
+        total.matched += run.matched;
+        total.needing_attention += run.needing_attention;
+    }
+    assert_eq!(
+        (
+            total.records,
+            total.history,
+            total.matched,
+            total.needing_attention
+        ),
+        (7, 5, 1, 1)
+    );
+    for past in &history {
+        let recorded = scene.store.get_payment(&past.id).await.unwrap();
+        assert_eq!(recorded.map(|p| p.outcome), Some(PaymentOutcome::History));
+    }
+    let attention = scene.attention().await;
+    assert_eq!(attention.len(), 1, "{attention:#?}");
+    assert_eq!(attention[0].id, late.id);
+    assert_eq!(attention[0].outcome, PaymentOutcome::Unmatched);
+    assert_eq!(
+        scene.get(&tx.id).await.status,
+        TransactionStatus::PendingAnchor
+    );
+    assert_eq!(ids(&queue.messages()), vec![tx.id.clone()]);
+    // The end of the history was stored once and never moved.
+    let still = scene
+        .store
+        .cursor(&history_name(&scene.dist()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(still, end);
+}
+
+#[tokio::test]
+async fn a_first_run_that_stopped_before_its_cursor_keeps_the_history_end_it_stored() {
+    let scene = Scene::<InMemoryStore>::new();
+    let queue = Arc::new(InMemoryQueue::default());
+    let past = scene.record(
+        PaymentKind::Payment,
+        &scene.usdc,
+        "1",
+        Memo::Text("past".into()),
+    );
+    // A first run stored the end of the history, then stopped before saving its cursor; a
+    // payment arrived in between.
+    scene
+        .store
+        .save_cursor(&history_name(&scene.dist()), &past.paging_token, None)
+        .await
+        .unwrap();
+    let between = scene.record(
+        PaymentKind::Payment,
+        &scene.usdc,
+        "1",
+        Memo::Text("between".into()),
+    );
+    let report = scene
+        .watcher(queue)
+        .watch_payments()
+        .await
+        .expect("first run");
+    assert_eq!(
+        (report.records, report.history, report.needing_attention),
+        (2, 1, 1)
+    );
+    let attention = scene.attention().await;
+    assert_eq!(attention.len(), 1);
+    assert_eq!(attention[0].id, between.id, "after the stored end: new");
+}
+
+#[tokio::test]
+async fn an_account_without_payments_has_no_history_and_two_first_runs_at_once_start_once() {
+    let scene = Scene::<YieldingStore>::new();
+    let queue = Arc::new(InMemoryQueue::default());
+    let one = scene.watcher(queue.clone());
+    let two = scene.watcher(queue.clone());
+    let (r1, r2) = tokio::join!(one.watch_payments(), two.watch_payments());
+    let (r1, r2) = (r1.expect("one"), r2.expect("two"));
+    assert_eq!(r1.conflicts + r2.conflicts, 1, "{r1:?} {r2:?}");
+    let end = scene
+        .store
+        .cursor(&history_name(&scene.dist()))
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!((end.value.as_str(), end.version), (START_CURSOR, 1));
+    // Every payment from now on is new.
+    let first = scene.record(
+        PaymentKind::Payment,
+        &scene.usdc,
+        "1",
+        Memo::Text("first".into()),
+    );
+    let report = one.watch_payments().await.expect("run");
+    assert_eq!((report.history, report.needing_attention), (0, 1));
+    assert_eq!(scene.attention().await[0].id, first.id);
 }
 
 #[tokio::test]

@@ -3,9 +3,8 @@
 //!
 //! For each receiving account (the distribution account of every asset with withdrawals
 //! configured), it reads Horizon's payments in ascending order from a cursor stored under
-//! [`cursor_name`] (first run: the account's newest payment, i.e. "from now"), page by page until
-//! a short page. Each record that is a successful payment or path payment *to* the account is
-//! matched by (account, memo) to a transaction:
+//! [`cursor_name`], page by page until a short page. Each record that is a successful payment or
+//! path payment *to* the account is matched by (account, memo) to a transaction:
 //!
 //! | finding | outcome | transaction |
 //! |---|---|---|
@@ -16,6 +15,17 @@
 //! | another asset | `WrongAsset` | unchanged (the user may still pay the right asset) |
 //! | amount off by more than 10 %, or not paying its fee | `WrongAmount` | `on_hold` with a `status_message` and the payment's hash |
 //! | no transaction with this memo (or no memo) | `Unmatched` | - |
+//! | the same, paid before the watcher's first run on the account | `History` (not for the operator) | - |
+//!
+//! First run (no cursor stored): the watcher starts at the beginning of the account's payment
+//! history (Horizon without a cursor), not "from now", so that a withdrawal paid before it first
+//! ran (a fresh deployment, a watcher that was down) is matched like any other payment. Before
+//! it starts, it stores where that history ends, once, under [`history_name`]: the paging token
+//! of the account's newest payment at that moment ([`START_CURSOR`] when it has none). A payment
+//! up to there that matches no transaction is recorded as `History`, not put in the operator's
+//! queue, so that an account with a long past does not flood it; matching works exactly as for
+//! new payments, and a history payment whose memo names a transaction gets that transaction's
+//! outcome. A long history is read over several runs ([`DEFAULT_MAX_PAGES`] per run).
 //!
 //! Every such payment is stored with [`IncomingPayments::record`] (once, by operation id), so
 //! nothing the anchor received is dropped; the operator lists those needing attention. Records
@@ -51,8 +61,8 @@ pub const DEFAULT_MAX_PAGES: usize = 50;
 /// How far the amount received may be from `amount_in`, in percent (SEP-24/6 practice).
 pub const AMOUNT_TOLERANCE_PERCENT: i128 = 10;
 
-/// The cursor of an account without payments: before the first (Horizon paging tokens are
-/// positive).
+/// The cursor before an account's first payment (Horizon paging tokens are positive): the
+/// watcher then asks Horizon for the payments without a cursor, from the oldest.
 pub const START_CURSOR: &str = "0";
 
 /// Conditional writes retried after a `Conflict` before the record is left for the next run.
@@ -61,6 +71,13 @@ const WRITE_ATTEMPTS: usize = 5;
 /// The name of the stored Horizon cursor of a receiving account: `payments:<G...>`.
 pub fn cursor_name(account: &AccountId) -> String {
     format!("payments:{account}")
+}
+
+/// The name under which the end of a receiving account's history is stored, once, on the
+/// watcher's first run: `payments-history:<G...>`, the paging token of the account's newest
+/// payment then ([`START_CURSOR`]: none). Never moved afterwards.
+pub fn history_name(account: &AccountId) -> String {
+    format!("payments-history:{account}")
 }
 
 /// What a run did, summed over the accounts.
@@ -76,6 +93,9 @@ pub struct WatchReport {
     pub matched: usize,
     /// Payments recorded for the operator (unmatched, duplicate, wrong asset or amount).
     pub needing_attention: usize,
+    /// Payments from before the watcher's first run that match no transaction (recorded as
+    /// `History`, not for the operator).
+    pub history: usize,
     /// Accounts where another watcher moved the cursor first (this run stopped there).
     pub conflicts: usize,
 }
@@ -87,6 +107,7 @@ impl WatchReport {
         self.skipped += other.skipped;
         self.matched += other.matched;
         self.needing_attention += other.needing_attention;
+        self.history += other.history;
         self.conflicts += other.conflicts;
     }
 }
@@ -148,6 +169,16 @@ fn amount_acceptable(received: Amount, expected: Option<Amount>) -> bool {
             diff * 100 <= i128::from(expected.stroops()) * AMOUNT_TOLERANCE_PERCENT
         }
     }
+}
+
+/// The stored end of an account's history as a paging token (`None`, logged, when it is not a
+/// number: nothing is then taken for history).
+fn history_end(account: &AccountId, stored: &str) -> Option<u64> {
+    let end = stored.parse::<u64>().ok();
+    if end.is_none() {
+        tracing::warn!(%account, stored, "payment watcher: unreadable end of history ignored");
+    }
+    end
 }
 
 impl<S, H, Q, F> PaymentWatcher<S, H, Q, F>
@@ -231,15 +262,16 @@ where
             ..WatchReport::default()
         };
         let name = cursor_name(account);
+        // Where the account's history ends: read when an unmatched payment needs it.
+        let mut history = None;
         let (mut cursor, mut version) = match self.store.cursor(&name).await? {
             Some(stored) => (stored.value, stored.version),
             None => {
-                // First run: start from now (no payment yet: from the start, all are new).
-                let start = self
-                    .horizon
-                    .latest_payment_cursor(account)
-                    .await?
-                    .unwrap_or_else(|| START_CURSOR.to_owned());
+                // First run: from the beginning of the account's payments, once the end of
+                // its history is stored (before the cursor: a run that stops in between finds
+                // it on the next try).
+                history = Some(self.mark_history_end(account).await?);
+                let start = START_CURSOR.to_owned();
                 match self.store.save_cursor(&name, &start, None).await {
                     Ok(version) => (start, version),
                     Err(StoreError::Conflict) => {
@@ -253,17 +285,19 @@ where
         };
 
         for _ in 0..self.max_pages {
+            let from = (cursor != START_CURSOR).then_some(cursor.as_str());
             let page = self
                 .horizon
-                .payments(account, Some(&cursor), self.page_limit)
+                .payments(account, from, self.page_limit)
                 .await?;
             report.records += page.len();
             let mut processed: Option<&str> = None;
             let mut failure = None;
             for record in &page {
-                match self.handle(account, record).await {
+                match self.handle(account, record, &mut history).await {
                     Ok(None) => report.skipped += 1,
                     Ok(Some(PaymentOutcome::Matched)) => report.matched += 1,
+                    Ok(Some(PaymentOutcome::History)) => report.history += 1,
                     Ok(Some(_)) => report.needing_attention += 1,
                     Err(error) => {
                         tracing::warn!(%account, payment = %record.id, %error,
@@ -301,12 +335,71 @@ where
         Ok(report)
     }
 
+    /// Stores where the account's history ends, unless stored already (a first run that
+    /// stopped before saving its cursor, or another watcher): the paging token of its newest
+    /// payment now. Returns the end in force.
+    async fn mark_history_end(&self, account: &AccountId) -> Result<Option<u64>, WorkerError> {
+        let name = history_name(account);
+        if let Some(stored) = self.store.cursor(&name).await? {
+            return Ok(history_end(account, &stored.value));
+        }
+        let end = self
+            .horizon
+            .latest_payment_cursor(account)
+            .await?
+            .unwrap_or_else(|| START_CURSOR.to_owned());
+        match self.store.save_cursor(&name, &end, None).await {
+            Ok(_) => {
+                tracing::info!(%account, history_end = %end,
+                    "payment watcher: first run; reading the account's payments from the oldest");
+                Ok(history_end(account, &end))
+            }
+            // Another watcher stored it first: its end is the one.
+            Err(StoreError::Conflict) => Ok(self
+                .store
+                .cursor(&name)
+                .await?
+                .and_then(|stored| history_end(account, &stored.value))),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Whether the record is part of the account's history (paid up to the newest payment
+    /// there was when the watcher first ran). The stored end is read once per run, and only
+    /// when asked (for an unmatched payment).
+    async fn in_history(
+        &self,
+        account: &AccountId,
+        record: &PaymentRecord,
+        history: &mut Option<Option<u64>>,
+    ) -> Result<bool, WorkerError> {
+        let end = match *history {
+            Some(end) => end,
+            None => {
+                let end = self
+                    .store
+                    .cursor(&history_name(account))
+                    .await?
+                    .and_then(|stored| history_end(account, &stored.value));
+                *history = Some(end);
+                end
+            }
+        };
+        Ok(match (end, record.paging_token.parse::<u64>()) {
+            (Some(end), Ok(token)) => token <= end,
+            // No end stored (a watcher deployed before history was kept), or a token that is
+            // not a number: the payment is treated as new.
+            _ => false,
+        })
+    }
+
     /// Processes one record: `None` when it is not an incoming payment (skipped), else the
     /// outcome recorded.
     async fn handle(
         &self,
         account: &AccountId,
         record: &PaymentRecord,
+        history: &mut Option<Option<u64>>,
     ) -> Result<Option<PaymentOutcome>, WorkerError> {
         let incoming =
             record.successful && record.kind.is_payment() && record.to.as_ref() == Some(account);
@@ -320,7 +413,17 @@ where
             return Ok(None);
         }
 
-        let decision = self.decide(account, record, asset, amount).await?;
+        let mut decision = self.decide(account, record, asset, amount).await?;
+        if decision.outcome == PaymentOutcome::Unmatched
+            && decision.transaction_id.is_none()
+            && self.in_history(account, record, history).await?
+        {
+            decision.outcome = PaymentOutcome::History;
+            decision.note = Some(format!(
+                "{}; paid before the watcher's first run on the account (its history)",
+                decision.note.as_deref().unwrap_or("no transaction")
+            ));
+        }
         let (memo_type, memo) = match (&record.memo, record.return_memo) {
             (Memo::None, Some(bytes)) => ("return".to_owned(), Some(BASE64.encode(bytes))),
             (memo, _) => (memo.type_name().to_owned(), memo.value()),

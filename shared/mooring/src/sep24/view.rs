@@ -211,4 +211,17 @@ mod tests {
         assert_eq!(tx["amount_fee_asset"], t.asset.sep38_id());
         assert!(tx.get("deposit_memo").is_none());
     }
+
+    #[test]
+    fn the_whole_payout_account_is_never_shown_only_the_masked_to() {
+        let mut t = transaction(Kind::Withdrawal);
+        t.to = Some("****3000".into());
+        t.payout_account = Some("DE89370400440532013000".into());
+        let body = render(&t);
+        assert_eq!(body["transaction"]["to"], "****3000");
+        assert!(
+            !body.to_string().contains("0532013000"),
+            "the account leaks: {body}"
+        );
+    }
 }

@@ -46,9 +46,9 @@
 //! concurrent submitters spread over the pool instead of all racing for channel 0.
 //!
 //! **Incoming payments** (`PaymentsTable`, table key `id`, Horizon's operation id): `doc`, and
-//! only when the outcome needs the operator (every outcome but `matched`) `attention = "open"`
-//! and `recorded` (`recorded_at` millis zero-padded, `#`, id): the keys of the sparse index
-//! `needing_attention`, read oldest first. `record` puts on `attribute_not_exists(id)`, so a
+//! only when the outcome needs the operator (every outcome but `matched` and `history`)
+//! `attention = "open"` and `recorded` (`recorded_at` millis zero-padded, `#`, id): the keys of
+//! the sparse index `needing_attention`, read oldest first. `record` puts on `attribute_not_exists(id)`, so a
 //! payment is recorded once and never overwritten.
 //!
 //! The two tables are optional in [`TableNames`] (`WORKER_STATE_TABLE`, `PAYMENTS_TABLE`): only
@@ -1360,8 +1360,16 @@ mod tests {
             note: None,
             recorded_at: Timestamp::from_millis(2),
         };
-        let matched = payment_item(&payment(crate::model::PaymentOutcome::Matched)).expect("item");
-        assert!(!matched.contains_key(ATTENTION) && !matched.contains_key(RECORDED));
+        for quiet in [
+            crate::model::PaymentOutcome::Matched,
+            crate::model::PaymentOutcome::History,
+        ] {
+            let item = payment_item(&payment(quiet)).expect("item");
+            assert!(
+                !item.contains_key(ATTENTION) && !item.contains_key(RECORDED),
+                "{quiet:?}"
+            );
+        }
         let p = payment(crate::model::PaymentOutcome::Duplicate);
         let item = payment_item(&p).expect("item");
         assert_eq!(item.get(ATTENTION), Some(&s(OPEN)));

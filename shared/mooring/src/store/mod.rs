@@ -229,8 +229,9 @@ pub trait ChannelLeases: Send + Sync {
     fn release(&self, lease: &ChannelLease) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// A stored position in a stream (the payment watcher's Horizon cursor per account), with its
-/// version for the conditional write of the next position.
+/// A stored position in a stream (the payment watcher's Horizon cursor per account, and where
+/// the account's history ended on its first run), with its version for the conditional write
+/// of the next position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredCursor {
     pub value: String,
@@ -266,7 +267,7 @@ pub trait IncomingPayments: Send + Sync {
         id: &str,
     ) -> impl Future<Output = Result<Option<crate::model::IncomingPayment>, StoreError>> + Send;
 
-    /// Payments that need the operator (every outcome but `Matched`), oldest first.
+    /// Payments that need the operator (every outcome but `Matched` and `History`), oldest first.
     fn list_needing_attention(
         &self,
         limit: usize,
