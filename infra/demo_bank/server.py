@@ -172,9 +172,14 @@ class Running:
         self.book.close()
 
 
+class BankHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver's default backlog (5) drops bursts of connections (many wallets paying at once).
+    request_queue_size = 128
+
+
 def serve(host: str = "127.0.0.1", port: int = 8002, state_dir: str = ".local/demo_bank", verbose: bool = False) -> Running:
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+    server = BankHTTPServer((host, port), Handler)
     server.book = Book(state_dir)
     server.verbose = verbose
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="demo-bank", daemon=True)

@@ -449,6 +449,8 @@ ROUTES = [
 class LedgerHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog (5) drops bursts of connections.
+    request_queue_size = 128
 
     def __init__(self, address, ledger: Ledger, verbose: bool = False):
         super().__init__(address, Handler)

@@ -17,12 +17,17 @@ HOP_BY_HOP = {
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver's default backlog (5) drops bursts of connections (the load tests send many).
+    request_queue_size = 128
+
+
 class FrontDoor:
     def __init__(self, api_url: str, host: str = "127.0.0.1", port: int = 8000):
         target = urlsplit(api_url)
         handler = _handler(target.hostname or "127.0.0.1", target.port or 80, target.path.rstrip("/"))
-        self.server = ThreadingHTTPServer((host, port), handler)
-        self.server.daemon_threads = True
+        self.server = _Server((host, port), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, name="front-door", daemon=True)
 
     @property
