@@ -13,6 +13,12 @@
 # MOORING_AWS_PORT, MOORING_LEDGER_PORT, MOORING_BANK_PORT. To use the real testnet instead of the local ledger:
 #   HORIZON_URL=https://horizon-testnet.stellar.org \
 #   NETWORK_PASSPHRASE="Test SDF Network ; September 2015" bash infra/local.sh
+# NETWORK_PASSPHRASE without HORIZON_URL runs the LOCAL ledger under that passphrase (its state
+# in .local/stack/ledger-<hash>, beside the default network's). WEB_AUTH_DOMAIN sets the
+# web_auth_domain of SEP-10 challenges (template parameter WebAuthDomain; default the front
+# door's host:port). For the official TypeScript wallet SDK, which allows http only on testnet
+# and compares web_auth_domain with the host without its port (README, "Wallet developers"):
+#   NETWORK_PASSPHRASE="Test SDF Network ; September 2015" WEB_AUTH_DOMAIN=localhost bash infra/local.sh
 # Re-running updates the stack in place; Ctrl-C stops every process it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."

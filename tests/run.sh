@@ -4,7 +4,8 @@
 # in which the Python stellar-sdk (an independent Stellar implementation) drives the anchor,
 # in-process and deployed in the local stack (template.yaml in ministack, on free ports).
 # Installs what it needs on first run: Python tools into .venv, Debian's chromium and
-# playwright-core (tests/browser) for the tests of the interactive pages in a real browser.
+# playwright-core (tests/browser) for the tests of the interactive pages in a real browser, and
+# the official TypeScript wallet SDK (tests/wallet-sdk) that drives a local stack in one test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +40,16 @@ if [ ! -d tests/browser/node_modules/playwright-core ] || [ "$(cat "$installed_s
   echo "$lock_sum" >"$installed_sum"
 fi
 
+step "The official TypeScript wallet SDK (tests/wallet-sdk), which drives the anchor in one test"
+# @stellar/typescript-wallet-sdk is pinned in tests/wallet-sdk/package-lock.json; `npm ci` runs
+# again only when that lock changed since the last install.
+lock_sum=$(sha256sum tests/wallet-sdk/package-lock.json | cut -d' ' -f1)
+installed_sum=tests/wallet-sdk/node_modules/.mooring-lock-sha256
+if [ ! -d tests/wallet-sdk/node_modules/@stellar/typescript-wallet-sdk ] || [ "$(cat "$installed_sum" 2>/dev/null)" != "$lock_sum" ]; then
+  (cd tests/wallet-sdk && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$lock_sum" >"$installed_sum"
+fi
+
 step "Rust toolchain components"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
@@ -50,6 +61,16 @@ cargo clippy --workspace --all-targets --quiet --features mooring/dynamodb,moori
 
 step "cfn-lint template.yaml"
 .venv/bin/cfn-lint template.yaml
+
+step "sam validate --lint (the SAM CLI of README \"Deploying to AWS\", offline)"
+# The SAM CLI pins a boto3 that the AWS CLI of .venv cannot share: it has a venv of its own.
+if [ ! -x .venv-sam/bin/sam ] || ! cmp -s tests/sam-requirements.txt .venv-sam/requirements.txt; then
+  python3 -m venv .venv-sam
+  .venv-sam/bin/pip install --quiet --disable-pip-version-check -r tests/sam-requirements.txt
+  cp tests/sam-requirements.txt .venv-sam/requirements.txt
+fi
+SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --lint --template-file template.yaml
+SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --region us-east-1 --template-file template.yaml
 
 step "AWS emulator for the adapter tests (ministack; the tables and queues of template.yaml)"
 # A clean environment as in infra/local_stack/aws.py, a free loopback port, state in a temp dir;

@@ -22,6 +22,7 @@ def main() -> None:
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("MOORING_AWS_PORT", 4570)))
     parser.add_argument("--ledger-port", type=int, default=int(os.environ.get("MOORING_LEDGER_PORT", 8001)))
     parser.add_argument("--bank-port", type=int, default=int(os.environ.get("MOORING_BANK_PORT", 8002)))
+    parser.add_argument("--watch-port", type=int, default=int(os.environ.get("MOORING_WATCH_PORT", 9000)))
     parser.add_argument("--work-dir", type=Path, default=REPO / ".local" / "stack")
     args = parser.parse_args()
 
@@ -36,8 +37,10 @@ def main() -> None:
         aws_port=args.aws_port,
         ledger_port=args.ledger_port,
         bank_port=args.bank_port,
+        watch_port=args.watch_port,
         horizon_url=horizon_url,
         network_passphrase=passphrase,
+        web_auth_domain=os.environ.get("WEB_AUTH_DOMAIN", "").strip(),
         log_level=os.environ.get("RUST_LOG", "info"),
     )
     started = time.monotonic()
@@ -56,7 +59,7 @@ def main() -> None:
 Mooring is running ({time.monotonic() - started:.0f} s to start).
   home domain       {settings.home_domain}
   stellar.toml      {settings.public_url}/.well-known/stellar.toml
-  SEP-10 endpoint   {settings.public_url}/auth
+  SEP-10 endpoint   {settings.public_url}/auth (web_auth_domain {settings.web_auth_domain or settings.home_domain})
   signing key       {k.signing.public_key}
   network           {passphrase}
   Horizon           {stack.horizon_url}{'' if horizon_url else ' (local ledger; friendbot at /friendbot?addr=G...)'}
@@ -67,6 +70,8 @@ Mooring is running ({time.monotonic() - started:.0f} s to start).
   demo bank         {settings.bank_url} (the reference rail's bank account: incoming transfers, payouts)
   local AWS         {stack.aws.endpoint} (AWS_ENDPOINT_URL; credentials test/test, us-east-1)
   keys and logs     {settings.work_dir}
+  cargo lambda      cargo-lambda.env and cargo-lambda.toml in {settings.work_dir} serve any function on
+                    http://localhost:{settings.watch_port} against this stack (README, "Running single functions")
 A deposit's funds arrive at the bank when its user pays with the reference of the instructions page:
   curl -X POST {settings.bank_url}/transfers -H 'Content-Type: application/json' \\
        -d '{{"reference": "MOOR-XXXXXXXX", "amount": "100.00", "currency": "USD"}}'

@@ -18,6 +18,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        return s.connect_ex((host, port)) == 0
+
+
 class Processes:
     def __init__(self, log_dir: Path):
         self.log_dir = log_dir

@@ -3,6 +3,7 @@ door. Used by README command one (`up`) and by the end-to-end tests (on free por
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -12,7 +13,8 @@ from pathlib import Path
 
 from .aws import LocalAws, build_functions
 from .frontdoor import FrontDoor
-from .processes import Processes
+from .processes import Processes, port_in_use
+from .watch import write_watch_config
 
 LOCAL_PASSPHRASE = "Standalone Network ; February 2017"
 
@@ -25,9 +27,15 @@ class Settings:
     aws_port: int = 4570
     ledger_port: int = 8001
     bank_port: int = 8002  # the demo bank of the reference rail (infra/demo_bank)
+    # Where `cargo lambda watch` serves the functions (README); cargo-lambda.env is written for it.
+    watch_port: int = 9000
     # Another Horizon (e.g. testnet) instead of the local ledger; then set the passphrase too.
     horizon_url: str | None = None
     network_passphrase: str = LOCAL_PASSPHRASE
+    # The web_auth_domain of SEP-10 challenges (template parameter WebAuthDomain); "" = the
+    # default, the front door's host:port. "localhost" for wallet SDKs that compare it without
+    # the port (the TypeScript wallet SDK).
+    web_auth_domain: str = ""
     close_interval: float = 5.0
     stack: str = "mooring"
     log_level: str = "info"
@@ -112,6 +120,7 @@ class LocalStack:
 
     def up(self, say=print) -> None:
         s = self.settings
+        self.check_ports()
         try:
             say("building the functions (x86_64) ...")
             build_functions(s.repo, s.repo / "template.yaml", s.work_dir / "build")
@@ -124,6 +133,7 @@ class LocalStack:
             self.aws.start()
             say("deploying template.yaml ...")
             self.aws.deploy(s.repo / "template.yaml", s.work_dir / "build", s.work_dir / "deploy", s.stack, self.parameters())
+            write_watch_config(self.aws, s.stack, s.repo / "template.yaml", s.work_dir, s.watch_port)
             if not s.horizon_url:
                 say("creating the anchor's accounts on the ledger ...")
                 from .accounts import fund_anchor
@@ -134,18 +144,42 @@ class LocalStack:
             self.down()
             raise
 
+    def check_ports(self) -> None:
+        """Refuses to start over another stack (or anything else) listening on our ports: it would
+        deploy into that stack's emulator and use its ledger as ours."""
+        s = self.settings
+        wanted = {"front door (MOORING_PORT)": s.port, "local AWS (MOORING_AWS_PORT)": s.aws_port,
+                  "demo bank (MOORING_BANK_PORT)": s.bank_port}
+        if not s.horizon_url:
+            wanted["local ledger (MOORING_LEDGER_PORT)"] = s.ledger_port
+        busy = [f"{name}: {port}" for name, port in wanted.items() if port_in_use(port)]
+        if busy:
+            raise SystemExit(
+                "ports already in use (another local stack?): " + ", ".join(busy)
+                + ". Stop what listens there, or choose other ports with the variables named."
+            )
+
     def start_ledger(self) -> None:
         s = self.settings
         argv = [
             sys.executable, "-m", "infra.ledger",
             "--host", "127.0.0.1",
             "--port", str(s.ledger_port),
-            "--state-dir", str(s.work_dir / "ledger"),
+            "--state-dir", str(self.ledger_state_dir),
             "--close-interval", str(s.close_interval),
             "--network-passphrase", s.network_passphrase,
         ]
         self.processes.start("ledger", argv, dict(os.environ), cwd=s.repo)
         self.processes.wait_http("ledger", f"{self.horizon_url}/", timeout=30)
+
+    @property
+    def ledger_state_dir(self) -> Path:
+        """One local ledger per network passphrase, so that switching NETWORK_PASSPHRASE (e.g. to
+        the testnet one for the TypeScript wallet SDK) keeps the work dir usable."""
+        s = self.settings
+        if s.network_passphrase == LOCAL_PASSPHRASE:
+            return s.work_dir / "ledger"
+        return s.work_dir / f"ledger-{hashlib.sha256(s.network_passphrase.encode()).hexdigest()[:8]}"
 
     def start_bank(self) -> None:
         s = self.settings
@@ -173,6 +207,8 @@ class LocalStack:
             "OrgName": "Mooring local anchor",
             # Wallets on this machine attest client domains served over http from localhost.
             "ClientDomainAllowInsecure": "true",
+            # Always passed, also when empty: a redeploy would otherwise keep the previous value.
+            "WebAuthDomain": s.web_auth_domain,
             "LogLevel": s.log_level,
             # The reference rail's bank, reached by the functions on this machine.
             "DemoBankUrl": s.bank_url,
