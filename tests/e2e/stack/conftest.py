@@ -7,9 +7,7 @@ the in-process gateway run here unchanged."""
 from __future__ import annotations
 
 import re
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,33 +18,15 @@ REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from infra.local_stack.processes import free_port  # noqa: E402
-from infra.local_stack.stack import LocalStack, Settings  # noqa: E402
+from infra.local_stack.stack import LocalStack  # noqa: E402
+from stacks import running_stack  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def stack():
-    work = Path(tempfile.mkdtemp(prefix="mooring-stack-"))
-    settings = Settings(
-        repo=REPO,
-        work_dir=work,
-        port=free_port(),
-        aws_port=free_port(),
-        ledger_port=free_port(),
-        bank_port=free_port(),
-        close_interval=0.2,
-        stack="mooring-test",
-        # The payment tests cover the claimable-balance path of deposits (SEP-24 /info shows it).
-        extra_parameters={"ClaimableBalances": "true"},
-    )
-    local = LocalStack(settings)
-    try:
-        local.up(say=lambda message: None)
-    except SystemExit as failure:
-        pytest.fail(f"the local stack did not start: {failure}")
-    yield local
-    local.down()
-    shutil.rmtree(work, ignore_errors=True)
+    # The payment tests cover the claimable-balance path of deposits (SEP-24 /info shows it).
+    with running_stack("mooring-test", extra_parameters={"ClaimableBalances": "true"}) as local:
+        yield local
 
 
 @dataclass

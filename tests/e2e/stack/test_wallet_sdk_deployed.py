@@ -19,7 +19,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,7 @@ REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO))
 
 from infra.local_stack.processes import free_port  # noqa: E402
-from infra.local_stack.stack import LocalStack, Settings  # noqa: E402
+from stacks import running_stack  # noqa: E402
 
 TESTNET_PASSPHRASE = "Test SDF Network ; September 2015"
 PACKAGE = REPO / "tests" / "wallet-sdk"
@@ -41,28 +40,10 @@ def sdk_stack():
     its own work dir, ports and stack name. Started once, for this module only, and stopped right
     after it, so the rest of the session does not share two cores with two stacks. The functions
     are already built (cargo) when the session's first stack started."""
-    work = Path(tempfile.mkdtemp(prefix="mooring-sdk-stack-"))
-    settings = Settings(
-        repo=REPO,
-        work_dir=work,
-        port=free_port(),
-        aws_port=free_port(),
-        ledger_port=free_port(),
-        bank_port=free_port(),
-        watch_port=free_port(),
-        network_passphrase=TESTNET_PASSPHRASE,
-        web_auth_domain="localhost",
-        close_interval=0.2,
-        stack="mooring-sdk-test",
-    )
-    local = LocalStack(settings)
-    try:
-        local.up(say=lambda message: None)
-    except SystemExit as failure:
-        pytest.fail(f"the local stack for the wallet SDK did not start: {failure}")
-    yield local
-    local.down()
-    shutil.rmtree(work, ignore_errors=True)
+    with running_stack(
+        "mooring-sdk-test", watch_port=free_port(), network_passphrase=TESTNET_PASSPHRASE, web_auth_domain="localhost"
+    ) as local:
+        yield local
 
 
 def test_the_typescript_wallet_sdk_passes_sep1_10_12_24(sdk_stack):
