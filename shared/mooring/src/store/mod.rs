@@ -8,8 +8,6 @@
 pub mod conformance;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
-#[cfg(feature = "dynamodb")]
-pub mod dynamodb_files;
 pub mod files;
 pub mod memory;
 
