@@ -23,7 +23,7 @@ use crate::model::{
 use crate::payments::watcher::{cursor_name, history_name, PaymentWatcher, START_CURSOR};
 use crate::payments::WorkerError;
 use crate::queue::{InMemoryQueue, Queue, QueueError, QueueMessage};
-use crate::sep24::interactive::withdraw_memo;
+use crate::model::withdraw_memo;
 use crate::stellar::{
     build_signed, AccountId, Amount, Asset, Keypair, Memo, Outgoing, PaymentSpec,
 };
