@@ -39,9 +39,9 @@ mod tests;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use callback::{
-    CallbackError, CallbackSender, HttpCallbackSender, RecordingCallbacks, SignedCallback,
-};
+#[cfg(any(test, feature = "testing"))]
+pub use callback::RecordingCallbacks;
+pub use callback::{CallbackError, CallbackSender, HttpCallbackSender, SignedCallback};
 pub use config::InteractiveConfig;
 pub use error::FlowError;
 pub use forms::CONFIRM_STEP;
