@@ -57,7 +57,7 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (warnings denied)"
-cargo clippy --workspace --all-targets --quiet --features mooring/dynamodb,mooring/sqs -- -D warnings
+cargo clippy --workspace --all-targets --quiet --features mooring/dynamodb,mooring/sqs,mooring/testing -- -D warnings
 
 step "cfn-lint template.yaml"
 .venv/bin/cfn-lint template.yaml
@@ -104,7 +104,7 @@ table_env=$(.venv/bin/python -m infra.local_stack.tables --endpoint "$aws_endpoi
 eval "$table_env"
 
 step "cargo test (unit and handler tests; the DynamoDB adapter against the emulator)"
-cargo test --workspace --features mooring/dynamodb,mooring/sqs --quiet
+cargo test --workspace --features mooring/dynamodb,mooring/sqs,mooring/testing --quiet
 stop_ministack
 
 step "local ledger, local stack and end-to-end tests (a Python stellar-sdk wallet drives the anchor)"

@@ -3,8 +3,8 @@ use std::sync::Arc;
 use mooring::clock::SystemClock;
 use mooring::config::{ConfigError, Env};
 use mooring::queue::sqs::SqsQueue;
+use mooring::store::dynamodb::files::DynamoFileStore;
 use mooring::store::dynamodb::DynamoStore;
-use mooring::store::dynamodb_files::DynamoFileStore;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {

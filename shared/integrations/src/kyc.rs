@@ -10,7 +10,7 @@
 //!   code for <field> of customer <id>: <code>"; replace the log line with your email/SMS sender)
 //!   and never returned. Until the client sends it back (`<field>_verification`), the field is
 //!   `VERIFICATION_REQUIRED`; after [`CODE_ATTEMPTS`] wrong codes a new code is issued.
-//! - Values of fields whose format SEP-9 fixes are checked (`mooring::sep12::sep9::validate`).
+//! - Values of fields whose format SEP-9 fixes are checked (`mooring::sep9::validate`).
 //! - An operator marks a customer `REJECTED` for a type by storing that status in its
 //!   `statuses` map.
 
@@ -23,7 +23,7 @@ use mooring::integrations::{
     CustomerVerification, FieldSpec, FieldStatus, IntegrationError,
 };
 use mooring::model::{Customer, CustomerStatus, UserKey};
-use mooring::sep12::sep9::{self, FieldType};
+use mooring::sep9::{self, FieldType};
 use mooring::store::CustomerStore;
 use mooring::time::Timestamp;
 

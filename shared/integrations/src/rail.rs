@@ -43,7 +43,7 @@ use mooring::integrations::{
     WithdrawalOutcome,
 };
 use mooring::model::{Transaction, UserKey};
-use mooring::sep12::sep9::{self, FieldType};
+use mooring::sep9::{self, FieldType};
 use mooring::store::CustomerStore;
 
 use crate::kyc::DEFAULT_TYPE;

@@ -1,6 +1,5 @@
 //! Time as a port, so that tests can fix "now" (challenge time bounds, JWT expiry).
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub trait Clock: Send + Sync {
@@ -19,22 +18,25 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that stands still until moved.
+/// A clock that stands still until moved (tests).
+#[cfg(any(test, feature = "testing"))]
 #[derive(Default)]
-pub struct FixedClock(AtomicU64);
+pub struct FixedClock(std::sync::atomic::AtomicU64);
 
+#[cfg(any(test, feature = "testing"))]
 impl FixedClock {
     pub fn at(now: u64) -> Self {
-        Self(AtomicU64::new(now))
+        Self(std::sync::atomic::AtomicU64::new(now))
     }
 
     pub fn set(&self, now: u64) {
-        self.0.store(now, Ordering::SeqCst);
+        self.0.store(now, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl Clock for FixedClock {
     fn now(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
     }
 }

@@ -24,8 +24,8 @@ use mooring::model::{
     IncomingPayment, Kind, PaymentOutcome, Protocol, Transaction, TransactionStatus, UserKey,
 };
 use mooring::stellar::{Asset, Keypair};
+use mooring::store::dynamodb::files::{DynamoFileStore, CHUNK_BYTES};
 use mooring::store::dynamodb::{config_loader, DynamoStore, TableNames};
-use mooring::store::dynamodb_files::{DynamoFileStore, CHUNK_BYTES};
 use mooring::store::files::{self, FileStore, StoredFile};
 use mooring::store::{
     conformance, ChallengeStore, ChannelLease, ChannelLeases, Cursors, IncomingPayments,

@@ -133,7 +133,7 @@ class Pipeline:
 
     def put_deposit(self, template: dict, to: str, claimable_balance_supported: bool = False) -> str:
         """A deposit waiting for its bank transfer (pending_user_transfer_start), written as the
-        deployed functions write transactions (shared/mooring/src/store/dynamodb.rs): a copy of
+        deployed functions write transactions (shared/mooring/src/store/dynamodb/codec.rs): a copy of
         a deposit the SEP-24 API opened, with a new id (so a new bank reference) and destination."""
         doc = json.loads(json.dumps(template["doc"]))
         tid = str(uuid.uuid4())

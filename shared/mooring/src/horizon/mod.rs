@@ -1,7 +1,9 @@
 //! The Horizon port: what Mooring asks of the Stellar network, behind a small trait with an
-//! HTTP adapter ([`HttpHorizon`]) and an in-memory ledger ([`InMemoryHorizon`]) for tests.
+//! HTTP adapter ([`HttpHorizon`]) and, for tests only (`cfg(test)` or the `testing` feature), an
+//! in-memory ledger (`InMemoryHorizon`).
 
 mod http_adapter;
+#[cfg(any(test, feature = "testing"))]
 mod memory;
 mod model;
 mod records;
@@ -9,6 +11,7 @@ mod records;
 use std::future::Future;
 
 pub use http_adapter::HttpHorizon;
+#[cfg(any(test, feature = "testing"))]
 pub use memory::{ClaimableBalanceRecord, InMemoryHorizon, SubmitFault};
 pub use model::{AccountRecord, Balance, Signer, SignerKey, Thresholds};
 pub use records::{

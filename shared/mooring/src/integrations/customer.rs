@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::IntegrationError;
 use crate::model::{CustomerStatus, UserKey};
-use crate::sep12::sep9::{self, FieldType};
+use crate::sep9::{self, FieldType};
 
 /// The status of one field in `provided_fields`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

@@ -7,6 +7,6 @@ mod transaction;
 pub use customer::{Customer, CustomerStatus};
 pub use payment::{IncomingPayment, PaymentOutcome};
 pub use transaction::{
-    receiving_key as transaction_receiving_key, FeeDetails, FeeItem, Kind, Protocol, RefundPayment,
-    Refunds, SubmissionState, Transaction, TransactionStatus, UserKey,
+    receiving_key as transaction_receiving_key, withdraw_memo, FeeDetails, FeeItem, Kind, Protocol,
+    RefundPayment, Refunds, SubmissionState, Transaction, TransactionStatus, UserKey,
 };

@@ -1,6 +1,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use crate::stellar::{AccountId, Amount, Asset};
@@ -426,4 +427,19 @@ impl Transaction {
 /// The payment-matching key of an account and memo.
 pub fn receiving_key(account: &AccountId, memo_type: &str, memo: &str) -> String {
     format!("{account}#{memo_type}#{memo}")
+}
+
+/// The withdrawal memo of a transaction: the 16 bytes of its UUID followed by 16 zero bytes,
+/// as a base64 `hash` memo. Ids are unique, so memos are, with no coordination between
+/// concurrent requests. (An id that is not a UUID uses its SHA-256.)
+pub fn withdraw_memo(transaction_id: &str) -> String {
+    let mut bytes = [0u8; 32];
+    match uuid::Uuid::parse_str(transaction_id) {
+        Ok(id) => bytes[..16].copy_from_slice(id.as_bytes()),
+        Err(_) => {
+            use sha2::{Digest, Sha256};
+            bytes.copy_from_slice(&Sha256::digest(transaction_id.as_bytes()));
+        }
+    }
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

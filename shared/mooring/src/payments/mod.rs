@@ -21,7 +21,7 @@ pub mod watcher;
 pub mod withdrawals;
 
 #[cfg(test)]
-mod tests_deposits;
+mod tests;
 
 use crate::config::AssetConfig;
 use crate::horizon::HorizonError;

@@ -498,7 +498,3 @@ where
         Timestamp::from_secs(self.clock.now())
     }
 }
-
-#[cfg(test)]
-#[path = "tests_withdrawals.rs"]
-mod tests;

@@ -1,7 +1,6 @@
 //! Client-domain attestation: fetching a wallet's stellar.toml for its SIGNING_KEY, safely
 //! (https only, timeout, size cap, no connections to private addresses, bounded redirects).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,9 +31,11 @@ pub trait ClientDomainResolver: Send + Sync {
 }
 
 /// Fixed domain → key answers, for tests.
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug, Default, Clone)]
-pub struct InMemoryClientDomains(pub HashMap<String, AccountId>);
+pub struct InMemoryClientDomains(pub std::collections::HashMap<String, AccountId>);
 
+#[cfg(any(test, feature = "testing"))]
 impl ClientDomainResolver for InMemoryClientDomains {
     async fn signing_key(&self, domain: &str) -> Result<AccountId, ClientDomainError> {
         self.0

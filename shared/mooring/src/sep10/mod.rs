@@ -11,10 +11,10 @@ mod verify;
 use std::sync::Arc;
 
 pub use challenge::{build_challenge, Challenge, ChallengeRequest, ChallengeSpec};
+#[cfg(any(test, feature = "testing"))]
+pub use client_domain::InMemoryClientDomains;
 /// Whether an address is globally routable (also guards the SEP-24 wallet callbacks).
-pub use client_domain::{
-    ClientDomainError, ClientDomainResolver, HttpClientDomainResolver, InMemoryClientDomains,
-};
+pub use client_domain::{ClientDomainError, ClientDomainResolver, HttpClientDomainResolver};
 pub use jwt::{Claims, JwtError, JwtKeys, WebAuthUser};
 pub use verify::Token;
 

@@ -5,7 +5,8 @@ use http::{Method, Request, StatusCode};
 use super::{ChallengeRequest, ClientDomainResolver, WebAuth};
 use crate::error::ApiError;
 use crate::horizon::Horizon;
-use crate::http::{body_params, json, preflight, query_params, render, HttpResponse};
+use crate::http::body::{body_params, query_params};
+use crate::http::{json, preflight, render, HttpResponse};
 use crate::store::ChallengeStore;
 
 /// A signed challenge is a few KiB; anything much larger is not one.

@@ -5,19 +5,18 @@
 //! [`Kyc`] is the domain service; [`routes`] is its HTTP glue.
 
 mod identity;
-pub mod multipart;
 pub mod routes;
-pub mod sep9;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use identity::{resolve_user, subject, ACCOUNT_MISMATCH, MEMO_MISMATCH};
-pub use multipart::Upload;
 
 use crate::auth::Authenticator;
 use crate::clock::Clock;
 use crate::error::ApiError;
+use crate::http::body::MAX_TEXT_BYTES;
+use crate::http::multipart::Upload;
 use crate::integrations::{
     CustomerCallback, CustomerInfo, CustomerIntegration, CustomerQuery, CustomerUpdate,
     CustomerVerification, IntegrationError,
@@ -25,18 +24,11 @@ use crate::integrations::{
 use crate::model::{CustomerStatus, Kind, Transaction, TransactionStatus, UserKey};
 use crate::queue::{Queue, QueueMessage};
 use crate::sep10::WebAuthUser;
+use crate::sep9;
 use crate::store::files::{FileStore, StoredFile};
 use crate::store::{StoreError, TransactionStore};
 use crate::time::Timestamp;
 
-/// A binary SEP-9 field (one file) may be at most this large.
-pub const MAX_FILE_BYTES: usize = 5 * 1024 * 1024;
-/// A multipart request may be at most this large (API Gateway's own limit is 10 MB).
-pub const MAX_MULTIPART_BYTES: usize = 10 * 1024 * 1024;
-/// A JSON or form-encoded body may be at most this large (text fields only).
-pub const MAX_FORM_BYTES: usize = 256 * 1024;
-/// A text field's value may be at most this large.
-pub const MAX_TEXT_BYTES: usize = 1024;
 /// The KYC types SEP-31 uses for a transaction's sender and receiver.
 pub const SEP31_SENDER_TYPE: &str = "sep31-sender";
 pub const SEP31_RECEIVER_TYPE: &str = "sep31-receiver";

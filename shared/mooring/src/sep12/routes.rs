@@ -8,14 +8,17 @@
 use http::header::CONTENT_TYPE;
 use http::{Method, Request, StatusCode};
 
-use super::multipart::{self, Form, Limits};
-use super::{sep9, Kyc, MAX_FILE_BYTES, MAX_FORM_BYTES, MAX_MULTIPART_BYTES};
+use super::Kyc;
 use crate::error::ApiError;
-use crate::http::{
-    add_query_params, body_params, json, preflight, query_params, render, HttpResponse,
+use crate::http::body::{
+    add_query_params, body_params, query_params, MAX_FILE_BYTES, MAX_FORM_BYTES,
+    MAX_MULTIPART_BYTES,
 };
+use crate::http::multipart::{self, Form, Limits};
+use crate::http::{json, preflight, render, HttpResponse};
 use crate::integrations::CustomerIntegration;
 use crate::queue::Queue;
+use crate::sep9;
 use crate::store::files::FileStore;
 use crate::store::TransactionStore;
 

@@ -17,12 +17,14 @@ use serde::Serialize;
 use super::service::Transfer;
 use super::view::{TransactionEnvelope, TransactionView};
 use crate::error::ApiError;
-use crate::http::{
-    add_query_params, body_params, json, preflight, query_params, render, HttpResponse,
+use crate::http::body::{
+    add_query_params, body_params, query_params, MAX_FILE_BYTES, MAX_FORM_BYTES,
+    MAX_MULTIPART_BYTES,
 };
+use crate::http::multipart::{self, Form, Limits};
+use crate::http::{json, preflight, render, HttpResponse};
 use crate::integrations::{DepositIntegration, FeeIntegration, WithdrawalIntegration};
-use crate::sep12::multipart::{self, Form, Limits};
-use crate::sep12::{sep9, MAX_FILE_BYTES, MAX_FORM_BYTES, MAX_MULTIPART_BYTES};
+use crate::sep9;
 use crate::store::TransactionStore;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,14 +22,14 @@ use crate::integrations::{
 };
 use crate::model::{FeeDetails, Kind, Protocol, Transaction, TransactionStatus, UserKey};
 use crate::sep10::WebAuthUser;
-use crate::sep12::sep9;
 use crate::sep24::token::InteractiveKeys;
+use crate::sep9;
 use crate::stellar::{AccountId, Amount, MuxedAccount};
 use crate::store::{StoreError, TransactionStore};
 use crate::time::Timestamp;
 
 /// A SEP-9 text value a wallet sends with a POST may be at most this long (as in SEP-12).
-pub const MAX_SEP9_VALUE_BYTES: usize = crate::sep12::MAX_TEXT_BYTES;
+pub const MAX_SEP9_VALUE_BYTES: usize = crate::http::body::MAX_TEXT_BYTES;
 
 /// Parameters of the two POSTs that are not SEP-9 fields, even where a SEP-9 name matches.
 const RESERVED: [&str; 19] = [

@@ -197,6 +197,7 @@ impl FileStore for InMemoryFileStore {
 }
 
 /// The checks every [`FileStore`] adapter must pass (run by each adapter's tests).
+#[cfg(any(test, feature = "testing"))]
 pub async fn conformance(store: &impl FileStore) {
     let alice = UserKey {
         account: crate::stellar::Keypair::from_seed_bytes([7; 32]).account_id(),

@@ -1,15 +1,15 @@
 //! Storage ports: what the SEP code and the workers need from a database, one small trait per
 //! record type, each with an in-memory adapter ([`memory`]) and a DynamoDB one. One conformance
-//! suite ([`conformance`]) runs against every adapter.
+//! suite (`conformance`, test support: `cfg(test)` or the `testing` feature) runs against every
+//! adapter.
 //!
 //! Every write of an existing record is conditional on the version (and, for transactions, the
 //! status) that was read: a lost race is [`StoreError::Conflict`], never a silent overwrite.
 
+#[cfg(any(test, feature = "testing"))]
 pub mod conformance;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
-#[cfg(feature = "dynamodb")]
-pub mod dynamodb_files;
 pub mod files;
 pub mod memory;
 

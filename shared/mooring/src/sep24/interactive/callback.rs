@@ -8,7 +8,7 @@
 
 use std::future::Future;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
@@ -65,17 +65,20 @@ pub fn parse_callback_url(value: &str) -> Option<url::Url> {
 }
 
 /// Records callbacks instead of sending them (tests).
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug, Default)]
 pub struct RecordingCallbacks {
-    sent: Mutex<Vec<SignedCallback>>,
+    sent: std::sync::Mutex<Vec<SignedCallback>>,
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl RecordingCallbacks {
     pub fn sent(&self) -> Vec<SignedCallback> {
         self.sent.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl CallbackSender for RecordingCallbacks {
     async fn send(&self, callback: &SignedCallback) -> Result<(), CallbackError> {
         self.sent

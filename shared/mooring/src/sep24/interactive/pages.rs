@@ -9,7 +9,7 @@ use http::StatusCode;
 
 use super::messages::{fill, messages, status_text, Messages};
 use super::validate::FieldErrors;
-use crate::http::Params;
+use crate::http::body::Params;
 use crate::i18n::Lang;
 use crate::integrations::{FieldKind, Form, Instructions, PageContent};
 use crate::model::Transaction;

@@ -11,7 +11,8 @@ use http::header::{
 use http::{Method, Request, Response, StatusCode};
 
 use super::{CallbackSender, FlowError, Interactive, Reply};
-use crate::http::{body_params, query_params, HttpResponse, Params};
+use crate::http::body::{body_params, query_params, Params};
+use crate::http::HttpResponse;
 use crate::i18n::Lang;
 use crate::integrations::{DepositIntegration, FeeIntegration, WithdrawalIntegration};
 use crate::sep24::token::session_cookie;

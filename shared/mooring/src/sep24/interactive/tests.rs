@@ -11,10 +11,11 @@ use http::{HeaderMap, Request};
 
 use super::*;
 use crate::clock::{FixedClock, SystemClock};
-use crate::integrations::{FormField, FormValues, Instruction, Instructions};
-use crate::model::{Kind, UserKey};
+use crate::config::Secret;
+use crate::integrations::{FieldKind, FormField, FormValues, Instruction, Instructions};
+use crate::model::{withdraw_memo, Kind, TransactionStatus, UserKey};
 use crate::sep24::token::SESSION_COOKIE;
-use crate::stellar::{AccountId, Network};
+use crate::stellar::{AccountId, Keypair, Network};
 use crate::store::InMemoryStore;
 
 const JWT_SECRET: &str = "a-jwt-secret-of-at-least-32-characters!!";

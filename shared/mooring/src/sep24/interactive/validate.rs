@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::messages::{fill, Messages};
 use crate::config::TransferLimits;
-use crate::http::Params;
+use crate::http::body::Params;
 use crate::integrations::{FieldKind, Form, FormField, FormValues};
 use crate::stellar::{Amount, AmountError};
 

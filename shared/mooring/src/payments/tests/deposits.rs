@@ -1,157 +1,22 @@
 //! Deposits through the poller, the submitter and the trustline re-check, over the in-memory
 //! store, queue and ledger.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
 use crate::clock::FixedClock;
 use crate::config::{AssetConfig, Sep24Config};
-use crate::horizon::{
-    AccountRecord, Horizon, HorizonError, InMemoryHorizon, PaymentRecord, Submission, SubmitFault,
-    TransactionRecord,
-};
-use crate::i18n::Lang;
-use crate::integrations::{
-    DepositIntegration, FeeIntegration, FlowContext, Form, FormValues, IntegrationError,
-    ReceivedDeposit,
-};
+use crate::horizon::{Horizon, PaymentRecord, Submission, SubmitFault};
+use crate::integrations::ReceivedDeposit;
 use crate::model::{Kind, Protocol, SubmissionState, Transaction, TransactionStatus, UserKey};
+use crate::payments::*;
 use crate::queue::{InMemoryQueue, QueueMessage};
 use crate::stellar::{
     build_signed, AccountId, Amount, Asset, Keypair, Memo, Outgoing, PaymentSpec,
 };
 use crate::store::{ChannelLeases, InMemoryStore, TransactionStore};
 use crate::time::Timestamp;
-
-const NOW: u64 = 1_700_000_000;
-
-fn amount(s: &str) -> Amount {
-    s.parse().expect("amount")
-}
-
-fn key(n: u8) -> Keypair {
-    Keypair::from_seed_bytes([n; 32])
-}
-
-/// The in-memory ledger behind a wrapper that yields to the scheduler around every call (so
-/// that `join!`ed workers interleave) and can slip a transaction in before the next submission.
-#[derive(Default)]
-struct Ledger {
-    inner: InMemoryHorizon,
-    slip_in: Mutex<Option<String>>,
-}
-
-impl Horizon for Ledger {
-    async fn account(&self, id: &AccountId) -> Result<Option<AccountRecord>, HorizonError> {
-        tokio::task::yield_now().await;
-        self.inner.account(id).await
-    }
-
-    async fn submit(&self, envelope_xdr: &str) -> Result<Submission, HorizonError> {
-        tokio::task::yield_now().await;
-        let slip_in = self.slip_in.lock().expect("lock").take();
-        if let Some(other) = slip_in {
-            assert!(matches!(
-                self.inner.submit(&other).await?,
-                Submission::Applied { .. }
-            ));
-        }
-        let answer = self.inner.submit(envelope_xdr).await;
-        tokio::task::yield_now().await;
-        answer
-    }
-
-    async fn transaction(&self, hash: &str) -> Result<Option<TransactionRecord>, HorizonError> {
-        tokio::task::yield_now().await;
-        self.inner.transaction(hash).await
-    }
-
-    async fn payments(
-        &self,
-        account: &AccountId,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<PaymentRecord>, HorizonError> {
-        self.inner.payments(account, cursor, limit).await
-    }
-
-    async fn latest_payment_cursor(
-        &self,
-        account: &AccountId,
-    ) -> Result<Option<String>, HorizonError> {
-        self.inner.latest_payment_cursor(account).await
-    }
-
-    async fn base_fee(&self) -> Result<u32, HorizonError> {
-        self.inner.base_fee().await
-    }
-}
-
-/// The anchor's integration: reports as received whatever `arrived` holds, counts
-/// `after_deposit` calls.
-#[derive(Default)]
-struct Rail {
-    arrived: Mutex<Vec<ReceivedDeposit>>,
-    after_deposit: Mutex<HashMap<String, usize>>,
-}
-
-impl Rail {
-    fn after_deposit_calls(&self, id: &str) -> usize {
-        self.after_deposit
-            .lock()
-            .expect("lock")
-            .get(id)
-            .copied()
-            .unwrap_or(0)
-    }
-}
-
-impl DepositIntegration for Rail {
-    async fn form_for_transaction(
-        &self,
-        _context: FlowContext<'_>,
-    ) -> Result<Option<Form>, IntegrationError> {
-        Ok(None)
-    }
-
-    async fn after_form_validation(
-        &self,
-        _transaction: &mut Transaction,
-        _form: &Form,
-        _values: &FormValues,
-        _lang: Lang,
-    ) -> Result<(), IntegrationError> {
-        Ok(())
-    }
-
-    async fn poll_pending_deposits(
-        &self,
-        pending: &[Transaction],
-    ) -> Result<Vec<ReceivedDeposit>, IntegrationError> {
-        tokio::task::yield_now().await;
-        let arrived = self.arrived.lock().expect("lock").clone();
-        Ok(arrived
-            .into_iter()
-            .filter(|d| pending.iter().any(|t| t.id == d.transaction_id))
-            .collect())
-    }
-
-    async fn after_deposit(&self, transaction: &Transaction) -> Result<(), IntegrationError> {
-        assert_eq!(transaction.status, TransactionStatus::Completed);
-        *self
-            .after_deposit
-            .lock()
-            .expect("lock")
-            .entry(transaction.id.clone())
-            .or_default() += 1;
-        Ok(())
-    }
-}
-
-/// The configured fee: 1 USDC fixed.
-impl FeeIntegration for Rail {}
 
 struct Anchor {
     store: Arc<InMemoryStore>,

@@ -14,7 +14,7 @@
 //! | user link | `user#<G...[:memo]>` | `file#<id>` | `expires_at` |
 //! | customer link | `customer#<customer id>` | `file#<created millis, 15 digits>#<id>` | `doc` |
 //!
-//! `doc` is the file's metadata as JSON, all a read decodes (as in [`super::dynamodb`]);
+//! `doc` is the file's metadata as JSON, all a read decodes (as in [`super`]);
 //! `customer_id` and `expires_at` beside it are for the conditions and TTL. The link items are
 //! written in the same transaction as the metadata, so both listings ("a customer's files",
 //! oldest first by the sort key, and "a user's files" for erasure) are strongly consistent
@@ -57,13 +57,12 @@ use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 use tokio::task::{JoinError, JoinSet};
 
-use super::dynamodb::{
-    config_loader, failure, request_error, s, started_key, transaction_failure, unavailable,
-};
-use super::files::{FileStore, StoredFile};
-use super::StoreError;
+use super::codec::{s, started_key};
+use super::{config_loader, failure, request_error, transaction_failure, unavailable};
 use crate::config::{ConfigError, Env, Source};
 use crate::model::UserKey;
+use crate::store::files::{FileStore, StoredFile};
+use crate::store::StoreError;
 use crate::time::Timestamp;
 
 type Item = HashMap<String, AttributeValue>;

@@ -3,6 +3,8 @@
 //!
 //! Names are flat strings (`organization.name` is one name). The financial-account fields also
 //! exist with the `organization.` prefix.
+//!
+//! Vocabulary below the SEPs: SEP-12, SEP-24 and the customer integration trait all read it.
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,5 @@
 //! `multipart/form-data` bodies (SEP-12 `PUT /customer` with binary SEP-9 fields, `POST
-//! /customer/files`), with limits.
+//! /customer/files`; SEP-24's interactive POSTs), with limits.
 //!
 //! Parsing uses `multer` (maintained by the Rocket project, used by axum; `#![forbid(unsafe_code)]`;
 //! every crate it needs was already in our dependency tree): a hand-written parser would have to

@@ -1,0 +1,92 @@
+//! [`IncomingPayments`] on `PAYMENTS_TABLE`, with the sparse `needing_attention` index.
+
+use super::codec::{
+    attention_key_of, cursor_from_key, decode_attention_cursor, decode_doc, payment_item, s, Item,
+    ATTENTION, ID, NEEDING_ATTENTION, OPEN,
+};
+use super::{configured, failure, unavailable, DynamoStore, PAYMENTS_TABLE};
+use crate::model::IncomingPayment;
+use crate::store::{IncomingPayments, Page, StoreError};
+
+impl DynamoStore {
+    fn payments_table(&self) -> Result<&str, StoreError> {
+        configured(&self.tables.payments, PAYMENTS_TABLE)
+    }
+}
+
+impl IncomingPayments for DynamoStore {
+    async fn record(&self, payment: &IncomingPayment) -> Result<bool, StoreError> {
+        let table = self.payments_table()?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(payment_item(payment)?))
+            .condition_expression("attribute_not_exists(#id)")
+            .expression_attribute_names("#id", ID)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => match failure("PutItem", e, |e| {
+                e.is_conditional_check_failed_exception() || e.is_transaction_conflict_exception()
+            }) {
+                StoreError::Conflict => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn get_payment(&self, id: &str) -> Result<Option<IncomingPayment>, StoreError> {
+        let table = self.payments_table()?;
+        self.get_item(table, ID, id)
+            .await?
+            .map(|item| decode_doc(&item, "incoming payment"))
+            .transpose()
+    }
+
+    async fn list_needing_attention(
+        &self,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<IncomingPayment>, StoreError> {
+        let table = self.payments_table()?;
+        let limit = limit.max(1);
+        let mut start = cursor.map(decode_attention_cursor).transpose()?;
+        let mut items = Vec::new();
+        // The index key of the last payment taken: where the next page starts.
+        let mut last: Option<Item> = None;
+        loop {
+            // One more than the page needs tells whether a next page exists.
+            let wanted = limit - items.len() + 1;
+            let out = self
+                .client
+                .query()
+                .table_name(table)
+                .index_name(NEEDING_ATTENTION)
+                .key_condition_expression("#attention = :open")
+                .expression_attribute_names("#attention", ATTENTION)
+                .expression_attribute_values(":open", s(OPEN))
+                .scan_index_forward(true)
+                .limit(i32::try_from(wanted).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", e))?;
+            for row in out.items() {
+                if items.len() == limit {
+                    return Ok(Page {
+                        items,
+                        next: last.as_ref().map(cursor_from_key).transpose()?,
+                    });
+                }
+                items.push(decode_doc(row, "incoming payment")?);
+                last = Some(attention_key_of(row)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(Page { items, next: None }),
+            }
+        }
+    }
+}
