@@ -15,7 +15,7 @@ use crate::horizon::{
 use crate::i18n::Lang;
 use crate::integrations::{
     DepositIntegration, FeeIntegration, FlowContext, Form, FormValues, IntegrationError,
-    ReceivedDeposit,
+    InteractiveFlow, ReceivedDeposit,
 };
 use crate::model::{Kind, Protocol, SubmissionState, Transaction, TransactionStatus, UserKey};
 use crate::queue::{InMemoryQueue, QueueMessage};
@@ -108,7 +108,7 @@ impl Rail {
     }
 }
 
-impl DepositIntegration for Rail {
+impl InteractiveFlow for Rail {
     async fn form_for_transaction(
         &self,
         _context: FlowContext<'_>,
@@ -125,7 +125,9 @@ impl DepositIntegration for Rail {
     ) -> Result<(), IntegrationError> {
         Ok(())
     }
+}
 
+impl DepositIntegration for Rail {
     async fn poll_pending_deposits(
         &self,
         pending: &[Transaction],

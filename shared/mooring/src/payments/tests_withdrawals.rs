@@ -15,7 +15,7 @@ use crate::horizon::{Horizon, InMemoryHorizon, PaymentKind, PaymentRecord};
 use crate::i18n::Lang;
 use crate::integrations::{
     CompletedPayout, FeeIntegration, FlowContext, Form, FormValues, IntegrationError,
-    WithdrawalIntegration, WithdrawalOutcome,
+    InteractiveFlow, WithdrawalIntegration, WithdrawalOutcome,
 };
 use crate::model::{
     IncomingPayment, Kind, PaymentOutcome, Protocol, Transaction, TransactionStatus, UserKey,
@@ -76,7 +76,7 @@ impl Rail {
     }
 }
 
-impl WithdrawalIntegration for Rail {
+impl InteractiveFlow for Rail {
     async fn form_for_transaction(
         &self,
         _context: FlowContext<'_>,
@@ -93,7 +93,9 @@ impl WithdrawalIntegration for Rail {
     ) -> Result<(), IntegrationError> {
         Ok(())
     }
+}
 
+impl WithdrawalIntegration for Rail {
     async fn process_withdrawal(
         &self,
         transaction: &Transaction,
@@ -168,10 +170,12 @@ impl TransactionStore for YieldingStore {
         pause().await;
         self.0.insert(transaction).await
     }
+
     async fn get(&self, id: &str) -> Result<Option<Transaction>, StoreError> {
         pause().await;
         TransactionStore::get(&self.0, id).await
     }
+
     async fn update(
         &self,
         transaction: &mut Transaction,
@@ -180,6 +184,7 @@ impl TransactionStore for YieldingStore {
         pause().await;
         TransactionStore::update(&self.0, transaction, expected).await
     }
+
     async fn list_for_user(
         &self,
         query: &TransactionQuery,
@@ -187,6 +192,7 @@ impl TransactionStore for YieldingStore {
         pause().await;
         self.0.list_for_user(query).await
     }
+
     async fn list_by_status(
         &self,
         kind: Kind,
@@ -197,6 +203,7 @@ impl TransactionStore for YieldingStore {
         pause().await;
         self.0.list_by_status(kind, status, limit, cursor).await
     }
+
     async fn find_by_receiving_memo(
         &self,
         account: &AccountId,
@@ -208,6 +215,7 @@ impl TransactionStore for YieldingStore {
             .find_by_receiving_memo(account, memo_type, memo)
             .await
     }
+
     async fn find_by_stellar_transaction_id(
         &self,
         hash: &str,
@@ -215,6 +223,7 @@ impl TransactionStore for YieldingStore {
         pause().await;
         self.0.find_by_stellar_transaction_id(hash).await
     }
+
     async fn find_by_external_id(&self, id: &str) -> Result<Option<Transaction>, StoreError> {
         pause().await;
         self.0.find_by_external_id(id).await
@@ -226,6 +235,7 @@ impl Cursors for YieldingStore {
         pause().await;
         self.0.cursor(name).await
     }
+
     async fn save_cursor(
         &self,
         name: &str,
@@ -242,10 +252,12 @@ impl IncomingPayments for YieldingStore {
         pause().await;
         self.0.record(payment).await
     }
+
     async fn get_payment(&self, id: &str) -> Result<Option<IncomingPayment>, StoreError> {
         pause().await;
         self.0.get_payment(id).await
     }
+
     async fn list_needing_attention(
         &self,
         limit: usize,

@@ -11,7 +11,7 @@ use http::{HeaderMap, Request};
 
 use super::*;
 use crate::clock::{FixedClock, SystemClock};
-use crate::integrations::{FormField, FormValues, Instruction, Instructions};
+use crate::integrations::{FormField, FormValues, Instruction, Instructions, InteractiveFlow};
 use crate::model::{Kind, UserKey};
 use crate::sep24::token::SESSION_COOKIE;
 use crate::stellar::{AccountId, Network};
@@ -144,7 +144,7 @@ impl TestBank {
     }
 }
 
-impl DepositIntegration for TestBank {
+impl InteractiveFlow for TestBank {
     async fn form_for_transaction(
         &self,
         context: FlowContext<'_>,
@@ -162,8 +162,13 @@ impl DepositIntegration for TestBank {
         self.validated(transaction, values).await
     }
 
+    /// Deposits only: withdrawals keep Mooring's forms.
     fn interactive_url(&self, context: FlowContext<'_>) -> Option<String> {
-        self.external_url(context.transaction)
+        if context.transaction.kind.is_deposit() {
+            self.external_url(context.transaction)
+        } else {
+            None
+        }
     }
 
     async fn after_interactive_flow(
@@ -171,12 +176,14 @@ impl DepositIntegration for TestBank {
         transaction: &mut Transaction,
         params: &BTreeMap<String, String>,
     ) -> Result<(), IntegrationError> {
-        if params.get("result").map(String::as_str) == Some("ok") {
+        if transaction.kind.is_deposit() && params.get("result").map(String::as_str) == Some("ok") {
             transaction.external_extra_text = Some("kyc-done".into());
         }
         Ok(())
     }
+}
 
+impl DepositIntegration for TestBank {
     async fn instructions(
         &self,
         context: FlowContext<'_>,
@@ -200,24 +207,7 @@ impl DepositIntegration for TestBank {
     }
 }
 
-impl WithdrawalIntegration for TestBank {
-    async fn form_for_transaction(
-        &self,
-        context: FlowContext<'_>,
-    ) -> Result<Option<Form>, IntegrationError> {
-        Ok(self.form(context.transaction))
-    }
-
-    async fn after_form_validation(
-        &self,
-        transaction: &mut Transaction,
-        _form: &Form,
-        values: &FormValues,
-        _lang: Lang,
-    ) -> Result<(), IntegrationError> {
-        self.validated(transaction, values).await
-    }
-}
+impl WithdrawalIntegration for TestBank {}
 
 impl FeeIntegration for TestBank {}
 
@@ -277,7 +267,9 @@ fn harness_with(bank: TestBank, extra: &[(&str, &str)]) -> Harness {
     let clock = Arc::new(FixedClock::at(now));
     let store = Arc::new(InMemoryStore::default());
     let callbacks = Arc::new(RecordingCallbacks::default());
-    let config = InteractiveConfig::from_source(&settings(extra)).expect("config");
+    let settings = settings(extra);
+    let anchor = AnchorConfig::from_source(&settings).expect("anchor config");
+    let config = InteractiveConfig::from_source(&settings, anchor).expect("config");
     Harness {
         service: Interactive::new(
             bank,
@@ -1079,7 +1071,8 @@ async fn without_a_signing_seed_no_callback_is_sent() {
     let now = SystemClock.now();
     let store = Arc::new(InMemoryStore::default());
     let callbacks = Arc::new(RecordingCallbacks::default());
-    let config = InteractiveConfig::from_source(&extra).unwrap();
+    let config =
+        InteractiveConfig::from_source(&extra, AnchorConfig::from_source(&extra).unwrap()).unwrap();
     assert!(config.signing_key.is_none());
     let h = Harness {
         service: Interactive::new(
