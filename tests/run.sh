@@ -84,6 +84,9 @@ eval "$table_env"
 
 step "cargo test (unit and handler tests; the DynamoDB adapter against the emulator)"
 cargo test --workspace --features mooring/dynamodb,mooring/sqs --quiet
+
+step "cargo test: the SEP-24 deposit on the minimal example integration (the seam in shared/integrations)"
+cargo test -p sep24-interactive --features example-minimal --test minimal_integration --quiet
 stop_ministack
 
 step "local ledger, local stack and end-to-end tests (a Python stellar-sdk wallet drives the anchor)"
