@@ -1,6 +1,7 @@
 //! The Lambda handler driven by API Gateway (HTTP API, payload 2.0) events, over in-memory
-//! adapters and the anchor's integration (the reference one, `anchor_integrations::reference`): a wallet opens a
-//! deposit and a withdrawal, reads them back, and its SEP-9 fields land on its customer.
+//! adapters and the anchor's integration (the reference one, `anchor_integrations::reference`):
+//! a wallet opens a deposit and a withdrawal, reads them back, and its SEP-9 fields land on its
+//! customer.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
