@@ -9,7 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+run_start=$(date +%s)
+# Each step's heading shows the seconds since the start: where the run's time goes.
+step() { printf '\n==> %s  [%ss]\n' "$*" "$(( $(date +%s) - run_start ))"; }
 
 step "Python tools (.venv: stellar-sdk, pytest, cfn-lint, ministack, AWS CLI)"
 if [ ! -x .venv/bin/python ]; then
@@ -105,8 +107,11 @@ eval "$table_env"
 
 step "cargo test (unit and handler tests; the DynamoDB adapter against the emulator)"
 cargo test --workspace --features mooring/dynamodb,mooring/sqs,mooring/testing --quiet
+
+step "cargo test: the SEP-24 deposit on the minimal example integration (the seam in shared/integrations)"
+cargo test -p sep24-interactive --features example-minimal --test minimal_integration --quiet
 stop_ministack
 
 step "local ledger, local stack and end-to-end tests (a Python stellar-sdk wallet drives the anchor)"
 cargo build --quiet -p local-gateway
-MOORING_LOCAL_BIN="$PWD/target/debug/mooring-local" .venv/bin/python -m pytest tests/ledger tests/demo_bank tests/e2e -q
+MOORING_LOCAL_BIN="$PWD/target/debug/mooring-local" .venv/bin/python -m pytest tests/ledger tests/demo_bank tests/e2e -q --durations=12

@@ -5,14 +5,15 @@
 
 use std::sync::Arc;
 
-use anchor_integrations::{Anchor, BankSettings, DemoBank, KycSettings};
+use anchor_integrations::{register_integrations, Integration};
 use mooring::clock::Clock;
 use mooring::config::{AnchorConfig, Source};
 use mooring::payments::{DepositPoller, PollReport, WorkerError};
 use mooring::queue::Queue;
+use mooring::startup::StartupError;
 use mooring::store::{CustomerStore, TransactionStore};
 
-pub type Service<S, Q> = DepositPoller<S, Q, Anchor<S>>;
+pub type Service<S, Q> = DepositPoller<S, Q, Integration<S>>;
 
 /// The adapters: DynamoDB and SQS in Lambda, memory in tests.
 pub struct Ports<S, Q> {
@@ -21,22 +22,25 @@ pub struct Ports<S, Q> {
     pub clock: Arc<dyn Clock>,
 }
 
-/// Reads configuration (once per cold start) and builds the poller. Holds no secret.
-pub fn service<S, Q>(settings: &impl Source, ports: Ports<S, Q>) -> Result<Service<S, Q>, String>
+/// Builds the poller (once per cold start) over the anchor's integration. Holds no secret.
+pub fn service<S, Q>(
+    settings: &impl Source,
+    anchor: &AnchorConfig,
+    ports: Ports<S, Q>,
+) -> Result<Service<S, Q>, StartupError>
 where
     S: TransactionStore + CustomerStore,
     Q: Queue,
 {
-    let anchor = AnchorConfig::from_source(settings).map_err(|e| e.to_string())?;
-    let kyc = KycSettings::from_source(settings).map_err(|e| e.to_string())?;
-    let bank = BankSettings::from_source(settings).map_err(|e| e.to_string())?;
-    let bank = DemoBank::from_settings(&bank).map_err(|e| e.to_string())?;
-    let integration = Anchor::new(ports.store.clone(), kyc, ports.clock.clone()).with_bank(bank);
+    let integration = register_integrations(
+        settings,
+        anchor_integrations::Ports::new(&ports.store, &ports.clock),
+    )?;
     Ok(DepositPoller::new(
         ports.store,
         ports.submissions,
         Arc::new(integration),
-        anchor.assets,
+        anchor.assets.clone(),
         ports.clock,
     ))
 }

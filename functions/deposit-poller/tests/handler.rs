@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use mooring::clock::FixedClock;
+use mooring::config::AnchorConfig;
 use mooring::model::{Kind, Protocol, Transaction, TransactionStatus, UserKey};
 use mooring::queue::{InMemoryQueue, QueueMessage};
 use mooring::stellar::{Asset, Keypair, Network};
@@ -99,6 +100,7 @@ async fn a_scheduled_run_queues_the_deposits_whose_transfer_arrived() {
     .collect();
     let service = deposit_poller::service(
         &settings,
+        &AnchorConfig::from_source(&settings).unwrap(),
         deposit_poller::Ports {
             store: store.clone(),
             submissions: queue.clone(),
@@ -148,6 +150,7 @@ fn the_configuration_is_checked_at_start() {
     .collect();
     let error = deposit_poller::service(
         &settings,
+        &AnchorConfig::from_source(&settings).unwrap(),
         deposit_poller::Ports {
             store: Arc::new(InMemoryStore::default()),
             submissions: Arc::new(InMemoryQueue::default()),
@@ -155,6 +158,7 @@ fn the_configuration_is_checked_at_start() {
         },
     )
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(error.contains("DEMO_BANK_URL"), "{error}");
 }

@@ -6,20 +6,21 @@
 
 use std::sync::Arc;
 
-use anchor_integrations::{Anchor, KycSettings};
+use anchor_integrations::{register_integrations, Integration};
 use mooring::clock::Clock;
 use mooring::config::{AnchorConfig, Source};
 use mooring::horizon::Horizon;
 use mooring::payments::watcher::{PaymentWatcher, WatchReport};
 use mooring::payments::WorkerError;
 use mooring::queue::Queue;
+use mooring::startup::StartupError;
 use mooring::store::{Cursors, CustomerStore, IncomingPayments, TransactionStore};
 
 /// The ports and settings a watcher run is built from (cheaply, per invocation: a run may
 /// carry operator knobs, see [`handle`]).
 pub struct Service<S, H, Q> {
     ports: Ports<S, H, Q>,
-    fees: Arc<Anchor<S>>,
+    fees: Arc<Integration<S>>,
     assets: Vec<mooring::config::AssetConfig>,
 }
 
@@ -30,7 +31,7 @@ where
     Q: Queue,
 {
     /// A watcher over the service's ports.
-    pub fn watcher(&self) -> PaymentWatcher<S, H, Q, Anchor<S>> {
+    pub fn watcher(&self) -> PaymentWatcher<S, H, Q, Integration<S>> {
         PaymentWatcher::new(
             self.ports.store.clone(),
             self.ports.horizon.clone(),
@@ -49,23 +50,26 @@ pub struct Ports<S, H, Q> {
     pub clock: Arc<dyn Clock>,
 }
 
-/// Reads configuration (once per cold start) and builds the watcher. Holds no secret.
+/// Builds the watcher (once per cold start) over the anchor's integration (its fees). Holds no
+/// secret.
 pub fn service<S, H, Q>(
     settings: &impl Source,
+    anchor: &AnchorConfig,
     ports: Ports<S, H, Q>,
-) -> Result<Service<S, H, Q>, String>
+) -> Result<Service<S, H, Q>, StartupError>
 where
     S: TransactionStore + Cursors + IncomingPayments + CustomerStore,
     H: Horizon,
     Q: Queue,
 {
-    let anchor = AnchorConfig::from_source(settings).map_err(|e| e.to_string())?;
-    let kyc = KycSettings::from_source(settings).map_err(|e| e.to_string())?;
-    let fees = Arc::new(Anchor::new(ports.store.clone(), kyc, ports.clock.clone()));
+    let fees = Arc::new(register_integrations(
+        settings,
+        anchor_integrations::Ports::new(&ports.store, &ports.clock),
+    )?);
     Ok(Service {
         ports,
         fees,
-        assets: anchor.assets,
+        assets: anchor.assets.clone(),
     })
 }
 

@@ -1,41 +1,33 @@
 use std::sync::Arc;
 
-use lambda_runtime::{service_fn, LambdaEvent};
 use mooring::clock::SystemClock;
 use mooring::config::{AnchorConfig, Env};
 use mooring::horizon::HttpHorizon;
 use mooring::queue::sqs::SqsQueue;
+use mooring::startup::StartupError;
 use mooring::store::dynamodb::DynamoStore;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    mooring::telemetry::init();
-    let ports = ports()
-        .await
-        .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
-    let service = payment_watcher::service(&Env, ports)
-        .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let service = &service;
-        async move {
-            payment_watcher::handle(service, event.payload)
-                .await
-                .map_err(lambda_runtime::Error::from)
-        }
-    }))
-    .await
+async fn main() -> Result<(), mooring_lambda::Error> {
+    let service = mooring_lambda::start(service()).await?;
+    mooring_lambda::run_schedule(&service, payment_watcher::handle).await
 }
 
-async fn ports() -> Result<payment_watcher::Ports<DynamoStore, HttpHorizon, SqsQueue>, String> {
+/// Transactions, cursors and payments in DynamoDB, Horizon over HTTPS, the withdrawals queue in
+/// SQS: built once.
+async fn service(
+) -> Result<payment_watcher::Service<DynamoStore, HttpHorizon, SqsQueue>, StartupError> {
+    let anchor = AnchorConfig::from_source(&Env)?;
     let sdk = mooring::aws::config_loader().load().await;
-    let anchor = AnchorConfig::from_source(&Env).map_err(|e| e.to_string())?;
-    Ok(payment_watcher::Ports {
-        store: Arc::new(DynamoStore::from_env_with(&sdk).map_err(|e| e.to_string())?),
-        horizon: Arc::new(HttpHorizon::new(&anchor.horizon_url).map_err(|e| e.to_string())?),
-        withdrawals: Arc::new(
-            SqsQueue::from_env_with(&sdk, &Env, "WITHDRAWALS_QUEUE_URL")
-                .map_err(|e| e.to_string())?,
-        ),
+    let ports = payment_watcher::Ports {
+        store: Arc::new(DynamoStore::from_env_with(&sdk)?),
+        horizon: Arc::new(HttpHorizon::new(&anchor.horizon_url)?),
+        withdrawals: Arc::new(SqsQueue::from_env_with(
+            &sdk,
+            &Env,
+            "WITHDRAWALS_QUEUE_URL",
+        )?),
         clock: Arc::new(SystemClock),
-    })
+    };
+    payment_watcher::service(&Env, &anchor, ports)
 }

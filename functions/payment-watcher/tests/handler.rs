@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use mooring::clock::FixedClock;
+use mooring::config::AnchorConfig;
 use mooring::horizon::InMemoryHorizon;
 use mooring::queue::InMemoryQueue;
 use mooring::stellar::{Keypair, Network};
@@ -37,6 +38,7 @@ async fn a_run_watches_each_receiving_account() {
     .collect();
     let service = payment_watcher::service(
         &settings,
+        &AnchorConfig::from_source(&settings).unwrap(),
         payment_watcher::Ports {
             store: Arc::new(InMemoryStore::default()),
             horizon: ledger,

@@ -5,16 +5,17 @@
 
 use std::sync::Arc;
 
-use anchor_integrations::{Anchor, BankSettings, DemoBank, KycSettings};
+use anchor_integrations::{register_integrations, Integration};
 use mooring::clock::Clock;
-use mooring::config::{AnchorConfig, Source};
+use mooring::config::Source;
 use mooring::payments::withdrawals::WithdrawalProcessor;
 use mooring::payments::WorkerError;
 use mooring::queue::Queue;
+use mooring::startup::StartupError;
 use mooring::store::{CustomerStore, TransactionStore};
 
 pub struct Service<S, Q> {
-    processor: WithdrawalProcessor<S, Anchor<S>>,
+    processor: WithdrawalProcessor<S, Integration<S>>,
     withdrawals: Arc<Q>,
 }
 
@@ -24,17 +25,19 @@ pub struct Ports<S, Q> {
     pub clock: Arc<dyn Clock>,
 }
 
-/// Reads configuration (once per cold start) and builds the poller over the anchor's rail.
-pub fn service<S, Q>(settings: &impl Source, ports: Ports<S, Q>) -> Result<Service<S, Q>, String>
+/// Builds the poller (once per cold start) over the anchor's integration (its rail).
+pub fn service<S, Q>(
+    settings: &impl Source,
+    ports: Ports<S, Q>,
+) -> Result<Service<S, Q>, StartupError>
 where
     S: TransactionStore + CustomerStore,
     Q: Queue,
 {
-    AnchorConfig::from_source(settings).map_err(|e| e.to_string())?;
-    let kyc = KycSettings::from_source(settings).map_err(|e| e.to_string())?;
-    let bank = BankSettings::from_source(settings).map_err(|e| e.to_string())?;
-    let bank = DemoBank::from_settings(&bank).map_err(|e| e.to_string())?;
-    let integration = Anchor::new(ports.store.clone(), kyc, ports.clock.clone()).with_bank(bank);
+    let integration = register_integrations(
+        settings,
+        anchor_integrations::Ports::new(&ports.store, &ports.clock),
+    )?;
     Ok(Service {
         processor: WithdrawalProcessor::new(ports.store, Arc::new(integration), ports.clock),
         withdrawals: ports.withdrawals,

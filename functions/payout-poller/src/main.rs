@@ -1,33 +1,23 @@
 use std::sync::Arc;
 
-use lambda_runtime::{service_fn, LambdaEvent};
 use mooring::clock::SystemClock;
-use mooring::config::{ConfigError, Env};
+use mooring::config::{AnchorConfig, Env};
 use mooring::queue::sqs::SqsQueue;
+use mooring::startup::StartupError;
 use mooring::store::dynamodb::DynamoStore;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    mooring::telemetry::init();
-    let ports = ports()
-        .await
-        .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
-    let service = payout_poller::service(&Env, ports)
-        .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let service = &service;
-        async move {
-            payout_poller::handle(service, event.payload)
-                .await
-                .map_err(lambda_runtime::Error::from)
-        }
-    }))
-    .await
+async fn main() -> Result<(), mooring_lambda::Error> {
+    let service = mooring_lambda::start(service()).await?;
+    mooring_lambda::run_schedule(&service, payout_poller::handle).await
 }
 
-async fn ports() -> Result<payout_poller::Ports<DynamoStore, SqsQueue>, ConfigError> {
+/// Transactions in DynamoDB, the withdrawals queue in SQS: built once.
+async fn service() -> Result<payout_poller::Service<DynamoStore, SqsQueue>, StartupError> {
+    // Checked like every function's, though the poller itself needs none of it.
+    AnchorConfig::from_source(&Env)?;
     let sdk = mooring::aws::config_loader().load().await;
-    Ok(payout_poller::Ports {
+    let ports = payout_poller::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
         withdrawals: Arc::new(SqsQueue::from_env_with(
             &sdk,
@@ -35,5 +25,6 @@ async fn ports() -> Result<payout_poller::Ports<DynamoStore, SqsQueue>, ConfigEr
             "WITHDRAWALS_QUEUE_URL",
         )?),
         clock: Arc::new(SystemClock),
-    })
+    };
+    payout_poller::service(&Env, ports)
 }

@@ -1,10 +1,11 @@
+use mooring::config::{AnchorConfig, Env};
+
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    mooring::telemetry::init();
-    let service = sep1_toml::service(&mooring::config::Env)
-        .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
-    lambda_http::run(lambda_http::service_fn(|request| {
-        sep1_toml::handle(&service, request)
-    }))
-    .await
+async fn main() -> Result<(), mooring_lambda::Error> {
+    let service = mooring_lambda::start(async {
+        let anchor = AnchorConfig::from_source(&Env)?;
+        sep1_toml::service(&Env, &anchor)
+    })
+    .await?;
+    mooring_lambda::run_http(&service, sep1_toml::handle).await
 }

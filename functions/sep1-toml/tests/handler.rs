@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 
 use lambda_http::request::from_str;
+use mooring::config::AnchorConfig;
+use mooring::startup::StartupError;
 
 const ISSUER: &str = "GA7QYNF7SOWQ3GLR2BGMZEHXAVIRZA4KVWLTJJFC7MGXUA74P7UJVSGZ";
 const DISTRIBUTION: &str = "GDVEU3DD4KOFECV66VIHWEZOYX4ZKR3WV27L464SIIPOU2IUI3JCZA57";
@@ -24,8 +26,14 @@ fn settings(assets: &str) -> BTreeMap<String, String> {
     .collect()
 }
 
+/// As the function's `main`: the anchor's configuration parsed once, then the service.
+fn start(settings: &BTreeMap<String, String>) -> Result<sep1_toml::Service, StartupError> {
+    let anchor = AnchorConfig::from_source(settings)?;
+    sep1_toml::service(settings, &anchor)
+}
+
 async fn get_toml(settings: &BTreeMap<String, String>) -> (u16, String, toml::Table) {
-    let service = sep1_toml::service(settings).unwrap();
+    let service = start(settings).unwrap();
     let request = from_str(include_str!("events/get_stellar_toml.json")).unwrap();
     let response = sep1_toml::handle(&service, request).await.unwrap();
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
@@ -136,7 +144,7 @@ async fn advertises_only_the_seps_configured() {
 fn refuses_to_start_with_an_asset_offering_a_sep_not_served() {
     for sep in ["sep6", "sep31", "sep38"] {
         let assets = format!(r#"[{{"code":"USDC","issuer":"{ISSUER}","seps":["sep24","{sep}"]}}]"#);
-        let error = sep1_toml::service(&settings(&assets)).err().unwrap();
+        let error = start(&settings(&assets)).err().unwrap().to_string();
         assert_eq!(
             error,
             format!(
@@ -151,6 +159,6 @@ fn refuses_to_start_with_an_asset_offering_a_sep_not_served() {
 fn refuses_to_start_on_bad_configuration() {
     let mut bad = settings("[]");
     bad.insert("SIGNING_KEY".into(), "GNOTAKEY".into());
-    let error = sep1_toml::service(&bad).err().unwrap();
+    let error = start(&bad).err().unwrap().to_string();
     assert!(error.starts_with("SIGNING_KEY is invalid"), "{error}");
 }

@@ -9,6 +9,7 @@ use mooring::clock::SystemClock;
 use mooring::config::{AnchorConfig, Sep10Config, Source};
 use mooring::horizon::HttpHorizon;
 use mooring::sep10::{routes, HttpClientDomainResolver, Ports, WebAuth};
+use mooring::startup::StartupError;
 use mooring::store::ChallengeStore;
 
 /// The service over a challenge store (DynamoDB in Lambda, memory in tests).
@@ -17,11 +18,11 @@ pub type Service<R> = WebAuth<HttpHorizon, HttpClientDomainResolver, R>;
 /// Reads configuration and builds the HTTP clients: once per cold start.
 pub fn service<R: ChallengeStore>(
     settings: &impl Source,
+    anchor: &AnchorConfig,
     challenges: R,
-) -> Result<Service<R>, String> {
-    let anchor = AnchorConfig::from_source(settings).map_err(|e| e.to_string())?;
-    let config = Sep10Config::from_source(settings, &anchor).map_err(|e| e.to_string())?;
-    let horizon = HttpHorizon::new(&anchor.horizon_url).map_err(|e| e.to_string())?;
+) -> Result<Service<R>, StartupError> {
+    let config = Sep10Config::from_source(settings, anchor)?;
+    let horizon = HttpHorizon::new(&anchor.horizon_url)?;
     let client_domains = HttpClientDomainResolver::new(
         config.client_domain.timeout,
         config.client_domain.allow_insecure,
@@ -32,7 +33,7 @@ pub fn service<R: ChallengeStore>(
         challenges,
         clock: Arc::new(SystemClock),
     };
-    Ok(WebAuth::new(anchor, config, ports))
+    Ok(WebAuth::new(anchor.clone(), config, ports))
 }
 
 pub async fn handle<R: ChallengeStore>(

@@ -1,16 +1,14 @@
+use mooring::config::{AnchorConfig, Env};
 use mooring::store::dynamodb::DynamoStore;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    mooring::telemetry::init();
-    // Used challenges are recorded in DynamoDB (ChallengesTable, expiring by TTL).
-    let challenges = DynamoStore::from_env()
-        .await
-        .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
-    let service = sep10_auth::service(&mooring::config::Env, challenges)
-        .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
-    lambda_http::run(lambda_http::service_fn(|request| {
-        sep10_auth::handle(&service, request)
-    }))
-    .await
+async fn main() -> Result<(), mooring_lambda::Error> {
+    let service = mooring_lambda::start(async {
+        let anchor = AnchorConfig::from_source(&Env)?;
+        // Used challenges are recorded in DynamoDB (ChallengesTable, expiring by TTL).
+        let challenges = DynamoStore::from_env().await?;
+        sep10_auth::service(&Env, &anchor, challenges)
+    })
+    .await?;
+    mooring_lambda::run_http(&service, sep10_auth::handle).await
 }

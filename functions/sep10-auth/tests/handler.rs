@@ -5,8 +5,11 @@ use std::collections::BTreeMap;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use lambda_http::request::from_str;
+use mooring::config::AnchorConfig;
+use mooring::startup::StartupError;
 use mooring::stellar::xdr::{self, Limits, ReadXdr, WriteXdr};
 use mooring::stellar::{sign_hash, transaction_hash, Keypair, Network};
+use mooring::store::InMemoryStore;
 
 fn settings() -> BTreeMap<String, String> {
     let server = Keypair::from_seed_bytes([1; 32]);
@@ -23,14 +26,21 @@ fn settings() -> BTreeMap<String, String> {
     .collect()
 }
 
+/// As the function's `main`: the anchor's configuration parsed once, then the service.
+fn start(
+    settings: &BTreeMap<String, String>,
+) -> Result<sep10_auth::Service<InMemoryStore>, StartupError> {
+    let anchor = AnchorConfig::from_source(settings)?;
+    sep10_auth::service(settings, &anchor, InMemoryStore::default())
+}
+
 fn json(body: &[u8]) -> serde_json::Value {
     serde_json::from_slice(body).unwrap()
 }
 
 #[tokio::test]
 async fn get_auth_event_returns_a_challenge_with_the_memo() {
-    let service =
-        sep10_auth::service(&settings(), mooring::store::InMemoryStore::default()).unwrap();
+    let service = start(&settings()).unwrap();
     let request = from_str(include_str!("events/get_auth.json")).unwrap();
     let response = sep10_auth::handle(&service, request).await.unwrap();
     assert_eq!(response.status(), 200);
@@ -50,8 +60,7 @@ async fn get_auth_event_returns_a_challenge_with_the_memo() {
 
 #[tokio::test]
 async fn post_auth_event_with_base64_form_body_reaches_horizon() {
-    let service =
-        sep10_auth::service(&settings(), mooring::store::InMemoryStore::default()).unwrap();
+    let service = start(&settings()).unwrap();
     let challenge = sep10_auth::handle(
         &service,
         from_str(include_str!("events/get_auth.json")).unwrap(),
@@ -110,9 +119,7 @@ fn refuses_to_start_without_a_jwt_secret() {
     let mut bad = settings();
     bad.remove("JWT_SECRET");
     assert_eq!(
-        sep10_auth::service(&bad, mooring::store::InMemoryStore::default())
-            .err()
-            .unwrap(),
+        start(&bad).err().unwrap().to_string(),
         "JWT_SECRET must be set"
     );
 }

@@ -1,23 +1,24 @@
 //! SEP-12 KYC (`/kyc/customer...`): Lambda glue around [`mooring::sep12`], with the operator's
-//! [`Anchor`] as the customer integration. The handler is public so the local gateway and tests
+//! integration (`anchor_integrations`) as the customer integration. The handler is public so the local gateway and tests
 //! can call it; tests and the local gateway build the service over in-memory adapters.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use anchor_integrations::{Anchor, KycSettings};
+use anchor_integrations::{register_integrations, Integration};
 use lambda_http::{Body, Request, Response};
 use mooring::auth::{AuthConfig, Authenticator};
 use mooring::clock::Clock;
 use mooring::config::{AnchorConfig, Source};
 use mooring::queue::Queue;
 use mooring::sep12::{routes, Kyc};
+use mooring::startup::StartupError;
 use mooring::store::files::FileStore;
 use mooring::store::{CustomerStore, TransactionStore};
 
 /// The service over a store of customers and transactions (`S`), a file store (`F`) and the
 /// outgoing-payments queue (`Q`).
-pub type Service<S, F, Q> = Kyc<Anchor<S>, S, F, Q>;
+pub type Service<S, F, Q> = Kyc<Integration<S>, S, F, Q>;
 
 /// The adapters the service runs on: DynamoDB (and, later, S3/SQS) in Lambda, memory in tests.
 pub struct Ports<S, F, Q> {
@@ -31,17 +32,19 @@ pub struct Ports<S, F, Q> {
 /// SEP-10 tokens (`JWT_SECRET`); it never gets the signing seed.
 pub fn service<S, F, Q>(
     settings: &impl Source,
+    anchor: &AnchorConfig,
     ports: Ports<S, F, Q>,
-) -> Result<Service<S, F, Q>, String>
+) -> Result<Service<S, F, Q>, StartupError>
 where
     S: CustomerStore + TransactionStore,
     F: FileStore,
     Q: Queue,
 {
-    let anchor = AnchorConfig::from_source(settings).map_err(|e| e.to_string())?;
-    let auth = AuthConfig::from_source(settings, &anchor).map_err(|e| e.to_string())?;
-    let kyc = KycSettings::from_source(settings).map_err(|e| e.to_string())?;
-    let integration = Anchor::new(ports.store.clone(), kyc, ports.clock.clone());
+    let auth = AuthConfig::from_source(settings, anchor)?;
+    let integration = register_integrations(
+        settings,
+        anchor_integrations::Ports::new(&ports.store, &ports.clock),
+    )?;
     Ok(Kyc::new(
         integration,
         Authenticator::new(&auth, ports.clock.clone()),

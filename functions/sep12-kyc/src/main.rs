@@ -1,33 +1,29 @@
 use std::sync::Arc;
 
 use mooring::clock::SystemClock;
-use mooring::config::{ConfigError, Env};
+use mooring::config::{AnchorConfig, Env};
 use mooring::queue::sqs::SqsQueue;
+use mooring::startup::StartupError;
 use mooring::store::dynamodb::files::DynamoFileStore;
 use mooring::store::dynamodb::DynamoStore;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    mooring::telemetry::init();
-    let ports = ports()
-        .await
-        .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
-    let service = sep12_kyc::service(&Env, ports)
-        .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
-    lambda_http::run(lambda_http::service_fn(|request| {
-        sep12_kyc::handle(&service, request)
-    }))
-    .await
+async fn main() -> Result<(), mooring_lambda::Error> {
+    let service = mooring_lambda::start(service()).await?;
+    mooring_lambda::run_http(&service, sep12_kyc::handle).await
 }
 
 /// Customers and transactions in DynamoDB, uploads in FilesTable, SQS for the outgoing payments:
 /// one AWS configuration, loaded once, behind every adapter.
-async fn ports() -> Result<sep12_kyc::Ports<DynamoStore, DynamoFileStore, SqsQueue>, ConfigError> {
+async fn service(
+) -> Result<sep12_kyc::Service<DynamoStore, DynamoFileStore, SqsQueue>, StartupError> {
+    let anchor = AnchorConfig::from_source(&Env)?;
     let sdk = mooring::aws::config_loader().load().await;
-    Ok(sep12_kyc::Ports {
+    let ports = sep12_kyc::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
         files: Arc::new(DynamoFileStore::from_env_with(&sdk)?),
         outgoing: Arc::new(SqsQueue::from_env_with(&sdk, &Env, "OUTGOING_QUEUE_URL")?),
         clock: Arc::new(SystemClock),
-    })
+    };
+    sep12_kyc::service(&Env, &anchor, ports)
 }

@@ -125,15 +125,15 @@ fn refuses_to_start_with_bad_settings() {
     let mut no_secret = settings(&[]);
     no_secret.remove("JWT_SECRET");
     assert_eq!(
-        sep12_kyc::service(&no_secret, ports()).err().unwrap(),
+        start(&no_secret, ports()).err().unwrap().to_string(),
         "JWT_SECRET must be set"
     );
     let bad_fields = settings(&[("KYC_REQUIRED_FIELDS", r#"{"default": ["shoe_size"]}"#)]);
     assert_eq!(
-        sep12_kyc::service(&bad_fields, ports()).err().unwrap(),
+        start(&bad_fields, ports()).err().unwrap().to_string(),
         "KYC_REQUIRED_FIELDS is invalid: type default: 'shoe_size' is not a SEP-9 field"
     );
     // The signing seed is not needed (nor wanted) here.
     assert!(!settings(&[]).contains_key("SIGNING_SEED"));
-    assert!(sep12_kyc::service(&settings(&[]), ports()).is_ok());
+    assert!(start(&settings(&[]), ports()).is_ok());
 }

@@ -1,6 +1,6 @@
 //! SEP-24 interactive pages (`/sep24/interactive...`, `/sep24/more-info`): Lambda glue around
-//! [`mooring::sep24::interactive`], with the operator's [`Anchor`] as the deposit, withdrawal
-//! and fee integration. The handler is public so the local gateway and tests can call it; they
+//! [`mooring::sep24::interactive`], with the anchor's integration (`anchor_integrations`) as the
+//! deposit, withdrawal and fee integration. The handler is public so the local gateway and tests can call it; they
 //! build the service over in-memory adapters.
 //!
 //! Settings read (once per cold start): the anchor's (`HOME_DOMAIN`, `PUBLIC_URL`,
@@ -12,18 +12,19 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use anchor_integrations::{Anchor, KycSettings};
+use anchor_integrations::{register_integrations, Integration};
 use lambda_http::{Body, Request, Response};
 use mooring::clock::Clock;
-use mooring::config::Source;
+use mooring::config::{AnchorConfig, Source};
 use mooring::sep24::interactive::{
     routes, CallbackSender, HttpCallbackSender, Interactive, InteractiveConfig,
 };
+use mooring::startup::StartupError;
 use mooring::store::{ChallengeStore, CustomerStore, TransactionStore};
 
 /// The service over a store of transactions, used links and customers (`S`) and a sender of
 /// wallet callbacks (`C`).
-pub type Service<S, C = HttpCallbackSender> = Interactive<Anchor<S>, S, C>;
+pub type Service<S, C = HttpCallbackSender> = Interactive<Integration<S>, S, C>;
 
 /// The adapters the service runs on: DynamoDB and HTTP in Lambda, memory in tests.
 pub struct Ports<S, C> {
@@ -32,15 +33,28 @@ pub struct Ports<S, C> {
     pub clock: Arc<dyn Clock>,
 }
 
-/// Reads configuration and builds the service.
-pub fn service<S, C>(settings: &impl Source, ports: Ports<S, C>) -> Result<Service<S, C>, String>
+/// The interactive flow's settings, with the anchor's configuration parsed once per cold start.
+pub fn config(
+    settings: &impl Source,
+    anchor: &AnchorConfig,
+) -> Result<InteractiveConfig, StartupError> {
+    Ok(InteractiveConfig::from_source(settings, anchor.clone())?)
+}
+
+/// Builds the service from the settings (the integration's) and the flow's configuration.
+pub fn service<S, C>(
+    settings: &impl Source,
+    config: InteractiveConfig,
+    ports: Ports<S, C>,
+) -> Result<Service<S, C>, StartupError>
 where
     S: TransactionStore + ChallengeStore + CustomerStore,
     C: CallbackSender,
 {
-    let config = InteractiveConfig::from_source(settings).map_err(|e| e.to_string())?;
-    let kyc = KycSettings::from_source(settings).map_err(|e| e.to_string())?;
-    let integration = Anchor::new(ports.store.clone(), kyc, ports.clock.clone());
+    let integration = register_integrations(
+        settings,
+        anchor_integrations::Ports::new(&ports.store, &ports.clock),
+    )?;
     Ok(Interactive::new(
         integration,
         ports.store,
@@ -52,9 +66,11 @@ where
 
 /// The HTTP sender of wallet callbacks, as configured (`SEP24_CALLBACK_TIMEOUT_MS`,
 /// `SEP24_CALLBACK_ALLOW_INSECURE`).
-pub fn http_callbacks(settings: &impl Source) -> Result<HttpCallbackSender, String> {
-    let config = InteractiveConfig::from_source(settings).map_err(|e| e.to_string())?;
-    HttpCallbackSender::new(config.callback_timeout, config.callback_allow_insecure)
+pub fn http_callbacks(config: &InteractiveConfig) -> Result<HttpCallbackSender, StartupError> {
+    Ok(HttpCallbackSender::new(
+        config.callback_timeout,
+        config.callback_allow_insecure,
+    )?)
 }
 
 pub async fn handle<S, C>(

@@ -1,5 +1,5 @@
 //! The Lambda handler driven by real API Gateway (HTTP API, payload 2.0) events, over in-memory
-//! adapters and the reference integration (`anchor_integrations::Anchor`).
+//! adapters and the anchor's integration (the reference one, `anchor_integrations::reference`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,10 +9,11 @@ use base64::Engine as _;
 use lambda_http::request::from_str;
 use lambda_http::{Body, Response};
 use mooring::clock::{Clock, FixedClock, SystemClock};
-use mooring::config::Secret;
+use mooring::config::{AnchorConfig, Secret};
 use mooring::model::{Kind, Protocol, Transaction, TransactionStatus, UserKey};
 use mooring::sep24::interactive::RecordingCallbacks;
 use mooring::sep24::token::InteractiveKeys;
+use mooring::startup::StartupError;
 use mooring::stellar::{Asset, Keypair, Network};
 use mooring::store::{InMemoryStore, TransactionStore};
 use mooring::time::Timestamp;
@@ -45,6 +46,16 @@ fn settings(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
         settings.insert((*k).to_owned(), (*v).to_owned());
     }
     settings
+}
+
+/// As the function's `main`: the anchor's configuration parsed once, then the service.
+fn start(
+    settings: &BTreeMap<String, String>,
+    ports: sep24_interactive::Ports<InMemoryStore, Arc<RecordingCallbacks>>,
+) -> Result<sep24_interactive::Service<InMemoryStore, Arc<RecordingCallbacks>>, StartupError> {
+    let anchor = AnchorConfig::from_source(settings)?;
+    let config = sep24_interactive::config(settings, &anchor)?;
+    sep24_interactive::service(settings, config, ports)
 }
 
 fn issuer() -> mooring::stellar::AccountId {
@@ -92,7 +103,7 @@ fn pages_with(extra: &[(&str, &str)]) -> Pages {
         clock: Arc::new(FixedClock::at(now)),
     };
     Pages {
-        service: sep24_interactive::service(&settings(extra), ports).unwrap(),
+        service: start(&settings(extra), ports).unwrap(),
         store,
         now,
     }
@@ -322,29 +333,32 @@ fn refuses_to_start_with_bad_settings() {
     let mut no_secret = settings(&[]);
     no_secret.remove("JWT_SECRET");
     assert_eq!(
-        sep24_interactive::service(&no_secret, ports())
-            .err()
-            .unwrap(),
+        start(&no_secret, ports()).err().unwrap().to_string(),
         "JWT_SECRET must be set"
     );
     let wrong_seed = Keypair::from_seed_bytes([3; 32]).secret_seed().to_string();
     let other_key = Keypair::from_seed_bytes([1; 32]).account_id().to_string();
     let mismatch = settings(&[("SIGNING_KEY", &other_key), ("SIGNING_SEED", &wrong_seed)]);
-    assert!(sep24_interactive::service(&mismatch, ports())
+    assert!(start(&mismatch, ports())
         .err()
         .unwrap()
+        .to_string()
         .contains("SIGNING"));
     let bad_timeout = settings(&[("SEP24_CALLBACK_TIMEOUT_MS", "soon")]);
-    assert!(sep24_interactive::service(&bad_timeout, ports())
+    assert!(start(&bad_timeout, ports())
         .err()
         .unwrap()
+        .to_string()
         .starts_with("SEP24_CALLBACK_TIMEOUT_MS"));
     // Without SIGNING_SEED the pages work; URL callbacks are off.
     let mut no_seed = settings(&[]);
     no_seed.remove("SIGNING_SEED");
     no_seed.insert("SIGNING_KEY".into(), other_key);
-    assert!(sep24_interactive::service(&no_seed, ports()).is_ok());
-    assert!(sep24_interactive::http_callbacks(&settings(&[])).is_ok());
+    assert!(start(&no_seed, ports()).is_ok());
+    let settings = settings(&[]);
+    let anchor = AnchorConfig::from_source(&settings).unwrap();
+    let config = sep24_interactive::config(&settings, &anchor).unwrap();
+    assert!(sep24_interactive::http_callbacks(&config).is_ok());
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The Lambda handler driven by API Gateway (HTTP API, payload 2.0) events, over in-memory
-//! adapters and the reference integration (`anchor_integrations::Anchor`): a wallet opens a
-//! deposit and a withdrawal, reads them back, and its SEP-9 fields land on its customer.
+//! adapters and the anchor's integration (the reference one, `anchor_integrations::reference`):
+//! a wallet opens a deposit and a withdrawal, reads them back, and its SEP-9 fields land on its
+//! customer.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use base64::Engine as _;
 use lambda_http::request::from_str;
 use lambda_http::Body;
 use mooring::clock::FixedClock;
-use mooring::config::Secret;
+use mooring::config::{AnchorConfig, Secret};
 use mooring::model::UserKey;
 use mooring::sep10::{Claims, JwtKeys};
 use mooring::sep24::token::InteractiveKeys;
@@ -60,7 +61,12 @@ fn function() -> Function {
         clock: Arc::new(FixedClock::at(NOW)),
     };
     Function {
-        service: sep24_transfer::service(&settings(), ports).expect("service"),
+        service: sep24_transfer::service(
+            &settings(),
+            &AnchorConfig::from_source(&settings()).expect("anchor config"),
+            ports,
+        )
+        .expect("service"),
         store,
     }
 }

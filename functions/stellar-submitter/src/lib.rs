@@ -7,12 +7,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anchor_integrations::{Anchor, KycSettings};
+use tracing::Instrument;
+
+use anchor_integrations::{register_integrations, Integration};
 use mooring::clock::Clock;
 use mooring::config::{AnchorConfig, Source};
 use mooring::horizon::Horizon;
 use mooring::payments::{PaymentsConfig, Signers, SubmitOutcome, Submitter, WorkerError};
 use mooring::queue::QueueMessage;
+use mooring::startup::StartupError;
 use mooring::store::{ChannelLeases, CustomerStore, TransactionStore};
 
 pub use mooring::queue::sqs_event::{SqsBatchResponse, SqsEvent, SqsRecord};
@@ -20,7 +23,7 @@ pub use mooring::queue::sqs_event::{SqsBatchResponse, SqsEvent, SqsRecord};
 /// The submitter and how many of a batch's messages it runs at once: one per channel account
 /// (more would only wait for a channel).
 pub struct Service<S, H> {
-    submitter: Submitter<S, H, Anchor<S>>,
+    submitter: Submitter<S, H, Integration<S>>,
     parallel: usize,
 }
 
@@ -40,23 +43,28 @@ pub struct Ports<S, H> {
 
 /// Reads configuration (once per cold start): the payment settings and the signing keys
 /// (`DISTRIBUTION_SEED`, `CHANNEL_SEED`: this is the only function holding them).
-pub fn service<S, H>(settings: &impl Source, ports: Ports<S, H>) -> Result<Service<S, H>, String>
+pub fn service<S, H>(
+    settings: &impl Source,
+    anchor: &AnchorConfig,
+    ports: Ports<S, H>,
+) -> Result<Service<S, H>, StartupError>
 where
     S: TransactionStore + ChannelLeases + CustomerStore,
     H: Horizon,
 {
-    let anchor = AnchorConfig::from_source(settings).map_err(|e| e.to_string())?;
-    let config = PaymentsConfig::from_source(settings).map_err(|e| e.to_string())?;
-    let signers = Signers::from_source(settings, &anchor, &config).map_err(|e| e.to_string())?;
-    let kyc = KycSettings::from_source(settings).map_err(|e| e.to_string())?;
-    let integration = Anchor::new(ports.store.clone(), kyc, ports.clock.clone());
+    let config = PaymentsConfig::from_source(settings)?;
+    let signers = Signers::from_source(settings, anchor, &config)?;
+    let integration = register_integrations(
+        settings,
+        anchor_integrations::Ports::new(&ports.store, &ports.clock),
+    )?;
     let parallel = usize::try_from(config.channel_count).unwrap_or(1).max(1);
     Ok(Service {
         submitter: Submitter::new(
             ports.store,
             ports.horizon,
             Arc::new(integration),
-            anchor.network,
+            anchor.network.clone(),
             config,
             signers,
             ports.clock,
@@ -105,8 +113,23 @@ where
             return Some(record.message_id);
         }
     };
+    let span = tracing::info_span!("message", message_id = %record.message_id,
+        transaction_id = %message.transaction_id);
+    pay(service, &message, deadline)
+        .instrument(span)
+        .await
+        .then_some(record.message_id)
+}
+
+/// Pays one deposit; `true` when its message must be delivered again. Logs within the message's
+/// span (its transaction id).
+async fn pay<S, H>(service: &Service<S, H>, message: &QueueMessage, deadline: Instant) -> bool
+where
+    S: TransactionStore + ChannelLeases + CustomerStore,
+    H: Horizon,
+{
     let result = loop {
-        match service.submitter.submit_deposit(&message).await {
+        match service.submitter.submit_deposit(message).await {
             // Every channel is leased: wait for one here rather than leave the message invisible
             // for the queue's whole visibility timeout.
             Err(WorkerError::ChannelsBusy) if Instant::now() + CHANNEL_WAIT < deadline => {
@@ -120,19 +143,18 @@ where
             match &outcome {
                 SubmitOutcome::Completed {
                     stellar_transaction_id,
-                } => tracing::info!(transaction_id = %message.transaction_id,
-                    %stellar_transaction_id, "deposit paid on Stellar"),
-                SubmitOutcome::Failed { status_message } => tracing::warn!(
-                    transaction_id = %message.transaction_id, %status_message, "deposit payment failed"),
-                other => tracing::info!(transaction_id = %message.transaction_id,
-                    outcome = ?other, "submissions message done"),
+                } => tracing::info!(%stellar_transaction_id, "deposit paid on Stellar"),
+                SubmitOutcome::Failed { status_message } => {
+                    tracing::warn!(%status_message, "deposit payment failed")
+                }
+                other => tracing::info!(outcome = ?other, "submissions message done"),
             }
-            None
+            false
         }
         Err(error) => {
-            tracing::warn!(transaction_id = %message.transaction_id, %error,
+            tracing::warn!(%error,
                 "deposit payment not finished; the message will be delivered again");
-            Some(record.message_id)
+            true
         }
     }
 }

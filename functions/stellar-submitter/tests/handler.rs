@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use mooring::clock::FixedClock;
+use mooring::config::AnchorConfig;
 use mooring::horizon::{Horizon, InMemoryHorizon, Submission};
 use mooring::model::{Kind, Protocol, Transaction, TransactionStatus, UserKey};
 use mooring::payments::{channel_accounts, channel_keypair};
@@ -83,6 +84,7 @@ async fn fixture() -> Fixture {
     let store = Arc::new(InMemoryStore::default());
     let service = stellar_submitter::service(
         &settings,
+        &AnchorConfig::from_source(&settings).unwrap(),
         stellar_submitter::Ports {
             store: store.clone(),
             horizon: ledger.clone(),

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use mooring::clock::Clock;
-use mooring::config::{AnchorConfig, Source};
 use mooring::horizon::Horizon;
 use mooring::payments::{RecheckReport, TrustlineRecheck, WorkerError};
 use mooring::queue::Queue;
@@ -20,23 +19,14 @@ pub struct Ports<S, H, Q> {
     pub clock: Arc<dyn Clock>,
 }
 
-/// Checks the configuration (once per cold start) and builds the re-check. Holds no secret.
-pub fn service<S, H, Q>(
-    settings: &impl Source,
-    ports: Ports<S, H, Q>,
-) -> Result<Service<S, H, Q>, String>
+/// Builds the re-check (once per cold start). Holds no secret.
+pub fn service<S, H, Q>(ports: Ports<S, H, Q>) -> Service<S, H, Q>
 where
     S: TransactionStore,
     H: Horizon,
     Q: Queue,
 {
-    AnchorConfig::from_source(settings).map_err(|e| e.to_string())?;
-    Ok(TrustlineRecheck::new(
-        ports.store,
-        ports.horizon,
-        ports.submissions,
-        ports.clock,
-    ))
+    TrustlineRecheck::new(ports.store, ports.horizon, ports.submissions, ports.clock)
 }
 
 /// One run, whatever the (schedule) event says; answers what it did.

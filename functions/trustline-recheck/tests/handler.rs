@@ -1,6 +1,5 @@
 //! The trustline re-check's Lambda handler over in-memory adapters (schedule event fixture).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use mooring::clock::FixedClock;
@@ -47,24 +46,12 @@ async fn deposits_whose_account_now_trusts_the_asset_are_queued_again() {
         store.insert(&deposit).await.unwrap();
         ids.push(deposit.id);
     }
-    let settings: BTreeMap<String, String> = [
-        ("HOME_DOMAIN", "anchor.example.com"),
-        ("NETWORK_PASSPHRASE", Network::TESTNET_PASSPHRASE),
-        ("SIGNING_KEY", &key(1).account_id().to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_string()))
-    .collect();
-    let service = trustline_recheck::service(
-        &settings,
-        trustline_recheck::Ports {
-            store: store.clone(),
-            horizon: ledger,
-            submissions: queue.clone(),
-            clock: Arc::new(FixedClock::at(NOW)),
-        },
-    )
-    .unwrap();
+    let service = trustline_recheck::service(trustline_recheck::Ports {
+        store: store.clone(),
+        horizon: ledger,
+        submissions: queue.clone(),
+        clock: Arc::new(FixedClock::at(NOW)),
+    });
     let event: serde_json::Value =
         serde_json::from_str(include_str!("events/schedule.json")).unwrap();
     trustline_recheck::handle(&service, event).await.unwrap();

@@ -6,33 +6,35 @@
 
 use std::sync::Arc;
 
-use anchor_integrations::{Anchor, BankSettings, DemoBank, KycSettings};
+use tracing::Instrument;
+
+use anchor_integrations::{register_integrations, Integration};
 use mooring::clock::Clock;
-use mooring::config::{AnchorConfig, Source};
+use mooring::config::Source;
 use mooring::payments::withdrawals::WithdrawalProcessor;
 use mooring::queue::QueueMessage;
+use mooring::startup::StartupError;
 use mooring::store::{CustomerStore, TransactionStore};
 
 pub use mooring::queue::sqs_event::{SqsBatchResponse, SqsEvent, SqsRecord};
 
-pub type Service<S> = WithdrawalProcessor<S, Anchor<S>>;
+pub type Service<S> = WithdrawalProcessor<S, Integration<S>>;
 
 pub struct Ports<S> {
     pub store: Arc<S>,
     pub clock: Arc<dyn Clock>,
 }
 
-/// Reads configuration (once per cold start) and builds the processor with the anchor's rail
-/// (the reference rail pays out at the demo bank, `DEMO_BANK_URL`). Holds no Stellar secret.
-pub fn service<S>(settings: &impl Source, ports: Ports<S>) -> Result<Service<S>, String>
+/// Builds the processor (once per cold start) with the anchor's integration (its rail; the
+/// reference rail pays out at the demo bank, `DEMO_BANK_URL`). Holds no Stellar secret.
+pub fn service<S>(settings: &impl Source, ports: Ports<S>) -> Result<Service<S>, StartupError>
 where
     S: TransactionStore + CustomerStore,
 {
-    AnchorConfig::from_source(settings).map_err(|e| e.to_string())?;
-    let kyc = KycSettings::from_source(settings).map_err(|e| e.to_string())?;
-    let bank = BankSettings::from_source(settings).map_err(|e| e.to_string())?;
-    let bank = DemoBank::from_settings(&bank).map_err(|e| e.to_string())?;
-    let integration = Anchor::new(ports.store.clone(), kyc, ports.clock.clone()).with_bank(bank);
+    let integration = register_integrations(
+        settings,
+        anchor_integrations::Ports::new(&ports.store, &ports.clock),
+    )?;
     Ok(WithdrawalProcessor::new(
         ports.store,
         Arc::new(integration),
@@ -56,12 +58,21 @@ where
                 continue;
             }
         };
-        match service.process_withdrawal(&message).await {
-            Ok(processed) => tracing::info!(transaction_id = %message.transaction_id,
-                outcome = ?processed, "withdrawals message done"),
+        let span = tracing::info_span!("message", message_id = %record.message_id,
+            transaction_id = %message.transaction_id);
+        match service
+            .process_withdrawal(&message)
+            .instrument(span.clone())
+            .await
+        {
+            Ok(processed) => {
+                span.in_scope(|| tracing::info!(outcome = ?processed, "withdrawals message done"))
+            }
             Err(error) => {
-                tracing::warn!(transaction_id = %message.transaction_id, %error,
-                    "withdrawal not finished; the message will be delivered again");
+                span.in_scope(|| {
+                    tracing::warn!(%error,
+                        "withdrawal not finished; the message will be delivered again")
+                });
                 failed.push(record.message_id);
             }
         }

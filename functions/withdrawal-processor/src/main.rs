@@ -1,34 +1,24 @@
 use std::sync::Arc;
 
-use lambda_runtime::{service_fn, LambdaEvent};
 use mooring::clock::SystemClock;
-use mooring::config::{ConfigError, Env};
+use mooring::config::{AnchorConfig, Env};
+use mooring::startup::StartupError;
 use mooring::store::dynamodb::DynamoStore;
-use withdrawal_processor::SqsEvent;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    mooring::telemetry::init();
-    let ports = ports()
-        .await
-        .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
-    let service = withdrawal_processor::service(&Env, ports)
-        .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
-        let service = &service;
-        async move {
-            Ok::<_, lambda_runtime::Error>(
-                withdrawal_processor::handle(service, event.payload).await,
-            )
-        }
-    }))
-    .await
+async fn main() -> Result<(), mooring_lambda::Error> {
+    let service = mooring_lambda::start(service()).await?;
+    mooring_lambda::run_sqs(&service, withdrawal_processor::handle).await
 }
 
-async fn ports() -> Result<withdrawal_processor::Ports<DynamoStore>, ConfigError> {
+/// Transactions (and the reference rail's customers) in DynamoDB: built once.
+async fn service() -> Result<withdrawal_processor::Service<DynamoStore>, StartupError> {
+    // Checked like every function's, though the processor itself needs none of it.
+    AnchorConfig::from_source(&Env)?;
     let sdk = mooring::aws::config_loader().load().await;
-    Ok(withdrawal_processor::Ports {
+    let ports = withdrawal_processor::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
         clock: Arc::new(SystemClock),
-    })
+    };
+    withdrawal_processor::service(&Env, ports)
 }

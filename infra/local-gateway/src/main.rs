@@ -14,7 +14,9 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::Body;
 use mooring::clock::SystemClock;
+use mooring::config::{AnchorConfig, Env};
 use mooring::queue::InMemoryQueue;
+use mooring::startup::StartupError;
 use mooring::store::files::InMemoryFileStore;
 use mooring::store::InMemoryStore;
 use tokio::net::TcpListener;
@@ -46,40 +48,7 @@ async fn main() {
         .unwrap_or_else(|e| fail(&format!("MOORING_LOCAL_ADDR is invalid: {e}")));
     // One in-memory store shared by every function, standing in for DynamoDB.
     let store = Arc::new(InMemoryStore::default());
-    let functions = Arc::new(Functions {
-        sep1: sep1_toml::service(&mooring::config::Env).unwrap_or_else(|e| fail(&e)),
-        sep10: sep10_auth::service(&mooring::config::Env, store.clone())
-            .unwrap_or_else(|e| fail(&e)),
-        sep12: sep12_kyc::service(
-            &mooring::config::Env,
-            sep12_kyc::Ports {
-                store: store.clone(),
-                files: Arc::new(InMemoryFileStore::default()),
-                // Nothing consumes it locally yet: released transactions are only logged.
-                outgoing: Arc::new(InMemoryQueue::default()),
-                clock: Arc::new(SystemClock),
-            },
-        )
-        .unwrap_or_else(|e| fail(&e)),
-        sep24_transfer: sep24_transfer::service(
-            &mooring::config::Env,
-            sep24_transfer::Ports {
-                store: store.clone(),
-                clock: Arc::new(SystemClock),
-            },
-        )
-        .unwrap_or_else(|e| fail(&e)),
-        sep24_interactive: sep24_interactive::service(
-            &mooring::config::Env,
-            sep24_interactive::Ports {
-                store: store.clone(),
-                callbacks: sep24_interactive::http_callbacks(&mooring::config::Env)
-                    .unwrap_or_else(|e| fail(&e)),
-                clock: Arc::new(SystemClock),
-            },
-        )
-        .unwrap_or_else(|e| fail(&e)),
-    });
+    let functions = Arc::new(functions(&Env, store).unwrap_or_else(|e| fail(&e.to_string())));
     let listener = TcpListener::bind(address)
         .await
         .unwrap_or_else(|e| fail(&format!("cannot listen on {address}: {e}")));
@@ -110,6 +79,44 @@ async fn main() {
             }
         });
     }
+}
+
+/// Every HTTP function, built as in Lambda (the anchor's configuration parsed once).
+fn functions(settings: &Env, store: Arc<InMemoryStore>) -> Result<Functions, StartupError> {
+    let anchor = AnchorConfig::from_source(settings)?;
+    let interactive = sep24_interactive::config(settings, &anchor)?;
+    Ok(Functions {
+        sep1: sep1_toml::service(settings, &anchor)?,
+        sep10: sep10_auth::service(settings, &anchor, store.clone())?,
+        sep12: sep12_kyc::service(
+            settings,
+            &anchor,
+            sep12_kyc::Ports {
+                store: store.clone(),
+                files: Arc::new(InMemoryFileStore::default()),
+                // Nothing consumes it locally yet: released transactions are only logged.
+                outgoing: Arc::new(InMemoryQueue::default()),
+                clock: Arc::new(SystemClock),
+            },
+        )?,
+        sep24_transfer: sep24_transfer::service(
+            settings,
+            &anchor,
+            sep24_transfer::Ports {
+                store: store.clone(),
+                clock: Arc::new(SystemClock),
+            },
+        )?,
+        sep24_interactive: sep24_interactive::service(
+            settings,
+            interactive.clone(),
+            sep24_interactive::Ports {
+                store,
+                callbacks: sep24_interactive::http_callbacks(&interactive)?,
+                clock: Arc::new(SystemClock),
+            },
+        )?,
+    })
 }
 
 async fn dispatch(

@@ -1,81 +1,86 @@
 //! The anchor's business logic: THE one place an operator plugs in.
 //!
 //! Mooring does the SEP plumbing and calls the traits of `mooring::integrations` at the right
-//! moments; this crate implements them for your anchor. Trait methods have defaults wherever
-//! one exists, so [`Anchor`] only overrides what your business needs. The functions in
-//! `functions/` use `anchor_integrations::Anchor`; change the code here, rebuild, redeploy.
+//! moments; this crate implements them for your anchor and registers the implementation in one
+//! place, this file (django-polaris's `register_integrations`):
 //!
-//! The reference implementation works locally out of the box:
-//! - SEP-12 customers ([`kyc`]): stored through mooring's `CustomerStore` port (DynamoDB in
-//!   Lambda, memory in tests), required SEP-9 fields per KYC type, email and phone verification
-//!   codes, an optional review delay.
-//! - SEP-24 deposits and withdrawals through a demo bank ([`rail`]): the amount, the bank account
-//!   to pay out to, the KYC fields still lacking; bank instructions with a reference; the
-//!   configured fees; deposits received and withdrawals paid out at the demo bank ([`bank`]).
+//! - [`Integration`] names the type implementing the traits (`TomlIntegration`,
+//!   `CustomerIntegration`, the SEP-24 `InteractiveFlow`, `DepositIntegration`,
+//!   `WithdrawalIntegration`, `FeeIntegration`);
+//! - [`register_integrations`] builds it, once per cold start, from the settings (the function's
+//!   environment in Lambda) and the [`Ports`] Mooring hands over (the customer store, the clock).
+//!
+//! Every function under `functions/` (and the local gateway) calls [`register_integrations`] and
+//! names nothing else of this crate, so replacing the anchor's logic never touches them: write
+//! your module next to [`reference`], point [`Integration`] and [`register_integrations`] at it,
+//! rebuild, redeploy.
+//!
+//! Out of the box this is the [`reference`] anchor (KYC, the demo rail, the demo bank), which
+//! works locally end to end. With the cargo feature `example-minimal`, it is [`minimal`]: a
+//! deposit-only anchor of a few lines, which shows the seam (see its tests).
 
 #![forbid(unsafe_code)]
 
-pub mod bank;
-pub mod kyc;
-pub mod rail;
+#[cfg(feature = "example-minimal")]
+pub mod minimal;
+pub mod reference;
 
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use mooring::clock::{Clock, SystemClock};
-use mooring::config::AnchorConfig;
-use mooring::integrations::TomlIntegration;
+use mooring::config::Source;
 
-pub use bank::{BankSettings, DemoBank};
-pub use kyc::KycSettings;
+pub use mooring::integrations::SetupError;
 
-/// Your anchor. Implement the integration traits for it.
-///
-/// `S` is the storage it keeps customers in (any `mooring::store::CustomerStore`); functions that
-/// need no storage (sep1-toml) use `Anchor<()>`, i.e. `Anchor::default()`.
-pub struct Anchor<S = ()> {
-    customers: Arc<S>,
-    kyc: KycSettings,
-    clock: Arc<dyn Clock>,
-    /// The reference rail's bank (`DEMO_BANK_URL`), for the payment workers' hooks.
-    bank: Option<DemoBank>,
-    /// Whether "no bank configured" was logged already (once per cold start).
-    bank_missing_logged: AtomicBool,
+/// What Mooring hands to the integration: the adapters of the function it runs in (DynamoDB in
+/// Lambda, memory in tests and in the local gateway). `S` is the store of customers and
+/// transactions (`mooring::store::CustomerStore` ...).
+pub struct Ports<S> {
+    pub store: Arc<S>,
+    pub clock: Arc<dyn Clock>,
 }
 
-impl<S> Anchor<S> {
-    pub fn new(customers: Arc<S>, kyc: KycSettings, clock: Arc<dyn Clock>) -> Self {
+impl<S> Ports<S> {
+    /// The ports of a function that holds its own handles to the store and the clock.
+    pub fn new(store: &Arc<S>, clock: &Arc<dyn Clock>) -> Self {
         Self {
-            customers,
-            kyc,
-            clock,
-            bank: None,
-            bank_missing_logged: AtomicBool::new(false),
+            store: Arc::clone(store),
+            clock: Arc::clone(clock),
         }
     }
+}
 
-    /// The anchor paying and collecting through the demo bank (the payment workers use it;
-    /// `None`: no deposit ever arrives and withdrawals wait in `pending_external`).
-    pub fn with_bank(mut self, bank: Option<DemoBank>) -> Self {
-        self.bank = bank;
-        self
-    }
-
-    pub fn kyc_settings(&self) -> &KycSettings {
-        &self.kyc
+impl Ports<()> {
+    /// No store: for the functions that only use stateless hooks (stellar.toml).
+    pub fn without_store() -> Self {
+        Self {
+            store: Arc::new(()),
+            clock: Arc::new(SystemClock),
+        }
     }
 }
 
-impl Default for Anchor {
-    /// The anchor without storage, for functions that only need its stateless hooks.
-    fn default() -> Self {
-        Self::new(Arc::new(()), KycSettings::default(), Arc::new(SystemClock))
-    }
-}
+/// The anchor's integration: the reference anchor.
+#[cfg(not(feature = "example-minimal"))]
+pub type Integration<S> = reference::Anchor<S>;
 
-impl<S: Send + Sync> TomlIntegration for Anchor<S> {
-    /// Add fields to stellar.toml that configuration does not cover, e.g. `[[PRINCIPALS]]`.
-    fn extend_toml(&self, toml: &mut toml::Table, anchor: &AnchorConfig) {
-        let _ = (toml, anchor);
+/// The anchor's integration: the minimal example (feature `example-minimal`).
+#[cfg(feature = "example-minimal")]
+pub type Integration<S> = minimal::Minimal<S>;
+
+/// Builds the anchor's integration from the settings (`KYC_*`, `DEMO_BANK_URL`, ... for the
+/// reference anchor) and the ports. Called once per cold start by every function; an error
+/// names the setting at fault and stops the function from starting.
+pub fn register_integrations<S>(
+    settings: &impl Source,
+    ports: Ports<S>,
+) -> Result<Integration<S>, SetupError> {
+    #[cfg(not(feature = "example-minimal"))]
+    {
+        reference::Anchor::from_settings(settings, ports.store, ports.clock)
+    }
+    #[cfg(feature = "example-minimal")]
+    {
+        minimal::Minimal::from_settings(settings, ports.store)
     }
 }

@@ -24,6 +24,7 @@ pub mod sep10;
 pub mod sep12;
 pub mod sep24;
 pub mod sep9;
+pub mod startup;
 pub mod stellar;
 pub mod store;
 pub mod telemetry;

@@ -112,9 +112,11 @@ pub struct StellarToml {
 }
 
 impl StellarToml {
-    pub fn new(anchor: &AnchorConfig, integration: &impl TomlIntegration) -> Result<Self, String> {
-        let body =
-            toml::to_string(&stellar_toml(anchor, integration)).map_err(|e| e.to_string())?;
+    pub fn new(
+        anchor: &AnchorConfig,
+        integration: &impl TomlIntegration,
+    ) -> Result<Self, toml::ser::Error> {
+        let body = toml::to_string(&stellar_toml(anchor, integration))?;
         Ok(Self { body })
     }
 

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use lambda_http::http::{self, HeaderMap};
 use lambda_http::Body;
 use mooring::clock::FixedClock;
-use mooring::config::Secret;
+use mooring::config::{AnchorConfig, Secret};
 use mooring::model::Customer;
 use mooring::queue::InMemoryQueue;
 use mooring::sep10::{Claims, JwtKeys};
+use mooring::startup::StartupError;
 use mooring::stellar::{Keypair, MuxedAccount, Network};
 use mooring::store::files::InMemoryFileStore;
 use mooring::store::{CustomerStore, InMemoryStore};
@@ -20,6 +21,15 @@ use serde_json::Value;
 pub const NOW: u64 = 1_700_000_000;
 pub const JWT_SECRET: &str = "a-jwt-secret-of-at-least-32-chars!!";
 pub const ISSUER: &str = "https://anchor.example.com/auth";
+
+/// As the function's `main`: the anchor's configuration parsed once, then the service.
+pub fn start(
+    settings: &BTreeMap<String, String>,
+    ports: sep12_kyc::Ports<InMemoryStore, InMemoryFileStore, InMemoryQueue>,
+) -> Result<sep12_kyc::Service<InMemoryStore, InMemoryFileStore, InMemoryQueue>, StartupError> {
+    let anchor = AnchorConfig::from_source(settings)?;
+    sep12_kyc::service(settings, &anchor, ports)
+}
 
 pub fn settings(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
     let server = Keypair::from_seed_bytes([1; 32]);
@@ -60,7 +70,7 @@ pub fn kyc(extra: &[(&str, &str)]) -> Kyc {
         clock: clock.clone(),
     };
     Kyc {
-        service: sep12_kyc::service(&settings(extra), ports).unwrap(),
+        service: start(&settings(extra), ports).unwrap(),
         store,
         files,
         queue,

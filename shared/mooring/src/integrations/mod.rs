@@ -5,8 +5,11 @@
 //!
 //! - [`TomlIntegration`]: stellar.toml (SEP-1);
 //! - [`CustomerIntegration`] ([`customer`]): SEP-12 customers;
-//! - [`DepositIntegration`], [`WithdrawalIntegration`], [`FeeIntegration`] ([`transfer`]): the
-//!   SEP-24 interactive flows, their forms and instructions, and fees.
+//! - [`InteractiveFlow`] ([`transfer`]): the hooks of the SEP-24 interactive flow that deposits
+//!   and withdrawals share (forms, page texts, an external flow, SEP-9 fields from the wallet);
+//! - [`DepositIntegration`], [`WithdrawalIntegration`] ([`transfer`]): each direction's own
+//!   hooks on top (instructions and the deposit poller's; the payout);
+//! - [`FeeIntegration`] ([`transfer`]): fees.
 
 pub mod customer;
 pub mod transfer;
@@ -14,7 +17,7 @@ pub mod transfer;
 pub use customer::*;
 pub use transfer::*;
 
-use crate::config::AnchorConfig;
+use crate::config::{AnchorConfig, ConfigError};
 use crate::error::ApiError;
 use crate::store::StoreError;
 
@@ -25,6 +28,21 @@ pub trait TomlIntegration: Send + Sync {
     fn extend_toml(&self, toml: &mut toml::Table, anchor: &AnchorConfig) {
         let _ = (toml, anchor);
     }
+}
+
+/// Why the anchor's integration could not be built at cold start (`register_integrations` in
+/// `shared/integrations`): the function logs it and does not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// A setting of the integration is missing or invalid (the message names it).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A client of an outside service (a bank, a KYC provider) could not be built.
+    #[error("{service}: {reason}")]
+    Client {
+        service: &'static str,
+        reason: String,
+    },
 }
 
 /// Why an integration refused or failed. Converted into the HTTP answer in one place

@@ -2,18 +2,19 @@
 //! follows, and fees (Polaris's `DepositIntegration`, `WithdrawalIntegration` and fee hook).
 //!
 //! How Mooring drives the flow (the `sep24-interactive` function): while a transaction is
-//! `incomplete`, it asks [`form_for_transaction`](DepositIntegration::form_for_transaction) for
+//! `incomplete`, it asks [`form_for_transaction`](InteractiveFlow::form_for_transaction) for
 //! the next form and renders it. On submit it checks every value (required, type, and for a
 //! [`FieldKind::Amount`] the asset's limits and decimals; it then sets `amount_in`, the fee from
 //! [`FeeIntegration`] and `amount_out`), calls
-//! [`after_form_validation`](DepositIntegration::after_form_validation), and stores the
+//! [`after_form_validation`](InteractiveFlow::after_form_validation), and stores the
 //! transaction with a conditional write. When no form is left, the transaction moves to
 //! `pending_user_transfer_start`: a deposit with the integration's
 //! [`instructions`](DepositIntegration::instructions), a withdrawal with the anchor's account
 //! and a unique memo.
 //!
-//! Both traits have the same interactive hooks; an anchor that implements both on one type calls
-//! them as `DepositIntegration::form_for_transaction(&anchor, ..)`.
+//! The hooks of the interactive flow are the same for both directions: they are declared once,
+//! in [`InteractiveFlow`], which [`DepositIntegration`] and [`WithdrawalIntegration`] extend with
+//! each direction's own hooks (instructions and the deposit poller's; the payout).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -143,8 +144,11 @@ pub struct FlowContext<'a> {
     pub lang: Lang,
 }
 
-/// SEP-24 deposits: the interactive flow and the instructions for the off-chain transfer.
-pub trait DepositIntegration: Send + Sync {
+/// The interactive flow of SEP-24 deposits and withdrawals: the hooks both directions share,
+/// declared once. Each hook is told the transaction (whose `kind` says the direction), so one
+/// implementation serves both; [`DepositIntegration`] and [`WithdrawalIntegration`] add each
+/// direction's own hooks.
+pub trait InteractiveFlow: Send + Sync {
     /// The form the user fills next, or `None` when the flow is complete.
     fn form_for_transaction(
         &self,
@@ -163,8 +167,9 @@ pub trait DepositIntegration: Send + Sync {
     }
 
     /// Called with the values of a form that passed Mooring's checks; may change the
-    /// transaction (Mooring stores it conditionally afterwards). `Invalid` re-renders the form
-    /// with the message and changes nothing.
+    /// transaction (Mooring stores it conditionally afterwards), e.g. a withdrawal records where
+    /// the money goes (`to`, masked). `Invalid` re-renders the form with the message and changes
+    /// nothing.
     fn after_form_validation(
         &self,
         transaction: &mut Transaction,
@@ -191,18 +196,23 @@ pub trait DepositIntegration: Send + Sync {
         async { Ok(()) }
     }
 
-    /// SEP-9 fields a wallet sent with `POST /transactions/deposit/interactive` (e.g. to
-    /// pre-fill KYC). Invalid values are `Invalid` (400).
+    /// SEP-9 fields a wallet sent with `POST /transactions/{deposit,withdraw}/interactive`
+    /// (e.g. to pre-fill KYC), before the transaction exists. Invalid values are `Invalid` (400).
     fn save_sep9_fields(
         &self,
+        operation: Operation,
         user: &UserKey,
         fields: &BTreeMap<String, String>,
         lang: Lang,
     ) -> impl Future<Output = Result<(), IntegrationError>> + Send {
-        let _ = (user, fields, lang);
+        let _ = (operation, user, fields, lang);
         async { Ok(()) }
     }
+}
 
+/// SEP-24 deposits: the interactive flow ([`InteractiveFlow`]), the instructions for the
+/// off-chain transfer, and the deposit poller's hooks.
+pub trait DepositIntegration: InteractiveFlow {
     /// How the user sends the off-chain funds, shown on the more-info page and stored on the
     /// transaction when it reaches `pending_user_transfer_start`.
     fn instructions(
@@ -270,62 +280,9 @@ pub struct CompletedPayout {
     pub external_transaction_id: Option<String>,
 }
 
-/// SEP-24 withdrawals: the interactive flow (where the user wants the money off-chain).
-pub trait WithdrawalIntegration: Send + Sync {
-    /// The form the user fills next, or `None` when the flow is complete.
-    fn form_for_transaction(
-        &self,
-        context: FlowContext<'_>,
-    ) -> impl Future<Output = Result<Option<Form>, IntegrationError>> + Send;
-
-    /// Title and guidance of a page.
-    fn content_for_template(
-        &self,
-        page: Page,
-        form: Option<&Form>,
-        context: FlowContext<'_>,
-    ) -> PageContent {
-        let _ = (page, form, context);
-        PageContent::default()
-    }
-
-    /// As [`DepositIntegration::after_form_validation`]; typically records where the money goes
-    /// (`to`, masked).
-    fn after_form_validation(
-        &self,
-        transaction: &mut Transaction,
-        form: &Form,
-        values: &FormValues,
-        lang: Lang,
-    ) -> impl Future<Output = Result<(), IntegrationError>> + Send;
-
-    /// As [`DepositIntegration::interactive_url`].
-    fn interactive_url(&self, context: FlowContext<'_>) -> Option<String> {
-        let _ = context;
-        None
-    }
-
-    /// As [`DepositIntegration::after_interactive_flow`].
-    fn after_interactive_flow(
-        &self,
-        transaction: &mut Transaction,
-        params: &BTreeMap<String, String>,
-    ) -> impl Future<Output = Result<(), IntegrationError>> + Send {
-        let _ = (transaction, params);
-        async { Ok(()) }
-    }
-
-    /// As [`DepositIntegration::save_sep9_fields`].
-    fn save_sep9_fields(
-        &self,
-        user: &UserKey,
-        fields: &BTreeMap<String, String>,
-        lang: Lang,
-    ) -> impl Future<Output = Result<(), IntegrationError>> + Send {
-        let _ = (user, fields, lang);
-        async { Ok(()) }
-    }
-
+/// SEP-24 withdrawals: the interactive flow ([`InteractiveFlow`]: where the user wants the
+/// money off-chain) and the off-chain payout.
+pub trait WithdrawalIntegration: InteractiveFlow {
     /// Pays the user off-chain once their Stellar payment arrived (the transaction is
     /// `pending_anchor`, claimed by the withdrawal processor, with `amount_in` as received and
     /// `amount_out` to pay). Called once per claim of the transaction: an error moves it to

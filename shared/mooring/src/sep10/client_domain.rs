@@ -57,7 +57,7 @@ pub struct HttpClientDomainResolver {
 
 impl HttpClientDomainResolver {
     /// `allow_insecure` (development only) uses plain http and permits loopback/private hosts.
-    pub fn new(timeout: Duration, allow_insecure: bool) -> Result<Self, String> {
+    pub fn new(timeout: Duration, allow_insecure: bool) -> Result<Self, reqwest::Error> {
         let redirects = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= MAX_REDIRECTS {
                 attempt.error("too many redirects")
@@ -80,7 +80,7 @@ impl HttpClientDomainResolver {
                 .https_only(true)
                 .dns_resolver(Arc::new(PublicAddressesOnly));
         }
-        let client = builder.build().map_err(|e| e.to_string())?;
+        let client = builder.build()?;
         Ok(Self {
             client,
             scheme: if allow_insecure { "http" } else { "https" },

@@ -317,16 +317,9 @@ where
         direction(&mut transaction);
 
         if !fields.is_empty() {
-            match operation {
-                Operation::Deposit => {
-                    DepositIntegration::save_sep9_fields(&self.integration, &user, &fields, lang)
-                        .await?
-                }
-                Operation::Withdraw => {
-                    WithdrawalIntegration::save_sep9_fields(&self.integration, &user, &fields, lang)
-                        .await?
-                }
-            }
+            self.integration
+                .save_sep9_fields(operation, &user, &fields, lang)
+                .await?;
         }
 
         self.store.insert(&transaction).await.map_err(store_error)?;

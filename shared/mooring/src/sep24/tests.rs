@@ -19,7 +19,7 @@ use crate::config::{AnchorConfig, Secret, Sep24Config};
 use crate::i18n::Lang;
 use crate::integrations::{
     DepositIntegration, FeeIntegration, FlowContext, Form, FormValues, IntegrationError,
-    WithdrawalIntegration,
+    InteractiveFlow, Operation, WithdrawalIntegration,
 };
 use crate::model::{Kind, Protocol, Transaction, TransactionStatus, UserKey};
 use crate::sep10::{Claims, JwtKeys};
@@ -103,7 +103,7 @@ impl Stub {
     }
 }
 
-impl DepositIntegration for Stub {
+impl InteractiveFlow for Stub {
     async fn form_for_transaction(
         &self,
         _context: FlowContext<'_>,
@@ -123,41 +123,18 @@ impl DepositIntegration for Stub {
 
     async fn save_sep9_fields(
         &self,
+        operation: Operation,
         user: &UserKey,
         fields: &BTreeMap<String, String>,
         lang: Lang,
     ) -> Result<(), IntegrationError> {
-        self.save("deposit", user, fields, lang)
+        self.save(operation.as_str(), user, fields, lang)
     }
 }
 
-impl WithdrawalIntegration for Stub {
-    async fn form_for_transaction(
-        &self,
-        _context: FlowContext<'_>,
-    ) -> Result<Option<Form>, IntegrationError> {
-        Ok(None)
-    }
+impl DepositIntegration for Stub {}
 
-    async fn after_form_validation(
-        &self,
-        _transaction: &mut Transaction,
-        _form: &Form,
-        _values: &FormValues,
-        _lang: Lang,
-    ) -> Result<(), IntegrationError> {
-        Ok(())
-    }
-
-    async fn save_sep9_fields(
-        &self,
-        user: &UserKey,
-        fields: &BTreeMap<String, String>,
-        lang: Lang,
-    ) -> Result<(), IntegrationError> {
-        self.save("withdraw", user, fields, lang)
-    }
-}
+impl WithdrawalIntegration for Stub {}
 
 /// The default fee (`standard_fee`).
 impl FeeIntegration for Stub {}

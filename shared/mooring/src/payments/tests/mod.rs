@@ -17,7 +17,7 @@ use crate::horizon::{
 use crate::i18n::Lang;
 use crate::integrations::{
     CompletedPayout, DepositIntegration, FeeIntegration, FlowContext, Form, FormValues,
-    IntegrationError, ReceivedDeposit, WithdrawalIntegration, WithdrawalOutcome,
+    IntegrationError, InteractiveFlow, ReceivedDeposit, WithdrawalIntegration, WithdrawalOutcome,
 };
 use crate::model::{IncomingPayment, Kind, Transaction, TransactionStatus};
 use crate::queue::{InMemoryQueue, Queue, QueueError, QueueMessage};
@@ -80,7 +80,7 @@ impl Rail {
     }
 }
 
-impl DepositIntegration for Rail {
+impl InteractiveFlow for Rail {
     async fn form_for_transaction(
         &self,
         _context: FlowContext<'_>,
@@ -97,7 +97,9 @@ impl DepositIntegration for Rail {
     ) -> Result<(), IntegrationError> {
         Ok(())
     }
+}
 
+impl DepositIntegration for Rail {
     async fn poll_pending_deposits(
         &self,
         pending: &[Transaction],
@@ -123,23 +125,6 @@ impl DepositIntegration for Rail {
 }
 
 impl WithdrawalIntegration for Rail {
-    async fn form_for_transaction(
-        &self,
-        _context: FlowContext<'_>,
-    ) -> Result<Option<Form>, IntegrationError> {
-        Ok(None)
-    }
-
-    async fn after_form_validation(
-        &self,
-        _transaction: &mut Transaction,
-        _form: &Form,
-        _values: &FormValues,
-        _lang: Lang,
-    ) -> Result<(), IntegrationError> {
-        Ok(())
-    }
-
     async fn process_withdrawal(
         &self,
         transaction: &Transaction,

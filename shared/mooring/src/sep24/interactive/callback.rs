@@ -107,7 +107,7 @@ pub struct HttpCallbackSender {
 
 impl HttpCallbackSender {
     /// `allow_insecure` (development only) permits plain http and loopback/private hosts.
-    pub fn new(timeout: Duration, allow_insecure: bool) -> Result<Self, String> {
+    pub fn new(timeout: Duration, allow_insecure: bool) -> Result<Self, reqwest::Error> {
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -119,7 +119,7 @@ impl HttpCallbackSender {
                 .https_only(true)
                 .dns_resolver(Arc::new(PublicAddressesOnly));
         }
-        let client = builder.build().map_err(|e| e.to_string())?;
+        let client = builder.build()?;
         Ok(Self {
             client,
             allow_insecure,

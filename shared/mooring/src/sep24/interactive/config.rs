@@ -26,8 +26,9 @@ pub struct InteractiveConfig {
 }
 
 impl InteractiveConfig {
-    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
-        let anchor = AnchorConfig::from_source(src)?;
+    /// Reads the interactive flow's settings; the anchor's are parsed once per cold start, by
+    /// the caller.
+    pub fn from_source(src: &impl Source, anchor: AnchorConfig) -> Result<Self, ConfigError> {
         let auth = AuthConfig::from_source(src, &anchor)?;
         let sep24 = Sep24Config::from_source(src)?;
         let signing_key = match src.get("SIGNING_SEED") {

@@ -184,31 +184,18 @@ where
         Timestamp::from_secs(self.clock.now())
     }
 
-    // ---- the integration, by the transaction's kind ----
+    // ---- the integration's interactive hooks (the transaction's kind tells the direction) ----
 
     async fn next_form(&self, context: FlowContext<'_>) -> Result<Option<Form>, FlowError> {
-        let form = if context.transaction.kind.is_deposit() {
-            DepositIntegration::form_for_transaction(&self.integration, context).await?
-        } else {
-            WithdrawalIntegration::form_for_transaction(&self.integration, context).await?
-        };
-        Ok(form)
+        Ok(self.integration.form_for_transaction(context).await?)
     }
 
     fn content(&self, page: Page, form: Option<&Form>, context: FlowContext<'_>) -> PageContent {
-        if context.transaction.kind.is_deposit() {
-            DepositIntegration::content_for_template(&self.integration, page, form, context)
-        } else {
-            WithdrawalIntegration::content_for_template(&self.integration, page, form, context)
-        }
+        self.integration.content_for_template(page, form, context)
     }
 
     fn external_url(&self, context: FlowContext<'_>) -> Option<String> {
-        if context.transaction.kind.is_deposit() {
-            DepositIntegration::interactive_url(&self.integration, context)
-        } else {
-            WithdrawalIntegration::interactive_url(&self.integration, context)
-        }
+        self.integration.interactive_url(context)
     }
 
     async fn after_validation(
@@ -218,25 +205,9 @@ where
         values: &crate::integrations::FormValues,
         lang: Lang,
     ) -> Result<(), IntegrationError> {
-        if transaction.kind.is_deposit() {
-            DepositIntegration::after_form_validation(
-                &self.integration,
-                transaction,
-                form,
-                values,
-                lang,
-            )
+        self.integration
+            .after_form_validation(transaction, form, values, lang)
             .await
-        } else {
-            WithdrawalIntegration::after_form_validation(
-                &self.integration,
-                transaction,
-                form,
-                values,
-                lang,
-            )
-            .await
-        }
     }
 
     async fn after_external(
@@ -244,12 +215,9 @@ where
         transaction: &mut Transaction,
         params: &BTreeMap<String, String>,
     ) -> Result<(), IntegrationError> {
-        if transaction.kind.is_deposit() {
-            DepositIntegration::after_interactive_flow(&self.integration, transaction, params).await
-        } else {
-            WithdrawalIntegration::after_interactive_flow(&self.integration, transaction, params)
-                .await
-        }
+        self.integration
+            .after_interactive_flow(transaction, params)
+            .await
     }
 
     // ---- shared steps ----

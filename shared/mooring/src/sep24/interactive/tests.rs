@@ -11,8 +11,10 @@ use http::{HeaderMap, Request};
 
 use super::*;
 use crate::clock::{FixedClock, SystemClock};
-use crate::config::Secret;
-use crate::integrations::{FieldKind, FormField, FormValues, Instruction, Instructions};
+use crate::config::{AnchorConfig, Secret};
+use crate::integrations::{
+    FieldKind, FormField, FormValues, Instruction, Instructions, InteractiveFlow,
+};
 use crate::model::{withdraw_memo, Kind, TransactionStatus, UserKey};
 use crate::sep24::token::SESSION_COOKIE;
 use crate::stellar::{AccountId, Keypair, Network};
@@ -145,7 +147,7 @@ impl TestBank {
     }
 }
 
-impl DepositIntegration for TestBank {
+impl InteractiveFlow for TestBank {
     async fn form_for_transaction(
         &self,
         context: FlowContext<'_>,
@@ -163,8 +165,13 @@ impl DepositIntegration for TestBank {
         self.validated(transaction, values).await
     }
 
+    /// Deposits only: withdrawals keep Mooring's forms.
     fn interactive_url(&self, context: FlowContext<'_>) -> Option<String> {
-        self.external_url(context.transaction)
+        if context.transaction.kind.is_deposit() {
+            self.external_url(context.transaction)
+        } else {
+            None
+        }
     }
 
     async fn after_interactive_flow(
@@ -172,12 +179,14 @@ impl DepositIntegration for TestBank {
         transaction: &mut Transaction,
         params: &BTreeMap<String, String>,
     ) -> Result<(), IntegrationError> {
-        if params.get("result").map(String::as_str) == Some("ok") {
+        if transaction.kind.is_deposit() && params.get("result").map(String::as_str) == Some("ok") {
             transaction.external_extra_text = Some("kyc-done".into());
         }
         Ok(())
     }
+}
 
+impl DepositIntegration for TestBank {
     async fn instructions(
         &self,
         context: FlowContext<'_>,
@@ -201,24 +210,7 @@ impl DepositIntegration for TestBank {
     }
 }
 
-impl WithdrawalIntegration for TestBank {
-    async fn form_for_transaction(
-        &self,
-        context: FlowContext<'_>,
-    ) -> Result<Option<Form>, IntegrationError> {
-        Ok(self.form(context.transaction))
-    }
-
-    async fn after_form_validation(
-        &self,
-        transaction: &mut Transaction,
-        _form: &Form,
-        values: &FormValues,
-        _lang: Lang,
-    ) -> Result<(), IntegrationError> {
-        self.validated(transaction, values).await
-    }
-}
+impl WithdrawalIntegration for TestBank {}
 
 impl FeeIntegration for TestBank {}
 
@@ -278,7 +270,9 @@ fn harness_with(bank: TestBank, extra: &[(&str, &str)]) -> Harness {
     let clock = Arc::new(FixedClock::at(now));
     let store = Arc::new(InMemoryStore::default());
     let callbacks = Arc::new(RecordingCallbacks::default());
-    let config = InteractiveConfig::from_source(&settings(extra)).expect("config");
+    let settings = settings(extra);
+    let anchor = AnchorConfig::from_source(&settings).expect("anchor config");
+    let config = InteractiveConfig::from_source(&settings, anchor).expect("config");
     Harness {
         service: Interactive::new(
             bank,
@@ -1080,7 +1074,8 @@ async fn without_a_signing_seed_no_callback_is_sent() {
     let now = SystemClock.now();
     let store = Arc::new(InMemoryStore::default());
     let callbacks = Arc::new(RecordingCallbacks::default());
-    let config = InteractiveConfig::from_source(&extra).unwrap();
+    let config =
+        InteractiveConfig::from_source(&extra, AnchorConfig::from_source(&extra).unwrap()).unwrap();
     assert!(config.signing_key.is_none());
     let h = Harness {
         service: Interactive::new(

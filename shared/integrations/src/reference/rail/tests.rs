@@ -8,15 +8,15 @@ use mooring::config::AssetConfig;
 use mooring::i18n::Lang;
 use mooring::integrations::{
     DepositIntegration, FeeIntegration, FeeRequest, FieldKind, FlowContext, Form, IntegrationError,
-    Operation, Page, WithdrawalIntegration,
+    InteractiveFlow, Operation, Page,
 };
 use mooring::model::{FeeDetails, Kind, Protocol, Transaction, TransactionStatus, UserKey};
 use mooring::stellar::{Amount, Keypair};
 use mooring::store::{CustomerStore, InMemoryStore};
 use mooring::time::Timestamp;
 
+use super::super::kyc::KycSettings;
 use super::*;
-use crate::kyc::KycSettings;
 
 const ISSUER: &str = "GA7QYNF7SOWQ3GLR2BGMZEHXAVIRZA4KVWLTJJFC7MGXUA74P7UJVSGZ";
 
@@ -74,18 +74,15 @@ impl Fixture {
     }
 
     async fn deposit_form(&self, transaction: &Transaction) -> Option<Form> {
-        DepositIntegration::form_for_transaction(&self.anchor, self.context(transaction, Lang::En))
+        InteractiveFlow::form_for_transaction(&self.anchor, self.context(transaction, Lang::En))
             .await
             .expect("deposit form")
     }
 
     async fn withdrawal_form(&self, transaction: &Transaction) -> Option<Form> {
-        WithdrawalIntegration::form_for_transaction(
-            &self.anchor,
-            self.context(transaction, Lang::En),
-        )
-        .await
-        .expect("withdrawal form")
+        InteractiveFlow::form_for_transaction(&self.anchor, self.context(transaction, Lang::En))
+            .await
+            .expect("withdrawal form")
     }
 
     async fn customer_fields(&self, user: &UserKey) -> BTreeMap<String, String> {
@@ -140,7 +137,7 @@ async fn a_deposit_asks_the_amount_then_the_missing_kyc_fields_then_nothing() {
         amount.fields[0].help.as_deref(),
         Some("Between 1 and 10000 USDC.")
     );
-    DepositIntegration::after_form_validation(
+    InteractiveFlow::after_form_validation(
         &f.anchor,
         &mut tx,
         &amount,
@@ -156,7 +153,7 @@ async fn a_deposit_asks_the_amount_then_the_missing_kyc_fields_then_nothing() {
     assert_eq!(names(&kyc), ["first_name", "last_name", "email_address"]);
     assert_eq!(kyc.fields[2].kind, FieldKind::Email);
     let before = tx.clone();
-    DepositIntegration::after_form_validation(
+    InteractiveFlow::after_form_validation(
         &f.anchor,
         &mut tx,
         &kyc,
@@ -195,8 +192,9 @@ async fn a_deposit_asks_the_amount_then_the_missing_kyc_fields_then_nothing() {
 async fn the_kyc_form_asks_exactly_the_fields_the_customer_lacks() {
     let f = fixture();
     let bob = user(2);
-    DepositIntegration::save_sep9_fields(
+    InteractiveFlow::save_sep9_fields(
         &f.anchor,
+        Operation::Deposit,
         &bob,
         &values(&[("first_name", "Bob"), ("email_address", "bob@example.com")]),
         Lang::En,
@@ -208,8 +206,9 @@ async fn the_kyc_form_asks_exactly_the_fields_the_customer_lacks() {
     let kyc = f.deposit_form(&tx).await.expect("a KYC form");
     assert_eq!(names(&kyc), ["last_name"]);
 
-    DepositIntegration::save_sep9_fields(
+    InteractiveFlow::save_sep9_fields(
         &f.anchor,
+        Operation::Deposit,
         &bob,
         &values(&[("last_name", "Builder")]),
         Lang::En,
@@ -245,7 +244,7 @@ async fn invalid_kyc_values_are_refused_and_nothing_is_saved() {
     let mut tx = f.transaction(Kind::Deposit, carol);
     priced(&mut tx, "100", "1.5");
     let kyc = f.deposit_form(&tx).await.expect("the KYC form");
-    let refused = DepositIntegration::after_form_validation(
+    let refused = InteractiveFlow::after_form_validation(
         &f.anchor,
         &mut tx,
         &kyc,
@@ -276,23 +275,13 @@ async fn a_stale_form_is_refused() {
         step: "something-else".into(),
         fields: Vec::new(),
     };
-    let refused = DepositIntegration::after_form_validation(
-        &f.anchor,
-        &mut tx,
-        &stale,
-        &values(&[]),
-        Lang::En,
-    )
-    .await;
+    let refused =
+        InteractiveFlow::after_form_validation(&f.anchor, &mut tx, &stale, &values(&[]), Lang::En)
+            .await;
     assert!(matches!(refused, Err(IntegrationError::Invalid(_))));
-    let refused = WithdrawalIntegration::after_form_validation(
-        &f.anchor,
-        &mut tx,
-        &stale,
-        &values(&[]),
-        Lang::En,
-    )
-    .await;
+    let refused =
+        InteractiveFlow::after_form_validation(&f.anchor, &mut tx, &stale, &values(&[]), Lang::En)
+            .await;
     assert!(matches!(refused, Err(IntegrationError::Invalid(_))));
 }
 
@@ -365,7 +354,7 @@ async fn a_withdrawal_asks_the_amount_the_bank_account_then_the_missing_kyc_fiel
     let bank = f.withdrawal_form(&tx).await.expect("the bank account form");
     assert_eq!(bank.step, STEP_BANK_ACCOUNT);
     assert_eq!(names(&bank), ["bank_account_number"]);
-    WithdrawalIntegration::after_form_validation(
+    InteractiveFlow::after_form_validation(
         &f.anchor,
         &mut tx,
         &bank,
@@ -391,7 +380,7 @@ async fn a_withdrawal_asks_the_amount_the_bank_account_then_the_missing_kyc_fiel
 
     let kyc = f.withdrawal_form(&tx).await.expect("the KYC form");
     assert_eq!(names(&kyc), ["first_name", "last_name", "email_address"]);
-    WithdrawalIntegration::after_form_validation(
+    InteractiveFlow::after_form_validation(
         &f.anchor,
         &mut tx,
         &kyc,
@@ -415,7 +404,7 @@ async fn a_bad_bank_account_is_refused_in_the_users_language_and_nothing_changes
     priced(&mut tx, "20", "0.55");
     let bank = f.withdrawal_form(&tx).await.expect("the bank account form");
     for bad in ["12", "DE89-3704", "x".repeat(35).as_str()] {
-        let refused = WithdrawalIntegration::after_form_validation(
+        let refused = InteractiveFlow::after_form_validation(
             &f.anchor,
             &mut tx,
             &bank,
@@ -437,7 +426,7 @@ async fn a_bad_bank_account_is_refused_in_the_users_language_and_nothing_changes
 async fn forms_speak_the_users_language() {
     let f = fixture();
     let tx = f.transaction(Kind::Deposit, user(9));
-    let form = DepositIntegration::form_for_transaction(&f.anchor, f.context(&tx, Lang::Es))
+    let form = InteractiveFlow::form_for_transaction(&f.anchor, f.context(&tx, Lang::Es))
         .await
         .unwrap()
         .unwrap();
@@ -448,12 +437,12 @@ async fn forms_speak_the_users_language() {
     );
     let mut priced_tx = tx.clone();
     priced(&mut priced_tx, "10", "1.05");
-    let kyc = DepositIntegration::form_for_transaction(&f.anchor, f.context(&priced_tx, Lang::Es))
+    let kyc = InteractiveFlow::form_for_transaction(&f.anchor, f.context(&priced_tx, Lang::Es))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(kyc.fields[0].label, "Nombre");
-    let content = DepositIntegration::content_for_template(
+    let content = InteractiveFlow::content_for_template(
         &f.anchor,
         Page::Form,
         Some(&kyc),
@@ -485,16 +474,23 @@ async fn document_fields_are_left_to_sep12() {
 async fn sep9_fields_sent_with_the_request_are_saved_through_the_kyc_code() {
     let f = fixture();
     let frank = user(11);
-    WithdrawalIntegration::save_sep9_fields(&f.anchor, &frank, &BTreeMap::new(), Lang::En)
-        .await
-        .expect("nothing to save");
+    InteractiveFlow::save_sep9_fields(
+        &f.anchor,
+        Operation::Withdraw,
+        &frank,
+        &BTreeMap::new(),
+        Lang::En,
+    )
+    .await
+    .expect("nothing to save");
     assert!(
         f.store.find_by_user(&frank).await.unwrap().is_none(),
         "no empty customer"
     );
 
-    let refused = WithdrawalIntegration::save_sep9_fields(
+    let refused = InteractiveFlow::save_sep9_fields(
         &f.anchor,
+        Operation::Withdraw,
         &frank,
         &values(&[("first_name", "Frank"), ("favourite_colour", "blue")]),
         Lang::En,
@@ -503,8 +499,9 @@ async fn sep9_fields_sent_with_the_request_are_saved_through_the_kyc_code() {
     assert!(matches!(refused, Err(IntegrationError::Invalid(_))));
     assert!(f.store.find_by_user(&frank).await.unwrap().is_none());
 
-    WithdrawalIntegration::save_sep9_fields(
+    InteractiveFlow::save_sep9_fields(
         &f.anchor,
+        Operation::Withdraw,
         &frank,
         &values(&[("first_name", "Frank"), ("mobile_number", "+14155550100")]),
         Lang::En,

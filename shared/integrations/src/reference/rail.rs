@@ -21,7 +21,7 @@
 //!
 //! Fees are Mooring's default: the asset's `fee_fixed + amount × fee_percent / 100`.
 //!
-//! Money movement, through the demo bank's API ([`crate::bank`], `DEMO_BANK_URL`):
+//! Money movement, through the demo bank's API ([`crate::reference::bank`], `DEMO_BANK_URL`):
 //! `poll_pending_deposits` asks the bank for transfers carrying each waiting deposit's reference
 //! and reports those received with the amount that arrived and the bank's transfer id;
 //! `after_deposit` logs the completed deposit; `process_withdrawal` pays `amount_out` out to the
@@ -39,15 +39,15 @@ use mooring::i18n::Lang;
 use mooring::integrations::{
     CompletedPayout, CustomerIntegration, CustomerUpdate, DepositIntegration, FeeIntegration,
     FieldKind, FlowContext, Form, FormField, FormValues, Instruction, Instructions,
-    IntegrationError, Operation, Page, PageContent, ReceivedDeposit, WithdrawalIntegration,
-    WithdrawalOutcome,
+    IntegrationError, InteractiveFlow, Operation, Page, PageContent, ReceivedDeposit,
+    WithdrawalIntegration, WithdrawalOutcome,
 };
 use mooring::model::{Transaction, UserKey};
 use mooring::sep9::{self, FieldType};
 use mooring::store::CustomerStore;
 
-use crate::kyc::DEFAULT_TYPE;
-use crate::Anchor;
+use super::kyc::DEFAULT_TYPE;
+use super::Anchor;
 
 /// The demo bank's name, shown in the deposit instructions.
 pub const BANK_NAME: &str = "Mooring Demo Bank";
@@ -335,13 +335,27 @@ fn amount_done(transaction: &Transaction) -> bool {
     transaction.amount_in.is_some() && transaction.amount_out.is_some()
 }
 
-impl<S: CustomerStore> DepositIntegration for Anchor<S> {
+/// The interactive flow of both directions: the amount, then (withdrawals) the bank account to
+/// pay out to, then the KYC fields lacking.
+impl<S: CustomerStore> InteractiveFlow for Anchor<S> {
     async fn form_for_transaction(
         &self,
         context: FlowContext<'_>,
     ) -> Result<Option<Form>, IntegrationError> {
         if !amount_done(context.transaction) {
             return Ok(Some(Self::amount_form(context)));
+        }
+        if !context.transaction.kind.is_deposit() && context.transaction.to.is_none() {
+            let field = FormField::new(
+                "bank_account_number",
+                text(context.lang, Text::BankAccount),
+                FieldKind::Text { max_len: 42 },
+            )
+            .with_help(text(context.lang, Text::BankAccountHelp));
+            return Ok(Some(Form {
+                step: STEP_BANK_ACCOUNT.into(),
+                fields: vec![field],
+            }));
         }
         self.kyc_form(context).await
     }
@@ -364,6 +378,18 @@ impl<S: CustomerStore> DepositIntegration for Anchor<S> {
     ) -> Result<(), IntegrationError> {
         match form.step.as_str() {
             STEP_AMOUNT => Ok(()),
+            STEP_BANK_ACCOUNT if !transaction.kind.is_deposit() => {
+                let number = values
+                    .get("bank_account_number")
+                    .ok_or_else(|| IntegrationError::invalid(text(lang, Text::BadAccount)))?;
+                let number = normalize_account(number, lang)?;
+                let fields = BTreeMap::from([("bank_account_number".to_owned(), number.clone())]);
+                self.save_customer_fields(&transaction.user, fields, Some(&transaction.id))
+                    .await?;
+                transaction.to = Some(mask_account(&number));
+                transaction.payout_account = Some(number);
+                Ok(())
+            }
             STEP_KYC => self.after_kyc_form(transaction, form, values).await,
             _ => Err(IntegrationError::invalid(text(lang, Text::UnknownStep))),
         }
@@ -371,13 +397,16 @@ impl<S: CustomerStore> DepositIntegration for Anchor<S> {
 
     async fn save_sep9_fields(
         &self,
+        _operation: Operation,
         user: &UserKey,
         fields: &BTreeMap<String, String>,
         _lang: Lang,
     ) -> Result<(), IntegrationError> {
         self.save_customer_fields(user, fields.clone(), None).await
     }
+}
 
+impl<S: CustomerStore> DepositIntegration for Anchor<S> {
     async fn instructions(
         &self,
         context: FlowContext<'_>,
@@ -428,72 +457,6 @@ impl<S: CustomerStore> DepositIntegration for Anchor<S> {
 }
 
 impl<S: CustomerStore> WithdrawalIntegration for Anchor<S> {
-    async fn form_for_transaction(
-        &self,
-        context: FlowContext<'_>,
-    ) -> Result<Option<Form>, IntegrationError> {
-        if !amount_done(context.transaction) {
-            return Ok(Some(Self::amount_form(context)));
-        }
-        if context.transaction.to.is_none() {
-            let field = FormField::new(
-                "bank_account_number",
-                text(context.lang, Text::BankAccount),
-                FieldKind::Text { max_len: 42 },
-            )
-            .with_help(text(context.lang, Text::BankAccountHelp));
-            return Ok(Some(Form {
-                step: STEP_BANK_ACCOUNT.into(),
-                fields: vec![field],
-            }));
-        }
-        self.kyc_form(context).await
-    }
-
-    fn content_for_template(
-        &self,
-        page: Page,
-        form: Option<&Form>,
-        context: FlowContext<'_>,
-    ) -> PageContent {
-        Self::content(page, form, context.lang)
-    }
-
-    async fn after_form_validation(
-        &self,
-        transaction: &mut Transaction,
-        form: &Form,
-        values: &FormValues,
-        lang: Lang,
-    ) -> Result<(), IntegrationError> {
-        match form.step.as_str() {
-            STEP_AMOUNT => Ok(()),
-            STEP_BANK_ACCOUNT => {
-                let number = values
-                    .get("bank_account_number")
-                    .ok_or_else(|| IntegrationError::invalid(text(lang, Text::BadAccount)))?;
-                let number = normalize_account(number, lang)?;
-                let fields = BTreeMap::from([("bank_account_number".to_owned(), number.clone())]);
-                self.save_customer_fields(&transaction.user, fields, Some(&transaction.id))
-                    .await?;
-                transaction.to = Some(mask_account(&number));
-                transaction.payout_account = Some(number);
-                Ok(())
-            }
-            STEP_KYC => self.after_kyc_form(transaction, form, values).await,
-            _ => Err(IntegrationError::invalid(text(lang, Text::UnknownStep))),
-        }
-    }
-
-    async fn save_sep9_fields(
-        &self,
-        user: &UserKey,
-        fields: &BTreeMap<String, String>,
-        _lang: Lang,
-    ) -> Result<(), IntegrationError> {
-        self.save_customer_fields(user, fields.clone(), None).await
-    }
-
     /// Pays `amount_out` out at the demo bank to the account the user gave (`payout_account`;
     /// masked in `to`), with the transaction id as the reference: the bank pays a reference once,
     /// so a repeated call returns the same payout. Done at once: `completed` with the payout id.

@@ -27,7 +27,7 @@ use mooring::sep9::{self, FieldType};
 use mooring::store::CustomerStore;
 use mooring::time::Timestamp;
 
-use crate::Anchor;
+use crate::reference::Anchor;
 
 /// The KYC type of requests that name none.
 pub const DEFAULT_TYPE: &str = "default";

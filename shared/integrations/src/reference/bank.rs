@@ -292,10 +292,10 @@ pub fn reference_of(transaction: &mooring::model::Transaction) -> String {
         .and_then(|entry| entry.get("value"))
         .and_then(|value| value.as_str())
         .map(str::to_owned)
-        .unwrap_or_else(|| crate::rail::deposit_reference(&transaction.id))
+        .unwrap_or_else(|| crate::reference::rail::deposit_reference(&transaction.id))
 }
 
-impl<S> crate::Anchor<S> {
+impl<S> crate::reference::Anchor<S> {
     /// The bank, or `None` after logging (once) that there is none.
     fn bank(&self) -> Option<&DemoBank> {
         if self.bank.is_none()

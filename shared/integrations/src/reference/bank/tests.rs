@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mooring::clock::FixedClock;
-use mooring::integrations::{DepositIntegration, WithdrawalIntegration, WithdrawalOutcome};
+use mooring::integrations::{
+    DepositIntegration, InteractiveFlow, WithdrawalIntegration, WithdrawalOutcome,
+};
 use mooring::model::{Kind, Protocol, Transaction, TransactionStatus, UserKey};
 use mooring::stellar::{Amount, Asset, Keypair};
 use mooring::store::InMemoryStore;
@@ -14,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::*;
-use crate::{Anchor, KycSettings};
+use crate::reference::{Anchor, KycSettings};
 
 const ISSUER: &str = "GA7QYNF7SOWQ3GLR2BGMZEHXAVIRZA4KVWLTJJFC7MGXUA74P7UJVSGZ";
 
@@ -104,7 +106,7 @@ fn deposit(id: &str) -> Transaction {
     let mut deposit = transaction(Kind::Deposit, id);
     deposit.amount_in = Some("100".parse().unwrap());
     deposit.instructions = Some(serde_json::json!({
-        "organization.reference": {"value": crate::rail::deposit_reference(id), "description": "Reference"}
+        "organization.reference": {"value": crate::reference::rail::deposit_reference(id), "description": "Reference"}
     }));
     deposit
 }
@@ -282,7 +284,7 @@ async fn the_payout_goes_to_the_whole_account_typed_in_the_form_while_to_stays_m
     let (url, seen) = paying_bank().await;
     let anchor = anchor(Some(&url));
     let form = Form {
-        step: crate::rail::STEP_BANK_ACCOUNT.into(),
+        step: crate::reference::rail::STEP_BANK_ACCOUNT.into(),
         fields: vec![FormField::new(
             "bank_account_number",
             "IBAN",
@@ -300,7 +302,7 @@ async fn the_payout_goes_to_the_whole_account_typed_in_the_form_while_to_stays_m
         tx.to = None;
         tx.payout_account = None;
         let values = [("bank_account_number".to_owned(), typed.to_owned())].into();
-        WithdrawalIntegration::after_form_validation(&anchor, tx, &form, &values, Lang::En)
+        InteractiveFlow::after_form_validation(&anchor, tx, &form, &values, Lang::En)
             .await
             .unwrap();
     }

@@ -1,0 +1,211 @@
+//! The Lambda glue of every function's `main`: telemetry and start-up ([`start`]), then one
+//! runner per trigger: [`run_http`] (API Gateway), [`run_schedule`] (EventBridge schedules and
+//! direct invocations with a JSON payload) and [`run_sqs`] (SQS batches). Each invocation runs
+//! inside an `invocation` span carrying the Lambda request id, so every line it logs names it;
+//! handlers add the transaction id in spans of their own where they know it.
+//!
+//! Only this crate and the functions' mains name `lambda_http` / `lambda_runtime`: mooring's
+//! domain code never learns Lambda types.
+//!
+//! ```ignore
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), mooring_lambda::Error> {
+//!     let service = mooring_lambda::start(build()).await?;
+//!     mooring_lambda::run_schedule(&service, deposit_poller::handle).await
+//! }
+//! ```
+
+#![forbid(unsafe_code)]
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+
+use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_runtime::{Context, LambdaEvent};
+use mooring::queue::sqs_event::{SqsBatchResponse, SqsEvent};
+use mooring::startup::StartupError;
+use tracing::{Instrument, Span};
+
+/// What a function's `main` returns.
+pub use lambda_runtime::Error;
+
+/// The runtime loop of a function (until the Lambda environment ends it). Boxed, like
+/// [`start`]'s build: the runtime's futures nest deeply, and a `main` holding them inline
+/// exceeds the compiler's layout depth.
+pub type Run<'s> = Pin<Box<dyn Future<Output = Result<(), Error>> + 's>>;
+
+/// Installs telemetry, then builds the function's service (settings, clients, state: once per
+/// cold start). A failure is logged, naming the setting at fault, and returned: the function
+/// does not start.
+///
+/// The build runs boxed: the AWS SDK's futures nest deeply, and a `main` holding them inline
+/// exceeds the compiler's layout depth (and takes a large stack frame) for nothing.
+pub fn start<'a, S: 'a>(
+    build: impl Future<Output = Result<S, StartupError>> + 'a,
+) -> Pin<Box<dyn Future<Output = Result<S, StartupError>> + 'a>> {
+    Box::pin(async move {
+        mooring::telemetry::init();
+        build.await.inspect_err(
+            |error| tracing::error!(%error, "start-up failed; the function does not serve"),
+        )
+    })
+}
+
+/// Serves API Gateway requests with `handler` over the service built at start-up.
+pub fn run_http<'s, S, H, F>(service: &'s S, handler: H) -> Run<'s>
+where
+    S: Sync,
+    H: Fn(&'s S, Request) -> F + 's,
+    F: Future<Output = Result<Response<Body>, Infallible>> + Send + 's,
+{
+    Box::pin(lambda_http::run(lambda_http::service_fn(
+        move |request: Request| {
+            let span = http_span(&request);
+            // Boxed: a SEP's handler future nests deeply enough that wrapping it inline
+            // exceeds the compiler's layout depth.
+            Box::pin(handler(service, request)).instrument(span)
+        },
+    )))
+}
+
+/// Runs `handler` for each scheduled (or directly invoked) event; its answer is the
+/// invocation's result, its error fails the invocation.
+pub fn run_schedule<'s, S, H, F, E>(service: &'s S, handler: H) -> Run<'s>
+where
+    S: Sync,
+    H: Fn(&'s S, serde_json::Value) -> F + 's,
+    F: Future<Output = Result<serde_json::Value, E>> + Send + 's,
+    E: Into<Error>,
+{
+    Box::pin(lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<serde_json::Value>| {
+            let span = invocation_span(&event.context);
+            let run = Box::pin(handler(service, event.payload));
+            async move { run.await.map_err(Into::into) }.instrument(span)
+        },
+    )))
+}
+
+/// Runs `handler` for each SQS batch; it answers the messages to deliver again (partial batch
+/// response), so an invocation itself never fails.
+pub fn run_sqs<'s, S, H, F>(service: &'s S, handler: H) -> Run<'s>
+where
+    S: Sync,
+    H: Fn(&'s S, SqsEvent) -> F + 's,
+    F: Future<Output = SqsBatchResponse> + Send + 's,
+{
+    Box::pin(lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<SqsEvent>| {
+            let span = invocation_span(&event.context);
+            let run = Box::pin(handler(service, event.payload));
+            async move { Ok::<_, Error>(run.await) }.instrument(span)
+        },
+    )))
+}
+
+/// The span of one invocation: the Lambda request id.
+pub fn invocation_span(context: &Context) -> Span {
+    tracing::info_span!("invocation", request_id = %context.request_id)
+}
+
+/// The span of one HTTP request: the Lambda request id, the method and the path (never the
+/// query string or the body).
+pub fn http_span(request: &Request) -> Span {
+    let request_id = request
+        .lambda_context_ref()
+        .map(|context| context.request_id.as_str())
+        .unwrap_or_default();
+    tracing::info_span!("invocation", request_id = %request_id,
+        method = %request.method(), path = %request.uri().path())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Log lines written as JSON into memory.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Lines {
+        fn capture(&self) -> tracing::subscriber::DefaultGuard {
+            let lines = self.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .json()
+                .with_writer(move || lines.clone())
+                .finish();
+            tracing::subscriber::set_default(subscriber)
+        }
+
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().expect("lock").clone()).expect("utf-8")
+        }
+    }
+
+    fn context(request_id: &str) -> Context {
+        let mut context = Context::default();
+        context.request_id = request_id.to_owned();
+        context
+    }
+
+    #[tokio::test]
+    async fn every_line_of_an_invocation_names_its_request_id() {
+        let lines = Lines::default();
+        let _guard = lines.capture();
+        async {
+            tracing::info!("first");
+            let per_message = tracing::info_span!("message", transaction_id = "tx-42");
+            async { tracing::warn!("second") }
+                .instrument(per_message)
+                .await;
+        }
+        .instrument(invocation_span(&context("req-7f3a")))
+        .await;
+        let text = lines.text();
+        let logged: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a JSON line"))
+            .collect();
+        assert_eq!(logged.len(), 2, "{text}");
+        for line in &logged {
+            assert_eq!(line["spans"][0]["request_id"], "req-7f3a", "{line}");
+        }
+        assert_eq!(logged[1]["span"]["transaction_id"], "tx-42");
+    }
+
+    #[tokio::test]
+    async fn an_http_request_logs_its_request_id_method_and_path() {
+        let lines = Lines::default();
+        let _guard = lines.capture();
+        let request = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("https://anchor.example/sep24/transactions/deposit/interactive?secret=x")
+            .body(Body::Empty)
+            .expect("request")
+            .with_lambda_context(context("req-http-1"));
+        async { tracing::info!("handled") }
+            .instrument(http_span(&request))
+            .await;
+        let text = lines.text();
+        let line: serde_json::Value = serde_json::from_str(text.trim()).expect("a JSON line");
+        let span = &line["span"];
+        assert_eq!(span["request_id"], "req-http-1");
+        assert_eq!(span["method"], "POST");
+        assert_eq!(span["path"], "/sep24/transactions/deposit/interactive");
+        assert!(!text.contains("secret"), "no query string: {text}");
+    }
+}
