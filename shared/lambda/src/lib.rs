@@ -2,7 +2,8 @@
 //! runner per trigger: [`run_http`] (API Gateway), [`run_schedule`] (EventBridge schedules and
 //! direct invocations with a JSON payload) and [`run_sqs`] (SQS batches). Each invocation runs
 //! inside an `invocation` span carrying the Lambda request id, so every line it logs names it;
-//! handlers add the transaction id in spans of their own where they know it.
+//! an HTTP request's span also gets the transaction id once the SEP code knows it, and the SQS
+//! consumers log each message in a span of its own with its transaction id.
 //!
 //! Only this crate and the functions' mains name `lambda_http` / `lambda_runtime`: mooring's
 //! domain code never learns Lambda types.
@@ -110,14 +111,16 @@ pub fn invocation_span(context: &Context) -> Span {
 }
 
 /// The span of one HTTP request: the Lambda request id, the method and the path (never the
-/// query string or the body).
+/// query string or the body), and the transaction the request turns out to be about, which
+/// the SEP code records once it knows it (`mooring::telemetry::record_transaction_id`).
 pub fn http_span(request: &Request) -> Span {
     let request_id = request
         .lambda_context_ref()
         .map(|context| context.request_id.as_str())
         .unwrap_or_default();
     tracing::info_span!("invocation", request_id = %request_id,
-        method = %request.method(), path = %request.uri().path())
+        method = %request.method(), path = %request.uri().path(),
+        transaction_id = tracing::field::Empty)
 }
 
 #[cfg(test)]
@@ -188,7 +191,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_http_request_logs_its_request_id_method_and_path() {
+    async fn an_http_request_logs_its_request_id_method_path_and_transaction() {
         let lines = Lines::default();
         let _guard = lines.capture();
         let request = lambda_http::http::Request::builder()
@@ -197,15 +200,27 @@ mod tests {
             .body(Body::Empty)
             .expect("request")
             .with_lambda_context(context("req-http-1"));
-        async { tracing::info!("handled") }
-            .instrument(http_span(&request))
-            .await;
+        async {
+            tracing::info!("received");
+            mooring::telemetry::record_transaction_id("tx-9d1c");
+            tracing::info!("handled");
+        }
+        .instrument(http_span(&request))
+        .await;
         let text = lines.text();
-        let line: serde_json::Value = serde_json::from_str(text.trim()).expect("a JSON line");
-        let span = &line["span"];
-        assert_eq!(span["request_id"], "req-http-1");
-        assert_eq!(span["method"], "POST");
-        assert_eq!(span["path"], "/sep24/transactions/deposit/interactive");
+        let logged: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a JSON line"))
+            .collect();
+        assert_eq!(logged.len(), 2, "{text}");
+        for line in &logged {
+            let span = &line["span"];
+            assert_eq!(span["request_id"], "req-http-1");
+            assert_eq!(span["method"], "POST");
+            assert_eq!(span["path"], "/sep24/transactions/deposit/interactive");
+        }
+        assert!(logged[0]["span"].get("transaction_id").is_none(), "{text}");
+        assert_eq!(logged[1]["span"]["transaction_id"], "tx-9d1c", "{text}");
         assert!(!text.contains("secret"), "no query string: {text}");
     }
 }

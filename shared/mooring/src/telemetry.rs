@@ -21,3 +21,10 @@ pub fn init() {
     // A second call (tests, the local gateway) keeps the first subscriber.
     drop(result);
 }
+
+/// Names the transaction a request is about on the request's span (declared by the Lambda glue
+/// with an empty `transaction_id`), so every line the request logs carries it. Outside such a
+/// span it does nothing.
+pub fn record_transaction_id(id: &str) {
+    tracing::Span::current().record("transaction_id", id);
+}

@@ -323,6 +323,7 @@ where
         }
 
         self.store.insert(&transaction).await.map_err(store_error)?;
+        crate::telemetry::record_transaction_id(&transaction.id);
         let expires_at = self
             .clock
             .now()

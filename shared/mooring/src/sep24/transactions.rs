@@ -59,6 +59,7 @@ where
                     && external.is_none_or(|e| t.external_transaction_id.as_deref() == Some(e))
             })
             .filter(|t| self.belongs_to(t, caller))
+            .inspect(|t| crate::telemetry::record_transaction_id(&t.id))
             .ok_or_else(not_found)
     }
 

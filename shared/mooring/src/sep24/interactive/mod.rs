@@ -231,7 +231,8 @@ where
             .store
             .get(id)
             .await?
-            .filter(|t| t.protocol == Protocol::Sep24))
+            .filter(|t| t.protocol == Protocol::Sep24)
+            .inspect(|t| crate::telemetry::record_transaction_id(&t.id)))
     }
 
     /// The session of the request and the transaction it is bound to.

@@ -48,16 +48,14 @@
 //! read (the file disappears at once), then every chunk of the partition, and the user link
 //! last: if a delete is interrupted, that link still leads `delete_for_user` to the leftovers.
 
-use std::collections::HashMap;
 use std::future::Future;
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
-use serde::{Deserialize, Serialize};
 use tokio::task::{JoinError, JoinSet};
 
-use super::codec::{s, started_key};
+use super::codec::s;
 use super::{config_loader, failure, request_error, transaction_failure, unavailable};
 use crate::config::{ConfigError, Env, Source};
 use crate::model::UserKey;
@@ -65,38 +63,30 @@ use crate::store::files::{FileStore, StoredFile};
 use crate::store::StoreError;
 use crate::time::Timestamp;
 
-type Item = HashMap<String, AttributeValue>;
+mod items;
+
+use items::{
+    chunk_sk, customer_link, customer_link_key, customer_pk, decode_doc, encode_doc, expired,
+    file_pk, key, now_secs, number, string_attribute, ttl, usable_id, user_link, user_link_key,
+    user_pk, Item, Meta, CHUNKS, CHUNK_PREFIX, CUSTOMER_ID, DATA, DOC, EXPIRES_AT, LINK_PREFIX,
+    META, PK, SK, WRITE_ID,
+};
 
 /// The largest chunk of a file's bytes: with its keys, well under DynamoDB's 400 KB per item.
 pub const CHUNK_BYTES: usize = 300 * 1024;
 
 /// The most chunks a file has (the 5 digits of their index): 29 GB, far beyond any upload.
-const MAX_CHUNKS: usize = 100_000;
+pub(super) const MAX_CHUNKS: usize = 100_000;
 
 /// Chunk requests in flight at once for one file (a 5 MB file is 18 chunks).
 const CONCURRENT_REQUESTS: usize = 6;
 
 /// Ids (file and customer) longer than this name nothing: they would exceed DynamoDB's key
 /// limits, and the ids this crate makes are UUIDs.
-const MAX_ID_BYTES: usize = 512;
+pub(super) const MAX_ID_BYTES: usize = 512;
 
 /// Attempts of `delete` against a concurrent `attach` of the same file.
 const DELETE_ATTEMPTS: usize = 5;
-
-// Attribute names.
-const PK: &str = "pk";
-const SK: &str = "sk";
-const DOC: &str = "doc";
-const WRITE_ID: &str = "write_id";
-const CHUNKS: &str = "chunks";
-const DATA: &str = "data";
-const CUSTOMER_ID: &str = "customer_id";
-const EXPIRES_AT: &str = "expires_at";
-
-/// The metadata item's sort key.
-const META: &str = "meta";
-const CHUNK_PREFIX: &str = "chunk#";
-const LINK_PREFIX: &str = "file#";
 
 /// Uploaded files on DynamoDB. Cheap to clone (the client is shared).
 #[derive(Debug, Clone)]
@@ -680,174 +670,6 @@ impl FileStore for DynamoFileStore {
     }
 }
 
-/// A metadata item, decoded.
-#[derive(Debug)]
-struct Meta {
-    file: StoredFile,
-    /// The write whose chunks hold the bytes.
-    write_id: String,
-    chunks: usize,
-}
-
-impl Meta {
-    fn decode(id: &str, item: &Item) -> Result<Self, StoreError> {
-        let file = decode_doc(item)?;
-        let write_id = string_attribute(item, WRITE_ID)?.to_owned();
-        let chunks = match item.get(CHUNKS) {
-            Some(AttributeValue::N(n)) => n.parse::<usize>().ok(),
-            _ => None,
-        };
-        let corrupt = |what: &str| StoreError::Corrupt(format!("file {id}: {what}"));
-        let chunks = chunks.ok_or_else(|| corrupt("no chunk count"))?;
-        if file.id != id {
-            return Err(corrupt("its metadata names another id"));
-        }
-        // Every chunk holds at least one byte, and a non-empty file at least one chunk.
-        if chunks > MAX_CHUNKS || chunks as u64 > file.size || (file.size > 0 && chunks == 0) {
-            return Err(corrupt("a chunk count that does not fit its size"));
-        }
-        Ok(Self {
-            file,
-            write_id,
-            chunks,
-        })
-    }
-}
-
-/// `doc`: a [`StoredFile`] with every field (its own serialization is the SEP-12 file object).
-#[derive(Serialize, Deserialize)]
-struct FileDoc {
-    id: String,
-    user: UserKey,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    customer_id: Option<String>,
-    content_type: String,
-    size: u64,
-    /// Epoch milliseconds.
-    created_at: i64,
-    /// Epoch milliseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    expires_at: Option<i64>,
-}
-
-fn encode_doc(file: &StoredFile) -> Result<String, StoreError> {
-    let doc = FileDoc {
-        id: file.id.clone(),
-        user: file.user,
-        customer_id: file.customer_id.clone(),
-        content_type: file.content_type.clone(),
-        size: file.size,
-        created_at: file.created_at.millis(),
-        expires_at: file.expires_at.map(Timestamp::millis),
-    };
-    serde_json::to_string(&doc)
-        .map_err(|e| StoreError::Corrupt(format!("file {} cannot be encoded: {e}", file.id)))
-}
-
-fn decode_doc(item: &Item) -> Result<StoredFile, StoreError> {
-    let doc: FileDoc = serde_json::from_str(string_attribute(item, DOC)?).map_err(|e| {
-        let pk = item.get(PK).and_then(|v| v.as_s().ok());
-        StoreError::Corrupt(format!("the file of {pk:?} cannot be decoded: {e}"))
-    })?;
-    Ok(StoredFile {
-        id: doc.id,
-        user: doc.user,
-        customer_id: doc.customer_id,
-        content_type: doc.content_type,
-        size: doc.size,
-        created_at: Timestamp::from_millis(doc.created_at),
-        expires_at: doc.expires_at.map(Timestamp::from_millis),
-    })
-}
-
-fn expired(file: &StoredFile, now: Timestamp) -> bool {
-    file.expires_at.is_some_and(|at| at <= now)
-}
-
-fn usable_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= MAX_ID_BYTES
-}
-
-fn file_pk(id: &str) -> String {
-    format!("file#{id}")
-}
-
-fn user_pk(user: &UserKey) -> String {
-    format!("user#{user}")
-}
-
-fn customer_pk(customer_id: &str) -> String {
-    format!("customer#{customer_id}")
-}
-
-fn chunk_sk(write_id: &str, index: usize) -> String {
-    format!("{CHUNK_PREFIX}{write_id}#{index:05}")
-}
-
-fn key(pk: String, sk: String) -> Item {
-    Item::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
-}
-
-fn user_link_key(user: &UserKey, id: &str) -> Item {
-    key(user_pk(user), format!("{LINK_PREFIX}{id}"))
-}
-
-fn user_link(user: &UserKey, id: &str, expires_at: Option<Timestamp>) -> Item {
-    let mut item = user_link_key(user, id);
-    if let Some(at) = expires_at {
-        item.insert(EXPIRES_AT.to_owned(), ttl(at));
-    }
-    item
-}
-
-/// Sorted by creation, then id (the in-memory adapter's order).
-fn customer_link_key(file: &StoredFile, customer_id: &str) -> Item {
-    key(
-        customer_pk(customer_id),
-        format!("{LINK_PREFIX}{}", started_key(file.created_at, &file.id)),
-    )
-}
-
-fn customer_link(
-    file: &StoredFile,
-    customer_id: &str,
-    doc: String,
-    expires_at: Option<Timestamp>,
-) -> Item {
-    let mut item = customer_link_key(file, customer_id);
-    item.insert(DOC.to_owned(), s(doc));
-    if let Some(at) = expires_at {
-        item.insert(EXPIRES_AT.to_owned(), ttl(at));
-    }
-    item
-}
-
-/// The TTL value of an expiry: epoch seconds rounded up, so that DynamoDB never deletes an item
-/// before the file expires.
-fn ttl(at: Timestamp) -> AttributeValue {
-    AttributeValue::N((at.millis() + 999).div_euclid(1000).to_string())
-}
-
-/// Now in epoch seconds, rounded down: compared with [`ttl`] values, an item counts as expired
-/// only once its file has.
-fn now_secs() -> AttributeValue {
-    AttributeValue::N(Timestamp::now().secs().to_string())
-}
-
-fn number(value: usize) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn string_attribute<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
-    match item.get(name) {
-        Some(AttributeValue::S(value)) => Ok(value),
-        _ => Err(StoreError::Corrupt(format!(
-            "a file item of {:?} has no string attribute {name}",
-            item.get(PK).and_then(|v| v.as_s().ok())
-        ))),
-    }
-}
-
 /// Runs the requests, at most [`CONCURRENT_REQUESTS`] at a time (they are created as slots
 /// free up, so a file's chunks are not all copied at once). The first error is returned and
 /// the requests still running are dropped.
@@ -883,100 +705,4 @@ fn joined<T>(finished: Result<Result<T, StoreError>, JoinError>) -> Result<T, St
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn file(size: usize) -> StoredFile {
-        let user = UserKey {
-            account: crate::stellar::Keypair::from_seed_bytes([7; 32]).account_id(),
-            memo: Some(3),
-        };
-        StoredFile::new(
-            user,
-            "image/png",
-            size,
-            Timestamp::from_millis(1_700_000_000_123),
-        )
-    }
-
-    fn meta_item(file: &StoredFile, chunks: &str) -> Item {
-        let mut item = key(file_pk(&file.id), META.to_owned());
-        item.insert(DOC.into(), s(encode_doc(file).expect("encodes")));
-        item.insert(WRITE_ID.into(), s("w"));
-        item.insert(CHUNKS.into(), AttributeValue::N(chunks.into()));
-        item
-    }
-
-    #[test]
-    fn the_table_comes_from_the_environment_and_its_absence_is_named() {
-        let table = DynamoFileStore::table_from_source(&[("FILES_TABLE", "f")]).expect("set");
-        assert_eq!(table, "f");
-        let missing = DynamoFileStore::table_from_source(&[("FILES_TABLE", " ")])
-            .expect_err("blank is unset");
-        assert_eq!(missing.to_string(), "FILES_TABLE must be set");
-    }
-
-    #[test]
-    fn metadata_round_trips_exactly() {
-        let mut attached = file(CHUNK_BYTES + 1);
-        attached.customer_id = Some("customer".into());
-        attached.expires_at = None;
-        for f in [file(10), attached] {
-            let meta = Meta::decode(&f.id, &meta_item(&f, "1")).expect("decodes");
-            assert_eq!(meta.file, f);
-            assert_eq!((meta.write_id.as_str(), meta.chunks), ("w", 1));
-        }
-    }
-
-    #[test]
-    fn inconsistent_metadata_is_corrupt() {
-        let f = file(10);
-        for (id, chunks) in [
-            (f.id.as_str(), "11"),
-            (f.id.as_str(), "0"),
-            (f.id.as_str(), "-1"),
-            (f.id.as_str(), "x"),
-            ("other", "1"),
-        ] {
-            assert!(
-                matches!(
-                    Meta::decode(id, &meta_item(&f, chunks)),
-                    Err(StoreError::Corrupt(_))
-                ),
-                "{id} {chunks}"
-            );
-        }
-        let mut broken = meta_item(&f, "1");
-        broken.insert(DOC.into(), s("{"));
-        assert!(matches!(
-            Meta::decode(&f.id, &broken),
-            Err(StoreError::Corrupt(_))
-        ));
-    }
-
-    #[test]
-    fn keys_and_expiry() {
-        assert_eq!(chunk_sk("w", 7), "chunk#w#00007");
-        let f = file(1);
-        let link = customer_link_key(&f, "c");
-        assert_eq!(link.get(PK), Some(&s("customer#c")));
-        assert_eq!(
-            link.get(SK),
-            Some(&s(format!("file#001700000000123#{}", f.id)))
-        );
-        assert_eq!(
-            ttl(Timestamp::from_millis(1_000)),
-            AttributeValue::N("1".into())
-        );
-        assert_eq!(
-            ttl(Timestamp::from_millis(1_001)),
-            AttributeValue::N("2".into())
-        );
-        assert!(!usable_id(""));
-        assert!(!usable_id(&"x".repeat(MAX_ID_BYTES + 1)));
-        // The largest chunk with its keys and expiry fits an item.
-        let largest =
-            CHUNK_BYTES + file_pk(&f.id).len() + chunk_sk(&"w".repeat(32), 99_999).len() + 64;
-        assert!(largest < 400 * 1024);
-    }
-}
+mod tests;
