@@ -154,8 +154,14 @@ mod tests {
             tracing::subscriber::set_default(subscriber)
         }
 
-        fn text(&self) -> String {
-            String::from_utf8(self.0.lock().expect("lock").clone()).expect("utf-8")
+        /// The text written, and each of its lines as JSON.
+        fn logged(&self) -> (String, Vec<serde_json::Value>) {
+            let text = String::from_utf8(self.0.lock().expect("lock").clone()).expect("utf-8");
+            let logged = text
+                .lines()
+                .map(|line| serde_json::from_str(line).expect("a JSON line"))
+                .collect();
+            (text, logged)
         }
     }
 
@@ -178,11 +184,7 @@ mod tests {
         }
         .instrument(invocation_span(&context("req-7f3a")))
         .await;
-        let text = lines.text();
-        let logged: Vec<serde_json::Value> = text
-            .lines()
-            .map(|line| serde_json::from_str(line).expect("a JSON line"))
-            .collect();
+        let (text, logged) = lines.logged();
         assert_eq!(logged.len(), 2, "{text}");
         for line in &logged {
             assert_eq!(line["spans"][0]["request_id"], "req-7f3a", "{line}");
@@ -207,11 +209,7 @@ mod tests {
         }
         .instrument(http_span(&request))
         .await;
-        let text = lines.text();
-        let logged: Vec<serde_json::Value> = text
-            .lines()
-            .map(|line| serde_json::from_str(line).expect("a JSON line"))
-            .collect();
+        let (text, logged) = lines.logged();
         assert_eq!(logged.len(), 2, "{text}");
         for line in &logged {
             let span = &line["span"];
