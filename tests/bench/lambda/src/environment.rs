@@ -66,7 +66,7 @@ impl Environment {
     }
 
     /// Waits for the end of the init, and tells what it cost.
-    pub async fn init(&self) -> Result<Init, String> {
+    pub async fn init(&mut self) -> Result<Init, String> {
         self.idle().await?;
         let first_next = self.api.first_next().ok_or("no /next")?;
         Ok(Init {
@@ -75,9 +75,20 @@ impl Environment {
         })
     }
 
-    /// Waits until the function sits in `/next` (its CPU time is then settled).
-    pub async fn idle(&self) -> Result<(), String> {
-        self.api.idle(Duration::from_secs(30)).await
+    /// Waits until the function sits in `/next` (its CPU time is then settled); fails at once
+    /// if it exits (a wrong path, a start-up error: the log tells).
+    pub async fn idle(&mut self) -> Result<(), String> {
+        for _ in 0..300 {
+            match self.api.idle(Duration::from_millis(100)).await {
+                Ok(()) => return Ok(()),
+                Err(error) if error.starts_with("init error") => return Err(error),
+                Err(_) => {}
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("the function exited ({status}); see the bench log"));
+            }
+        }
+        Err("not idle within 30 s".to_owned())
     }
 
     /// One HTTP request through the API Gateway (HTTP API, payload 2.0) front.

@@ -239,7 +239,7 @@ impl Bench<'_> {
     }
 
     async fn environment(&self, function: &str) -> Result<Environment, String> {
-        let environment =
+        let mut environment =
             Environment::start(&self.command(function), function, self.settings, self.log).await?;
         environment
             .init()
@@ -292,7 +292,7 @@ impl Bench<'_> {
     async fn cold_starts(&self, function: &str) -> Result<Init, String> {
         let mut inits = Vec::new();
         for _ in 0..self.options.cold_starts {
-            let environment =
+            let mut environment =
                 Environment::start(&self.command(function), function, self.settings, self.log)
                     .await?;
             inits.push(environment.init().await?);
