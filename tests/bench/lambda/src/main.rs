@@ -41,7 +41,7 @@ fn options() -> Result<Options, String> {
         log: "target/bench/lambda-bench.log".into(),
         operations: 2_000,
         warmup: 200,
-        cold_starts: 21,
+        cold_starts: 11,
         rss: 0,
         only: Vec::new(),
         wrap: Vec::new(),
@@ -63,6 +63,12 @@ fn options() -> Result<Options, String> {
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
+    }
+    if options.rss != 0 && options.rss <= 1_000 {
+        return Err("--rss counts from the 1,000th invocation: give more than 1000".to_owned());
+    }
+    if options.operations == 0 {
+        return Err("--operations must be at least 1".to_owned());
     }
     Ok(options)
 }
