@@ -1,9 +1,11 @@
 //! The Lambda glue of every function's `main`: telemetry and start-up ([`start`]), then one
 //! runner per trigger: [`run_http`] (API Gateway), [`run_schedule`] (EventBridge schedules and
-//! direct invocations with a JSON payload) and [`run_sqs`] (SQS batches). Each invocation runs
-//! inside an `invocation` span carrying the Lambda request id, so every line it logs names it;
-//! an HTTP request's span also gets the transaction id once the SEP code knows it, and the SQS
-//! consumers log each message in a span of its own with its transaction id.
+//! direct invocations with a JSON payload) and [`run_sqs`] (SQS batches), on our own Runtime API
+//! loop (`runtime_api`: nothing per invocation outlives it). Each invocation runs inside an
+//! `invocation` span carrying the Lambda request id and the X-Ray trace id, so every line it
+//! logs names them, and its AWS SDK calls carry the trace id too (`mooring::telemetry`); an HTTP
+//! request's span also gets the transaction id once the SEP code knows it, and the SQS consumers
+//! log each message in a span of its own with its transaction id.
 //!
 //! Only this crate and the functions' mains name `lambda_http` / `lambda_runtime`: mooring's
 //! domain code never learns Lambda types.
@@ -18,21 +20,24 @@
 
 #![forbid(unsafe_code)]
 
+mod api_gateway;
+mod runtime_api;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 
-use lambda_http::{Body, Request, RequestExt, Response};
-use lambda_runtime::{Context, LambdaEvent};
+use lambda_http::{Body, Request, Response};
 use mooring::queue::sqs_event::{SqsBatchResponse, SqsEvent};
 use mooring::startup::StartupError;
-use tracing::{Instrument, Span};
+use runtime_api::RuntimeApi;
+use tracing::Span;
 
 /// What a function's `main` returns.
 pub use lambda_runtime::Error;
 
 /// The runtime loop of a function (until the Lambda environment ends it). Boxed, like
-/// [`start`]'s build: the runtime's futures nest deeply, and a `main` holding them inline
+/// [`start`]'s build: the handlers' futures nest deeply, and a `main` holding them inline
 /// exceeds the compiler's layout depth.
 pub type Run<'s> = Pin<Box<dyn Future<Output = Result<(), Error>> + 's>>;
 
@@ -53,80 +58,94 @@ pub fn start<'a, S: 'a>(
     })
 }
 
-/// Serves API Gateway requests with `handler` over the service built at start-up.
+/// Serves API Gateway (HTTP API) requests with `handler` over the service built at start-up.
+/// An event that is no HTTP API request fails its invocation.
 pub fn run_http<'s, S, H, F>(service: &'s S, handler: H) -> Run<'s>
 where
-    S: Sync,
     H: Fn(&'s S, Request) -> F + 's,
-    F: Future<Output = Result<Response<Body>, Infallible>> + Send + 's,
+    F: Future<Output = Result<Response<Body>, Infallible>> + 's,
 {
-    Box::pin(lambda_http::run(lambda_http::service_fn(
-        move |request: Request| {
-            let span = http_span(&request);
-            // Boxed: a SEP's handler future nests deeply enough that wrapping it inline
+    serve(move |payload, span| {
+        let work = api_gateway::request(&payload).map(|request| {
+            record_http(span, &request);
+            // Boxed: a SEP's handler future nests deeply enough that holding it inline
             // exceeds the compiler's layout depth.
-            Box::pin(handler(service, request)).instrument(span)
-        },
-    )))
+            Box::pin(handler(service, request))
+        });
+        async move {
+            let response = match work?.await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            api_gateway::answer(response)
+        }
+    })
 }
 
 /// Runs `handler` for each scheduled (or directly invoked) event; its answer is the
 /// invocation's result, its error fails the invocation.
 pub fn run_schedule<'s, S, H, F, E>(service: &'s S, handler: H) -> Run<'s>
 where
-    S: Sync,
     H: Fn(&'s S, serde_json::Value) -> F + 's,
-    F: Future<Output = Result<serde_json::Value, E>> + Send + 's,
+    F: Future<Output = Result<serde_json::Value, E>> + 's,
     E: Into<Error>,
 {
-    Box::pin(lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: LambdaEvent<serde_json::Value>| {
-            let span = invocation_span(&event.context);
-            let run = Box::pin(handler(service, event.payload));
-            async move { run.await.map_err(Into::into) }.instrument(span)
-        },
-    )))
+    serve(move |payload, _| {
+        let work = serde_json::from_slice(&payload).map(|event| Box::pin(handler(service, event)));
+        async move {
+            let answer = work?.await.map_err(Into::into)?;
+            Ok(serde_json::to_vec(&answer)?)
+        }
+    })
 }
 
 /// Runs `handler` for each SQS batch; it answers the messages to deliver again (partial batch
-/// response), so an invocation itself never fails.
+/// response), so an invocation itself never fails (but for an event that is no SQS batch).
 pub fn run_sqs<'s, S, H, F>(service: &'s S, handler: H) -> Run<'s>
 where
-    S: Sync,
     H: Fn(&'s S, SqsEvent) -> F + 's,
-    F: Future<Output = SqsBatchResponse> + Send + 's,
+    F: Future<Output = SqsBatchResponse> + 's,
 {
-    Box::pin(lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: LambdaEvent<SqsEvent>| {
-            let span = invocation_span(&event.context);
-            let run = Box::pin(handler(service, event.payload));
-            async move { Ok::<_, Error>(run.await) }.instrument(span)
-        },
-    )))
+    serve(move |payload, _| {
+        let work = serde_json::from_slice(&payload).map(|batch| Box::pin(handler(service, batch)));
+        async move {
+            let answer = work?.await;
+            Ok(serde_json::to_vec(&answer)?)
+        }
+    })
 }
 
-/// The span of one invocation: the Lambda request id.
-pub fn invocation_span(context: &Context) -> Span {
-    tracing::info_span!("invocation", request_id = %context.request_id)
+/// The Runtime API loop over `handle`, from the environment's `AWS_LAMBDA_RUNTIME_API`.
+fn serve<'s, H, F>(handle: H) -> Run<'s>
+where
+    H: FnMut(Vec<u8>, &Span) -> F + 's,
+    F: Future<Output = Result<Vec<u8>, Error>> + 's,
+{
+    Box::pin(async move { runtime_api::serve(RuntimeApi::from_env()?, handle).await })
 }
 
-/// The span of one HTTP request: the Lambda request id, the method and the path (never the
-/// query string or the body), and the transaction the request turns out to be about, which
-/// the SEP code records once it knows it (`mooring::telemetry::record_transaction_id`).
-pub fn http_span(request: &Request) -> Span {
-    let request_id = request
-        .lambda_context_ref()
-        .map(|context| context.request_id.as_str())
-        .unwrap_or_default();
-    tracing::info_span!("invocation", request_id = %request_id,
-        method = %request.method(), path = %request.uri().path(),
+/// The span of one invocation: the Lambda request id and the X-Ray trace id, then, for an HTTP
+/// request, the method and the path (never the query string or the body) and the transaction
+/// the request turns out to be about, which the SEP code records once it knows it
+/// (`mooring::telemetry::record_transaction_id`).
+pub fn invocation_span(request_id: &str, trace_id: Option<&str>) -> Span {
+    tracing::info_span!("invocation", request_id = %request_id, xray_trace_id = trace_id,
+        method = tracing::field::Empty, path = tracing::field::Empty,
         transaction_id = tracing::field::Empty)
+}
+
+/// Names an HTTP request's method and path on its invocation span.
+fn record_http(span: &Span, request: &Request) {
+    span.record("method", tracing::field::display(request.method()));
+    span.record("path", request.uri().path());
 }
 
 #[cfg(test)]
 mod tests {
     use std::io::Write;
     use std::sync::{Arc, Mutex};
+
+    use tracing::Instrument;
 
     use super::*;
 
@@ -165,14 +184,11 @@ mod tests {
         }
     }
 
-    fn context(request_id: &str) -> Context {
-        let mut context = Context::default();
-        context.request_id = request_id.to_owned();
-        context
-    }
+    const TRACE: &str =
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
 
     #[tokio::test]
-    async fn every_line_of_an_invocation_names_its_request_id() {
+    async fn every_line_of_an_invocation_names_its_request_id_and_trace_id() {
         let lines = Lines::default();
         let _guard = lines.capture();
         async {
@@ -182,12 +198,14 @@ mod tests {
                 .instrument(per_message)
                 .await;
         }
-        .instrument(invocation_span(&context("req-7f3a")))
+        .instrument(invocation_span("req-7f3a", Some(TRACE)))
         .await;
         let (text, logged) = lines.logged();
         assert_eq!(logged.len(), 2, "{text}");
         for line in &logged {
             assert_eq!(line["spans"][0]["request_id"], "req-7f3a", "{line}");
+            assert_eq!(line["spans"][0]["xray_trace_id"], TRACE, "{line}");
+            assert!(line["spans"][0].get("method").is_none(), "{line}");
         }
         assert_eq!(logged[1]["span"]["transaction_id"], "tx-42");
     }
@@ -200,14 +218,15 @@ mod tests {
             .method("POST")
             .uri("https://anchor.example/sep24/transactions/deposit/interactive?secret=x")
             .body(Body::Empty)
-            .expect("request")
-            .with_lambda_context(context("req-http-1"));
+            .expect("request");
+        let span = invocation_span("req-http-1", None);
+        record_http(&span, &request);
         async {
             tracing::info!("received");
             mooring::telemetry::record_transaction_id("tx-9d1c");
             tracing::info!("handled");
         }
-        .instrument(http_span(&request))
+        .instrument(span)
         .await;
         let (text, logged) = lines.logged();
         assert_eq!(logged.len(), 2, "{text}");
@@ -216,6 +235,10 @@ mod tests {
             assert_eq!(span["request_id"], "req-http-1");
             assert_eq!(span["method"], "POST");
             assert_eq!(span["path"], "/sep24/transactions/deposit/interactive");
+            assert!(
+                span.get("xray_trace_id").is_none(),
+                "no trace, no field: {span}"
+            );
         }
         assert!(logged[0]["span"].get("transaction_id").is_none(), "{text}");
         assert_eq!(logged[1]["span"]["transaction_id"], "tx-9d1c", "{text}");

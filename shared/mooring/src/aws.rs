@@ -5,6 +5,11 @@ use std::time::Duration;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader};
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 
 /// The SDK's configuration loader with this crate's HTTP client and timeouts: what the adapters'
 /// `from_env` load, and what a test customises (endpoint, credentials).
@@ -26,4 +31,113 @@ pub fn config_loader() -> ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(https)
         .timeout_config(timeouts)
+}
+
+/// The DynamoDB client of the function (built once per cold start), sending the trace header.
+#[cfg(feature = "dynamodb")]
+pub fn dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(TraceHeader);
+    aws_sdk_dynamodb::Client::from_conf(config.build())
+}
+
+/// The SQS client of the function (built once per cold start), sending the trace header.
+#[cfg(feature = "sqs")]
+pub fn sqs_client(sdk: &aws_config::SdkConfig) -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::config::Builder::from(sdk).interceptor(TraceHeader);
+    aws_sdk_sqs::Client::from_conf(config.build())
+}
+
+/// Sends the invocation's X-Ray trace header (`crate::telemetry::set_trace_id`) as
+/// `X-Amzn-Trace-Id` on every AWS call, so X-Ray links the DynamoDB and SQS calls to the
+/// invocation. The SDK's own recursion-detection interceptor does it from the
+/// `_X_AMZN_TRACE_ID` variable, which our runtime loop never sets (see `mooring-lambda`).
+#[derive(Debug)]
+pub struct TraceHeader;
+
+impl Intercept for TraceHeader {
+    fn name(&self) -> &'static str {
+        "TraceHeader"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _config: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        crate::telemetry::with_trace_id(|trace_id| {
+            if let Some(trace_id) = trace_id {
+                // A header value that cannot be sent is dropped, never the call.
+                let _ = context
+                    .request_mut()
+                    .headers_mut()
+                    .try_insert(TRACE_HEADER, trace_id.to_owned());
+            }
+        });
+        Ok(())
+    }
+}
+
+const TRACE_HEADER: &str = "x-amzn-trace-id";
+
+#[cfg(all(test, feature = "dynamodb"))]
+mod tests {
+    use aws_config::Region;
+    use aws_sdk_dynamodb::config::Credentials;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// The request head a DynamoDB call sends, answered with an empty `GetItem` result.
+    async fn request_head_of_a_call() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            let mut head = Vec::new();
+            let mut buffer = [0_u8; 4096];
+            while !head.windows(4).any(|window| window == b"\r\n\r\n") {
+                let read = stream.read(&mut buffer).await.expect("read");
+                assert!(read > 0, "the client closed before a full request head");
+                head.extend_from_slice(&buffer[..read]);
+            }
+            let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\n\
+                          content-length: 2\r\n\r\n{}";
+            stream.write_all(answer.as_bytes()).await.expect("write");
+            String::from_utf8(head).expect("UTF-8")
+        });
+        let sdk = config_loader()
+            .endpoint_url(endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+            .load()
+            .await;
+        let item = dynamodb_client(&sdk)
+            .get_item()
+            .table_name("transactions")
+            .key(
+                "id",
+                aws_sdk_dynamodb::types::AttributeValue::S("t-1".into()),
+            )
+            .send()
+            .await
+            .expect("GetItem");
+        assert!(item.item.is_none());
+        server.await.expect("server").to_ascii_lowercase()
+    }
+
+    // One test for both cases: the trace slot is process-wide.
+    #[tokio::test]
+    async fn aws_calls_carry_the_invocation_trace_header_and_none_without_one() {
+        let trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+        crate::telemetry::set_trace_id(Some(trace));
+        let head = request_head_of_a_call().await;
+        let expected = format!("x-amzn-trace-id: {}\r\n", trace.to_ascii_lowercase());
+        assert!(head.contains(&expected), "{head}");
+
+        crate::telemetry::set_trace_id(None);
+        let head = request_head_of_a_call().await;
+        assert!(!head.contains("x-amzn-trace-id"), "{head}");
+    }
 }

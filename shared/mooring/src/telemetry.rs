@@ -28,3 +28,25 @@ pub fn init() {
 pub fn record_transaction_id(id: &str) {
     tracing::Span::current().record("transaction_id", id);
 }
+
+/// The X-Ray trace header of the invocation in progress, which the AWS adapters send as
+/// `X-Amzn-Trace-Id` on every call (`aws::TraceHeader`). One buffer, overwritten in place: a
+/// per-invocation environment variable (lambda_runtime's way) grows the process without bound.
+static TRACE_ID: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+/// Sets the trace header of the invocation about to run (`None`: no trace).
+pub fn set_trace_id(trace_id: Option<&str>) {
+    let mut slot = TRACE_ID
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    slot.clear();
+    slot.push_str(trace_id.unwrap_or_default());
+}
+
+/// Runs `f` with the current invocation's trace header, if there is one.
+pub fn with_trace_id<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
+    let slot = TRACE_ID
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    f(Some(slot.as_str()).filter(|trace_id| !trace_id.is_empty()))
+}

@@ -31,7 +31,7 @@ impl SqsQueue {
             .get(variable)
             .ok_or(ConfigError::Missing(variable))?;
         let sdk = crate::aws::config_loader().load().await;
-        Ok(Self::new(Client::new(&sdk), url))
+        Ok(Self::new(crate::aws::sqs_client(&sdk), url))
     }
 
     /// As [`from_env`](Self::from_env), on an SDK configuration shared by the function's adapters.
@@ -43,7 +43,7 @@ impl SqsQueue {
         let url = settings
             .get(variable)
             .ok_or(ConfigError::Missing(variable))?;
-        Ok(Self::new(Client::new(sdk), url))
+        Ok(Self::new(crate::aws::sqs_client(sdk), url))
     }
 }
 

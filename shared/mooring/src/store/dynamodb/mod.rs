@@ -145,7 +145,7 @@ impl DynamoStore {
         // The table names first: a misconfigured function fails before any AWS work.
         let tables = TableNames::from_source(&Env)?;
         Ok(Self::new(
-            Client::new(&config_loader().load().await),
+            crate::aws::dynamodb_client(&config_loader().load().await),
             tables,
         ))
     }
@@ -153,7 +153,10 @@ impl DynamoStore {
     /// As [`from_env`](Self::from_env), on an SDK configuration loaded once and shared by every
     /// adapter of the function (credentials and region are resolved once per cold start).
     pub fn from_env_with(sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        Ok(Self::new(Client::new(sdk), TableNames::from_source(&Env)?))
+        Ok(Self::new(
+            crate::aws::dynamodb_client(sdk),
+            TableNames::from_source(&Env)?,
+        ))
     }
 
     /// The item `key = value` of `table`, read strongly consistently.

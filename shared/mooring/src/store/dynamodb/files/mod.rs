@@ -114,12 +114,18 @@ impl DynamoFileStore {
     pub async fn from_env() -> Result<Self, ConfigError> {
         // The table first: a misconfigured function fails before any AWS work.
         let table = Self::table_from_source(&Env)?;
-        Ok(Self::new(Client::new(&config_loader().load().await), table))
+        Ok(Self::new(
+            crate::aws::dynamodb_client(&config_loader().load().await),
+            table,
+        ))
     }
 
     /// As [`from_env`](Self::from_env), on an SDK configuration shared by the function's adapters.
     pub fn from_env_with(sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        Ok(Self::new(Client::new(sdk), Self::table_from_source(&Env)?))
+        Ok(Self::new(
+            crate::aws::dynamodb_client(sdk),
+            Self::table_from_source(&Env)?,
+        ))
     }
 
     /// The metadata of file `id` as stored, expired or not, read strongly consistently.
