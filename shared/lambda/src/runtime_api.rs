@@ -53,11 +53,20 @@ impl RuntimeApi {
         Self::at(&address)
     }
 
-    /// The API at `address` (`host:port`).
+    /// The API at `address`: `host:port` as Lambda gives it, or a URL with a base path as
+    /// `cargo lambda watch` gives it (`http://127.0.0.1:9000/.rt`).
     pub fn at(address: &str) -> Result<Self, Error> {
-        let base: http::Uri = format!("http://{address}")
+        let url = if address.contains("://") {
+            address.to_owned()
+        } else {
+            format!("http://{address}")
+        };
+        let base: http::Uri = url
             .parse()
             .map_err(|error| format!("AWS_LAMBDA_RUNTIME_API {address:?}: {error}"))?;
+        if base.authority().is_none() {
+            return Err(format!("AWS_LAMBDA_RUNTIME_API {address:?} names no host").into());
+        }
         let client = PooledClient::builder().with_endpoint(base).build();
         Ok(Self { client })
     }
@@ -65,11 +74,19 @@ impl RuntimeApi {
     /// Waits for the next invocation. An error here means the Runtime API is gone or broken:
     /// the function ends, as Lambda expects of a runtime that cannot take work.
     pub async fn next(&self) -> Result<Invocation, Error> {
-        let request = build_request()
-            .method(Method::GET)
-            .uri(NEXT)
-            .body(Body::empty())?;
-        let response = self.client.call(request).await?;
+        let response = loop {
+            let request = build_request()
+                .method(Method::GET)
+                .uri(NEXT)
+                .body(Body::empty())?;
+            let response = self.client.call(request).await?;
+            // `cargo lambda watch` answers 204 while it has no event for this function yet:
+            // ask again (Lambda itself holds `/next` open instead).
+            if response.status() != http::StatusCode::NO_CONTENT {
+                break response;
+            }
+            let _ = response.into_body().collect().await;
+        };
         let status = response.status();
         if !status.is_success() {
             return Err(
@@ -201,7 +218,7 @@ mod tests {
                                 .map(|value| value.to_str().expect("ASCII").to_owned());
                             let body = request.into_body().collect().await?.to_bytes();
                             let mut answer = http::Response::builder();
-                            let body = if path == NEXT {
+                            let body = if path.ends_with(NEXT) {
                                 match queue.lock().expect("lock").pop_front() {
                                     Some((id, trace, payload)) => {
                                         answer = answer.header(REQUEST_ID, id);
@@ -288,5 +305,17 @@ mod tests {
     #[test]
     fn a_runtime_api_address_that_is_no_authority_is_refused() {
         assert!(RuntimeApi::at("not an address").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_runtime_api_url_with_a_base_path_is_served_under_it() {
+        let (address, posted) = fake_api(vec![("req-1", None, "{}")]).await;
+        // The fake serves every path; what matters is that the base path is kept.
+        let api = RuntimeApi::at(&format!("http://{address}/.rt")).expect("API");
+        let ended = serve(api, |_, _| async { Ok(b"{}".to_vec()) }).await;
+        assert!(ended.is_err());
+        let posted = posted.lock().expect("lock").clone();
+        assert_eq!(posted.len(), 1, "{posted:?}");
+        assert_eq!(posted[0].0, format!("/.rt{INVOCATION}/req-1/response"));
     }
 }
