@@ -266,7 +266,9 @@ mod tests {
             ),
         ])
         .await;
-        let api = RuntimeApi::at(&address).expect("API");
+        // With a base path, as `cargo lambda watch` gives it. (One test runs `serve`: the
+        // trace slot is process-wide.)
+        let api = RuntimeApi::at(&format!("http://{address}/.rt")).expect("API");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let traces = seen.clone();
         let ended = serve(api, move |payload, _span| {
@@ -282,16 +284,16 @@ mod tests {
         assert!(error.to_string().contains("500"), "{error}");
         let posted = posted.lock().expect("lock").clone();
         assert_eq!(posted.len(), 3, "{posted:?}");
-        assert_eq!(posted[0].0, format!("{INVOCATION}/req-1/response"));
+        assert_eq!(posted[0].0, format!("/.rt{INVOCATION}/req-1/response"));
         assert_eq!(posted[0].2, "{\"echo\":{\"n\":1}}");
-        assert_eq!(posted[1].0, format!("{INVOCATION}/req-2/error"));
+        assert_eq!(posted[1].0, format!("/.rt{INVOCATION}/req-2/error"));
         assert_eq!(posted[1].1.as_deref(), Some(HANDLER_ERROR));
         let diagnostic: serde_json::Value = serde_json::from_str(&posted[1].2).expect("JSON");
         assert_eq!(diagnostic["errorType"], HANDLER_ERROR);
         assert!(diagnostic["errorMessage"]
             .as_str()
             .is_some_and(|m| !m.is_empty()));
-        assert_eq!(posted[2].0, format!("{INVOCATION}/req-3/response"));
+        assert_eq!(posted[2].0, format!("/.rt{INVOCATION}/req-3/response"));
         assert_eq!(
             *seen.lock().expect("lock"),
             [
@@ -305,17 +307,5 @@ mod tests {
     #[test]
     fn a_runtime_api_address_that_is_no_authority_is_refused() {
         assert!(RuntimeApi::at("not an address").is_err());
-    }
-
-    #[tokio::test]
-    async fn a_runtime_api_url_with_a_base_path_is_served_under_it() {
-        let (address, posted) = fake_api(vec![("req-1", None, "{}")]).await;
-        // The fake serves every path; what matters is that the base path is kept.
-        let api = RuntimeApi::at(&format!("http://{address}/.rt")).expect("API");
-        let ended = serve(api, |_, _| async { Ok(b"{}".to_vec()) }).await;
-        assert!(ended.is_err());
-        let posted = posted.lock().expect("lock").clone();
-        assert_eq!(posted.len(), 1, "{posted:?}");
-        assert_eq!(posted[0].0, format!("/.rt{INVOCATION}/req-1/response"));
     }
 }
