@@ -8,7 +8,8 @@ use stellar_xdr as xdr;
 use super::{Claims, ClientDomainResolver, Sep10Error, WebAuth, CLOCK_SKEW_SECONDS};
 use crate::horizon::{AccountRecord, Horizon};
 use crate::stellar::{
-    decode_envelope, transaction_hash, verify_decorated, AccountId, MuxedAccount,
+    decode_envelope, transaction_hash, verify_decorated, verify_own_decorated, AccountId,
+    MuxedAccount,
 };
 use crate::store::ChallengeStore;
 use crate::time::Timestamp;
@@ -76,11 +77,13 @@ impl<H: Horizon, C: ClientDomainResolver, R: ChallengeStore> WebAuth<H, C, R> {
 
         let mut signatures: Vec<&xdr::DecoratedSignature> = envelope.signatures.iter().collect();
         let server = self.config.signing_key.account_id();
-        if !take_signature(&mut signatures, &hash, &server) {
+        if !take_signature(&mut signatures, |s| {
+            verify_own_decorated(&hash, s, &self.config.signing_key)
+        }) {
             return Err(reject("challenge is not signed by this server"));
         }
         if let Some((_, key)) = &content.client_domain {
-            if !take_signature(&mut signatures, &hash, key) {
+            if !take_signature(&mut signatures, |s| verify_decorated(&hash, s, key)) {
                 return Err(reject(
                     "challenge is not signed by the client domain's SIGNING_KEY",
                 ));
@@ -241,16 +244,12 @@ fn manage_data(op: &xdr::Operation) -> Option<DataOp<'_>> {
     })
 }
 
-/// Removes `key`'s valid signature from `signatures`; false when there is none.
+/// Removes the first signature `signed_by` accepts from `signatures`; false when there is none.
 fn take_signature(
     signatures: &mut Vec<&xdr::DecoratedSignature>,
-    hash: &[u8; 32],
-    key: &AccountId,
+    signed_by: impl Fn(&xdr::DecoratedSignature) -> bool,
 ) -> bool {
-    match signatures
-        .iter()
-        .position(|s| verify_decorated(hash, s, key))
-    {
+    match signatures.iter().position(|s| signed_by(s)) {
         Some(i) => {
             signatures.remove(i);
             true

@@ -59,6 +59,16 @@ pub fn verify_decorated(
     signature.hint.0 == key.hint() && key.verify(hash, signature.signature.0.as_slice())
 }
 
+/// [`verify_decorated`] for a signature by one of our own keys.
+pub fn verify_own_decorated(
+    hash: &[u8; 32],
+    signature: &xdr::DecoratedSignature,
+    keypair: &Keypair,
+) -> bool {
+    signature.hint.0 == keypair.account_id().hint()
+        && keypair.verify(hash, signature.signature.0.as_slice())
+}
+
 /// The hash of a v1 transaction on `network` (the Horizon transaction id, as bytes).
 pub fn transaction_hash(
     tx: &xdr::Transaction,
@@ -99,5 +109,8 @@ mod tests {
         assert!(verify_decorated(&hash, &sig, &kp.account_id()));
         assert!(!verify_decorated(&hash, &sig, &other.account_id()));
         assert!(!verify_decorated(&[6u8; 32], &sig, &kp.account_id()));
+        assert!(verify_own_decorated(&hash, &sig, &kp));
+        assert!(!verify_own_decorated(&hash, &sig, &other));
+        assert!(!verify_own_decorated(&[6u8; 32], &sig, &kp));
     }
 }

@@ -13,8 +13,8 @@ pub mod payment;
 pub use amount::{Amount, AmountError};
 pub use asset::{Asset, AssetError};
 pub use envelope::{
-    decode_envelope, encode_envelope, sign_hash, transaction_hash, verify_decorated, EnvelopeError,
-    DECODE_LIMITS,
+    decode_envelope, encode_envelope, sign_hash, transaction_hash, verify_decorated,
+    verify_own_decorated, EnvelopeError, DECODE_LIMITS,
 };
 pub use keys::{AccountId, KeyError, Keypair, MuxedAccount};
 pub use memo::{Memo, MemoError};
