@@ -132,7 +132,17 @@ impl Environment {
 }
 
 impl Drop for Environment {
+    /// SIGTERM first, so that a profiler under `--wrap` writes its data out; SIGKILL after 10 s.
     fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..100 {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
