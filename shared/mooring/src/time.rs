@@ -109,8 +109,36 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Timestamp {
+    /// The RFC 3339 form, `2024-01-31T12:00:00.000Z`, written without the formatting machinery
+    /// (a transaction listing serializes several per row); `None` outside years 0000-9999.
+    fn rfc3339_bytes(&self) -> Option<[u8; 24]> {
+        let secs = self.0.div_euclid(1000);
+        let millis = self.0.rem_euclid(1000);
+        let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+        if !(0..=9999).contains(&year) {
+            return None;
+        }
+        let rem = secs.rem_euclid(86_400);
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut value: i64| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, rem / 3600);
+        put(14, 2, rem % 3600 / 60);
+        put(17, 2, rem % 60);
+        put(20, 3, millis);
+        Some(out)
+    }
+
+    /// [`Timestamp::rfc3339_bytes`] through the formatting machinery, for any year.
+    fn write_formatted(&self, f: &mut impl fmt::Write) -> fmt::Result {
         let secs = self.0.div_euclid(1000);
         let millis = self.0.rem_euclid(1000);
         let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
@@ -125,6 +153,16 @@ impl fmt::Display for Timestamp {
     }
 }
 
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rfc3339_bytes() {
+            // Only ASCII digits and separators were written.
+            Some(bytes) => f.write_str(std::str::from_utf8(&bytes).map_err(|_| fmt::Error)?),
+            None => self.write_formatted(f),
+        }
+    }
+}
+
 impl fmt::Debug for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
@@ -133,7 +171,13 @@ impl fmt::Debug for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match self.rfc3339_bytes() {
+            Some(bytes) => match std::str::from_utf8(&bytes) {
+                Ok(text) => serializer.serialize_str(text),
+                Err(_) => serializer.collect_str(self),
+            },
+            None => serializer.collect_str(self),
+        }
     }
 }
 
@@ -180,6 +224,40 @@ mod tests {
         ] {
             assert_eq!(Timestamp::parse_rfc3339(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_fast_form_is_the_formatted_one_and_serde_writes_it() {
+        let formatted = |t: Timestamp| {
+            let mut text = String::new();
+            t.write_formatted(&mut text).expect("formats");
+            text
+        };
+        let edges = [
+            i64::MIN,
+            -62_167_219_200_001, // 0000-01-01 less a millisecond: year -1
+            -62_167_219_200_000, // 0000-01-01T00:00:00.000Z
+            0,
+            253_402_300_799_999, // 9999-12-31T23:59:59.999Z
+            253_402_300_800_000, // year 10000
+            i64::MAX,
+        ];
+        let spread = (-70_000i64..330_000).step_by(7).map(|d| d * 86_399_997 + d);
+        for t in edges.into_iter().chain(spread).map(Timestamp::from_millis) {
+            assert_eq!(t.to_string(), formatted(t));
+            assert_eq!(
+                serde_json::to_string(&t).expect("serializes"),
+                format!("\"{}\"", formatted(t))
+            );
+        }
+        assert_eq!(
+            Timestamp::from_millis(-62_167_219_200_000).to_string(),
+            "0000-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            Timestamp::from_millis(253_402_300_800_000).to_string(),
+            "10000-01-01T00:00:00.000Z"
+        );
     }
 
     #[test]
