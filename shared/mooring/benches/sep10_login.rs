@@ -2,7 +2,7 @@
 //! into a JWT (POST /auth), with the Horizon lookup answered in memory. Target: the two together
 //! at most 0.4 ms per login (Polaris: ~4.7 ms).
 //!
-//! Run: `cargo bench -p mooring --bench sep10_login`
+//! Run: `cargo bench -p mooring --features testing --bench sep10_login`
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
