@@ -3,7 +3,7 @@
 use super::codec::{
     cursor_from_key, decode_doc, kind_status, n, s, started_bound, started_key, string_attribute,
     transaction_item, Listing, BY_EXTERNAL_ID, BY_KIND_STATUS, BY_RECEIVING, BY_STELLAR_TX,
-    BY_USER, EXTERNAL_TRANSACTION_ID, ID, KIND_STATUS, RECEIVING_KEY, STARTED, STATUS,
+    BY_USER, DOC, EXTERNAL_TRANSACTION_ID, ID, KIND_STATUS, RECEIVING_KEY, STARTED, STATUS,
     STELLAR_TRANSACTION_ID, USER, VERSION,
 };
 use super::{failure, unavailable, DynamoStore};
@@ -58,6 +58,12 @@ impl DynamoStore {
                 .index_name(listing.index)
                 .expression_attribute_names("#pk", listing.partition_attribute)
                 .expression_attribute_values(":pk", s(&listing.partition))
+                // Only what a row is decoded from and resumed at: the SDK's deserialization of
+                // each returned attribute is a good part of a listing's CPU.
+                .projection_expression("#id, #pk, #started, #doc")
+                .expression_attribute_names("#id", ID)
+                .expression_attribute_names("#started", STARTED)
+                .expression_attribute_names("#doc", DOC)
                 .scan_index_forward(!listing.newest_first)
                 .limit(i32::try_from(batch).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(resume.clone());
@@ -65,15 +71,12 @@ impl DynamoStore {
                 (None, None) => request.key_condition_expression("#pk = :pk"),
                 (Some(from), None) => request
                     .key_condition_expression("#pk = :pk AND #started >= :from")
-                    .expression_attribute_names("#started", STARTED)
                     .expression_attribute_values(":from", s(from)),
                 (None, Some(to)) => request
                     .key_condition_expression("#pk = :pk AND #started <= :to")
-                    .expression_attribute_names("#started", STARTED)
                     .expression_attribute_values(":to", s(to)),
                 (Some(from), Some(to)) => request
                     .key_condition_expression("#pk = :pk AND #started BETWEEN :from AND :to")
-                    .expression_attribute_names("#started", STARTED)
                     .expression_attribute_values(":from", s(from))
                     .expression_attribute_values(":to", s(to)),
             };
