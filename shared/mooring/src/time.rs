@@ -110,54 +110,58 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 }
 
 impl Timestamp {
-    /// The RFC 3339 form, `2024-01-31T12:00:00.000Z`, written without the formatting machinery
-    /// (a transaction listing serializes several per row); `None` outside years 0000-9999.
-    fn rfc3339_bytes(&self) -> Option<[u8; 24]> {
+    /// Year, month, day, hour, minute, second and millisecond (UTC).
+    fn parts(&self) -> [i64; 7] {
         let secs = self.0.div_euclid(1000);
-        let millis = self.0.rem_euclid(1000);
-        let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-        if !(0..=9999).contains(&year) {
-            return None;
-        }
-        let rem = secs.rem_euclid(86_400);
-        let mut out = *b"0000-00-00T00:00:00.000Z";
-        let mut put = |at: usize, width: usize, mut value: i64| {
-            for i in (at..at + width).rev() {
-                out[i] = b'0' + (value % 10) as u8;
-                value /= 10;
-            }
-        };
-        put(0, 4, year);
-        put(5, 2, month);
-        put(8, 2, day);
-        put(11, 2, rem / 3600);
-        put(14, 2, rem % 3600 / 60);
-        put(17, 2, rem % 60);
-        put(20, 3, millis);
-        Some(out)
-    }
-
-    /// [`Timestamp::rfc3339_bytes`] through the formatting machinery, for any year.
-    fn write_formatted(&self, f: &mut impl fmt::Write) -> fmt::Result {
-        let secs = self.0.div_euclid(1000);
-        let millis = self.0.rem_euclid(1000);
         let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
         let rem = secs.rem_euclid(86_400);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        let millis = self.0.rem_euclid(1000);
+        [
+            year,
+            month,
+            day,
             rem / 3600,
             rem % 3600 / 60,
-            rem % 60
+            rem % 60,
+            millis,
+        ]
+    }
+
+    /// The RFC 3339 form, `2024-01-31T12:00:00.000Z`, written into `out` without the formatting
+    /// machinery (a transaction listing serializes several per row); `None` outside years
+    /// 0000-9999, which [`Timestamp::write_formatted`] writes.
+    fn rfc3339_in<'a>(&self, out: &'a mut [u8; 24]) -> Option<&'a str> {
+        let parts = self.parts();
+        if !(0..=9999).contains(&parts[0]) {
+            return None;
+        }
+        *out = *b"0000-00-00T00:00:00.000Z";
+        // Where each part's digits end in `out`, and how many there are.
+        const DIGITS: [(usize, usize); 7] =
+            [(4, 4), (7, 2), (10, 2), (13, 2), (16, 2), (19, 2), (23, 3)];
+        for (mut value, (end, width)) in parts.into_iter().zip(DIGITS) {
+            for digit in out[end - width..end].iter_mut().rev() {
+                *digit = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        }
+        std::str::from_utf8(out).ok()
+    }
+
+    /// The same form through the formatting machinery, for any year.
+    fn write_formatted(&self, f: &mut impl fmt::Write) -> fmt::Result {
+        let [year, month, day, hour, minute, second, millis] = self.parts();
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{millis:03}Z"
         )
     }
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.rfc3339_bytes() {
-            // Only ASCII digits and separators were written.
-            Some(bytes) => f.write_str(std::str::from_utf8(&bytes).map_err(|_| fmt::Error)?),
+        match self.rfc3339_in(&mut [0; 24]) {
+            Some(text) => f.write_str(text),
             None => self.write_formatted(f),
         }
     }
@@ -171,11 +175,8 @@ impl fmt::Debug for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.rfc3339_bytes() {
-            Some(bytes) => match std::str::from_utf8(&bytes) {
-                Ok(text) => serializer.serialize_str(text),
-                Err(_) => serializer.collect_str(self),
-            },
+        match self.rfc3339_in(&mut [0; 24]) {
+            Some(text) => serializer.serialize_str(text),
             None => serializer.collect_str(self),
         }
     }
