@@ -111,7 +111,7 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 
 impl Timestamp {
     /// Year, month, day, hour, minute, second and millisecond (UTC).
-    fn parts(&self) -> [i64; 7] {
+    pub(crate) fn parts(&self) -> [i64; 7] {
         let secs = self.0.div_euclid(1000);
         let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
         let rem = secs.rem_euclid(86_400);

@@ -11,6 +11,8 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
+pub mod sigv4;
+
 /// The SDK's configuration loader with this crate's HTTP client and timeouts: what the adapters'
 /// `from_env` load, and what a test customises (endpoint, credentials).
 pub fn config_loader() -> ConfigLoader {
@@ -33,17 +35,23 @@ pub fn config_loader() -> ConfigLoader {
         .timeout_config(timeouts)
 }
 
-/// The DynamoDB client of the function (built once per cold start), sending the trace header.
+/// The DynamoDB client of the function (built once per cold start), signing with the cached day
+/// key and sending the trace header.
 #[cfg(feature = "dynamodb")]
 pub fn dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(TraceHeader);
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .push_auth_scheme(sigv4::KeyCachingSigV4::default())
+        .interceptor(TraceHeader);
     aws_sdk_dynamodb::Client::from_conf(config.build())
 }
 
-/// The SQS client of the function (built once per cold start), sending the trace header.
+/// The SQS client of the function (built once per cold start), signing with the cached day key
+/// and sending the trace header.
 #[cfg(feature = "sqs")]
 pub fn sqs_client(sdk: &aws_config::SdkConfig) -> aws_sdk_sqs::Client {
-    let config = aws_sdk_sqs::config::Builder::from(sdk).interceptor(TraceHeader);
+    let config = aws_sdk_sqs::config::Builder::from(sdk)
+        .push_auth_scheme(sigv4::KeyCachingSigV4::default())
+        .interceptor(TraceHeader);
     aws_sdk_sqs::Client::from_conf(config.build())
 }
 
@@ -81,7 +89,7 @@ impl Intercept for TraceHeader {
 const TRACE_HEADER: &str = "x-amzn-trace-id";
 
 #[cfg(all(test, feature = "dynamodb"))]
-mod tests {
+pub(crate) mod tests {
     use aws_config::Region;
     use aws_sdk_dynamodb::config::Credentials;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -113,7 +121,13 @@ mod tests {
             .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
             .load()
             .await;
-        let item = dynamodb_client(&sdk)
+        get_missing_item(&dynamodb_client(&sdk)).await;
+        server.await.expect("server").to_ascii_lowercase()
+    }
+
+    /// A `GetItem` of an item the test server does not have (it answers `{}`).
+    pub(crate) async fn get_missing_item(client: &aws_sdk_dynamodb::Client) {
+        let item = client
             .get_item()
             .table_name("transactions")
             .key(
@@ -124,7 +138,6 @@ mod tests {
             .await
             .expect("GetItem");
         assert!(item.item.is_none());
-        server.await.expect("server").to_ascii_lowercase()
     }
 
     // One test for both cases: the trace slot is process-wide.
