@@ -10,6 +10,7 @@ pub mod auth;
 pub mod aws;
 pub mod clock;
 pub mod config;
+pub mod decimal;
 pub mod error;
 pub mod horizon;
 pub mod http;

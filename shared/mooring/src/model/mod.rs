@@ -1,11 +1,14 @@
-//! The anchor's records: transactions (SEP-6, SEP-24, SEP-31) and customers (SEP-12).
+//! The anchor's records: transactions (SEP-6, SEP-24, SEP-31), customers (SEP-12) and firm
+//! quotes (SEP-38).
 
 mod customer;
 mod payment;
+mod quote;
 mod transaction;
 
 pub use customer::{Customer, CustomerStatus};
 pub use payment::{IncomingPayment, PaymentOutcome};
+pub use quote::{Quote, QuoteContext, QuoteFee, QuoteFeeDetail};
 pub use transaction::{
     receiving_key as transaction_receiving_key, withdraw_memo, FeeDetails, FeeItem, Kind, Protocol,
     RefundPayment, Refunds, SubmissionState, Transaction, TransactionStatus, UserKey,

@@ -1,7 +1,5 @@
 //! SEP-38 (Anchor RFQ API): indicative prices and firm quotes.
 //!
-//! - [`decimal`]: exact decimals for amounts and prices;
 //! - [`pricing`]: from the anchor's terms and the client's amount to the SEP's numbers.
 
-pub mod decimal;
 pub mod pricing;

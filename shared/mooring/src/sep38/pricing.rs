@@ -10,7 +10,7 @@
 //! `sell_amount = price × (buy_amount + fee)` (fee in the buy asset), each within half a unit of the
 //! finer of the two assets' decimals.
 
-use super::decimal::{Decimal, Rounding, MAX_AMOUNT};
+use crate::decimal::{Decimal, Rounding, MAX_AMOUNT};
 
 /// The decimal places of a shown price: with amounts below [`MAX_AMOUNT`] and at most 7
 /// decimals, the error of a price so cut times an amount stays under half of 10^-7.

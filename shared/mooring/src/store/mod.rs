@@ -15,7 +15,7 @@ pub mod memory;
 
 use std::future::Future;
 
-use crate::model::{Customer, Kind, Transaction, TransactionStatus, UserKey};
+use crate::model::{Customer, Kind, Quote, Transaction, TransactionStatus, UserKey};
 use crate::stellar::AccountId;
 use crate::time::Timestamp;
 
@@ -101,6 +101,17 @@ impl TransactionQuery {
                 .is_none_or(|code| t.asset.code() == code)
             && self.kind.is_none_or(|k| t.kind == k)
     }
+}
+
+/// SEP-38 firm quotes. A quote is written once and never changes; it stays readable well after
+/// it expires (a transaction may reference it).
+pub trait QuoteStore: Send + Sync {
+    /// Stores a new quote; `Conflict` if its id exists.
+    fn insert_quote(&self, quote: &Quote) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The quote with this id, whoever owns it (the caller checks the owner).
+    fn get_quote(&self, id: &str)
+        -> impl Future<Output = Result<Option<Quote>, StoreError>> + Send;
 }
 
 pub trait TransactionStore: Send + Sync {

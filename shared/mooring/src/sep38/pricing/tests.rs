@@ -4,7 +4,7 @@
 use num_bigint::BigInt;
 
 use super::*;
-use crate::sep38::decimal::MAX_SCALE;
+use crate::decimal::MAX_SCALE;
 
 fn d(text: &str) -> Decimal {
     Decimal::parse(text, MAX_SCALE).expect("decimal")

@@ -1,9 +1,11 @@
-//! Exact non-negative decimals for SEP-38 amounts and prices: an integer number of units of
+//! Exact non-negative decimals for amounts and prices in any asset's decimals (SEP-38): an integer number of units of
 //! `10^-scale`, never a float. Amounts are bounded by Stellar's largest amount, so every product
 //! and quotient the pricing needs stays inside `u128`.
 
 use std::cmp::Ordering;
 use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The most fractional digits a decimal carries (prices use [`PRICE_SCALE`]).
 pub const MAX_SCALE: u32 = 24;
@@ -62,8 +64,17 @@ impl Decimal {
     }
 
     /// Parses a plain decimal (`12`, `0.5`, `100.25`: no sign, exponent or spaces) with at most
-    /// `max_decimals` significant decimal places, no larger than [`MAX_AMOUNT`].
+    /// `max_decimals` significant decimal places, no larger than [`MAX_AMOUNT`]: an amount.
     pub fn parse(text: &str, max_decimals: u32) -> Result<Self, DecimalError> {
+        let value = Self::parse_unbounded(text, max_decimals)?;
+        if value > MAX_AMOUNT {
+            return Err(DecimalError::TooLarge(text.to_owned()));
+        }
+        Ok(value)
+    }
+
+    /// [`Decimal::parse`] without the amount bound (a price, a stored value), up to 38 digits.
+    pub fn parse_unbounded(text: &str, max_decimals: u32) -> Result<Self, DecimalError> {
         let not_a_number = || DecimalError::NotANumber(text.to_owned());
         let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
         let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
@@ -78,20 +89,15 @@ impl Decimal {
                 decimals: max_decimals.min(MAX_SCALE),
             });
         }
-        let too_large = || DecimalError::TooLarge(text.to_owned());
         let whole = whole.trim_start_matches('0');
-        if whole.len() > 15 {
-            return Err(too_large());
+        if whole.len() + fraction.len() > 38 {
+            return Err(DecimalError::TooLarge(text.to_owned()));
         }
         let mut units: u128 = 0;
         for byte in whole.bytes().chain(fraction.bytes()) {
             units = units * 10 + u128::from(byte - b'0');
         }
-        let value = Decimal { units, scale };
-        if value > MAX_AMOUNT {
-            return Err(too_large());
-        }
-        Ok(value)
+        Ok(Decimal { units, scale })
     }
 
     /// The same value with `scale` decimal places, rounded as `rounding` says when that drops
@@ -252,6 +258,20 @@ impl fmt::Display for Decimal {
             write!(f, ".{}", digits.trim_end_matches('0'))?;
         }
         Ok(())
+    }
+}
+
+/// As a JSON string in its shortest form, as the SEPs write amounts.
+impl Serialize for Decimal {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Decimal {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Decimal::parse_unbounded(&text, MAX_SCALE).map_err(serde::de::Error::custom)
     }
 }
 
