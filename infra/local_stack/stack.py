@@ -109,13 +109,38 @@ class LocalStack:
                 "code": self.settings.asset_code,
                 "issuer": self.keys.issuer.public_key,
                 "distribution_account": self.keys.distribution.public_key,
-                "seps": ["sep24"],
+                "seps": ["sep24", "sep38"],
                 "significant_decimals": 2,
                 # Fees: fee_fixed + fee_percent of the amount (the reference FeeIntegration).
                 "deposit": {"min_amount": 1, "max_amount": 10000, "fee_fixed": 1, "fee_percent": 0.5},
                 "withdraw": {"min_amount": 1, "max_amount": 10000, "fee_fixed": 0.5, "fee_percent": 0.25},
                 "toml": {"desc": "Local demo dollar", "anchor_asset": "USD", "display_decimals": 2},
             }
+        ]
+
+    @property
+    def offchain_assets(self) -> list[dict]:
+        bank = {"name": "bank_transfer", "description": "A transfer at the demo bank"}
+        return [
+            {
+                "asset": "iso4217:USD",
+                "decimals": 2,
+                "country_codes": ["US"],
+                "sell_delivery_methods": [bank],
+                "buy_delivery_methods": [bank],
+            }
+        ]
+
+    @property
+    def quote_rates(self) -> list[dict]:
+        """The reference anchor's rates (README, "SEP-38 quotes"): one demo dollar per US
+        dollar, a small spread and a fee, each way."""
+        asset = f"stellar:{self.settings.asset_code}:{self.keys.issuer.public_key}"
+        return [
+            {"sell_asset": "iso4217:USD", "buy_asset": asset, "rate": "1", "spread_percent": "0.5",
+             "fee_fixed": "1", "fee_percent": "0.5"},
+            {"sell_asset": asset, "buy_asset": "iso4217:USD", "rate": "1", "spread_percent": "0.5",
+             "fee_fixed": "0.5", "fee_percent": "0.25"},
         ]
 
     def up(self, say=print) -> None:
@@ -205,6 +230,9 @@ class LocalStack:
             "JwtSecret": self.keys.jwt_secret,
             "Assets": json.dumps(self.assets, separators=(",", ":")),
             "OrgName": "Mooring local anchor",
+            # SEP-38: the demo dollar against US dollars at the demo bank, both ways.
+            "OffchainAssets": json.dumps(self.offchain_assets, separators=(",", ":")),
+            "QuoteRates": json.dumps(self.quote_rates, separators=(",", ":")),
             # Wallets on this machine attest client domains served over http from localhost.
             "ClientDomainAllowInsecure": "true",
             # Always passed, also when empty: a redeploy would otherwise keep the previous value.

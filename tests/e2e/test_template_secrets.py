@@ -28,6 +28,7 @@ EXPECTED: dict[str, set[str]] = {
     # Verifies SEP-10 JWTs.
     "sep12-kyc": {"JWT_SECRET"},
     "sep24-transfer": {"JWT_SECRET"},
+    "sep38-quotes": {"JWT_SECRET"},
     # Verifies JWTs, derives the link/session/CSRF keys (JWT_SECRET), signs wallet URL
     # callbacks (SIGNING_SEED).
     "sep24-interactive": {"JWT_SECRET", "SIGNING_SEED"},

@@ -30,6 +30,7 @@ struct Functions {
     sep12: sep12_kyc::Service<InMemoryStore, InMemoryFileStore, InMemoryQueue>,
     sep24_transfer: sep24_transfer::Service<InMemoryStore>,
     sep24_interactive: sep24_interactive::Service<InMemoryStore>,
+    sep38: sep38_quotes::Service<InMemoryStore>,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -107,6 +108,14 @@ fn functions(settings: &Env, store: Arc<InMemoryStore>) -> Result<Functions, Sta
                 clock: Arc::new(SystemClock),
             },
         )?,
+        sep38: sep38_quotes::service(
+            settings,
+            &anchor,
+            sep38_quotes::Ports {
+                store: store.clone(),
+                clock: Arc::new(SystemClock),
+            },
+        )?,
         sep24_interactive: sep24_interactive::service(
             settings,
             interactive.clone(),
@@ -151,6 +160,9 @@ async fn dispatch(
         }
         api if api.starts_with("/sep24/") => {
             sep24_transfer::handle(&functions.sep24_transfer, request).await
+        }
+        quotes if quotes.starts_with("/sep38/") => {
+            sep38_quotes::handle(&functions.sep38, request).await
         }
         _ => return plain(404, r#"{"error":"not found"}"#),
     };

@@ -18,7 +18,8 @@ use mooring::i18n::Lang;
 use mooring::integrations::{
     CustomerInfo, CustomerIntegration, CustomerQuery, CustomerUpdate, DepositIntegration,
     FeeIntegration, FieldKind, FlowContext, Form, FormField, FormValues, Instruction, Instructions,
-    IntegrationError, InteractiveFlow, SetupError, TomlIntegration, WithdrawalIntegration,
+    IntegrationError, InteractiveFlow, QuoteIntegration, SetupError, TomlIntegration,
+    WithdrawalIntegration,
 };
 use mooring::model::{CustomerStatus, Transaction, UserKey};
 
@@ -45,6 +46,9 @@ impl<S> Minimal<S> {
 impl<S> TomlIntegration for Minimal<S> {}
 
 impl<S> FeeIntegration for Minimal<S> {}
+
+// No SEP-38 assets: the defaults quote nothing.
+impl<S> QuoteIntegration for Minimal<S> {}
 
 impl<S> InteractiveFlow for Minimal<S> {
     async fn form_for_transaction(

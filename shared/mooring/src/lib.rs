@@ -19,6 +19,7 @@ pub mod integrations;
 pub mod model;
 pub mod outbound;
 pub mod payments;
+pub mod pricing;
 pub mod queue;
 pub mod sep1;
 pub mod sep10;

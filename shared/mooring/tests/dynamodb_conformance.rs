@@ -6,7 +6,7 @@
 //! variables read here (`tests/run.sh` does all of it):
 //! `MOORING_TEST_DYNAMODB_ENDPOINT`, `MOORING_TEST_TRANSACTIONS_TABLE`,
 //! `MOORING_TEST_CUSTOMERS_TABLE`, `MOORING_TEST_CHALLENGES_TABLE`, `MOORING_TEST_FILES_TABLE`,
-//! `MOORING_TEST_WORKER_STATE_TABLE`, `MOORING_TEST_PAYMENTS_TABLE`.
+//! `MOORING_TEST_WORKER_STATE_TABLE`, `MOORING_TEST_PAYMENTS_TABLE`, `MOORING_TEST_QUOTES_TABLE`.
 //! Without them the emulator tests are skipped, except under CI (`CI` set), where skipping would
 //! hide a broken setup.
 
@@ -20,8 +20,10 @@ use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
+use mooring::decimal::Decimal;
 use mooring::model::{
-    IncomingPayment, Kind, PaymentOutcome, Protocol, Transaction, TransactionStatus, UserKey,
+    IncomingPayment, Kind, PaymentOutcome, Protocol, Quote, QuoteContext, QuoteFee, Transaction,
+    TransactionStatus, UserKey,
 };
 use mooring::stellar::{Asset, Keypair};
 use mooring::store::dynamodb::files::{DynamoFileStore, CHUNK_BYTES};
@@ -29,13 +31,13 @@ use mooring::store::dynamodb::{config_loader, DynamoStore, TableNames};
 use mooring::store::files::{self, FileStore, StoredFile};
 use mooring::store::{
     conformance, ChallengeStore, ChannelLease, ChannelLeases, Cursors, IncomingPayments,
-    StoreError, TransactionQuery, TransactionStore,
+    QuoteStore, StoreError, TransactionQuery, TransactionStore,
 };
 use mooring::time::Timestamp;
 
-/// The emulator's endpoint, then the transactions, customers, challenges, files, worker state
-/// and payments tables.
-const VARIABLES: [&str; 7] = [
+/// The emulator's endpoint, then the transactions, customers, challenges, files, worker state,
+/// payments and quotes tables.
+const VARIABLES: [&str; 8] = [
     "MOORING_TEST_DYNAMODB_ENDPOINT",
     "MOORING_TEST_TRANSACTIONS_TABLE",
     "MOORING_TEST_CUSTOMERS_TABLE",
@@ -43,6 +45,7 @@ const VARIABLES: [&str; 7] = [
     "MOORING_TEST_FILES_TABLE",
     "MOORING_TEST_WORKER_STATE_TABLE",
     "MOORING_TEST_PAYMENTS_TABLE",
+    "MOORING_TEST_QUOTES_TABLE",
 ];
 
 struct Emulator {
@@ -55,7 +58,7 @@ struct Emulator {
 /// The emulator's client and tables, or None (after saying so) when the variables are unset.
 async fn emulator() -> Option<Emulator> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let [Some(endpoint), Some(transactions), Some(customers), Some(challenges), Some(files), Some(worker_state), Some(payments)] =
+    let [Some(endpoint), Some(transactions), Some(customers), Some(challenges), Some(files), Some(worker_state), Some(payments), Some(quotes)] =
         VARIABLES.map(var)
     else {
         let missing: Vec<&str> = VARIABLES
@@ -83,6 +86,7 @@ async fn emulator() -> Option<Emulator> {
             challenges,
             worker_state: Some(worker_state),
             payments: Some(payments),
+            quotes: Some(quotes),
         },
         files,
     })
@@ -397,6 +401,7 @@ async fn an_unreachable_endpoint_is_unavailable() {
             challenges: "h".into(),
             worker_state: Some("w".into()),
             payments: Some("p".into()),
+            quotes: Some("q".into()),
         },
     );
     let started = std::time::Instant::now();
@@ -432,6 +437,12 @@ async fn an_unreachable_endpoint_is_unavailable() {
         store.list_needing_attention(10, None).await,
         Err(StoreError::Unavailable(_))
     ));
+    match store.get_quote("some-id").await {
+        Err(StoreError::Unavailable(message)) => {
+            assert!(message.contains("GetItem"), "{message}")
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
     let files = DynamoFileStore::new(
         client(&format!("http://127.0.0.1:{port}"), false).await,
         "f",
@@ -484,10 +495,10 @@ fn payment(outcome: PaymentOutcome) -> IncomingPayment {
     }
 }
 
-/// Without `WORKER_STATE_TABLE` or `PAYMENTS_TABLE` the other ports work, and the calls that
-/// need a missing table fail, naming its variable.
+/// Without `WORKER_STATE_TABLE`, `PAYMENTS_TABLE` or `QUOTES_TABLE` the other ports work, and
+/// the calls that need a missing table fail, naming its variable.
 #[tokio::test]
-async fn a_missing_worker_table_fails_only_its_ports() {
+async fn a_missing_optional_table_fails_only_its_ports() {
     let Some(emulator) = emulator().await else {
         return;
     };
@@ -496,6 +507,7 @@ async fn a_missing_worker_table_fails_only_its_ports() {
         TableNames {
             worker_state: None,
             payments: None,
+            quotes: None,
             ..emulator.tables.clone()
         },
     );
@@ -523,6 +535,76 @@ async fn a_missing_worker_table_fails_only_its_ports() {
     );
     assert_eq!(store.get_payment("1").await.err(), Some(p.clone()));
     assert_eq!(store.list_needing_attention(1, None).await.err(), Some(p));
+    let q = missing("QUOTES_TABLE");
+    assert_eq!(store.insert_quote(&quote()).await.err(), Some(q.clone()));
+    assert_eq!(store.get_quote("q").await.err(), Some(q));
+}
+
+/// A quote expiring at 1_700_000_000_500 ms.
+fn quote() -> Quote {
+    let decimal = |text| Decimal::parse(text, 7).expect("decimal");
+    Quote {
+        id: format!("quote-{:016x}", random_u64()),
+        user: fresh_user(),
+        context: QuoteContext::Sep24,
+        sell_asset: "iso4217:USD".into(),
+        sell_amount: decimal("100"),
+        sell_delivery_method: None,
+        buy_asset: "stellar:native".into(),
+        buy_amount: decimal("98"),
+        buy_delivery_method: None,
+        country_code: None,
+        price: decimal("1"),
+        total_price: decimal("1.0204082"),
+        fee: QuoteFee {
+            total: decimal("2"),
+            asset: "iso4217:USD".into(),
+            details: Vec::new(),
+        },
+        expires_at: Timestamp::from_millis(1_700_000_000_500),
+        created_at: Timestamp::from_millis(1_699_999_700_000),
+    }
+}
+
+/// A quote's item, as the module documentation describes it: `expires` (the TTL attribute) a year
+/// after the quote expires; an undecodable one is corrupt.
+#[tokio::test]
+async fn quote_items_are_as_documented() {
+    let Some(emulator) = emulator().await else {
+        return;
+    };
+    let store = store(&emulator);
+    let quotes = emulator.tables.quotes.clone().expect("quotes table");
+    let q = quote();
+    store.insert_quote(&q).await.expect("insert");
+    let item = raw_item(&emulator, &quotes, "id", &q.id)
+        .await
+        .expect("stored");
+    assert_eq!(
+        item.get("expires"),
+        Some(&AttributeValue::N(
+            (1_700_000_000 + 365 * 86_400).to_string()
+        ))
+    );
+    let mut names: Vec<&str> = item.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["doc", "expires", "id"]);
+
+    emulator
+        .client
+        .update_item()
+        .table_name(&quotes)
+        .key("id", AttributeValue::S(q.id.clone()))
+        .update_expression("SET #doc = :doc")
+        .expression_attribute_names("#doc", "doc")
+        .expression_attribute_values(":doc", AttributeValue::S("{\"id\": 1".into()))
+        .send()
+        .await
+        .expect("overwrite");
+    assert!(matches!(
+        store.get_quote(&q.id).await,
+        Err(StoreError::Corrupt(_))
+    ));
 }
 
 /// The items of the payment workers' state, as the module documentation describes them: the

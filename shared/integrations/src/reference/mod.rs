@@ -8,20 +8,30 @@
 //! - SEP-24 deposits and withdrawals through a demo bank ([`rail`]): the amount, the bank account
 //!   to pay out to, the KYC fields still lacking; bank instructions with a reference; the
 //!   configured fees; deposits received and withdrawals paid out at the demo bank ([`bank`]).
+//! - SEP-38 prices and firm quotes from configured rates, spreads and fees ([`rates`]).
 
 pub mod bank;
 pub mod kyc;
 pub mod rail;
+pub mod rates;
 
+use std::future::Future;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use mooring::clock::Clock;
 use mooring::config::{AnchorConfig, Source};
-use mooring::integrations::{SetupError, TomlIntegration};
+
+use mooring::integrations::{
+    FirmTerms, IndicativePrice, IntegrationError, PriceRequest, PricesRequest, QuoteIntegration,
+    SetupError, TomlIntegration,
+};
+use mooring::pricing::Terms;
+use mooring::time::Timestamp;
 
 pub use bank::{BankSettings, DemoBank};
 pub use kyc::KycSettings;
+pub use rates::QuoteRates;
 
 /// The reference anchor. `S` is the storage it keeps customers in (any
 /// `mooring::store::CustomerStore`); `Anchor<()>` has no storage and serves the stateless hooks
@@ -34,6 +44,8 @@ pub struct Anchor<S = ()> {
     bank: Option<DemoBank>,
     /// Whether "no bank configured" was logged already (once per cold start).
     bank_missing_logged: AtomicBool,
+    /// SEP-38: the configured rates (`QUOTE_RATES`).
+    rates: QuoteRates,
 }
 
 impl<S> Anchor<S> {
@@ -50,7 +62,10 @@ impl<S> Anchor<S> {
             service: "demo bank",
             reason: e.to_string(),
         })?;
-        Ok(Self::new(customers, kyc, clock).with_bank(bank))
+        let rates = QuoteRates::from_source(settings)?;
+        Ok(Self::new(customers, kyc, clock)
+            .with_bank(bank)
+            .with_rates(rates))
     }
 
     pub fn new(customers: Arc<S>, kyc: KycSettings, clock: Arc<dyn Clock>) -> Self {
@@ -60,7 +75,14 @@ impl<S> Anchor<S> {
             clock,
             bank: None,
             bank_missing_logged: AtomicBool::new(false),
+            rates: QuoteRates::default(),
         }
+    }
+
+    /// The anchor quoting SEP-38 prices from these rates (none by default).
+    pub fn with_rates(mut self, rates: QuoteRates) -> Self {
+        self.rates = rates;
+        self
     }
 
     /// The anchor paying and collecting through the demo bank (the payment workers use it;
@@ -72,6 +94,34 @@ impl<S> Anchor<S> {
 
     pub fn kyc_settings(&self) -> &KycSettings {
         &self.kyc
+    }
+}
+
+impl<S: Send + Sync> QuoteIntegration for Anchor<S> {
+    fn get_prices(
+        &self,
+        request: &PricesRequest<'_>,
+    ) -> impl Future<Output = Result<Vec<IndicativePrice>, IntegrationError>> + Send {
+        let prices = self.rates.prices(request);
+        async move { Ok(prices) }
+    }
+
+    fn get_price(
+        &self,
+        request: &PriceRequest<'_>,
+    ) -> impl Future<Output = Result<Terms, IntegrationError>> + Send {
+        let terms = self.rates.price(request);
+        async move { terms }
+    }
+
+    fn post_quote(
+        &self,
+        request: &PriceRequest<'_>,
+        expire_after: Option<Timestamp>,
+    ) -> impl Future<Output = Result<FirmTerms, IntegrationError>> + Send {
+        let now = Timestamp::from_secs(self.clock.now());
+        let firm = self.rates.quote(request, expire_after, now);
+        async move { firm }
     }
 }
 

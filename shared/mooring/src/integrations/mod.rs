@@ -9,12 +9,15 @@
 //!   and withdrawals share (forms, page texts, an external flow, SEP-9 fields from the wallet);
 //! - [`DepositIntegration`], [`WithdrawalIntegration`] ([`transfer`]): each direction's own
 //!   hooks on top (instructions and the deposit poller's; the payout);
-//! - [`FeeIntegration`] ([`transfer`]): fees.
+//! - [`FeeIntegration`] ([`transfer`]): fees;
+//! - [`QuoteIntegration`] ([`quote`]): SEP-38 prices and firm quotes.
 
 pub mod customer;
+pub mod quote;
 pub mod transfer;
 
 pub use customer::*;
+pub use quote::*;
 pub use transfer::*;
 
 use crate::config::{AnchorConfig, ConfigError};

@@ -4,18 +4,25 @@
 
 use super::{
     ChallengeStore, ChannelLease, ChannelLeases, Cursors, CustomerStore, IncomingPayments,
-    Position, StoreError, TransactionQuery, TransactionStore,
+    Position, QuoteStore, StoreError, TransactionQuery, TransactionStore,
 };
+use crate::decimal::{Decimal, MAX_SCALE};
 use crate::model::{
-    Customer, CustomerStatus, IncomingPayment, Kind, PaymentOutcome, Protocol, SubmissionState,
-    Transaction, TransactionStatus, UserKey,
+    Customer, CustomerStatus, IncomingPayment, Kind, PaymentOutcome, Protocol, Quote, QuoteContext,
+    QuoteFee, QuoteFeeDetail, SubmissionState, Transaction, TransactionStatus, UserKey,
 };
 use crate::stellar::{Amount, Asset, Keypair};
 use crate::time::Timestamp;
 
 /// Runs every check.
 pub async fn run_all<
-    S: TransactionStore + CustomerStore + ChallengeStore + ChannelLeases + Cursors + IncomingPayments,
+    S: TransactionStore
+        + CustomerStore
+        + ChallengeStore
+        + ChannelLeases
+        + Cursors
+        + IncomingPayments
+        + QuoteStore,
 >(
     store: &S,
 ) {
@@ -28,6 +35,7 @@ pub async fn run_all<
     lookups_by_memo_hash_and_external_id(store).await;
     customers(store).await;
     challenges_are_consumed_once(store).await;
+    quotes_are_written_once(store).await;
     run_payment_workers(store).await;
 }
 
@@ -655,6 +663,117 @@ pub async fn challenges_are_consumed_once<S: ChallengeStore>(store: &S) {
     );
     let other = format!("{:064x}", rand_u64());
     assert!(store.consume(&other, expires).await.expect("consume"));
+}
+
+fn decimal(text: &str) -> Decimal {
+    Decimal::parse_unbounded(text, MAX_SCALE).expect("decimal")
+}
+
+/// A quote with every optional field empty.
+fn minimal_quote(owner: UserKey) -> Quote {
+    let created = Timestamp::from_millis(1_700_000_000_123);
+    let usdc = usdc();
+    Quote {
+        id: format!("quote-{:016x}", rand_u64()),
+        user: owner,
+        context: QuoteContext::Sep24,
+        sell_asset: "iso4217:USD".into(),
+        sell_amount: decimal("100"),
+        sell_delivery_method: None,
+        buy_asset: format!(
+            "stellar:{}:{}",
+            usdc.code(),
+            usdc.issuer().expect("an issued asset")
+        ),
+        buy_amount: decimal("98"),
+        buy_delivery_method: None,
+        country_code: None,
+        price: decimal("1"),
+        total_price: decimal("1.0204081632653061224490"),
+        fee: QuoteFee {
+            total: decimal("2"),
+            asset: "iso4217:USD".into(),
+            details: Vec::new(),
+        },
+        expires_at: Timestamp::from_millis(created.millis() + 300_000),
+        created_at: created,
+    }
+}
+
+pub async fn quotes_are_written_once<S: QuoteStore>(store: &S) {
+    // Every optional field set, prices with many decimals, a fee with a breakdown.
+    let full = Quote {
+        context: QuoteContext::Sep31,
+        sell_amount: decimal("100.25"),
+        sell_delivery_method: Some("ACH".into()),
+        buy_amount: decimal("92.1"),
+        buy_delivery_method: Some("WIRE ✓".into()),
+        country_code: Some("BRA".into()),
+        price: decimal("1.0640608034744842562432"),
+        total_price: decimal("1.0884907709011943539630"),
+        fee: QuoteFee {
+            total: decimal("2.25"),
+            asset: "iso4217:USD".into(),
+            details: vec![
+                QuoteFeeDetail {
+                    name: "Service fee".into(),
+                    description: Some("the anchor's 1.5%".into()),
+                    amount: decimal("1.5"),
+                },
+                QuoteFeeDetail {
+                    name: "Network fee".into(),
+                    description: None,
+                    amount: decimal("0.75"),
+                },
+            ],
+        },
+        ..minimal_quote(user(Some(9)))
+    };
+    let minimal = minimal_quote(user(None));
+    assert_eq!(store.get_quote(&full.id).await, Ok(None), "not yet stored");
+    for quote in [&full, &minimal] {
+        store.insert_quote(quote).await.expect("insert quote");
+        assert_eq!(
+            store.get_quote(&quote.id).await,
+            Ok(Some(quote.clone())),
+            "a quote reads back exactly as written"
+        );
+    }
+
+    let mut same_id = minimal_quote(user(None));
+    same_id.id = full.id.clone();
+    assert_eq!(
+        store.insert_quote(&same_id).await,
+        Err(StoreError::Conflict),
+        "a quote id is used once"
+    );
+    assert_eq!(
+        store.get_quote(&full.id).await,
+        Ok(Some(full.clone())),
+        "and the first quote is unchanged"
+    );
+
+    // Concurrent inserts of one id: one wins.
+    let contested = minimal_quote(user(None));
+    let (a, b) = tokio::join!(
+        store.insert_quote(&contested),
+        store.insert_quote(&contested)
+    );
+    assert!(
+        matches!(
+            (&a, &b),
+            (Ok(()), Err(StoreError::Conflict)) | (Err(StoreError::Conflict), Ok(()))
+        ),
+        "one of two concurrent inserts wins: {a:?} {b:?}"
+    );
+
+    let unknown = format!("quote-{:016x}", rand_u64());
+    assert_eq!(store.get_quote(&unknown).await, Ok(None));
+    assert_eq!(
+        store.get_quote("").await,
+        Ok(None),
+        "no quote has an empty id"
+    );
 }
 
 /// Channel leases. Channels are not namespaced, so every run leases the same indexes: its times

@@ -6,9 +6,11 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::{
     ChallengeStore, ChannelLease, ChannelLeases, Cursors, CustomerStore, IncomingPayments, Page,
-    StoreError, StoredCursor, TransactionQuery, TransactionStore,
+    QuoteStore, StoreError, StoredCursor, TransactionQuery, TransactionStore,
 };
-use crate::model::{Customer, IncomingPayment, Kind, Transaction, TransactionStatus, UserKey};
+use crate::model::{
+    Customer, IncomingPayment, Kind, Quote, Transaction, TransactionStatus, UserKey,
+};
 use crate::stellar::AccountId;
 use crate::time::Timestamp;
 
@@ -21,6 +23,7 @@ pub struct InMemoryStore {
     leases: Mutex<HashMap<u32, ChannelLease>>,
     cursors: Mutex<HashMap<String, StoredCursor>>,
     payments: Mutex<HashMap<String, IncomingPayment>>,
+    quotes: Mutex<HashMap<String, Quote>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -171,6 +174,29 @@ impl CustomerStore for InMemoryStore {
 
     async fn delete(&self, id: &str) -> Result<bool, StoreError> {
         Ok(lock(&self.customers).remove(id).is_some())
+    }
+}
+
+impl QuoteStore for InMemoryStore {
+    async fn insert_quote(&self, quote: &Quote) -> Result<(), StoreError> {
+        let mut all = lock(&self.quotes);
+        if all.contains_key(&quote.id) {
+            return Err(StoreError::Conflict);
+        }
+        all.insert(quote.id.clone(), quote.clone());
+        Ok(())
+    }
+
+    async fn get_quote(&self, id: &str) -> Result<Option<Quote>, StoreError> {
+        Ok(lock(&self.quotes).get(id).cloned())
+    }
+}
+
+#[cfg(any(test, feature = "testing"))]
+impl InMemoryStore {
+    /// How many quotes are stored (tests: a refused request stores nothing).
+    pub fn quote_count(&self) -> usize {
+        lock(&self.quotes).len()
     }
 }
 

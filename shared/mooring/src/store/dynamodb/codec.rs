@@ -8,7 +8,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::de::DeserializeOwned;
 
-use crate::model::{Customer, IncomingPayment, Kind, Transaction, TransactionStatus, UserKey};
+use crate::model::{
+    Customer, IncomingPayment, Kind, Quote, Transaction, TransactionStatus, UserKey,
+};
 use crate::store::StoreError;
 use crate::time::Timestamp;
 
@@ -34,6 +36,7 @@ pub(super) const UNTIL: &str = "until";
 pub(super) const VALUE: &str = "value";
 pub(super) const ATTENTION: &str = "attention";
 pub(super) const RECORDED: &str = "recorded";
+pub(super) const EXPIRES: &str = "expires";
 
 /// The `attention` value of every payment needing the operator (one partition of the index).
 pub(super) const OPEN: &str = "open";
@@ -45,6 +48,10 @@ pub(super) const BY_RECEIVING: &str = "by_receiving";
 pub(super) const BY_STELLAR_TX: &str = "by_stellar_tx";
 pub(super) const BY_EXTERNAL_ID: &str = "by_external_id";
 pub(super) const NEEDING_ATTENTION: &str = "needing_attention";
+
+/// How long a quote is kept after it expires: a transaction may reference its quote (`quote_id`)
+/// long after the quote could last be used, so TTL erases it only a year later.
+pub(super) const QUOTE_KEPT_AFTER_EXPIRY_SECS: i64 = 365 * 24 * 60 * 60;
 
 /// Customer ids are UUIDs, so this prefix cannot clash with one.
 pub(super) const GUARD_PREFIX: &str = "user#";
@@ -266,6 +273,19 @@ pub(super) fn customer_item(c: &Customer) -> Result<Item, StoreError> {
     ]))
 }
 
+/// A quote: its `doc`, and `expires` (N, epoch seconds), the table's TTL attribute.
+pub(super) fn quote_item(q: &Quote) -> Result<Item, StoreError> {
+    let expires = q
+        .expires_at
+        .secs()
+        .saturating_add(QUOTE_KEPT_AFTER_EXPIRY_SECS);
+    Ok(Item::from([
+        (ID.to_owned(), s(&q.id)),
+        (EXPIRES.to_owned(), AttributeValue::N(expires.to_string())),
+        (DOC.to_owned(), s(encode_doc(q, "quote", &q.id)?)),
+    ]))
+}
+
 pub(super) fn string_attribute<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
     match item.get(name) {
         Some(AttributeValue::S(value)) => Ok(value),
@@ -474,5 +494,44 @@ mod tests {
             decode_doc::<Transaction>(&broken, "transaction"),
             Err(StoreError::Corrupt(_))
         ));
+    }
+
+    #[test]
+    fn a_quote_expires_from_the_table_a_year_after_it_expires() {
+        let amount = |text| crate::decimal::Decimal::parse(text, 7).expect("decimal");
+        let quote = Quote {
+            id: "q-1".into(),
+            user: UserKey {
+                account: crate::stellar::Keypair::random().account_id(),
+                memo: None,
+            },
+            context: crate::model::QuoteContext::Sep24,
+            sell_asset: "iso4217:USD".into(),
+            sell_amount: amount("100"),
+            sell_delivery_method: None,
+            buy_asset: "stellar:native".into(),
+            buy_amount: amount("98"),
+            buy_delivery_method: None,
+            country_code: None,
+            price: amount("1"),
+            total_price: amount("1.0204082"),
+            fee: crate::model::QuoteFee {
+                total: amount("2"),
+                asset: "iso4217:USD".into(),
+                details: Vec::new(),
+            },
+            expires_at: Timestamp::from_millis(1_700_000_000_999),
+            created_at: Timestamp::from_millis(1_699_999_700_000),
+        };
+        let item = quote_item(&quote).expect("item");
+        assert_eq!(
+            item.get(EXPIRES),
+            Some(&AttributeValue::N(
+                (1_700_000_000 + 365 * 86_400).to_string()
+            ))
+        );
+        assert_eq!(item.len(), 3, "id, expires and doc");
+        let back: Quote = decode_doc(&item, "quote").expect("decodes");
+        assert_eq!(back, quote);
     }
 }

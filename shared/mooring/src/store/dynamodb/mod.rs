@@ -51,9 +51,15 @@
 //! the sparse index `needing_attention`, read oldest first. `record` puts on `attribute_not_exists(id)`, so a
 //! payment is recorded once and never overwritten.
 //!
-//! The two tables are optional in [`TableNames`] (`WORKER_STATE_TABLE`, `PAYMENTS_TABLE`): only
-//! the payment workers use them, and a method of [`ChannelLeases`] / [`Cursors`] (worker state)
-//! or [`IncomingPayments`] (payments) on a store without its table is
+//! **Quotes** (`QuotesTable`, table key `id`; SEP-38 firm quotes): `doc`, and `expires` (N, epoch
+//! seconds), the table's TTL attribute: the quote's `expires_at` plus 365 days, because a
+//! transaction may reference its quote long after the quote expired. `insert_quote` puts on
+//! `attribute_not_exists(id)`, so a quote is written once and never overwritten.
+//!
+//! These three tables are optional in [`TableNames`] (`WORKER_STATE_TABLE`, `PAYMENTS_TABLE`,
+//! `QUOTES_TABLE`): only the payment workers use the first two, and only the code that makes or
+//! uses SEP-38 quotes the third. A method of [`ChannelLeases`] / [`Cursors`] (worker state),
+//! [`IncomingPayments`] (payments) or [`QuoteStore`] (quotes) on a store without its table is
 //! [`StoreError::Unavailable`] naming the missing variable. Everything else works without them.
 //!
 //! # Consistency
@@ -73,6 +79,7 @@ mod codec;
 mod customers;
 pub mod files;
 mod payments;
+mod quotes;
 mod transactions;
 mod worker_state;
 
@@ -80,7 +87,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::Client;
 
-use self::codec::{s, Item};
+use self::codec::{s, Item, ID};
 use crate::config::{ConfigError, Env, Source};
 use crate::store::StoreError;
 
@@ -96,15 +103,18 @@ pub struct TableNames {
     pub worker_state: Option<String>,
     /// Incoming payments; only the payment watcher needs it.
     pub payments: Option<String>,
+    /// SEP-38 firm quotes; only the functions that make or use quotes need it.
+    pub quotes: Option<String>,
 }
 
 const WORKER_STATE_TABLE: &str = "WORKER_STATE_TABLE";
 const PAYMENTS_TABLE: &str = "PAYMENTS_TABLE";
+const QUOTES_TABLE: &str = "QUOTES_TABLE";
 
 impl TableNames {
     /// From `TRANSACTIONS_TABLE`, `CUSTOMERS_TABLE` and `CHALLENGES_TABLE` (required), and
-    /// `WORKER_STATE_TABLE` and `PAYMENTS_TABLE` (optional: a store without them fails only the
-    /// calls that need them).
+    /// `WORKER_STATE_TABLE`, `PAYMENTS_TABLE` and `QUOTES_TABLE` (optional: a store without them
+    /// fails only the calls that need them).
     pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
         let required = |name: &'static str| src.get(name).ok_or(ConfigError::Missing(name));
         let optional = |name: &str| src.get(name).filter(|v| !v.trim().is_empty());
@@ -114,6 +124,7 @@ impl TableNames {
             challenges: required("CHALLENGES_TABLE")?,
             worker_state: optional(WORKER_STATE_TABLE),
             payments: optional(PAYMENTS_TABLE),
+            quotes: optional(QUOTES_TABLE),
         })
     }
 }
@@ -160,6 +171,25 @@ impl DynamoStore {
     }
 
     /// The item `key = value` of `table`, read strongly consistently.
+    /// Writes a new item: `Conflict` if one with its `id` exists (nothing is overwritten).
+    async fn put_new(&self, table: &str, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#id)")
+            .expression_attribute_names("#id", ID)
+            .send()
+            .await
+            .map_err(|e| {
+                failure("PutItem", e, |e| {
+                    e.is_conditional_check_failed_exception()
+                        || e.is_transaction_conflict_exception()
+                })
+            })?;
+        Ok(())
+    }
+
     async fn get_item(
         &self,
         table: &str,
@@ -260,9 +290,9 @@ mod tests {
         .expect("complete");
         assert_eq!(names.challenges, "h");
         assert_eq!(
-            (names.worker_state, names.payments),
-            (None, None),
-            "the payment workers' tables are optional"
+            (names.worker_state, names.payments, names.quotes),
+            (None, None, None),
+            "the payment workers' and the quotes' tables are optional"
         );
         let names = TableNames::from_source(&[
             ("TRANSACTIONS_TABLE", "t"),
@@ -270,11 +300,16 @@ mod tests {
             ("CHALLENGES_TABLE", "h"),
             ("WORKER_STATE_TABLE", "w"),
             ("PAYMENTS_TABLE", " "),
+            ("QUOTES_TABLE", "q"),
         ])
         .expect("complete");
         assert_eq!(
-            (names.worker_state.as_deref(), names.payments),
-            (Some("w"), None),
+            (
+                names.worker_state.as_deref(),
+                names.payments,
+                names.quotes.as_deref()
+            ),
+            (Some("w"), None, Some("q")),
             "a blank name is no name"
         );
         let missing =

@@ -4,7 +4,7 @@ use super::codec::{
     attention_key_of, cursor_from_key, decode_attention_cursor, decode_doc, payment_item, s, Item,
     ATTENTION, ID, NEEDING_ATTENTION, OPEN,
 };
-use super::{configured, failure, unavailable, DynamoStore, PAYMENTS_TABLE};
+use super::{configured, unavailable, DynamoStore, PAYMENTS_TABLE};
 use crate::model::IncomingPayment;
 use crate::store::{IncomingPayments, Page, StoreError};
 
@@ -17,23 +17,10 @@ impl DynamoStore {
 impl IncomingPayments for DynamoStore {
     async fn record(&self, payment: &IncomingPayment) -> Result<bool, StoreError> {
         let table = self.payments_table()?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(table)
-            .set_item(Some(payment_item(payment)?))
-            .condition_expression("attribute_not_exists(#id)")
-            .expression_attribute_names("#id", ID)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => match failure("PutItem", e, |e| {
-                e.is_conditional_check_failed_exception() || e.is_transaction_conflict_exception()
-            }) {
-                StoreError::Conflict => Ok(false),
-                other => Err(other),
-            },
+        match self.put_new(table, payment_item(payment)?).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(other) => Err(other),
         }
     }
 

@@ -154,21 +154,8 @@ impl DynamoStore {
 
 impl TransactionStore for DynamoStore {
     async fn insert(&self, transaction: &Transaction) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.tables.transactions)
-            .set_item(Some(transaction_item(transaction)?))
-            .condition_expression("attribute_not_exists(#id)")
-            .expression_attribute_names("#id", ID)
-            .send()
+        self.put_new(&self.tables.transactions, transaction_item(transaction)?)
             .await
-            .map_err(|e| {
-                failure("PutItem", e, |e| {
-                    e.is_conditional_check_failed_exception()
-                        || e.is_transaction_conflict_exception()
-                })
-            })?;
-        Ok(())
     }
 
     async fn get(&self, id: &str) -> Result<Option<Transaction>, StoreError> {

@@ -1,4 +1,5 @@
-//! The arithmetic of a SEP-38 price or quote: from the anchor's terms (its price, margin included,
+//! The arithmetic of an exchange's price or quote (SEP-38, and the SEP-6/24/31 transactions that
+//! use its quotes): from the anchor's terms (its price, margin included,
 //! and its fee) and the one amount the client fixed, the other amount, the fee, and the `price` /
 //! `total_price` the SEP shows, exact decimals throughout.
 //!
