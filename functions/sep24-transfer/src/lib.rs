@@ -15,7 +15,7 @@ use mooring::config::{AnchorConfig, Sep24Config, Source};
 use mooring::integrations::{DepositIntegration, FeeIntegration, WithdrawalIntegration};
 use mooring::sep24::{routes, Transfer, TransferSettings};
 use mooring::startup::StartupError;
-use mooring::store::{CustomerStore, TransactionStore};
+use mooring::store::{CustomerStore, QuoteStore, TransactionStore};
 
 /// The service over a store of transactions and customers (`S`; the integration keeps the
 /// SEP-9 fields a wallet sends on the user's customer).
@@ -36,7 +36,7 @@ pub fn service<S>(
     ports: Ports<S>,
 ) -> Result<Service<S>, StartupError>
 where
-    S: CustomerStore + TransactionStore,
+    S: CustomerStore + QuoteStore + TransactionStore,
     Integration<S>: DepositIntegration + WithdrawalIntegration + FeeIntegration,
 {
     let auth = AuthConfig::from_source(settings, anchor)?;
@@ -59,7 +59,7 @@ where
 
 pub async fn handle<S>(service: &Service<S>, request: Request) -> Result<Response<Body>, Infallible>
 where
-    S: CustomerStore + TransactionStore,
+    S: CustomerStore + QuoteStore + TransactionStore,
     Integration<S>: DepositIntegration + WithdrawalIntegration + FeeIntegration,
 {
     Ok(routes::handle(service, &request).await.map(Body::from))

@@ -1,8 +1,8 @@
 """SEP-38 against the DEPLOYED stack (the sep38-quotes Lambda in the local AWS, quotes in
 DynamoDB), from a client written with httpx and the Python stellar-sdk (SEP-10 login): the
 wallet finds ANCHOR_QUOTE_SERVER in stellar.toml, reads the quoted assets, prices, one price,
-takes a firm quote, reads it back, and another user cannot see it. The SEP's identities are
-checked with Python's own decimals."""
+takes a firm quote, reads it back, and another user cannot see it; a SEP-24 deposit bound to a
+quote shows the quoted amounts. The SEP's identities are checked with Python's own decimals."""
 
 from __future__ import annotations
 
@@ -124,3 +124,40 @@ def test_a_quote_that_cannot_last_long_enough_is_refused(anchor, quote_server, s
     response = httpx.post(f"{quote_server}/quote", json=request, headers=bearer(owner), timeout=TIMEOUT)
     assert response.status_code == 400, response.text
     assert "cannot hold a quote" in response.json()["error"]
+
+
+def test_a_sep24_deposit_bound_to_a_quote_shows_the_quoted_amounts(anchor, quote_server, stellar_asset):
+    token = login(anchor, Keypair.random())
+    request = {"sell_asset": "iso4217:USD", "buy_asset": stellar_asset, "sell_amount": "120.50",
+               "context": "sep24"}
+    created = httpx.post(f"{quote_server}/quote", json=request, headers=bearer(token), timeout=TIMEOUT)
+    assert created.status_code == 201, created.text
+    quote = created.json()
+
+    deposit = httpx.post(
+        f"{anchor.transfer_url}/transactions/deposit/interactive",
+        json={"asset_code": anchor.asset_code, "quote_id": quote["id"], "amount": "120.5",
+              "source_asset": "iso4217:USD"},
+        headers=bearer(token),
+        timeout=TIMEOUT,
+    )
+    assert deposit.status_code == 200, deposit.text
+    shown = httpx.get(
+        f"{anchor.transfer_url}/transaction", params={"id": deposit.json()["id"]}, headers=bearer(token),
+        timeout=TIMEOUT,
+    ).json()["transaction"]
+    assert shown["quote_id"] == quote["id"]
+    assert (shown["amount_in"], shown["amount_in_asset"]) == (quote["sell_amount"], "iso4217:USD")
+    assert (shown["amount_out"], shown["amount_out_asset"]) == (quote["buy_amount"], stellar_asset)
+    assert shown["fee_details"]["total"] == quote["fee"]["total"]
+
+    # Another user's quote, or an amount that is not the quote's, is refused.
+    stranger = login(anchor, Keypair.random())
+    for token_, body in [
+        (stranger, {"asset_code": anchor.asset_code, "quote_id": quote["id"]}),
+        (token, {"asset_code": anchor.asset_code, "quote_id": quote["id"], "amount": "99"}),
+    ]:
+        refused = httpx.post(f"{anchor.transfer_url}/transactions/deposit/interactive", json=body,
+                             headers=bearer(token_), timeout=TIMEOUT)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"].startswith("'quote_id'")

@@ -8,12 +8,12 @@ use super::service::{param, parse_amount, Caller, Transfer};
 use crate::error::ApiError;
 use crate::integrations::{DepositIntegration, FeeIntegration, Operation, WithdrawalIntegration};
 use crate::stellar::Amount;
-use crate::store::TransactionStore;
+use crate::store::{QuoteStore, TransactionStore};
 
 impl<I, S> Transfer<I, S>
 where
     I: DepositIntegration + WithdrawalIntegration + FeeIntegration,
-    S: TransactionStore,
+    S: TransactionStore + QuoteStore,
 {
     /// `GET /fee`: `operation` (`deposit` | `withdraw`), `asset_code` (and optionally
     /// `asset_issuer`), `amount` (within the direction's limits), `type` (passed on).

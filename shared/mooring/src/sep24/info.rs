@@ -9,7 +9,7 @@ use super::service::Transfer;
 use crate::config::{Sep, TransferLimits};
 use crate::integrations::{DepositIntegration, FeeIntegration, Operation, WithdrawalIntegration};
 use crate::stellar::Amount;
-use crate::store::TransactionStore;
+use crate::store::{QuoteStore, TransactionStore};
 
 /// The `/info` answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,7 +35,7 @@ pub struct Features {
 impl<I, S> Transfer<I, S>
 where
     I: DepositIntegration + WithdrawalIntegration + FeeIntegration,
-    S: TransactionStore,
+    S: TransactionStore + QuoteStore,
 {
     /// `GET /info`. Assets are keyed by code (`native` for XLM), as SEP-24 shows them; should
     /// two SEP-24 assets share a code, the first configured is shown.

@@ -25,7 +25,7 @@ use crate::http::multipart::{self, Form, Limits};
 use crate::http::{json, preflight, render, HttpResponse};
 use crate::integrations::{DepositIntegration, FeeIntegration, WithdrawalIntegration};
 use crate::sep9;
-use crate::store::TransactionStore;
+use crate::store::{QuoteStore, TransactionStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Endpoint {
@@ -73,7 +73,7 @@ struct TransactionList<'a> {
 pub async fn handle<I, S, B>(transfer: &Transfer<I, S>, request: &Request<B>) -> HttpResponse
 where
     I: DepositIntegration + WithdrawalIntegration + FeeIntegration,
-    S: TransactionStore,
+    S: TransactionStore + QuoteStore,
     B: AsRef<[u8]>,
 {
     render(route(transfer, request).await)
@@ -85,7 +85,7 @@ async fn route<I, S, B>(
 ) -> Result<HttpResponse, ApiError>
 where
     I: DepositIntegration + WithdrawalIntegration + FeeIntegration,
-    S: TransactionStore,
+    S: TransactionStore + QuoteStore,
     B: AsRef<[u8]>,
 {
     let endpoint = Endpoint::of(request.uri().path())

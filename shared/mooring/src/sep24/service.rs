@@ -20,12 +20,14 @@ use crate::i18n::Lang;
 use crate::integrations::{
     DepositIntegration, FeeIntegration, FeeRequest, Operation, WithdrawalIntegration,
 };
-use crate::model::{FeeDetails, Kind, Protocol, Transaction, TransactionStatus, UserKey};
+use crate::model::{
+    FeeDetails, Kind, Protocol, Quote, QuoteContext, Transaction, TransactionStatus, UserKey,
+};
 use crate::sep10::WebAuthUser;
 use crate::sep24::token::InteractiveKeys;
 use crate::sep9;
 use crate::stellar::{AccountId, Amount, MuxedAccount};
-use crate::store::{StoreError, TransactionStore};
+use crate::store::{QuoteStore, StoreError, TransactionStore};
 use crate::time::Timestamp;
 
 /// A SEP-9 text value a wallet sends with a POST may be at most this long (as in SEP-12).
@@ -117,7 +119,7 @@ impl InteractiveResponse {
 impl<I, S> Transfer<I, S>
 where
     I: DepositIntegration + WithdrawalIntegration + FeeIntegration,
-    S: TransactionStore,
+    S: TransactionStore + QuoteStore,
 {
     pub fn new(
         settings: TransferSettings,
@@ -241,6 +243,59 @@ where
         Ok(self.integration.fee(&request).await?)
     }
 
+    /// The caller's live SEP-24 quote `id` for this direction and asset: its assets must be
+    /// the transaction's (the Stellar asset is what a deposit buys and a withdrawal sells, the
+    /// other one `source_asset` / `destination_asset` if sent) and `amount`, if sent, its
+    /// `sell_amount`. Anything else, another user's quote included, is 400.
+    async fn quote_for(
+        &self,
+        user: &UserKey,
+        operation: Operation,
+        asset: &AssetConfig,
+        params: &BTreeMap<String, String>,
+        id: &str,
+    ) -> Result<Quote, ApiError> {
+        let refused = |why: &str| ApiError::bad_request(format!("'quote_id': {why}"));
+        let found = if uuid::Uuid::parse_str(id).is_ok() {
+            self.store.get_quote(id).await.map_err(store_error)?
+        } else {
+            None
+        };
+        let quote = found
+            .filter(|quote| quote.user == *user)
+            .ok_or_else(|| refused("no such quote"))?;
+        if quote.context != QuoteContext::Sep24 {
+            return Err(refused("the quote was not made for SEP-24 (context sep24)"));
+        }
+        if !quote.is_live(self.now()) {
+            return Err(refused("the quote has expired"));
+        }
+        let stellar_asset = asset.asset.sep38_id();
+        let (stellar_side, other_side, other_param) = match operation {
+            Operation::Deposit => (&quote.buy_asset, &quote.sell_asset, "source_asset"),
+            Operation::Withdraw => (&quote.sell_asset, &quote.buy_asset, "destination_asset"),
+        };
+        if *stellar_side != stellar_asset {
+            return Err(refused(&format!(
+                "the quote is not for a {} of {stellar_asset}",
+                operation.as_str()
+            )));
+        }
+        if param(params, other_param).is_some_and(|sent| sent != other_side) {
+            return Err(refused(&format!(
+                "'{other_param}' differs from the quote's"
+            )));
+        }
+        if let Some(amount) = param(params, "amount") {
+            let matches = crate::decimal::Decimal::parse(amount, 7)
+                .is_ok_and(|amount| amount == quote.sell_amount);
+            if !matches {
+                return Err(refused("'amount' differs from the quote's sell_amount"));
+            }
+        }
+        Ok(quote)
+    }
+
     /// Opens an `incomplete` SEP-24 transaction for the interactive flow and answers its URL.
     /// Everything is checked first; the integration saves the SEP-9 fields next (a refusal
     /// stores nothing); then the transaction is stored and a link token issued for it.
@@ -251,18 +306,21 @@ where
         params: &BTreeMap<String, String>,
         direction: impl FnOnce(&mut Transaction),
     ) -> Result<InteractiveResponse, ApiError> {
-        if params.contains_key("quote_id") {
-            return Err(ApiError::bad_request(
-                "quotes are not supported yet: send the request without 'quote_id'",
-            ));
-        }
         let asset = self.asset(param(params, "asset_code"), param(params, "asset_issuer"))?;
         let limits = Self::enabled(operation, asset)?;
         let lang = Lang::from_tag(param(params, "lang"));
         let user = caller.key();
-        let amount = param(params, "amount")
-            .map(|value| parse_amount(value, asset, limits))
-            .transpose()?;
+        let quote = match param(params, "quote_id") {
+            Some(id) => Some(self.quote_for(&user, operation, asset, params, id).await?),
+            None => None,
+        };
+        // With a quote, the amounts are the quote's (an `amount` was checked against it).
+        let amount = match quote {
+            Some(_) => None,
+            None => param(params, "amount")
+                .map(|value| parse_amount(value, asset, limits))
+                .transpose()?,
+        };
         let claimable_balance_supported = match param(params, "claimable_balance_supported") {
             None => false,
             Some(value) if value.eq_ignore_ascii_case("true") => true,
@@ -314,6 +372,9 @@ where
                 breakdown: Vec::new(),
             });
         }
+        if let Some(quote) = &quote {
+            bind_quote(&mut transaction, quote)?;
+        }
         direction(&mut transaction);
 
         if !fields.is_empty() {
@@ -347,6 +408,30 @@ where
 }
 
 /// A parameter's value (empty values were dropped when the request was read).
+/// The transaction takes the quote's id, amounts and fee (exact: every quoted asset has at most
+/// 7 decimals).
+fn bind_quote(transaction: &mut Transaction, quote: &Quote) -> Result<(), ApiError> {
+    let amount = |value: crate::decimal::Decimal| {
+        value.to_string().parse::<Amount>().map_err(|e| {
+            ApiError::Internal(format!(
+                "quote {} holds an amount out of range: {e}",
+                quote.id
+            ))
+        })
+    };
+    transaction.quote_id = Some(quote.id.clone());
+    transaction.amount_in = Some(amount(quote.sell_amount)?);
+    transaction.amount_in_asset = Some(quote.sell_asset.clone());
+    transaction.amount_out = Some(amount(quote.buy_amount)?);
+    transaction.amount_out_asset = Some(quote.buy_asset.clone());
+    transaction.fee_details = Some(FeeDetails {
+        total: amount(quote.fee.total)?,
+        asset: quote.fee.asset.clone(),
+        breakdown: Vec::new(),
+    });
+    Ok(())
+}
+
 pub(super) fn param<'a>(params: &'a BTreeMap<String, String>, name: &str) -> Option<&'a str> {
     params.get(name).map(String::as_str)
 }

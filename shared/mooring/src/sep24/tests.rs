@@ -1030,7 +1030,7 @@ async fn every_invalid_deposit_parameter_is_a_400_and_stores_nothing() {
         ),
         (
             json!({"asset_code": "USDC", "quote_id": "q-1"}),
-            "quotes are not supported yet: send the request without 'quote_id'".to_owned(),
+            "'quote_id': no such quote".to_owned(),
         ),
         (
             json!({"asset_code": "USDC", "claimable_balance_supported": "yes"}),
@@ -1247,7 +1247,7 @@ async fn every_invalid_withdraw_parameter_is_a_400_and_stores_nothing() {
         ),
         (
             json!({"asset_code": "USDC", "quote_id": "q"}),
-            "quotes are not supported yet: send the request without 'quote_id'",
+            "'quote_id': no such quote",
         ),
         (
             json!({"asset_code": "USDC", "mobile_number": "12345"}),
@@ -1732,4 +1732,134 @@ async fn invalid_transactions_parameters_are_400s() {
         assert_eq!(answer.status, 400, "{query}: {}", answer.body);
         assert_eq!(answer.body, json!({"error": message}), "{query}");
     }
+}
+
+/// A firm SEP-38 quote of `user`: 100.50 `iso4217:USD` for 99.00 USDC (fee 1.50 USD), made for
+/// `context`, expiring `expires_in` seconds from now (negative: already expired).
+async fn stored_quote(
+    anchor: &Anchor,
+    owner: UserKey,
+    context: crate::model::QuoteContext,
+    deposit: bool,
+    expires_in: i64,
+) -> String {
+    use crate::decimal::Decimal;
+    use crate::model::{Quote, QuoteFee};
+    use crate::store::QuoteStore;
+    let d = |text| Decimal::parse(text, 24).expect("decimal");
+    let (sell, buy, sell_amount, buy_amount) = if deposit {
+        ("iso4217:USD".to_owned(), usdc().sep38_id(), "100.5", "99")
+    } else {
+        (usdc().sep38_id(), "iso4217:USD".to_owned(), "100.5", "99")
+    };
+    let quote = Quote {
+        id: uuid::Uuid::new_v4().to_string(),
+        user: owner,
+        context,
+        sell_asset: sell.clone(),
+        sell_amount: d(sell_amount),
+        sell_delivery_method: None,
+        buy_asset: buy,
+        buy_amount: d(buy_amount),
+        buy_delivery_method: None,
+        country_code: None,
+        price: d("1"),
+        total_price: d("1.01515151515151515152"),
+        fee: QuoteFee {
+            total: d("1.5"),
+            asset: sell,
+            details: Vec::new(),
+        },
+        expires_at: Timestamp::from_millis((NOW as i64 + expires_in) * 1000),
+        created_at: Timestamp::from_secs(NOW),
+    };
+    anchor.store.insert_quote(&quote).await.expect("quote");
+    quote.id
+}
+
+#[tokio::test]
+async fn a_deposit_bound_to_a_quote_shows_the_quoted_amounts() {
+    use crate::model::QuoteContext;
+    let anchor = anchor();
+    let jane = token(&g(7));
+    let quote_id = stored_quote(&anchor, user(7, None), QuoteContext::Sep24, true, 600).await;
+    let id = anchor
+        .deposit(
+            &jane,
+            json!({"asset_code": "USDC", "quote_id": quote_id, "amount": "100.50",
+                   "source_asset": "iso4217:USD"}),
+        )
+        .await;
+    let answer = anchor.get(&format!("/transaction?id={id}"), &jane).await;
+    let tx = &answer.body["transaction"];
+    assert_eq!(tx["quote_id"], quote_id.as_str());
+    assert_eq!(
+        (&tx["amount_in"], &tx["amount_in_asset"]),
+        (&json!("100.5"), &json!("iso4217:USD"))
+    );
+    assert_eq!(
+        (&tx["amount_out"], &tx["amount_out_asset"]),
+        (&json!("99"), &json!(usdc().sep38_id()))
+    );
+    assert_eq!(
+        tx["fee_details"],
+        json!({"total": "1.5", "asset": "iso4217:USD"})
+    );
+
+    // A withdrawal sells the Stellar asset.
+    let quote_id = stored_quote(&anchor, user(7, None), QuoteContext::Sep24, false, 600).await;
+    let id = anchor
+        .withdrawal(&jane, json!({"asset_code": "USDC", "quote_id": quote_id}))
+        .await;
+    let stored = anchor.stored(&id).await;
+    assert_eq!(stored.quote_id.as_deref(), Some(quote_id.as_str()));
+    assert_eq!(stored.amount_out_asset.as_deref(), Some("iso4217:USD"));
+}
+
+#[tokio::test]
+async fn a_quote_that_does_not_fit_the_request_is_a_400_and_stores_nothing() {
+    use crate::model::QuoteContext;
+    let anchor = anchor();
+    let jane = token(&g(7));
+    let live = stored_quote(&anchor, user(7, None), QuoteContext::Sep24, true, 600).await;
+    let expired = stored_quote(&anchor, user(7, None), QuoteContext::Sep24, true, -1).await;
+    let foreign = stored_quote(&anchor, user(8, None), QuoteContext::Sep24, true, 600).await;
+    let memo_user = stored_quote(&anchor, user(7, Some(9)), QuoteContext::Sep24, true, 600).await;
+    let sep6 = stored_quote(&anchor, user(7, None), QuoteContext::Sep6, true, 600).await;
+    let withdrawal = stored_quote(&anchor, user(7, None), QuoteContext::Sep24, false, 600).await;
+    for (body, message) in [
+        (
+            json!({"quote_id": expired}),
+            "'quote_id': the quote has expired",
+        ),
+        (json!({"quote_id": foreign}), "'quote_id': no such quote"),
+        (json!({"quote_id": memo_user}), "'quote_id': no such quote"),
+        (
+            json!({"quote_id": sep6}),
+            "'quote_id': the quote was not made for SEP-24 (context sep24)",
+        ),
+        (
+            json!({"quote_id": withdrawal}),
+            "'quote_id': the quote is not for a deposit of stellar:USDC:",
+        ),
+        (
+            json!({"quote_id": live, "amount": "100"}),
+            "'quote_id': 'amount' differs from the quote's sell_amount",
+        ),
+        (
+            json!({"quote_id": live, "source_asset": "iso4217:EUR"}),
+            "'quote_id': 'source_asset' differs from the quote's",
+        ),
+    ] {
+        let mut body = body;
+        body["asset_code"] = json!("USDC");
+        let answer = anchor.post("deposit", &jane, body.clone()).await;
+        assert_eq!(answer.status, 400, "{body}");
+        assert!(
+            answer.error().starts_with(message),
+            "{body}: {}",
+            answer.error()
+        );
+    }
+    assert_eq!(anchor.count().await, 0);
 }

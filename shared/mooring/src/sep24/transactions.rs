@@ -10,7 +10,7 @@ use crate::config::Sep;
 use crate::error::ApiError;
 use crate::integrations::{DepositIntegration, FeeIntegration, WithdrawalIntegration};
 use crate::model::{Kind, Protocol, Transaction};
-use crate::store::{Position, TransactionQuery, TransactionStore};
+use crate::store::{Position, QuoteStore, TransactionQuery, TransactionStore};
 use crate::time::Timestamp;
 
 /// `GET /transactions` returns at most this many transactions (also without `limit`).
@@ -23,7 +23,7 @@ const MAX_ID_LEN: usize = 256;
 impl<I, S> Transfer<I, S>
 where
     I: DepositIntegration + WithdrawalIntegration + FeeIntegration,
-    S: TransactionStore,
+    S: TransactionStore + QuoteStore,
 {
     /// `GET /transaction`: by `id`, `stellar_transaction_id` or `external_transaction_id` (at
     /// least one; every one given must match). 404 unless it is the caller's SEP-24 transaction.

@@ -9,12 +9,12 @@ use super::service::{param, parse_account, Caller, InteractiveResponse, Transfer
 use crate::error::ApiError;
 use crate::integrations::{DepositIntegration, FeeIntegration, Operation, WithdrawalIntegration};
 use crate::stellar::Memo;
-use crate::store::TransactionStore;
+use crate::store::{QuoteStore, TransactionStore};
 
 impl<I, S> Transfer<I, S>
 where
     I: DepositIntegration + WithdrawalIntegration + FeeIntegration,
-    S: TransactionStore,
+    S: TransactionStore + QuoteStore,
 {
     /// `POST /transactions/withdraw/interactive`.
     ///

@@ -54,8 +54,8 @@ use crate::config::AssetConfig;
 use crate::http::body::Params;
 use crate::i18n::Lang;
 use crate::integrations::{
-    DepositIntegration, FeeIntegration, FlowContext, Form, IntegrationError, Operation, Page,
-    PageContent, WithdrawalIntegration,
+    DepositIntegration, FeeIntegration, FieldKind, FlowContext, Form, IntegrationError, Operation,
+    Page, PageContent, WithdrawalIntegration,
 };
 use crate::model::{Protocol, Transaction};
 use crate::store::{ChallengeStore, TransactionStore};
@@ -186,8 +186,18 @@ where
 
     // ---- the integration's interactive hooks (the transaction's kind tells the direction) ----
 
+    /// The integration's next form. A transaction bound to a SEP-38 quote keeps the quoted
+    /// amounts: an amount field is taken out of the form (a form left empty is no form).
     async fn next_form(&self, context: FlowContext<'_>) -> Result<Option<Form>, FlowError> {
-        Ok(self.integration.form_for_transaction(context).await?)
+        let quoted = context.transaction.quote_id.is_some();
+        let form = self.integration.form_for_transaction(context).await?;
+        Ok(match form {
+            Some(mut form) if quoted => {
+                form.fields.retain(|field| field.kind != FieldKind::Amount);
+                (!form.fields.is_empty()).then_some(form)
+            }
+            form => form,
+        })
     }
 
     fn content(&self, page: Page, form: Option<&Form>, context: FlowContext<'_>) -> PageContent {

@@ -1299,3 +1299,23 @@ async fn a_status_set_by_the_integration_is_stored_stamped_and_announced() {
         .body
         .contains("<dd data-field=\"message\">Under review</dd>"));
 }
+
+#[tokio::test]
+async fn a_transaction_bound_to_a_quote_never_shows_an_amount_field() {
+    let h = harness();
+    let plain = h.transaction(Kind::Withdrawal).await;
+    let cookie = h.open(&plain.id, "").await;
+    let page = h.form(&plain.id, &cookie).await;
+    assert!(page.body.contains("name=\"amount\""), "{}", page.body);
+
+    let mut quoted = h.transaction(Kind::Withdrawal).await;
+    quoted.quote_id = Some("0b7c6a8e-9d0f-4c3a-8b1e-2f4d6a8c0e12".into());
+    h.store
+        .update(&mut quoted, TransactionStatus::Incomplete)
+        .await
+        .expect("update");
+    let cookie = h.open(&quoted.id, "").await;
+    let page = h.form(&quoted.id, &cookie).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(!page.body.contains("name=\"amount\""), "{}", page.body);
+}
