@@ -1,7 +1,8 @@
 // The official TypeScript wallet SDK (@stellar/typescript-wallet-sdk, pinned in package.json)
 // against a running Mooring anchor, through the SDK's own API only: SEP-1 (stellar.toml), SEP-10
-// (a login without and with a memo), SEP-12 (add, get, update, delete a customer) and SEP-24 (a
-// deposit and a withdrawal: interactive URL, transaction, transaction list).
+// (a login without and with a memo), SEP-12 (add, get, update, delete a customer), SEP-24 (a
+// deposit and a withdrawal: interactive URL, transaction, transaction list) and SEP-38 (info,
+// prices, a price, a firm quote read back, a SEP-24 deposit bound to it).
 //
 //   node tests/wallet-sdk/check.mjs localhost:8000 [--asset USDC] [--horizon http://127.0.0.1:8001]
 //
@@ -161,6 +162,7 @@ async function main() {
   equal(toml.webAuthEndpoint, `${base}/auth`, "WEB_AUTH_ENDPOINT");
   equal(toml.kycServer, `${base}/kyc`, "KYC_SERVER");
   equal(toml.transferServerSep24, `${base}/sep24`, "TRANSFER_SERVER_SEP0024");
+  equal(toml.anchorQuoteServer, `${base}/sep38`, "ANCHOR_QUOTE_SERVER");
   check(Boolean(toml.documentation?.orgName), `ORG_NAME is set (${toml.documentation?.orgName})`, toml.documentation?.orgName);
   const currency = toml.currencies.find((c) => c.code === assetCode);
   check(Boolean(currency), `CURRENCIES lists ${assetCode}`, toml.currencies.map((c) => c.code));
@@ -297,6 +299,35 @@ async function main() {
   check(memoList.length === 1 && memoList[0].id === memoDeposit.id, "the memo user sees only its own deposit", memoList.map((t) => t.id));
   const notMine = await refused(sep24.getTransactionBy({ authToken: memoToken, id: flows[0].id }), "another user's transaction is not found");
   equal(httpStatus(notMine), 404, "getTransactionBy() of another user's transaction: HTTP status");
+
+  // --- SEP-38 ---------------------------------------------------------------------------------
+  section = "SEP-38";
+  const stellarAsset = `stellar:${assetCode}:${currency.issuer}`;
+  const quotes = anchor.sep38(token);
+  const quoted = await quotes.info();
+  const ids38 = quoted.assets.map((a) => a.asset);
+  check(ids38.includes(stellarAsset) && ids38.includes("iso4217:USD"), `info() lists ${stellarAsset} and iso4217:USD`, ids38);
+  const prices = await quotes.prices({ sellAsset: "iso4217:USD", sellAmount: "100" });
+  const offer = prices.buy_assets.find((b) => b.asset === stellarAsset);
+  check(Boolean(offer) && Number(offer.price) > 0 && Number.isInteger(offer.decimals), "prices() offers the Stellar asset for US dollars", prices);
+  const priced = await quotes.price({ sellAsset: "iso4217:USD", buyAsset: stellarAsset, sellAmount: "100", context: "sep24" });
+  sameAmount(priced.sell_amount, "100", "price(): sell_amount");
+  // sell_amount = total_price × buy_amount (total_price cut to 7 places: a few stroops under).
+  const [whole, fraction = ""] = priced.total_price.split(".");
+  const totalPrice = stroops(fraction ? `${whole}.${fraction.slice(0, 7)}` : whole);
+  const product = (totalPrice * stroops(priced.buy_amount)) / 10_000_000n;
+  check(product <= stroops(priced.sell_amount) && stroops(priced.sell_amount) - product < 10_000n, "price(): total_price × buy_amount is sell_amount", [priced.total_price, priced.buy_amount]);
+  const quote = await quotes.requestQuote({ sell_asset: "iso4217:USD", buy_asset: stellarAsset, sell_amount: "100", context: "sep24" });
+  check(typeof quote.id === "string" && Date.parse(quote.expires_at) > Date.now(), `requestQuote(): a quote (${quote.id}) that has not expired`, quote);
+  sameAmount(quote.buy_amount, priced.buy_amount, "requestQuote(): buy_amount, as price() said");
+  const readBack = await quotes.getQuote(quote.id);
+  equal(JSON.stringify(readBack), JSON.stringify(quote), "getQuote(id): the same quote");
+  const strangers = await refused(anchor.sep38(memoToken).getQuote(quote.id), "another user's quote is not found");
+  equal(httpStatus(strangers), 404, "getQuote() of another user's quote: HTTP status");
+  const bound = await sep24.deposit({ assetCode, authToken: token, extraFields: { quote_id: quote.id, amount: "100" } });
+  const boundTransaction = await sep24.getTransactionBy({ authToken: token, id: bound.id });
+  equal(boundTransaction.quote_id, quote.id, "a SEP-24 deposit with quote_id: its quote_id");
+  sameAmount(boundTransaction.amount_out, quote.buy_amount, "its amount_out is the quote's buy_amount");
 
   console.log(`\nall ${passed} checks passed`);
 }

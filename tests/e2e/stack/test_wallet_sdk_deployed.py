@@ -1,6 +1,7 @@
 """The official TypeScript wallet SDK (@stellar/typescript-wallet-sdk, pinned in
 tests/wallet-sdk/package-lock.json) drives the DEPLOYED anchor: SEP-1, SEP-10 with and without a
-memo, SEP-12 add/get/update/delete, SEP-24 deposit and withdrawal (tests/wallet-sdk/check.mjs),
+memo, SEP-12 add/get/update/delete, SEP-24 deposit and withdrawal, SEP-38 info, prices, a price,
+a firm quote and a deposit bound to it (tests/wallet-sdk/check.mjs),
 and, with its Horizon client pointed at the local ledger, a funded account with a trustline
 logging in.
 
