@@ -563,6 +563,7 @@ fn quote() -> Quote {
         },
         expires_at: Timestamp::from_millis(1_700_000_000_500),
         created_at: Timestamp::from_millis(1_699_999_700_000),
+        transaction_id: None,
     }
 }
 

@@ -115,6 +115,17 @@ impl QuoteRates {
                     format!("{pair}: the assets must differ"),
                 ));
             }
+            // Decimal places kept small, so the price and fee arithmetic stays exact.
+            let precise = rate.rate.scale() > 12
+                || rate.spread_percent.scale() > 4
+                || rate.fee_percent.scale() > 4
+                || rate.fee_fixed.scale() > 7;
+            if precise {
+                let reason = format!(
+                    "{pair}: at most 12 decimals for rate, 4 for percents and 7 for fee_fixed"
+                );
+                return Err(invalid(QUOTE_RATES, reason));
+            }
             if rate.rate.is_zero() || rate.spread_percent >= hundred || rate.fee_percent >= hundred
             {
                 let reason = format!("{pair}: rate must be positive, percents below 100");
@@ -305,6 +316,9 @@ mod tests {
             ),
             format!(
                 r#"[{{"sell_asset":"iso4217:BRL","buy_asset":"{USDC}","rate":"1","fee_asset":"both"}}]"#
+            ),
+            format!(
+                r#"[{{"sell_asset":"iso4217:BRL","buy_asset":"{USDC}","rate":"1.0000000000001"}}]"#
             ),
             format!(
                 r#"[{{"sell_asset":"iso4217:BRL","buy_asset":"{USDC}","rate":"1"}},

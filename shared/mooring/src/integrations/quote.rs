@@ -37,7 +37,8 @@ pub struct PricesRequest<'a> {
     pub user: Option<UserKey>,
 }
 
-/// One indicative price of `GET /prices`: one unit of `asset` in units of the given asset.
+/// One indicative price of `GET /prices`: the sell asset's units per unit of the buy asset, one
+/// of the two being `asset`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndicativePrice {
     /// The counter-asset's SEP-38 id (one of `PricesRequest::counter_assets`).
@@ -94,7 +95,10 @@ pub trait QuoteIntegration: Send + Sync {
     }
 
     /// Firm terms: the anchor commits to them (and reserves what it needs) until `expires_at`.
-    /// `expire_after` is the client's wish, if it sent one.
+    /// `expire_after` is the client's wish, if it sent one. Mooring may still refuse the quote
+    /// after this answers (an `expires_at` before `expire_after`, an amount the terms cannot
+    /// price, storage failing), and then stores nothing: a reservation made here should lapse
+    /// by itself at `expires_at` unless a quote with these terms is used.
     fn post_quote(
         &self,
         request: &PriceRequest<'_>,

@@ -31,6 +31,9 @@ pub struct Quote {
     pub fee: QuoteFee,
     pub expires_at: Timestamp,
     pub created_at: Timestamp,
+    /// The transaction the quote was used for: a quote backs one trade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_id: Option<String>,
 }
 
 impl Quote {

@@ -33,7 +33,8 @@ pub struct PollReport {
     pub queued: usize,
     /// Received, but another run (or request) changed them first.
     pub skipped: usize,
-    /// Received but refused (amount not covering the fee, unknown asset...): status `error`.
+    /// Received but refused (amount not covering the fee, unknown asset...): status `error`; or,
+    /// for a deposit bound to a SEP-38 quote, funds not matching it: status `on_hold`.
     pub refused: usize,
     /// Deposits long in `pending_anchor`, queued again.
     pub requeued: usize,
@@ -138,8 +139,24 @@ where
         if deposit.external_transaction_id.is_some() {
             transaction.external_transaction_id = deposit.external_transaction_id.clone();
         }
-        match self.amounts(&transaction, &deposit).await {
-            Ok((fee, out)) => {
+        let settled = match read.quote_id {
+            // A deposit bound to a SEP-38 quote keeps the quote's amounts.
+            Some(_) => quoted(read, &deposit, now).map(|()| None),
+            None => self.amounts(&transaction, &deposit).await.map(Some),
+        };
+        match settled {
+            Ok(None) => {
+                transaction.amount_in = read.amount_in;
+                transaction.status = TransactionStatus::PendingAnchor;
+                transaction.status_message = None;
+            }
+            Err(Refusal::Hold(message)) => {
+                tracing::warn!(transaction_id = %transaction.id, %message, "received deposit held");
+                transaction.amount_in = read.amount_in;
+                transaction.status = TransactionStatus::OnHold;
+                transaction.status_message = Some(message);
+            }
+            Ok(Some((fee, out))) => {
                 let asset_id = transaction.asset.sep38_id();
                 transaction.amount_in_asset = Some(asset_id.clone());
                 transaction.fee_details = Some(FeeDetails {
@@ -152,7 +169,7 @@ where
                 transaction.status = TransactionStatus::PendingAnchor;
                 transaction.status_message = None;
             }
-            Err(message) => {
+            Err(Refusal::Error(message)) => {
                 tracing::warn!(transaction_id = %transaction.id, %message, "received deposit refused");
                 transaction.status = TransactionStatus::Error;
                 transaction.status_message = Some(message);
@@ -166,7 +183,10 @@ where
             }
             Err(error) => return Err(error.into()),
         }
-        if transaction.status == TransactionStatus::Error {
+        if matches!(
+            transaction.status,
+            TransactionStatus::Error | TransactionStatus::OnHold
+        ) {
             report.refused += 1;
             return Ok(());
         }
@@ -190,15 +210,18 @@ where
         &self,
         transaction: &Transaction,
         deposit: &ReceivedDeposit,
-    ) -> Result<(Amount, Amount), String> {
+    ) -> Result<(Amount, Amount), Refusal> {
         if deposit.amount_in.stroops() <= 0 {
-            return Err("the amount received must be positive".into());
+            return Err(Refusal::Error(
+                "the amount received must be positive".into(),
+            ));
         }
         let fee = match deposit.amount_fee {
             Some(fee) => fee,
             None => {
-                let asset = asset_config(&self.assets, &transaction.asset)
-                    .ok_or_else(|| format!("{} is not a configured asset", transaction.asset))?;
+                let asset = asset_config(&self.assets, &transaction.asset).ok_or_else(|| {
+                    Refusal::Error(format!("{} is not a configured asset", transaction.asset))
+                })?;
                 let request = FeeRequest {
                     operation: Operation::Deposit,
                     fee_type: None,
@@ -209,17 +232,19 @@ where
                 self.integration
                     .fee(&request)
                     .await
-                    .map_err(|e| format!("the fee could not be computed: {e}"))?
+                    .map_err(|e| Refusal::Error(format!("the fee could not be computed: {e}")))?
             }
         };
         if fee.stroops() < 0 {
-            return Err("the fee must not be negative".into());
+            return Err(Refusal::Error("the fee must not be negative".into()));
         }
         let out = deposit
             .amount_in
             .checked_sub(fee)
             .filter(|out| out.stroops() > 0)
-            .ok_or_else(|| "the amount received does not cover the fee".to_owned())?;
+            .ok_or_else(|| {
+                Refusal::Error("the amount received does not cover the fee".to_owned())
+            })?;
         Ok((fee, out))
     }
 
@@ -265,4 +290,35 @@ where
         }
         Ok(())
     }
+}
+
+/// Why a received deposit does not go on to payment.
+enum Refusal {
+    /// It cannot be paid as received (status `error`).
+    Error(String),
+    /// Funds arrived that the operator must look at (status `on_hold`).
+    Hold(String),
+}
+
+/// A deposit bound to a SEP-38 quote goes on only if the funds are exactly the quote's
+/// sell_amount and arrived before the quote expired (`user_action_required_by`); otherwise the
+/// funds are held for the operator.
+fn quoted(read: &Transaction, deposit: &ReceivedDeposit, now: Timestamp) -> Result<(), Refusal> {
+    let expected = read.amount_in.map(|a| a.to_string()).unwrap_or_default();
+    if read.amount_in != Some(deposit.amount_in) {
+        return Err(Refusal::Hold(format!(
+            "Received {}, the quote is for {expected}; held for review by the anchor.",
+            deposit.amount_in
+        )));
+    }
+    if read
+        .user_action_required_by
+        .is_some_and(|deadline| now > deadline)
+    {
+        return Err(Refusal::Hold(format!(
+            "Received {} after the quote expired; held for review by the anchor.",
+            deposit.amount_in
+        )));
+    }
+    Ok(())
 }

@@ -159,6 +159,28 @@ fn is_withdrawal(kind: Kind) -> bool {
     matches!(kind, Kind::Withdrawal | Kind::WithdrawalExchange)
 }
 
+/// The withdrawal `paid` (its amounts settled) matched by the Stellar payment `hash` from
+/// `payer`: on to `pending_anchor`, and queued for the payout.
+fn matched(mut paid: Transaction, hash: &str, payer: Option<String>, now: Timestamp) -> Step {
+    paid.stellar_transaction_id = Some(hash.to_owned());
+    paid.from = payer.or(paid.from.take());
+    paid.status = TransactionStatus::PendingAnchor;
+    paid.status_message = None;
+    paid.updated_at = now;
+    let send = Some(QueueMessage::new(paid.id.clone(), paid.kind));
+    let transaction_id = Some(paid.id.clone());
+    Step::Write {
+        updated: Box::new(paid),
+        expected: TransactionStatus::PendingUserTransferStart,
+        decision: Decision {
+            outcome: PaymentOutcome::Matched,
+            transaction_id,
+            note: None,
+            send,
+        },
+    }
+}
+
 /// Whether `received` is within ±10 % of `expected` (any amount when nothing was expected).
 fn amount_acceptable(received: Amount, expected: Option<Amount>) -> bool {
     match expected {
@@ -614,6 +636,27 @@ where
                 decision: Decision::attention(PaymentOutcome::WrongAmount, Some(tx), reason),
             }
         };
+        // A withdrawal bound to a SEP-38 quote pays out the quote's amounts: the user's payment
+        // must be exactly its sell_amount and arrive before the quote expires.
+        if tx.quote_id.is_some() {
+            let expected = tx.amount_in.map(|a| a.to_string()).unwrap_or_default();
+            if tx.amount_in != Some(amount) {
+                return Ok(hold(format!(
+                    "Received {amount} {}, the quote is for {expected}; held for review by the anchor.",
+                    asset.code()
+                )));
+            }
+            if tx
+                .user_action_required_by
+                .is_some_and(|deadline| now > deadline)
+            {
+                return Ok(hold(format!(
+                    "Received {amount} {} after the quote expired; held for review by the anchor.",
+                    asset.code()
+                )));
+            }
+            return Ok(matched(tx.clone(), hash, payer, now));
+        }
         if !amount_acceptable(amount, tx.amount_in) {
             let expected = tx.amount_in.map(|a| a.to_string()).unwrap_or_default();
             return Ok(hold(format!(
@@ -660,21 +703,7 @@ where
         });
         paid.amount_out = Some(out);
         paid.amount_out_asset = Some(asset_id);
-        paid.stellar_transaction_id = Some(hash.to_owned());
-        paid.from = payer.or(paid.from.take());
-        paid.status = TransactionStatus::PendingAnchor;
-        paid.status_message = None;
-        paid.updated_at = now;
-        Ok(Step::Write {
-            updated: Box::new(paid),
-            expected: TransactionStatus::PendingUserTransferStart,
-            decision: Decision {
-                outcome: PaymentOutcome::Matched,
-                transaction_id: Some(tx.id.clone()),
-                note: None,
-                send: Some(QueueMessage::new(tx.id.clone(), tx.kind)),
-            },
-        })
+        Ok(matched(paid, hash, payer, now))
     }
 
     /// Whether an earlier payment operation of the record's Stellar transaction was recorded as

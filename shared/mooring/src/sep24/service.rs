@@ -252,6 +252,7 @@ where
         user: &UserKey,
         operation: Operation,
         asset: &AssetConfig,
+        limits: &TransferLimits,
         params: &BTreeMap<String, String>,
         id: &str,
     ) -> Result<Quote, ApiError> {
@@ -270,6 +271,9 @@ where
         if !quote.is_live(self.now()) {
             return Err(refused("the quote has expired"));
         }
+        if quote.transaction_id.is_some() {
+            return Err(refused("the quote was used already"));
+        }
         let stellar_asset = asset.asset.sep38_id();
         let (stellar_side, other_side, other_param) = match operation {
             Operation::Deposit => (&quote.buy_asset, &quote.sell_asset, "source_asset"),
@@ -281,11 +285,21 @@ where
                 operation.as_str()
             )));
         }
+        if !other_side.starts_with("iso4217:") {
+            return Err(refused("the quote does not exchange an off-chain asset"));
+        }
         if param(params, other_param).is_some_and(|sent| sent != other_side) {
             return Err(refused(&format!(
                 "'{other_param}' differs from the quote's"
             )));
         }
+        // The Stellar side of the quote keeps to the direction's limits.
+        let stellar_amount = match operation {
+            Operation::Deposit => quote.buy_amount,
+            Operation::Withdraw => quote.sell_amount,
+        };
+        parse_amount(&stellar_amount.to_string(), asset, limits)
+            .map_err(|error| refused(&format!("the quoted amount of {stellar_asset}: {error}")))?;
         if let Some(amount) = param(params, "amount") {
             let matches = crate::decimal::Decimal::parse(amount, 7)
                 .is_ok_and(|amount| amount == quote.sell_amount);
@@ -311,7 +325,10 @@ where
         let lang = Lang::from_tag(param(params, "lang"));
         let user = caller.key();
         let quote = match param(params, "quote_id") {
-            Some(id) => Some(self.quote_for(&user, operation, asset, params, id).await?),
+            Some(id) => Some(
+                self.quote_for(&user, operation, asset, limits, params, id)
+                    .await?,
+            ),
             None => None,
         };
         // With a quote, the amounts are the quote's (an `amount` was checked against it).
@@ -383,6 +400,18 @@ where
                 .await?;
         }
 
+        if let Some(quote) = &quote {
+            // One quote backs one transaction, also when two requests race for it.
+            match self.store.use_quote(&quote.id, &transaction.id).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict) => {
+                    return Err(ApiError::bad_request(
+                        "'quote_id': the quote was used already",
+                    ))
+                }
+                Err(error) => return Err(store_error(error)),
+            }
+        }
         self.store.insert(&transaction).await.map_err(store_error)?;
         crate::telemetry::record_transaction_id(&transaction.id);
         let expires_at = self
@@ -420,6 +449,8 @@ fn bind_quote(transaction: &mut Transaction, quote: &Quote) -> Result<(), ApiErr
         })
     };
     transaction.quote_id = Some(quote.id.clone());
+    // The user's funds must arrive while the quote holds (the payment workers check it).
+    transaction.user_action_required_by = Some(quote.expires_at);
     transaction.amount_in = Some(amount(quote.sell_amount)?);
     transaction.amount_in_asset = Some(quote.sell_asset.clone());
     transaction.amount_out = Some(amount(quote.buy_amount)?);

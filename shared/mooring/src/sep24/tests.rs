@@ -1743,14 +1743,36 @@ async fn stored_quote(
     deposit: bool,
     expires_in: i64,
 ) -> String {
+    quote_of(anchor, owner, context, deposit, expires_in, "99").await
+}
+
+/// [`stored_quote`] buying (deposit) or selling (withdrawal) `usdc_amount` USDC.
+async fn quote_of(
+    anchor: &Anchor,
+    owner: UserKey,
+    context: crate::model::QuoteContext,
+    deposit: bool,
+    expires_in: i64,
+    usdc_amount: &str,
+) -> String {
     use crate::decimal::Decimal;
     use crate::model::{Quote, QuoteFee};
     use crate::store::QuoteStore;
     let d = |text| Decimal::parse(text, 24).expect("decimal");
     let (sell, buy, sell_amount, buy_amount) = if deposit {
-        ("iso4217:USD".to_owned(), usdc().sep38_id(), "100.5", "99")
+        (
+            "iso4217:USD".to_owned(),
+            usdc().sep38_id(),
+            "100.5",
+            usdc_amount,
+        )
     } else {
-        (usdc().sep38_id(), "iso4217:USD".to_owned(), "100.5", "99")
+        (
+            usdc().sep38_id(),
+            "iso4217:USD".to_owned(),
+            usdc_amount,
+            "99",
+        )
     };
     let quote = Quote {
         id: uuid::Uuid::new_v4().to_string(),
@@ -1772,6 +1794,7 @@ async fn stored_quote(
         },
         expires_at: Timestamp::from_millis((NOW as i64 + expires_in) * 1000),
         created_at: Timestamp::from_secs(NOW),
+        transaction_id: None,
     };
     anchor.store.insert_quote(&quote).await.expect("quote");
     quote.id
@@ -1805,6 +1828,18 @@ async fn a_deposit_bound_to_a_quote_shows_the_quoted_amounts() {
         tx["fee_details"],
         json!({"total": "1.5", "asset": "iso4217:USD"})
     );
+    // One quote, one transaction.
+    let again = anchor
+        .post(
+            "deposit",
+            &jane,
+            json!({"asset_code": "USDC", "quote_id": quote_id}),
+        )
+        .await;
+    assert_eq!(
+        (again.status, again.error()),
+        (400, "'quote_id': the quote was used already")
+    );
 
     // A withdrawal sells the Stellar asset.
     let quote_id = stored_quote(&anchor, user(7, None), QuoteContext::Sep24, false, 600).await;
@@ -1827,6 +1862,15 @@ async fn a_quote_that_does_not_fit_the_request_is_a_400_and_stores_nothing() {
     let memo_user = stored_quote(&anchor, user(7, Some(9)), QuoteContext::Sep24, true, 600).await;
     let sep6 = stored_quote(&anchor, user(7, None), QuoteContext::Sep6, true, 600).await;
     let withdrawal = stored_quote(&anchor, user(7, None), QuoteContext::Sep24, false, 600).await;
+    let too_much = quote_of(
+        &anchor,
+        user(7, None),
+        QuoteContext::Sep24,
+        true,
+        600,
+        "5000",
+    )
+    .await;
     for (body, message) in [
         (
             json!({"quote_id": expired}),
@@ -1841,6 +1885,10 @@ async fn a_quote_that_does_not_fit_the_request_is_a_400_and_stores_nothing() {
         (
             json!({"quote_id": withdrawal}),
             "'quote_id': the quote is not for a deposit of stellar:USDC:",
+        ),
+        (
+            json!({"quote_id": too_much}),
+            "'quote_id': the quoted amount of stellar:USDC:",
         ),
         (
             json!({"quote_id": live, "amount": "100"}),

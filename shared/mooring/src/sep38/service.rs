@@ -141,7 +141,7 @@ where
             counter_assets: counter_assets.iter().map(|c| c.as_quote_asset()).collect(),
             sell_delivery_method: sell_method,
             buy_delivery_method: buy_method,
-            country_code: self.country_code(asset, params)?,
+            country_code: prices_country(asset, &counter_assets, params)?,
             user,
         };
         let prices = self
@@ -239,6 +239,7 @@ where
             },
             expires_at: firm.expires_at,
             created_at: now,
+            transaction_id: None,
         };
         self.store.insert_quote(&quote).await.map_err(store_error)?;
         Ok(quote)
@@ -387,6 +388,34 @@ fn exactly_one<'p>(params: &'p Params, first: &str, second: &str) -> Result<OneO
         (None, None) => Err(ApiError::bad_request(format!(
             "'{first}' or '{second}' is required"
         ))),
+    }
+}
+
+/// `country_code` of `GET /prices`: one of the given asset's countries, or, for an asset
+/// without any (a Stellar asset), of a counter-asset's.
+fn prices_country<'p>(
+    asset: &Sep38Asset,
+    counter_assets: &[&Sep38Asset],
+    params: &'p Params,
+) -> Result<Option<&'p str>, ApiError> {
+    let Some(code) = params.get("country_code") else {
+        return Ok(None);
+    };
+    let listed: Vec<&String> = if asset.country_codes.is_empty() {
+        counter_assets
+            .iter()
+            .flat_map(|c| &c.country_codes)
+            .collect()
+    } else {
+        asset.country_codes.iter().collect()
+    };
+    if listed.is_empty() || listed.iter().any(|listed| *listed == code) {
+        Ok((!listed.is_empty()).then_some(code))
+    } else {
+        Err(ApiError::bad_request(format!(
+            "'country_code' {} is not a country of these assets (see GET /info)",
+            shorten(code)
+        )))
     }
 }
 

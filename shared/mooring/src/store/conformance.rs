@@ -697,6 +697,7 @@ fn minimal_quote(owner: UserKey) -> Quote {
         },
         expires_at: Timestamp::from_millis(created.millis() + 300_000),
         created_at: created,
+        transaction_id: None,
     }
 }
 
@@ -767,8 +768,35 @@ pub async fn quotes_are_written_once<S: QuoteStore>(store: &S) {
         "one of two concurrent inserts wins: {a:?} {b:?}"
     );
 
+    // A quote backs one transaction: the first use wins, and the quote then shows it.
+    let (a, b) = tokio::join!(
+        store.use_quote(&minimal.id, "transaction-a"),
+        store.use_quote(&minimal.id, "transaction-b")
+    );
+    let winner = match (&a, &b) {
+        (Ok(()), Err(StoreError::Conflict)) => "transaction-a",
+        (Err(StoreError::Conflict), Ok(())) => "transaction-b",
+        other => panic!("one of two uses of a quote wins: {other:?}"),
+    };
+    let used = store
+        .get_quote(&minimal.id)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(used.transaction_id.as_deref(), Some(winner));
+    let unused = Quote {
+        transaction_id: None,
+        ..used
+    };
+    assert_eq!(unused, minimal, "using a quote changes nothing else");
+
     let unknown = format!("quote-{:016x}", rand_u64());
     assert_eq!(store.get_quote(&unknown).await, Ok(None));
+    assert_eq!(
+        store.use_quote(&unknown, "transaction-c").await,
+        Err(StoreError::Conflict),
+        "an unknown quote cannot be used"
+    );
     assert_eq!(
         store.get_quote("").await,
         Ok(None),

@@ -190,6 +190,16 @@ impl QuoteStore for InMemoryStore {
     async fn get_quote(&self, id: &str) -> Result<Option<Quote>, StoreError> {
         Ok(lock(&self.quotes).get(id).cloned())
     }
+
+    async fn use_quote(&self, id: &str, transaction_id: &str) -> Result<(), StoreError> {
+        match lock(&self.quotes).get_mut(id) {
+            Some(quote) if quote.transaction_id.is_none() => {
+                quote.transaction_id = Some(transaction_id.to_owned());
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        }
+    }
 }
 
 #[cfg(any(test, feature = "testing"))]

@@ -103,8 +103,8 @@ impl TransactionQuery {
     }
 }
 
-/// SEP-38 firm quotes. A quote is written once and never changes; it stays readable well after
-/// it expires (a transaction may reference it).
+/// SEP-38 firm quotes. A quote is written once and then only marked used; it stays readable
+/// well after it expires (a transaction may reference it).
 pub trait QuoteStore: Send + Sync {
     /// Stores a new quote; `Conflict` if its id exists.
     fn insert_quote(&self, quote: &Quote) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -112,6 +112,14 @@ pub trait QuoteStore: Send + Sync {
     /// The quote with this id, whoever owns it (the caller checks the owner).
     fn get_quote(&self, id: &str)
         -> impl Future<Output = Result<Option<Quote>, StoreError>> + Send;
+
+    /// Records that the quote backs `transaction_id`; `Conflict` if it backs one already (or
+    /// does not exist), so that one quote is never used twice.
+    fn use_quote(
+        &self,
+        id: &str,
+        transaction_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 pub trait TransactionStore: Send + Sync {

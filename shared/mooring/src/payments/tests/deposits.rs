@@ -894,3 +894,57 @@ async fn k_channels_and_n_concurrent_messages_never_collide() {
     }
     anchor.assert_channels_released().await;
 }
+
+#[tokio::test]
+async fn a_deposit_bound_to_a_quote_keeps_its_amounts_or_is_held() {
+    let anchor = Anchor::new(1).await;
+    let user = anchor.user(41, true);
+    let pending = TransactionStatus::PendingUserTransferStart;
+    // Quoted: 100.5 USD buys 99 USDC, the quote holds until its deadline.
+    let mut ids = Vec::new();
+    for (memo, deadline) in [(1, NOW + 600), (2, NOW + 600), (3, NOW - 1)] {
+        let id = anchor.deposit(&user.to_string(), "0", memo, pending).await;
+        let mut t = anchor.stored(&id).await;
+        t.quote_id = Some(format!("quote-{memo}"));
+        t.amount_in = Some(amount("100.5"));
+        t.amount_in_asset = Some("iso4217:USD".into());
+        t.amount_out = Some(amount("99"));
+        t.amount_out_asset = Some(anchor.usdc.sep38_id());
+        t.user_action_required_by = Some(Timestamp::from_secs(deadline));
+        anchor.store.update(&mut t, pending).await.expect("bind");
+        ids.push(id);
+    }
+    let arrived = |id: &String, received: &str| ReceivedDeposit {
+        transaction_id: id.clone(),
+        amount_in: amount(received),
+        amount_fee: None,
+        external_transaction_id: None,
+    };
+    *anchor.rail.arrived.lock().expect("lock") = vec![
+        arrived(&ids[0], "100.5"),
+        arrived(&ids[1], "100"),
+        arrived(&ids[2], "100.5"),
+    ];
+    let report = anchor.poller().poll_deposits().await.expect("poll");
+    assert_eq!((report.queued, report.refused), (1, 2));
+
+    let exact = anchor.stored(&ids[0]).await;
+    assert_eq!(exact.status, TransactionStatus::PendingAnchor);
+    assert_eq!(
+        (exact.amount_in, exact.amount_out),
+        (Some(amount("100.5")), Some(amount("99"))),
+        "the quote's amounts, not the SEP-24 fee's"
+    );
+    assert_eq!(exact.amount_in_asset.as_deref(), Some("iso4217:USD"));
+    for (id, why) in [
+        (&ids[1], "the quote is for 100.5"),
+        (&ids[2], "after the quote expired"),
+    ] {
+        let held = anchor.stored(id).await;
+        assert_eq!(held.status, TransactionStatus::OnHold);
+        let message = held.status_message.unwrap_or_default();
+        assert!(message.contains(why), "{message}");
+        assert_eq!(held.amount_out, Some(amount("99")));
+    }
+    assert_eq!(anchor.queue.messages().len(), 1);
+}

@@ -1303,3 +1303,50 @@ async fn a_slow_payout_handed_to_the_operator_still_records_its_outcome() {
     assert_eq!(done.status_message, None);
     assert_eq!(rail.calls(&tx.id), 1);
 }
+
+#[tokio::test]
+async fn a_withdrawal_bound_to_a_quote_pays_out_the_quote_or_is_held() {
+    let scene = Scene::<InMemoryStore>::new();
+    let queue = Arc::new(InMemoryQueue::default());
+    let watcher = scene.watcher(queue.clone());
+    watcher.watch_payments().await.expect("start");
+
+    let pending = TransactionStatus::PendingUserTransferStart;
+    let mut quoted = Vec::new();
+    for deadline in [NOW + 600, NOW + 600, NOW - 1] {
+        let mut tx = scene.withdrawal("50").await;
+        tx.quote_id = Some(format!("quote-{}", tx.id));
+        tx.amount_out = Some(amount("49.75"));
+        tx.amount_out_asset = Some("iso4217:USD".into());
+        tx.user_action_required_by = Some(Timestamp::from_secs(deadline));
+        scene.store.update(&mut tx, pending).await.expect("bind");
+        quoted.push(tx);
+    }
+    scene.pay(&quoted[0], "50");
+    scene.pay(&quoted[1], "51");
+    scene.pay(&quoted[2], "50");
+    watcher.watch_payments().await.expect("watch");
+
+    let paid = scene
+        .store
+        .get(&quoted[0].id)
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(paid.status, TransactionStatus::PendingAnchor);
+    assert_eq!(
+        (paid.amount_out, paid.amount_out_asset.as_deref()),
+        (Some(amount("49.75")), Some("iso4217:USD")),
+        "the quote's payout, not the SEP-24 fee's"
+    );
+    for (tx, why) in [
+        (&quoted[1], "the quote is for 50"),
+        (&quoted[2], "after the quote expired"),
+    ] {
+        let held = scene.store.get(&tx.id).await.expect("get").expect("stored");
+        assert_eq!(held.status, TransactionStatus::OnHold);
+        let message = held.status_message.unwrap_or_default();
+        assert!(message.contains(why), "{message}");
+    }
+    assert_eq!(ids(&queue.messages()), vec![quoted[0].id.clone()]);
+}

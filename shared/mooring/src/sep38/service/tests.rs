@@ -658,3 +658,22 @@ async fn methods_paths_and_preflight() {
         404
     );
 }
+
+#[tokio::test]
+async fn prices_for_a_stellar_asset_take_the_country_of_a_counter_asset() {
+    let anchor = anchor();
+    let usdc = usdc();
+    let query = |country| {
+        vec![
+            ("sell_asset", usdc.clone()),
+            ("sell_amount", "10".to_owned()),
+            ("country_code", country),
+        ]
+    };
+    for (country, status) in [("BR", 200), ("US", 400)] {
+        let query = query(country.to_owned());
+        let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let answer = anchor.get("/prices", &query, None).await;
+        assert_eq!(answer.status, status, "{country}: {}", answer.body);
+    }
+}

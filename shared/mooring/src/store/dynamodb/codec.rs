@@ -522,6 +522,7 @@ mod tests {
             },
             expires_at: Timestamp::from_millis(1_700_000_000_999),
             created_at: Timestamp::from_millis(1_699_999_700_000),
+            transaction_id: None,
         };
         let item = quote_item(&quote).expect("item");
         assert_eq!(
