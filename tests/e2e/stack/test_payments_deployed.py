@@ -116,6 +116,50 @@ def test_deposit_end_to_end_through_the_pages_the_bank_the_poller_and_the_submit
     assert pipeline.balance(user.public_key) == before + amount_out
 
 
+def test_a_deposit_bound_to_a_sep38_quote_is_paid_the_quotes_amount_or_held(pipeline, wallet, anchor):
+    """The quote's rate stands through the money path: 100.50 USD quoted for the demo dollar
+    arrive at the bank and the user is paid exactly the quote's buy_amount; funds that are not
+    the quote's sell_amount are held for the operator and nothing is paid."""
+    browser_available()
+    from browser import browse
+
+    asset = f"stellar:{anchor.asset_code}:{anchor.asset_issuer}"
+    quote_url = f"{anchor.base_url}/sep38/quote"
+    paid_user, held_user = pipeline.user(trusts=True), pipeline.user(trusts=True)
+    outcomes = {}
+    for user, sent in [(paid_user, "100.5"), (held_user, "100")]:
+        token = wallet.login(user)
+        quote = requests.post(
+            quote_url, json={"sell_asset": "iso4217:USD", "buy_asset": asset, "sell_amount": "100.50",
+                             "context": "sep24"},
+            headers={"Authorization": f"Bearer {token}"}, timeout=10, proxies=NO_PROXY,
+        )
+        assert quote.status_code == 201, quote.text
+        quote = quote.json()
+        opened = wallet.interactive(token, "deposit", anchor.asset_code, anchor.asset_issuer,
+                                    account=user.public_key, quote_id=quote["id"])
+        assert opened.status_code == 200, opened.text
+        tid = opened.json()["id"]
+        # The pages never ask the amount of a quoted deposit: KYC only.
+        browse(browser_steps(opened.json()["url"], "deposit", None, DEMO_KYC))
+        shown = wallet.wait_while_incomplete(token, tid, timeout=30, interval=0.3)
+        assert shown["status"] == "pending_user_transfer_start", shown
+        reference = deposit_instructions(shown["more_info_url"])["organization.reference"]
+        pipeline.receive(reference, sent)
+        outcomes[tid] = (user, quote)
+
+    pipeline.invoke("DepositPollerFunction")
+    (paid_tid, (_, quote)), (held_tid, _) = outcomes.items()
+    done = pipeline.wait_status(paid_tid, "completed", timeout=90)
+    assert Decimal(done["amount_in"]) == Decimal(quote["sell_amount"])
+    assert Decimal(done["amount_out"]) == Decimal(quote["buy_amount"])
+    assert pipeline.balance(paid_user.public_key) == Decimal(quote["buy_amount"])
+
+    held = pipeline.wait_status(held_tid, "on_hold", timeout=30)
+    assert "the quote is for 100.5" in held["status_message"], held
+    assert pipeline.payments_to(held_user.public_key) == []
+
+
 def test_withdrawal_end_to_end_from_the_users_payment_to_the_bank_payout(pipeline, wallet, anchor):
     browser_available()
     from browser import browse
