@@ -27,7 +27,7 @@ use crate::sep10::WebAuthUser;
 use crate::sep24::token::InteractiveKeys;
 use crate::sep9;
 use crate::stellar::{AccountId, Amount, MuxedAccount};
-use crate::store::{QuoteStore, StoreError, TransactionStore};
+use crate::store::{users_quote, QuoteStore, StoreError, TransactionStore};
 use crate::time::Timestamp;
 
 /// A SEP-9 text value a wallet sends with a POST may be at most this long (as in SEP-12).
@@ -257,13 +257,9 @@ where
         id: &str,
     ) -> Result<Quote, ApiError> {
         let refused = |why: &str| ApiError::bad_request(format!("'quote_id': {why}"));
-        let found = if uuid::Uuid::parse_str(id).is_ok() {
-            self.store.get_quote(id).await.map_err(store_error)?
-        } else {
-            None
-        };
-        let quote = found
-            .filter(|quote| quote.user == *user)
+        let quote = users_quote(&*self.store, user, id)
+            .await
+            .map_err(store_error)?
             .ok_or_else(|| refused("no such quote"))?;
         if quote.context != QuoteContext::Sep24 {
             return Err(refused("the quote was not made for SEP-24 (context sep24)"));

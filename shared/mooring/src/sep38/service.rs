@@ -17,7 +17,7 @@ use crate::http::body::Params;
 use crate::integrations::{IntegrationError, PriceRequest, PricesRequest, QuoteIntegration};
 use crate::model::{Quote, QuoteContext, QuoteFee, UserKey};
 use crate::pricing::{self, FeeAsset, Given, PairDecimals, Priced, PricingError, Terms};
-use crate::store::{QuoteStore, StoreError};
+use crate::store::{users_quote, QuoteStore, StoreError};
 use crate::time::Timestamp;
 
 /// The settings the service is built from (read once per cold start).
@@ -112,26 +112,15 @@ where
             .filter(|counter| counter.asset != asset.asset)
             .collect();
         let (sell_method, buy_method) = if selling {
-            let buy_method = params.get("buy_delivery_method");
-            if let Some(name) = buy_method {
-                if !counter_assets
-                    .iter()
-                    .any(|c| offers(&c.buy_delivery_methods, name))
-                {
-                    return Err(unknown_method("buy_delivery_method", name));
-                }
-            }
+            let buy_method = counter_method(&counter_assets, params, "buy_delivery_method", |c| {
+                &c.buy_delivery_methods
+            })?;
             (self.sell_method(asset, params, false)?, buy_method)
         } else {
-            let sell_method = params.get("sell_delivery_method");
-            if let Some(name) = sell_method {
-                if !counter_assets
-                    .iter()
-                    .any(|c| offers(&c.sell_delivery_methods, name))
-                {
-                    return Err(unknown_method("sell_delivery_method", name));
-                }
-            }
+            let sell_method =
+                counter_method(&counter_assets, params, "sell_delivery_method", |c| {
+                    &c.sell_delivery_methods
+                })?;
             (sell_method, self.buy_method(asset, params, false)?)
         };
         let request = PricesRequest {
@@ -247,15 +236,10 @@ where
 
     /// `GET /quote/:id`: the caller's own quote; anyone else's is 404 like a missing one.
     pub async fn quote(&self, user: UserKey, id: &str) -> Result<Quote, ApiError> {
-        let not_found = || ApiError::NotFound("quote not found".into());
-        // Ids are UUIDs: anything else cannot exist and is not worth a read.
-        if uuid::Uuid::parse_str(id).is_err() {
-            return Err(not_found());
-        }
-        match self.store.get_quote(id).await.map_err(store_error)? {
-            Some(quote) if quote.user == user => Ok(quote),
-            _ => Err(not_found()),
-        }
+        users_quote(&*self.store, &user, id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| ApiError::NotFound("quote not found".into()))
     }
 
     fn now(&self) -> Timestamp {
@@ -388,6 +372,22 @@ fn exactly_one<'p>(params: &'p Params, first: &str, second: &str) -> Result<OneO
         (None, None) => Err(ApiError::bad_request(format!(
             "'{first}' or '{second}' is required"
         ))),
+    }
+}
+
+/// A delivery method of `GET /prices` for the counter-assets' side: one that at least one of
+/// them offers (`methods` picks the side's list).
+fn counter_method<'p>(
+    counter_assets: &[&Sep38Asset],
+    params: &'p Params,
+    parameter: &str,
+    methods: impl Fn(&Sep38Asset) -> &[super::config::DeliveryMethod],
+) -> Result<Option<&'p str>, ApiError> {
+    match params.get(parameter) {
+        Some(name) if !counter_assets.iter().any(|c| offers(methods(c), name)) => {
+            Err(unknown_method(parameter, name))
+        }
+        method => Ok(method),
     }
 }
 

@@ -122,6 +122,22 @@ pub trait QuoteStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// `user`'s quote `id`: `None` for a missing quote and for another user's alike (never tell
+/// them apart). Quote ids are UUIDs: anything else cannot exist and costs no read.
+pub async fn users_quote<S: QuoteStore + ?Sized>(
+    store: &S,
+    user: &UserKey,
+    id: &str,
+) -> Result<Option<Quote>, StoreError> {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Ok(None);
+    }
+    Ok(store
+        .get_quote(id)
+        .await?
+        .filter(|quote| quote.user == *user))
+}
+
 pub trait TransactionStore: Send + Sync {
     /// Stores a new transaction; `Conflict` if its id exists.
     fn insert(
