@@ -32,3 +32,4 @@ pub mod stellar;
 pub mod store;
 pub mod telemetry;
 pub mod time;
+pub mod transfer;

@@ -136,7 +136,7 @@ fn query(user: UserKey, limit: usize) -> TransactionQuery {
         user,
         protocol: None,
         asset_code: None,
-        kind: None,
+        kinds: Vec::new(),
         no_older_than: None,
         limit,
         cursor: None,
@@ -223,7 +223,7 @@ async fn a_filter_reads_on_until_the_page_is_full() {
             .expect("insert");
     }
     let mut q = query(user, 2);
-    q.kind = Some(Kind::Deposit);
+    q.kinds = vec![Kind::Deposit];
     let first = store.list_for_user(&q).await.expect("list");
     let ids: Vec<&str> = first.items.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(
@@ -283,7 +283,7 @@ async fn a_full_page_looks_ahead_before_offering_a_next_page() {
             .expect("insert");
     }
     let mut q = query(user, 1);
-    q.kind = Some(Kind::Deposit);
+    q.kinds = vec![Kind::Deposit];
     let page = store.list_for_user(&q).await.expect("list");
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].id, deposit.id);

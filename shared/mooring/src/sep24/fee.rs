@@ -33,7 +33,7 @@ where
             None => return Err(ApiError::bad_request("'operation' is required")),
         };
         let asset = self.asset(param(params, "asset_code"), param(params, "asset_issuer"))?;
-        let limits = Self::enabled(operation, asset)?;
+        let limits = crate::transfer::enabled(operation, asset)?;
         let amount =
             param(params, "amount").ok_or_else(|| ApiError::bad_request("'amount' is required"))?;
         let amount = parse_amount(amount, asset, limits)?;

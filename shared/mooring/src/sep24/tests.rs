@@ -310,7 +310,7 @@ impl Anchor {
                     user: user(seed, memo),
                     protocol: None,
                     asset_code: None,
-                    kind: None,
+                    kinds: Vec::new(),
                     no_older_than: None,
                     limit: 1000,
                     cursor: None,
@@ -1709,7 +1709,7 @@ async fn invalid_transactions_parameters_are_400s() {
         ),
         (
             "asset_code=USDC&order=asc".to_owned(),
-            "SEP-24 lists transactions newest first: 'order' can only be desc",
+            "transactions are listed newest first: 'order' can only be desc",
         ),
         (
             "asset_code=USDC&paging_id=nope".to_owned(),
@@ -1880,7 +1880,7 @@ async fn a_quote_that_does_not_fit_the_request_is_a_400_and_stores_nothing() {
         (json!({"quote_id": memo_user}), "'quote_id': no such quote"),
         (
             json!({"quote_id": sep6}),
-            "'quote_id': the quote was not made for SEP-24 (context sep24)",
+            "'quote_id': the quote was not made for this SEP (context sep24)",
         ),
         (
             json!({"quote_id": withdrawal}),

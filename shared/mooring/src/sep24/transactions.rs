@@ -1,163 +1,58 @@
 //! SEP-24 `GET /transaction` and `GET /transactions` (digest 5.7, 5.8): a user's own SEP-24
-//! transactions, newest first. A user is an account AND its memo (`G...:memo` or `M...`): a
-//! transaction of another user, or of another SEP, is never shown (`/transaction` answers 404
-//! as for an unknown id).
+//! transactions, newest first ([`crate::transfer::history`]), with SEP-24's one `kind`.
 
 use std::collections::BTreeMap;
 
-use super::service::{param, store_error, truncate, Caller, Transfer};
+use super::service::{param, Caller, Transfer};
 use crate::config::Sep;
 use crate::error::ApiError;
 use crate::integrations::{DepositIntegration, FeeIntegration, WithdrawalIntegration};
 use crate::model::{Kind, Protocol, Transaction};
-use crate::store::{Position, QuoteStore, TransactionQuery, TransactionStore};
-use crate::time::Timestamp;
+use crate::store::{QuoteStore, TransactionStore};
+use crate::transfer::history::History;
 
-/// `GET /transactions` returns at most this many transactions (also without `limit`).
-pub const MAX_LIMIT: usize = 200;
-
-/// No identifier of ours is this long (ids are UUIDs, hashes 64 hex digits); longer values
-/// cannot name a transaction and are not sent to storage.
-const MAX_ID_LEN: usize = 256;
+pub use crate::transfer::history::MAX_LIMIT;
 
 impl<I, S> Transfer<I, S>
 where
     I: DepositIntegration + WithdrawalIntegration + FeeIntegration,
     S: TransactionStore + QuoteStore,
 {
-    /// `GET /transaction`: by `id`, `stellar_transaction_id` or `external_transaction_id` (at
-    /// least one; every one given must match). 404 unless it is the caller's SEP-24 transaction.
+    fn history(&self) -> History<'_, S> {
+        History {
+            store: &*self.store,
+            protocol: Protocol::Sep24,
+            sep: Sep::Sep24,
+            assets: &self.anchor.assets,
+        }
+    }
+
+    /// `GET /transaction`: 404 unless it is the caller's SEP-24 transaction.
     pub async fn transaction(
         &self,
         caller: &Caller,
         params: &BTreeMap<String, String>,
     ) -> Result<Transaction, ApiError> {
-        let id = param(params, "id");
-        let stellar = param(params, "stellar_transaction_id");
-        let external = param(params, "external_transaction_id");
-        let not_found = || ApiError::NotFound("transaction not found".into());
-        if [id, stellar, external]
-            .into_iter()
-            .flatten()
-            .any(|value| value.len() > MAX_ID_LEN)
-        {
-            return Err(not_found());
-        }
-        let found = match (id, stellar, external) {
-            (Some(id), _, _) => self.store.get(id).await,
-            (None, Some(hash), _) => self.store.find_by_stellar_transaction_id(hash).await,
-            (None, None, Some(external)) => self.store.find_by_external_id(external).await,
-            (None, None, None) => return Err(ApiError::bad_request(
-                "one of 'id', 'stellar_transaction_id' or 'external_transaction_id' is required",
-            )),
-        }
-        .map_err(store_error)?;
-        found
-            .filter(|t| {
-                id.is_none_or(|id| t.id == id)
-                    && stellar.is_none_or(|h| t.stellar_transaction_id.as_deref() == Some(h))
-                    && external.is_none_or(|e| t.external_transaction_id.as_deref() == Some(e))
-            })
-            .filter(|t| self.belongs_to(t, caller))
-            .inspect(|t| crate::telemetry::record_transaction_id(&t.id))
-            .ok_or_else(not_found)
+        self.history().transaction(caller, params).await
     }
 
-    /// `GET /transactions`: the caller's SEP-24 transactions of `asset_code` (required),
-    /// newest first by `started_at`, narrowed by `kind` (`deposit` | `withdrawal`),
-    /// `no_older_than` (RFC 3339, inclusive), `paging_id` (only transactions older than that
-    /// one, which must be one of the caller's SEP-24 transactions, else 400) and `limit` (a
-    /// positive integer, at most [`MAX_LIMIT`]). SEP-24 defines no order parameter: the list is
-    /// always newest first, so `order` may only be `desc`.
+    /// `GET /transactions`: the caller's SEP-24 transactions of `asset_code`, narrowed by
+    /// `kind` (`deposit` | `withdrawal`) and the listing's other parameters.
     pub async fn transactions(
         &self,
         caller: &Caller,
         params: &BTreeMap<String, String>,
     ) -> Result<Vec<Transaction>, ApiError> {
-        let code = param(params, "asset_code")
-            .ok_or_else(|| ApiError::bad_request("'asset_code' is required"))?;
-        if !self
-            .anchor
-            .assets
-            .iter()
-            .any(|a| a.offers(Sep::Sep24) && a.asset.code() == code)
-        {
-            return Err(ApiError::bad_request(format!(
-                "This anchor doesn't support the given currency code: {}",
-                truncate(code)
-            )));
-        }
-        let kind = match param(params, "kind") {
-            None => None,
-            Some("deposit") => Some(Kind::Deposit),
-            Some("withdrawal") => Some(Kind::Withdrawal),
+        let kinds = match param(params, "kind") {
+            None => Vec::new(),
+            Some("deposit") => vec![Kind::Deposit],
+            Some("withdrawal") => vec![Kind::Withdrawal],
             Some(_) => {
                 return Err(ApiError::bad_request(
                     "'kind' must be deposit or withdrawal",
                 ))
             }
         };
-        let no_older_than = param(params, "no_older_than")
-            .map(|value| {
-                Timestamp::parse_rfc3339(value).ok_or_else(|| {
-                    ApiError::bad_request(
-                        "'no_older_than' must be an RFC 3339 time, e.g. 2024-01-31T12:00:00Z",
-                    )
-                })
-            })
-            .transpose()?;
-        let limit = match param(params, "limit") {
-            None => MAX_LIMIT,
-            Some(value) => value
-                .parse::<usize>()
-                .ok()
-                .filter(|limit| *limit > 0)
-                .ok_or_else(|| ApiError::bad_request("'limit' must be a positive integer"))?
-                .min(MAX_LIMIT),
-        };
-        match param(params, "order") {
-            None | Some("desc") => {}
-            Some(_) => {
-                return Err(ApiError::bad_request(
-                    "SEP-24 lists transactions newest first: 'order' can only be desc",
-                ))
-            }
-        }
-        let before = match param(params, "paging_id") {
-            None => None,
-            Some(id) => {
-                let refused =
-                    || ApiError::bad_request("'paging_id' is not one of your transactions");
-                if id.len() > MAX_ID_LEN {
-                    return Err(refused());
-                }
-                let paging = self.store.get(id).await.map_err(store_error)?;
-                let paging = paging
-                    .filter(|t| self.belongs_to(t, caller))
-                    .ok_or_else(refused)?;
-                Some(Position::of(&paging))
-            }
-        };
-        let query = TransactionQuery {
-            user: caller.key(),
-            protocol: Some(Protocol::Sep24),
-            asset_code: Some(code.to_owned()),
-            kind,
-            no_older_than,
-            limit,
-            cursor: None,
-            before,
-        };
-        let page = self
-            .store
-            .list_for_user(&query)
-            .await
-            .map_err(store_error)?;
-        Ok(page.items)
-    }
-
-    /// Whether a transaction is the caller's SEP-24 transaction (account and memo).
-    fn belongs_to(&self, transaction: &Transaction, caller: &Caller) -> bool {
-        transaction.protocol == Protocol::Sep24 && transaction.user == caller.key()
+        self.history().transactions(caller, params, kinds).await
     }
 }

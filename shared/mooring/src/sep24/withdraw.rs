@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use super::service::{param, parse_account, Caller, InteractiveResponse, Transfer};
 use crate::error::ApiError;
 use crate::integrations::{DepositIntegration, FeeIntegration, Operation, WithdrawalIntegration};
-use crate::stellar::Memo;
 use crate::store::{QuoteStore, TransactionStore};
 
 impl<I, S> Transfer<I, S>
@@ -32,21 +31,7 @@ where
             Some(account) => parse_account(account)?,
             None => caller.address(),
         };
-        let refund = match (
-            param(params, "refund_memo"),
-            param(params, "refund_memo_type"),
-        ) {
-            (None, None) => None,
-            (Some(memo), Some(memo_type)) => Some(
-                Memo::from_sep(Some(memo_type), Some(memo))
-                    .map_err(|e| ApiError::bad_request(format!("refund memo: {e}")))?,
-            ),
-            _ => {
-                return Err(ApiError::bad_request(
-                    "'refund_memo' and 'refund_memo_type' go together: send both or neither",
-                ))
-            }
-        };
+        let refund = crate::transfer::refund_memo(params)?;
         self.open(caller, Operation::Withdraw, params, |transaction| {
             transaction.from = Some(source.to_string());
             if let Some(memo) = refund {

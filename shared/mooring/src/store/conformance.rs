@@ -230,7 +230,7 @@ pub async fn user_listings_are_newest_first_paged_and_private<S: TransactionStor
         user: owner,
         protocol: None,
         asset_code: Some("USDC".into()),
-        kind: None,
+        kinds: Vec::new(),
         no_older_than: None,
         limit: 3,
         cursor: None,
@@ -254,12 +254,12 @@ pub async fn user_listings_are_newest_first_paged_and_private<S: TransactionStor
 
     query.cursor = None;
     query.limit = 100;
-    query.kind = Some(Kind::Withdrawal);
+    query.kinds = vec![Kind::Withdrawal];
     let withdrawals = store.list_for_user(&query).await.expect("list").items;
     assert_eq!(withdrawals.len(), 3);
     assert!(withdrawals.iter().all(|t| t.kind == Kind::Withdrawal));
 
-    query.kind = None;
+    query.kinds = Vec::new();
     query.no_older_than = Some(Timestamp::from_millis(base + 4000));
     let recent = store.list_for_user(&query).await.expect("list").items;
     assert_eq!(
@@ -334,7 +334,7 @@ pub async fn user_listings_start_before_a_transaction<S: TransactionStore>(store
             user: owner,
             protocol: Some(Protocol::Sep24),
             asset_code: None,
-            kind: None,
+            kinds: Vec::new(),
             no_older_than: None,
             limit: 100,
             cursor: None,
@@ -353,7 +353,7 @@ pub async fn user_listings_start_before_a_transaction<S: TransactionStore>(store
         user: owner,
         protocol: None,
         asset_code: Some("USDC".into()),
-        kind: None,
+        kinds: Vec::new(),
         no_older_than: None,
         limit: 2,
         cursor: None,
@@ -373,7 +373,7 @@ pub async fn user_listings_start_before_a_transaction<S: TransactionStore>(store
 
     query.cursor = None;
     query.limit = 100;
-    query.kind = Some(Kind::Withdrawal);
+    query.kinds = vec![Kind::Withdrawal];
     let withdrawals = store.list_for_user(&query).await.expect("list").items;
     let expected: Vec<Transaction> = mine[2..]
         .iter()
@@ -386,7 +386,7 @@ pub async fn user_listings_start_before_a_transaction<S: TransactionStore>(store
         "kind and position combine"
     );
 
-    query.kind = None;
+    query.kinds = Vec::new();
     query.no_older_than = Some(Timestamp::from_millis(base + 1000));
     let recent = store.list_for_user(&query).await.expect("list").items;
     let expected: Vec<Transaction> = mine[2..]

@@ -47,7 +47,8 @@ pub struct TransactionQuery {
     pub user: UserKey,
     pub protocol: Option<crate::model::Protocol>,
     pub asset_code: Option<String>,
-    pub kind: Option<Kind>,
+    /// Only these kinds (SEP-6 `kind` is a list); empty: every kind.
+    pub kinds: Vec<Kind>,
     /// Only transactions started at or after this time.
     pub no_older_than: Option<Timestamp>,
     pub limit: usize,
@@ -85,7 +86,7 @@ impl TransactionQuery {
     pub fn has_filters(&self) -> bool {
         self.protocol.is_some()
             || self.asset_code.is_some()
-            || self.kind.is_some()
+            || !self.kinds.is_empty()
             || self.before.is_some()
     }
 
@@ -99,7 +100,7 @@ impl TransactionQuery {
                 .asset_code
                 .as_deref()
                 .is_none_or(|code| t.asset.code() == code)
-            && self.kind.is_none_or(|k| t.kind == k)
+            && (self.kinds.is_empty() || self.kinds.contains(&t.kind))
     }
 }
 

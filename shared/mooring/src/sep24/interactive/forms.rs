@@ -22,10 +22,11 @@ use crate::integrations::{
     DepositIntegration, FeeIntegration, FieldKind, FlowContext, Form, IntegrationError, Page,
     WithdrawalIntegration,
 };
-use crate::model::{withdraw_memo, FeeDetails, Transaction, TransactionStatus};
+use crate::model::{FeeDetails, Transaction, TransactionStatus};
 use crate::sep24::token::Session;
 use crate::sep24::view::{TransactionEnvelope, TransactionView};
 use crate::store::{ChallengeStore, StoreError, TransactionStore};
+use crate::transfer::set_withdrawal_destination;
 
 /// The step name of the confirmation page Mooring shows when the integration has no form left
 /// but the transaction is still `incomplete` (nothing changes on a `GET`).
@@ -403,15 +404,7 @@ where
                     .map_err(|e| FlowError::Internal(format!("instructions: {e}")))?,
             );
         } else {
-            let account = asset.distribution_account().ok_or_else(|| {
-                FlowError::Internal(format!(
-                    "asset {} has no distribution account",
-                    asset.asset.code()
-                ))
-            })?;
-            transaction.receiving_account = Some(account);
-            transaction.receiving_memo_type = Some("hash".into());
-            transaction.receiving_memo = Some(withdraw_memo(&transaction.id));
+            set_withdrawal_destination(transaction, asset).map_err(FlowError::Internal)?;
         }
         transaction.status = TransactionStatus::PendingUserTransferStart;
         transaction.updated_at = self.now();
