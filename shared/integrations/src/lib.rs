@@ -6,7 +6,8 @@
 //!
 //! - [`Integration`] names the type implementing the traits (`TomlIntegration`,
 //!   `CustomerIntegration`, the SEP-24 `InteractiveFlow`, `DepositIntegration`,
-//!   `WithdrawalIntegration`, `FeeIntegration`);
+//!   `WithdrawalIntegration`, `FeeIntegration`, the SEP-6 `ProgrammaticIntegration`,
+//!   `QuoteIntegration`);
 //! - [`register_integrations`] builds it, once per cold start, from the settings (the function's
 //!   environment in Lambda) and the [`Ports`] Mooring hands over (the customer store, the clock).
 //!

@@ -7,6 +7,7 @@
 //! - Deposits get fixed instructions: one account and the transaction id as the reference.
 //!   Nothing reports deposits arrived (Mooring's default `poll_pending_deposits`).
 //! - Withdrawals are paid out by the operator (`pending_external`, Mooring's default).
+//! - SEP-6: Mooring's defaults (ready at once, no KYC, no `PATCH`).
 //! - Fees and stellar.toml: Mooring's defaults.
 //! - No KYC: SEP-12 requests are refused.
 
@@ -18,8 +19,8 @@ use mooring::i18n::Lang;
 use mooring::integrations::{
     CustomerInfo, CustomerIntegration, CustomerQuery, CustomerUpdate, DepositIntegration,
     FeeIntegration, FieldKind, FlowContext, Form, FormField, FormValues, Instruction, Instructions,
-    IntegrationError, InteractiveFlow, QuoteIntegration, SetupError, TomlIntegration,
-    WithdrawalIntegration,
+    IntegrationError, InteractiveFlow, ProgrammaticIntegration, QuoteIntegration, SetupError,
+    TomlIntegration, WithdrawalIntegration,
 };
 use mooring::model::{CustomerStatus, Transaction, UserKey};
 
@@ -105,6 +106,10 @@ impl<S> DepositIntegration for Minimal<S> {
 }
 
 impl<S> WithdrawalIntegration for Minimal<S> {}
+
+// SEP-6 with the defaults: deposits ready with no instructions, withdrawals with the anchor's
+// account and memo, no PATCH.
+impl<S> ProgrammaticIntegration for Minimal<S> {}
 
 impl<S> CustomerIntegration for Minimal<S> {
     async fn get(&self, query: &CustomerQuery) -> Result<CustomerInfo, IntegrationError> {

@@ -316,7 +316,7 @@ impl Sep {
     /// is a configuration error, so stellar.toml never advertises a server that does not exist
     /// (`sep1::stellar_toml` advertises each SEP an asset offers). Add a SEP here when its
     /// function lands.
-    pub const SERVED: &'static [Sep] = &[Sep::Sep24, Sep::Sep38];
+    pub const SERVED: &'static [Sep] = &[Sep::Sep6, Sep::Sep24, Sep::Sep38];
 
     /// The name used in `seps` (`sep24`).
     pub fn name(self) -> &'static str {
@@ -352,6 +352,10 @@ pub struct TransferLimits {
     pub fee_percent: Option<Amount>,
     /// The smallest fee charged (SEP-24 `fee_minimum`).
     pub fee_minimum: Option<Amount>,
+    /// SEP-6: how users move the off-chain funds (`funding_methods` in `/info`, e.g.
+    /// `bank_transfer`); the names SEP-38 delivery methods use. Required for a SEP-6 asset.
+    #[serde(default)]
+    pub funding_methods: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -446,6 +450,16 @@ fn parse_assets(json: &str) -> Result<Vec<AssetConfig>, String> {
             ));
         }
         for (dir, limits) in [("deposit", &a.deposit), ("withdraw", &a.withdraw)] {
+            if a.offers(Sep::Sep6)
+                && limits
+                    .as_ref()
+                    .is_some_and(|l| l.enabled && l.funding_methods.is_empty())
+            {
+                return Err(format!(
+                    "{} {dir}: a SEP-6 asset needs funding_methods (e.g. [\"bank_transfer\"])",
+                    a.asset.code()
+                ));
+            }
             if let Some(TransferLimits {
                 min_amount: Some(min),
                 max_amount: Some(max),
@@ -684,12 +698,12 @@ mod tests {
                 r#"[{{"code":"USDC","issuer":"GA7QYNF7SOWQ3GLR2BGMZEHXAVIRZA4KVWLTJJFC7MGXUA74P7UJVSGZ","seps":{seps}}}]"#
             )
         };
-        for (seps, named) in [(r#"["sep24","sep6"]"#, "sep6"), (r#"["sep31"]"#, "sep31")] {
+        for (seps, named) in [(r#"["sep24","sep31"]"#, "sep31"), (r#"["sep31"]"#, "sep31")] {
             assert_eq!(
                 error_of(&with(base(), "ASSETS", &assets(seps))),
                 format!(
                     "ASSETS is invalid: asset USDC lists {named}, which this deployment does not \
-                     serve yet (available: sep24, sep38)"
+                     serve yet (available: sep6, sep24, sep38)"
                 ),
                 "{seps}"
             );

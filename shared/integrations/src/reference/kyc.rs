@@ -287,9 +287,20 @@ impl<S: CustomerStore> Anchor<S> {
         }
     }
 
-    fn in_review(&self, customer: &Customer) -> bool {
+    /// The seconds left of the customer's review delay ([`KycSettings::processing`] after its
+    /// last change); `None` when it is not in review.
+    pub(super) fn review_remaining(&self, customer: &Customer) -> Option<u64> {
+        if self.kyc.processing.is_zero() {
+            return None;
+        }
         let review_ends = customer.updated_at.secs() + self.kyc.processing.as_secs() as i64;
-        !self.kyc.processing.is_zero() && self.now().secs() < review_ends
+        u64::try_from(review_ends - self.now().secs())
+            .ok()
+            .filter(|&left| left > 0)
+    }
+
+    fn in_review(&self, customer: &Customer) -> bool {
+        self.review_remaining(customer).is_some()
     }
 
     /// The `GET /customer` answer for a customer (or none yet) and a known type.

@@ -8,10 +8,14 @@
 //! - SEP-24 deposits and withdrawals through a demo bank ([`rail`]): the amount, the bank account
 //!   to pay out to, the KYC fields still lacking; bank instructions with a reference; the
 //!   configured fees; deposits received and withdrawals paid out at the demo bank ([`bank`]).
+//! - SEP-6 programmatic deposits and withdrawals ([`programmatic`]): the same KYC (asked through
+//!   SEP-12), bank instructions and payout account as SEP-24; a withdrawal's bank account from
+//!   the request's `dest`, the customer's `bank_account_number` or a `PATCH`.
 //! - SEP-38 prices and firm quotes from configured rates, spreads and fees ([`rates`]).
 
 pub mod bank;
 pub mod kyc;
+pub mod programmatic;
 pub mod rail;
 pub mod rates;
 

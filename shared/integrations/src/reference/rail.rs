@@ -83,7 +83,7 @@ pub fn mask_account(number: &str) -> String {
 }
 
 /// An IBAN or account number: 4 to 34 letters and digits once spaces are removed.
-fn normalize_account(number: &str, lang: Lang) -> Result<String, IntegrationError> {
+pub(super) fn normalize_account(number: &str, lang: Lang) -> Result<String, IntegrationError> {
     let compact: String = number
         .chars()
         .filter(|c| !c.is_whitespace())
@@ -94,6 +94,13 @@ fn normalize_account(number: &str, lang: Lang) -> Result<String, IntegrationErro
     } else {
         Err(IntegrationError::invalid(text(lang, Text::BadAccount)))
     }
+}
+
+/// Keeps a checked bank account number as the withdrawal's payout account: whole in
+/// [`payout_account`](Transaction::payout_account), masked in `to`.
+pub(super) fn set_payout_account(transaction: &mut Transaction, number: String) {
+    transaction.to = Some(mask_account(&number));
+    transaction.payout_account = Some(number);
 }
 
 /// The texts of the reference rail, per language.
@@ -249,6 +256,24 @@ impl<S: CustomerStore> Anchor<S> {
         CustomerIntegration::put(self, &update).await.map(|_| ())
     }
 
+    /// Takes the bank account a user gave for a withdrawal (the SEP-24 bank-account step, SEP-6's
+    /// `dest`): checked and normalised ([`normalize_account`]), saved with the customer as
+    /// `bank_account_number` (as SEP-12 would), then kept with the transaction
+    /// ([`set_payout_account`]). Refused or failed: the transaction is unchanged.
+    pub(super) async fn take_payout_account(
+        &self,
+        transaction: &mut Transaction,
+        number: &str,
+        lang: Lang,
+    ) -> Result<(), IntegrationError> {
+        let number = normalize_account(number, lang)?;
+        let fields = BTreeMap::from([("bank_account_number".to_owned(), number.clone())]);
+        self.save_customer_fields(&transaction.user, fields, Some(&transaction.id))
+            .await?;
+        set_payout_account(transaction, number);
+        Ok(())
+    }
+
     fn amount_form(context: FlowContext<'_>) -> Form {
         let mut field = FormField::new(
             "amount",
@@ -382,13 +407,7 @@ impl<S: CustomerStore> InteractiveFlow for Anchor<S> {
                 let number = values
                     .get("bank_account_number")
                     .ok_or_else(|| IntegrationError::invalid(text(lang, Text::BadAccount)))?;
-                let number = normalize_account(number, lang)?;
-                let fields = BTreeMap::from([("bank_account_number".to_owned(), number.clone())]);
-                self.save_customer_fields(&transaction.user, fields, Some(&transaction.id))
-                    .await?;
-                transaction.to = Some(mask_account(&number));
-                transaction.payout_account = Some(number);
-                Ok(())
+                self.take_payout_account(transaction, number, lang).await
             }
             STEP_KYC => self.after_kyc_form(transaction, form, values).await,
             _ => Err(IntegrationError::invalid(text(lang, Text::UnknownStep))),

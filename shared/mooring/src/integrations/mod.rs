@@ -10,13 +10,17 @@
 //! - [`DepositIntegration`], [`WithdrawalIntegration`] ([`transfer`]): each direction's own
 //!   hooks on top (instructions and the deposit poller's; the payout);
 //! - [`FeeIntegration`] ([`transfer`]): fees;
+//! - [`ProgrammaticIntegration`] ([`programmatic`]): SEP-6 deposits and withdrawals (what a
+//!   request needs: KYC, transaction details, instructions);
 //! - [`QuoteIntegration`] ([`quote`]): SEP-38 prices and firm quotes.
 
 pub mod customer;
+pub mod programmatic;
 pub mod quote;
 pub mod transfer;
 
 pub use customer::*;
+pub use programmatic::*;
 pub use quote::*;
 pub use transfer::*;
 

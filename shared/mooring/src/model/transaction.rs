@@ -310,6 +310,10 @@ pub struct Transaction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_memo_type: Option<String>,
 
+    /// SEP-6: how the user moves the off-chain funds (`funding_method`, one of the asset's
+    /// `funding_methods`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funding_method: Option<String>,
     /// SEP-6/31 KYC and transaction-info loops.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required_info_message: Option<String>,
@@ -398,6 +402,7 @@ impl Transaction {
             receiving_memo_type: None,
             refund_memo: None,
             refund_memo_type: None,
+            funding_method: None,
             required_info_message: None,
             required_info_updates: None,
             instructions: None,

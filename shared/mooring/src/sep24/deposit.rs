@@ -4,10 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::service::{param, parse_account, Caller, InteractiveResponse, Transfer};
+use super::service::{Caller, InteractiveResponse, Transfer};
 use crate::error::ApiError;
 use crate::integrations::{DepositIntegration, FeeIntegration, Operation, WithdrawalIntegration};
-use crate::stellar::Memo;
 use crate::store::{QuoteStore, TransactionStore};
 
 impl<I, S> Transfer<I, S>
@@ -27,19 +26,7 @@ where
         caller: &Caller,
         params: &BTreeMap<String, String>,
     ) -> Result<InteractiveResponse, ApiError> {
-        let destination = match param(params, "account") {
-            Some(account) => parse_account(account)?,
-            None => caller.address(),
-        };
-        let memo = Memo::from_sep(param(params, "memo_type"), param(params, "memo"))
-            .map_err(|e| ApiError::bad_request(format!("memo: {e}")))?;
-        let shared_account_user = destination.id.is_none()
-            && destination.account == caller.user.account
-            && !caller.user.muxed;
-        let memo = match (memo, caller.user.memo) {
-            (Memo::None, Some(id)) if shared_account_user => Memo::Id(id),
-            (memo, _) => memo,
-        };
+        let (destination, memo) = crate::transfer::deposit_destination(caller, params)?;
         self.open(caller, Operation::Deposit, params, |transaction| {
             transaction.to = Some(destination.to_string());
             if let Some(value) = memo.value() {

@@ -4,11 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use super::service::{param, parse_amount, Caller, Transfer};
+use super::service::{param, Caller, Transfer};
+use crate::config::Sep;
 use crate::error::ApiError;
-use crate::integrations::{DepositIntegration, FeeIntegration, Operation, WithdrawalIntegration};
+use crate::integrations::{DepositIntegration, FeeIntegration, WithdrawalIntegration};
 use crate::stellar::Amount;
 use crate::store::{QuoteStore, TransactionStore};
+use crate::transfer::fee_query;
 
 impl<I, S> Transfer<I, S>
 where
@@ -22,21 +24,7 @@ where
         caller: &Caller,
         params: &BTreeMap<String, String>,
     ) -> Result<Amount, ApiError> {
-        let operation = match param(params, "operation") {
-            Some("deposit") => Operation::Deposit,
-            Some("withdraw") => Operation::Withdraw,
-            Some(_) => {
-                return Err(ApiError::bad_request(
-                    "'operation' must be deposit or withdraw",
-                ))
-            }
-            None => return Err(ApiError::bad_request("'operation' is required")),
-        };
-        let asset = self.asset(param(params, "asset_code"), param(params, "asset_issuer"))?;
-        let limits = crate::transfer::enabled(operation, asset)?;
-        let amount =
-            param(params, "amount").ok_or_else(|| ApiError::bad_request("'amount' is required"))?;
-        let amount = parse_amount(amount, asset, limits)?;
+        let (operation, asset, amount) = fee_query(&self.anchor.assets, Sep::Sep24, params)?;
         self.fee_of(
             operation,
             param(params, "type"),

@@ -3,13 +3,14 @@
 //! token) and the features the deposit submitter honours.
 
 use serde::Serialize;
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 use super::service::Transfer;
-use crate::config::{Sep, TransferLimits};
+use crate::config::Sep;
 use crate::integrations::{DepositIntegration, FeeIntegration, Operation, WithdrawalIntegration};
-use crate::stellar::Amount;
 use crate::store::{QuoteStore, TransactionStore};
+use crate::transfer::limits::entry;
+pub use crate::transfer::limits::number;
 
 /// The `/info` answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -66,40 +67,4 @@ where
             },
         }
     }
-}
-
-/// One asset's entry for one direction: `{"enabled": false}` when it is not offered.
-fn entry(limits: Option<&TransferLimits>) -> Value {
-    let mut entry = Map::new();
-    let limits = limits.filter(|l| l.enabled);
-    entry.insert("enabled".into(), Value::Bool(limits.is_some()));
-    if let Some(limits) = limits {
-        for (key, value) in [
-            ("min_amount", limits.min_amount),
-            ("max_amount", limits.max_amount),
-            ("fee_fixed", limits.fee_fixed),
-            ("fee_percent", limits.fee_percent),
-            ("fee_minimum", limits.fee_minimum),
-        ] {
-            if let Some(value) = value {
-                entry.insert(key.into(), number(value));
-            }
-        }
-    }
-    Value::Object(entry)
-}
-
-/// An amount as a JSON number (`/info` and `/fee` show numbers): an integer when whole, else
-/// the nearest double of its decimal, which prints as that decimal.
-pub fn number(amount: Amount) -> Value {
-    const UNIT: i64 = 10_000_000;
-    if amount.stroops() % UNIT == 0 {
-        return Value::Number(Number::from(amount.stroops() / UNIT));
-    }
-    amount
-        .to_string()
-        .parse::<f64>()
-        .ok()
-        .and_then(Number::from_f64)
-        .map_or(Value::Null, Value::Number)
 }

@@ -15,7 +15,7 @@ use http::{Method, Request, StatusCode};
 use serde::Serialize;
 
 use super::service::Transfer;
-use super::view::{TransactionEnvelope, TransactionView};
+use super::view::{Envelope, TransactionView};
 use crate::error::ApiError;
 use crate::http::body::{
     add_query_params, body_params, query_params, MAX_FILE_BYTES, MAX_FORM_BYTES,
@@ -133,7 +133,7 @@ where
             let transaction = transfer.transaction(&caller, &params).await?;
             Ok(json(
                 StatusCode::OK,
-                &TransactionEnvelope(TransactionView::new(&transaction, transfer.public_url())),
+                &Envelope(TransactionView::new(&transaction, transfer.public_url())),
             ))
         }
         Endpoint::Transactions => {

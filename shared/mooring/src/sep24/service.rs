@@ -20,9 +20,7 @@ use crate::i18n::Lang;
 use crate::integrations::{
     DepositIntegration, FeeIntegration, FeeRequest, Operation, WithdrawalIntegration,
 };
-use crate::model::{
-    FeeDetails, Kind, Protocol, QuoteContext, Transaction, TransactionStatus, UserKey,
-};
+use crate::model::{Kind, Protocol, QuoteContext, Transaction, TransactionStatus, UserKey};
 use crate::sep24::token::InteractiveKeys;
 use crate::sep9;
 use crate::stellar::Amount;
@@ -30,7 +28,7 @@ use crate::store::{QuoteStore, TransactionStore};
 use crate::time::Timestamp;
 use crate::transfer::quote::{bind_quote, quote_for, use_quote, QuoteRequest};
 pub use crate::transfer::Caller;
-use crate::transfer::{claimable_balance_supported, enabled, find_asset};
+use crate::transfer::{claimable_balance_supported, enabled, find_asset, set_amounts};
 pub(super) use crate::transfer::{param, parse_account, parse_amount, store_error};
 
 /// A SEP-9 text value a wallet sends with a POST may be at most this long (as in SEP-12).
@@ -212,25 +210,7 @@ where
             operation == Operation::Deposit && claimable_balance_supported;
         if let Some(amount) = amount {
             let fee = self.fee_of(operation, None, asset, amount, &user).await?;
-            let amount_out = amount
-                .checked_sub(fee)
-                .filter(|out| *out >= Amount::ZERO)
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "the amount does not cover the fee of {fee} {}",
-                        asset.asset.code()
-                    ))
-                })?;
-            let asset_id = asset.asset.sep38_id();
-            transaction.amount_in = Some(amount);
-            transaction.amount_out = Some(amount_out);
-            transaction.amount_in_asset = Some(asset_id.clone());
-            transaction.amount_out_asset = Some(asset_id.clone());
-            transaction.fee_details = Some(FeeDetails {
-                total: fee,
-                asset: asset_id,
-                breakdown: Vec::new(),
-            });
+            set_amounts(&mut transaction, asset, amount, fee)?;
         }
         if let Some(quote) = &quote {
             bind_quote(&mut transaction, quote)?;

@@ -6,6 +6,8 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::model::{Kind, Transaction};
+use crate::transfer::view::common_fields;
+pub use crate::transfer::view::Envelope;
 
 /// The `more_info_url` of a transaction: the public page of the `sep24-interactive` function.
 pub fn more_info_url(public_url: &str, transaction_id: &str) -> String {
@@ -25,17 +27,6 @@ impl<'a> TransactionView<'a> {
             transaction,
             public_url,
         }
-    }
-}
-
-/// `{"transaction": {...}}`, the body of `GET /transaction` and of wallet callbacks.
-pub struct TransactionEnvelope<'a>(pub TransactionView<'a>);
-
-impl Serialize for TransactionEnvelope<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(1))?;
-        map.serialize_entry("transaction", &self.0)?;
-        map.end()
     }
 }
 
@@ -59,58 +50,7 @@ impl Serialize for TransactionView<'_> {
             map.serialize_entry("kyc_verified", &verified)?;
         }
         map.serialize_entry("more_info_url", &more_info_url(self.public_url, &t.id))?;
-        map.serialize_entry("amount_in", &t.amount_in)?;
-        if let Some(asset) = &t.amount_in_asset {
-            map.serialize_entry("amount_in_asset", asset)?;
-        }
-        map.serialize_entry("amount_out", &t.amount_out)?;
-        if let Some(asset) = &t.amount_out_asset {
-            map.serialize_entry("amount_out_asset", asset)?;
-        }
-        // Deprecated in favour of fee_details, still read by many wallets.
-        map.serialize_entry("amount_fee", &t.fee_details.as_ref().map(|f| f.total))?;
-        if let Some(fee) = &t.fee_details {
-            map.serialize_entry("amount_fee_asset", &fee.asset)?;
-        }
-        map.serialize_entry("fee_details", &t.fee_details)?;
-        if let Some(quote) = &t.quote_id {
-            map.serialize_entry("quote_id", quote)?;
-        }
-        map.serialize_entry("started_at", &t.started_at)?;
-        map.serialize_entry("updated_at", &t.updated_at)?;
-        if let Some(completed) = &t.completed_at {
-            map.serialize_entry("completed_at", completed)?;
-        }
-        if let Some(deadline) = &t.user_action_required_by {
-            map.serialize_entry("user_action_required_by", deadline)?;
-        }
-        map.serialize_entry("stellar_transaction_id", &t.stellar_transaction_id)?;
-        if let Some(external) = &t.external_transaction_id {
-            map.serialize_entry("external_transaction_id", external)?;
-        }
-        if let Some(message) = &t.status_message {
-            map.serialize_entry("message", message)?;
-        }
-        if let Some(refunds) = &t.refunds {
-            map.serialize_entry("refunds", refunds)?;
-        }
-        map.serialize_entry("from", &t.from)?;
-        map.serialize_entry("to", &t.to)?;
-        if t.kind.is_deposit() {
-            if let Some(memo) = &t.deposit_memo {
-                map.serialize_entry("deposit_memo", memo)?;
-            }
-            if let Some(memo_type) = &t.deposit_memo_type {
-                map.serialize_entry("deposit_memo_type", memo_type)?;
-            }
-            if let Some(balance) = &t.claimable_balance_id {
-                map.serialize_entry("claimable_balance_id", balance)?;
-            }
-        } else {
-            map.serialize_entry("withdraw_anchor_account", &t.receiving_account)?;
-            map.serialize_entry("withdraw_memo", &t.receiving_memo)?;
-            map.serialize_entry("withdraw_memo_type", &t.receiving_memo_type)?;
-        }
+        common_fields(&mut map, t, "breakdown")?;
         map.end()
     }
 }
@@ -146,11 +86,8 @@ mod tests {
     }
 
     fn render(t: &Transaction) -> Value {
-        serde_json::to_value(TransactionEnvelope(TransactionView::new(
-            t,
-            "https://anchor.example",
-        )))
-        .expect("json")
+        serde_json::to_value(Envelope(TransactionView::new(t, "https://anchor.example")))
+            .expect("json")
     }
 
     #[test]

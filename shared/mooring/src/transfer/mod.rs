@@ -1,11 +1,14 @@
 //! What SEP-6 (programmatic) and SEP-24 (interactive) deposits and withdrawals share: who the
 //! caller is, which configured asset a request names and its amounts ([`request`]), binding a
-//! SEP-38 quote ([`quote`]), a user's transaction history ([`history`]) and the withdrawal
-//! account and memo a user pays to. The SEP modules build on this one and never on each other.
+//! SEP-38 quote ([`quote`]), a user's transaction history ([`history`]), signed wallet
+//! callbacks ([`callback`]) and the withdrawal account and memo a user pays to. The SEP modules build on this one and never on each other.
 
+pub mod callback;
 pub mod history;
+pub mod limits;
 pub mod quote;
 pub mod request;
+pub mod view;
 
 use http::HeaderMap;
 
@@ -14,11 +17,12 @@ use crate::config::AssetConfig;
 use crate::error::ApiError;
 use crate::model::{withdraw_memo, Transaction, UserKey};
 use crate::sep10::WebAuthUser;
-use crate::stellar::MuxedAccount;
+use crate::stellar::{Memo, MuxedAccount};
+use std::collections::BTreeMap;
 
 pub use request::{
-    claimable_balance_supported, enabled, find_asset, param, parse_account, parse_amount,
-    refund_memo, store_error, truncate,
+    claimable_balance_supported, enabled, fee_query, find_asset, param, parse_account,
+    parse_amount, refund_memo, set_amounts, store_error, truncate,
 };
 
 /// The authenticated caller: the user its SEP-10 token names and the token's `client_domain`.
@@ -57,6 +61,54 @@ impl Caller {
         };
         MuxedAccount::new(self.user.account, id)
     }
+}
+
+/// Where a deposit is paid: `account` (`G...` or `M...`, default the caller's own address) and
+/// the payment's memo (`memo`/`memo_type`). A shared-account user (`G...:memo` token)
+/// depositing to its own account gets its memo by default, so the funds reach it.
+pub fn deposit_destination(
+    caller: &Caller,
+    params: &BTreeMap<String, String>,
+) -> Result<(MuxedAccount, Memo), ApiError> {
+    let destination = match param(params, "account") {
+        Some(account) => parse_account(account)?,
+        None => caller.address(),
+    };
+    let memo = Memo::from_sep(param(params, "memo_type"), param(params, "memo"))
+        .map_err(|e| ApiError::bad_request(format!("memo: {e}")))?;
+    let own_account = destination.account == caller.user.account;
+    let shared_account_user = destination.id.is_none() && own_account && !caller.user.muxed;
+    let memo = match (memo, caller.user.memo) {
+        (Memo::None, Some(id)) if shared_account_user => Memo::Id(id),
+        (memo, _) => memo,
+    };
+    Ok((destination, memo))
+}
+
+/// Refuses an `account` (and memo) naming another user of the caller's own shared account: a
+/// different `M...` id, or a memo that is not the caller's (SEP-6: users of one account are
+/// told apart by memo, and one may not move funds in another's name).
+pub fn refuse_other_users(
+    caller: &Caller,
+    account: &MuxedAccount,
+    memo: &Memo,
+) -> Result<(), ApiError> {
+    let (true, Some(own)) = (account.account == caller.user.account, caller.user.memo) else {
+        return Ok(());
+    };
+    let names_another = match (account.id, memo) {
+        (Some(id), _) => id != own,
+        (None, Memo::Id(id)) => *id != own,
+        (None, Memo::None) => false,
+        // A text or hash memo cannot name this user.
+        (None, _) => true,
+    };
+    if names_another {
+        return Err(ApiError::bad_request(
+            "'account' and 'memo' name another user of your account",
+        ));
+    }
+    Ok(())
 }
 
 /// Sets where the user of a withdrawal pays: the asset's distribution account, with a `hash`

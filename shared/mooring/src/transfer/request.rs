@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use crate::config::{AssetConfig, Sep, TransferLimits};
 use crate::error::ApiError;
 use crate::integrations::Operation;
+use crate::model::{FeeDetails, Transaction};
 use crate::stellar::{AccountId, Amount, Memo, MuxedAccount};
 use crate::store::StoreError;
 
@@ -120,6 +121,65 @@ pub fn parse_account(value: &str) -> Result<MuxedAccount, ApiError> {
     value
         .parse()
         .map_err(|_| ApiError::bad_request("'account' is not a valid Stellar account"))
+}
+
+/// A transaction's amounts of `amount` of `asset` less `fee`: `amount_in`, `amount_out`, the
+/// fee (`fee_details`), all in the asset; 400 when the amount does not cover the fee.
+pub fn set_amounts(
+    transaction: &mut Transaction,
+    asset: &AssetConfig,
+    amount: Amount,
+    fee: Amount,
+) -> Result<(), ApiError> {
+    let amount_out = amount
+        .checked_sub(fee)
+        .filter(|out| *out >= Amount::ZERO)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "the amount does not cover the fee of {fee} {}",
+                asset.asset.code()
+            ))
+        })?;
+    let asset_id = asset.asset.sep38_id();
+    transaction.amount_in = Some(amount);
+    transaction.amount_out = Some(amount_out);
+    transaction.amount_in_asset = Some(asset_id.clone());
+    transaction.amount_out_asset = Some(asset_id.clone());
+    transaction.fee_details = Some(FeeDetails {
+        total: fee,
+        asset: asset_id,
+        breakdown: Vec::new(),
+    });
+    Ok(())
+}
+
+/// `GET /fee` (SEP-24 5.2, SEP-6's deprecated copy): `operation` (`deposit` | `withdraw`),
+/// `asset_code` (and `asset_issuer`), `amount` within the direction's limits.
+pub fn fee_query<'a>(
+    assets: &'a [AssetConfig],
+    sep: Sep,
+    params: &BTreeMap<String, String>,
+) -> Result<(Operation, &'a AssetConfig, Amount), ApiError> {
+    let operation = match param(params, "operation") {
+        Some("deposit") => Operation::Deposit,
+        Some("withdraw") => Operation::Withdraw,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "'operation' must be deposit or withdraw",
+            ))
+        }
+        None => return Err(ApiError::bad_request("'operation' is required")),
+    };
+    let asset = find_asset(
+        assets,
+        sep,
+        param(params, "asset_code"),
+        param(params, "asset_issuer"),
+    )?;
+    let limits = enabled(operation, asset)?;
+    let amount =
+        param(params, "amount").ok_or_else(|| ApiError::bad_request("'amount' is required"))?;
+    Ok((operation, asset, parse_amount(amount, asset, limits)?))
 }
 
 /// `claimable_balance_supported`: `true` or `false` (any case), default false.

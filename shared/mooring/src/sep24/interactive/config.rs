@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::auth::AuthConfig;
 use crate::config::{AnchorConfig, ConfigError, Secret, Sep24Config, Source};
 use crate::stellar::Keypair;
+use crate::transfer::callback::CallbackSettings;
 
 /// Settings of the interactive flow, read once per cold start.
 #[derive(Debug, Clone)]
@@ -31,49 +32,15 @@ impl InteractiveConfig {
     pub fn from_source(src: &impl Source, anchor: AnchorConfig) -> Result<Self, ConfigError> {
         let auth = AuthConfig::from_source(src, &anchor)?;
         let sep24 = Sep24Config::from_source(src)?;
-        let signing_key = match src.get("SIGNING_SEED") {
-            None => None,
-            Some(seed) => {
-                let pair = Keypair::from_secret_seed(&seed).map_err(|e| ConfigError::Invalid {
-                    name: "SIGNING_SEED",
-                    reason: e.to_string(),
-                })?;
-                if pair.account_id() != anchor.signing_account {
-                    return Err(ConfigError::Invalid {
-                        name: "SIGNING_SEED",
-                        reason: "does not match SIGNING_KEY".into(),
-                    });
-                }
-                Some(pair)
-            }
-        };
-        let timeout_ms: u64 = match src.get("SEP24_CALLBACK_TIMEOUT_MS") {
-            None => 3_000,
-            Some(v) => v
-                .trim()
-                .parse()
-                .ok()
-                .filter(|ms| *ms > 0)
-                .ok_or(ConfigError::Invalid {
-                    name: "SEP24_CALLBACK_TIMEOUT_MS",
-                    reason: "must be a positive number of milliseconds".into(),
-                })?,
-        };
-        let callback_allow_insecure = match src.get("SEP24_CALLBACK_ALLOW_INSECURE") {
-            None => false,
-            Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
-                name: "SEP24_CALLBACK_ALLOW_INSECURE",
-                reason: "must be true or false".into(),
-            })?,
-        };
+        let callbacks = CallbackSettings::from_source(src, &anchor)?;
         Ok(Self {
             secure_cookie: anchor.serves_https(),
             anchor,
             jwt_secret: auth.jwt_secret,
             sep24,
-            signing_key,
-            callback_timeout: Duration::from_millis(timeout_ms),
-            callback_allow_insecure,
+            signing_key: callbacks.signing_key,
+            callback_timeout: callbacks.timeout,
+            callback_allow_insecure: callbacks.allow_insecure,
         })
     }
 }

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use http::StatusCode;
 
-use super::callback::{parse_callback_url, sign_callback};
 use super::fee::AmountRefusal;
 use super::messages::{fill, messages};
 use super::validate::{parse_amount, validate_form, FieldErrors};
@@ -24,8 +23,9 @@ use crate::integrations::{
 };
 use crate::model::{FeeDetails, Transaction, TransactionStatus};
 use crate::sep24::token::Session;
-use crate::sep24::view::{TransactionEnvelope, TransactionView};
+use crate::sep24::view::{Envelope, TransactionView};
 use crate::store::{ChallengeStore, StoreError, TransactionStore};
+use crate::transfer::callback::{parse_callback_url, send_signed};
 use crate::transfer::set_withdrawal_destination;
 
 /// The step name of the confirmation page Mooring shows when the integration has no form left
@@ -434,7 +434,7 @@ where
             tracing::warn!(transaction_id = %transaction.id, "wallet callback skipped: callbacks are disabled (no SIGNING_SEED)");
             return;
         };
-        let body = match serde_json::to_string(&TransactionEnvelope(TransactionView::new(
+        let body = match serde_json::to_string(&Envelope(TransactionView::new(
             transaction,
             &self.config.anchor.public_url,
         ))) {
@@ -444,18 +444,15 @@ where
                 return;
             }
         };
-        for url in urls {
-            let host = url.host_str().unwrap_or_default().to_owned();
-            let signed = sign_callback(signer, url, body.clone(), self.clock.now());
-            match self.callbacks.send(&signed).await {
-                Ok(()) => {
-                    tracing::info!(transaction_id = %transaction.id, %host, "wallet callback sent")
-                }
-                Err(error) => {
-                    tracing::warn!(transaction_id = %transaction.id, %host, %error, "wallet callback failed")
-                }
-            }
-        }
+        send_signed(
+            &self.callbacks,
+            signer,
+            urls,
+            &body,
+            self.clock.now(),
+            &transaction.id,
+        )
+        .await;
     }
 
     /// `GET /sep24/interactive/return`: back from the integration's external flow.

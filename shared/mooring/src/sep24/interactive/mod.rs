@@ -19,9 +19,8 @@
 //! page: `link.rs` (the link and the session), `forms.rs` (the forms, the external flow's return
 //! and the end of the flow), `more_info.rs`, `fee.rs`. [`routes`] is its HTTP glue, [`pages`]
 //! the templates, [`messages`] the one catalogue of texts, [`validate`] the field checks,
-//! [`callback`] the signed URL callbacks, and `config.rs` / `error.rs` its settings and errors.
+//! [`crate::transfer::callback`] the signed URL callbacks, and `config.rs` / `error.rs` its settings and errors.
 
-pub mod callback;
 mod config;
 mod error;
 mod fee;
@@ -40,14 +39,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[cfg(any(test, feature = "testing"))]
-pub use callback::RecordingCallbacks;
-pub use callback::{CallbackError, CallbackSender, HttpCallbackSender, SignedCallback};
+pub use crate::transfer::callback::RecordingCallbacks;
+pub use crate::transfer::callback::{
+    CallbackError, CallbackSender, HttpCallbackSender, SignedCallback,
+};
 pub use config::InteractiveConfig;
 pub use error::FlowError;
 pub use forms::CONFIRM_STEP;
 pub use pages::Reply;
 
-use self::callback::parse_callback_url;
 use super::token::{InteractiveKeys, Session};
 use crate::clock::Clock;
 use crate::config::AssetConfig;
@@ -60,6 +60,7 @@ use crate::integrations::{
 use crate::model::{Protocol, Transaction};
 use crate::store::{ChallengeStore, TransactionStore};
 use crate::time::Timestamp;
+use crate::transfer::callback::parse_callback_url;
 
 /// Transaction ids longer than this are not looked up.
 const MAX_ID_LEN: usize = 128;

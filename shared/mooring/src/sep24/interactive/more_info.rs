@@ -8,7 +8,7 @@ use crate::i18n::Lang;
 use crate::integrations::{
     DepositIntegration, FeeIntegration, FlowContext, Page, PageContent, WithdrawalIntegration,
 };
-use crate::sep24::view::{TransactionEnvelope, TransactionView};
+use crate::sep24::view::{Envelope, TransactionView};
 use crate::store::{ChallengeStore, TransactionStore};
 
 impl<I, S, C> Interactive<I, S, C>
@@ -49,7 +49,7 @@ where
         };
         let post_message = match params.get("callback").map(CallbackTarget::parse) {
             Some(Ok(CallbackTarget::PostMessage)) => {
-                let envelope = TransactionEnvelope(TransactionView::new(
+                let envelope = Envelope(TransactionView::new(
                     &transaction,
                     &self.config.anchor.public_url,
                 ));

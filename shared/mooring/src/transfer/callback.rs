@@ -1,5 +1,5 @@
-//! Wallet callbacks by URL (SEP-24 `callback` at the end of the flow, `on_change_callback` on a
-//! status change): one signed `POST {"transaction": ...}` (digest 5.6).
+//! Wallet callbacks by URL (SEP-24 `callback` at the end of the flow, SEP-6/24
+//! `on_change_callback` on a status change): one signed `POST {"transaction": ...}` (digest 5.6).
 //!
 //! The signature is made here ([`sign_callback`]); sending is a port ([`CallbackSender`]) so
 //! tests capture the request. The HTTP adapter ([`HttpCallbackSender`]) never follows
@@ -14,8 +14,67 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
+use crate::config::{AnchorConfig, ConfigError, Source};
 use crate::outbound::{is_public, PublicAddressesOnly};
 use crate::stellar::Keypair;
+
+/// How wallet callbacks are sent, read once per cold start (the SEP-24 interactive flow and
+/// the SEP-6 API read the same variables).
+#[derive(Debug, Clone)]
+pub struct CallbackSettings {
+    /// `SIGNING_SEED`, which signs callbacks; without it they are not sent.
+    pub signing_key: Option<Keypair>,
+    /// `SEP24_CALLBACK_TIMEOUT_MS` (default 3000).
+    pub timeout: Duration,
+    /// `SEP24_CALLBACK_ALLOW_INSECURE` (default false; development only): callbacks may go to
+    /// plain http and to private or loopback addresses.
+    pub allow_insecure: bool,
+}
+
+impl CallbackSettings {
+    pub fn from_source(src: &impl Source, anchor: &AnchorConfig) -> Result<Self, ConfigError> {
+        let signing_key = match src.get("SIGNING_SEED") {
+            None => None,
+            Some(seed) => {
+                let pair = Keypair::from_secret_seed(&seed).map_err(|e| ConfigError::Invalid {
+                    name: "SIGNING_SEED",
+                    reason: e.to_string(),
+                })?;
+                if pair.account_id() != anchor.signing_account {
+                    return Err(ConfigError::Invalid {
+                        name: "SIGNING_SEED",
+                        reason: "does not match SIGNING_KEY".into(),
+                    });
+                }
+                Some(pair)
+            }
+        };
+        let timeout_ms: u64 = match src.get("SEP24_CALLBACK_TIMEOUT_MS") {
+            None => 3_000,
+            Some(v) => v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|ms| *ms > 0)
+                .ok_or(ConfigError::Invalid {
+                    name: "SEP24_CALLBACK_TIMEOUT_MS",
+                    reason: "must be a positive number of milliseconds".into(),
+                })?,
+        };
+        let allow_insecure = match src.get("SEP24_CALLBACK_ALLOW_INSECURE") {
+            None => false,
+            Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
+                name: "SEP24_CALLBACK_ALLOW_INSECURE",
+                reason: "must be true or false".into(),
+            })?,
+        };
+        Ok(Self {
+            signing_key,
+            timeout: Duration::from_millis(timeout_ms),
+            allow_insecure,
+        })
+    }
+}
 
 /// A callback ready to send: where, the exact body, and the `Signature` header value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +110,28 @@ pub fn sign_callback(signer: &Keypair, url: url::Url, body: String, now: u64) ->
         signature: format!("t={now}, s={signature}"),
         url,
         body,
+    }
+}
+
+/// Signs `body` for each URL and posts it; a failure is logged, never returned (a wallet
+/// callback is a courtesy: it never changes the transaction).
+pub async fn send_signed<C: CallbackSender + ?Sized>(
+    sender: &C,
+    signer: &Keypair,
+    urls: Vec<url::Url>,
+    body: &str,
+    now: u64,
+    transaction_id: &str,
+) {
+    for url in urls {
+        let host = url.host_str().unwrap_or_default().to_owned();
+        let signed = sign_callback(signer, url, body.to_owned(), now);
+        match sender.send(&signed).await {
+            Ok(()) => tracing::info!(transaction_id, %host, "wallet callback sent"),
+            Err(error) => {
+                tracing::warn!(transaction_id, %host, %error, "wallet callback failed")
+            }
+        }
     }
 }
 
