@@ -52,7 +52,9 @@ where
         ports.files,
         ports.outgoing,
         ports.clock,
-    ))
+    )
+    // A complete customer moves its SEP-6 transactions on (the KYC loop).
+    .with_transfer_assets(anchor.assets.clone()))
 }
 
 pub async fn handle<S, F, Q>(

@@ -14,12 +14,13 @@ pub use identity::{resolve_user, subject, ACCOUNT_MISMATCH, MEMO_MISMATCH};
 
 use crate::auth::Authenticator;
 use crate::clock::Clock;
+use crate::config::AssetConfig;
 use crate::error::ApiError;
 use crate::http::body::MAX_TEXT_BYTES;
 use crate::http::multipart::Upload;
 use crate::integrations::{
     CustomerCallback, CustomerInfo, CustomerIntegration, CustomerQuery, CustomerUpdate,
-    CustomerVerification, IntegrationError,
+    CustomerVerification, IntegrationError, ProgrammaticIntegration,
 };
 use crate::model::{CustomerStatus, Kind, Transaction, TransactionStatus, UserKey};
 use crate::queue::{Queue, QueueMessage};
@@ -28,6 +29,7 @@ use crate::sep9;
 use crate::store::files::{FileStore, StoredFile};
 use crate::store::{StoreError, TransactionStore};
 use crate::time::Timestamp;
+use crate::transfer::kyc_loop::KycLoop;
 
 /// The KYC types SEP-31 uses for a transaction's sender and receiver.
 pub const SEP31_SENDER_TYPE: &str = "sep31-sender";
@@ -53,11 +55,13 @@ pub struct Kyc<I, T, F, Q> {
     /// Where SEP-31 transactions go once their customers are complete.
     outgoing: Arc<Q>,
     clock: Arc<dyn Clock>,
+    /// The SEP-6 assets: their transactions waiting for the customer move on when it changes.
+    transfer_assets: Vec<AssetConfig>,
 }
 
 impl<I, T, F, Q> Kyc<I, T, F, Q>
 where
-    I: CustomerIntegration,
+    I: CustomerIntegration + ProgrammaticIntegration,
     T: TransactionStore,
     F: FileStore,
     Q: Queue,
@@ -77,7 +81,15 @@ where
             files,
             outgoing,
             clock,
+            transfer_assets: Vec::new(),
         }
+    }
+
+    /// The service moving the user's SEP-6 transactions that wait for their customer
+    /// (`pending_customer_info_update`) on once a PUT completes it (the anchor's assets).
+    pub fn with_transfer_assets(mut self, assets: Vec<AssetConfig>) -> Self {
+        self.transfer_assets = assets;
+        self
     }
 
     pub fn authenticator(&self) -> &Authenticator {
@@ -175,6 +187,7 @@ where
             }
         }
         self.release_transactions(&id).await;
+        self.advance_transfers(&update.user).await;
         Ok(id)
     }
 
@@ -216,6 +229,7 @@ where
         let verification = CustomerVerification { user, id, codes };
         let info = self.integration.put_verification(&verification).await?;
         self.release_transactions(&verification.id).await;
+        self.advance_transfers(&verification.user).await;
         Ok(info)
     }
 
@@ -356,6 +370,22 @@ where
                 "send exactly one of 'file_id' and 'customer_id'",
             )),
         }
+    }
+
+    /// The SEP-6 KYC loop ([`KycLoop::advance_user`]): the user's transactions waiting for
+    /// their customer move on if the anchor's hook now says they can (each one conditional
+    /// write; failures are logged and retried when the wallet reads the transaction).
+    async fn advance_transfers(&self, user: &UserKey) {
+        if self.transfer_assets.is_empty() {
+            return;
+        }
+        let kyc_loop = KycLoop {
+            integration: &self.integration,
+            store: &*self.transactions,
+            assets: &self.transfer_assets,
+            now: self.now(),
+        };
+        kyc_loop.advance_user(user).await;
     }
 
     /// SEP-31 transactions waiting for this customer's information

@@ -16,7 +16,7 @@ use crate::http::body::{
 };
 use crate::http::multipart::{self, Form, Limits};
 use crate::http::{json, preflight, render, HttpResponse};
-use crate::integrations::CustomerIntegration;
+use crate::integrations::{CustomerIntegration, ProgrammaticIntegration};
 use crate::queue::Queue;
 use crate::sep9;
 use crate::store::files::FileStore;
@@ -67,7 +67,7 @@ impl<'a> Endpoint<'a> {
 
 pub async fn handle<I, T, F, Q, B>(kyc: &Kyc<I, T, F, Q>, request: &Request<B>) -> HttpResponse
 where
-    I: CustomerIntegration,
+    I: CustomerIntegration + ProgrammaticIntegration,
     T: TransactionStore,
     F: FileStore,
     Q: Queue,
@@ -81,7 +81,7 @@ async fn route<I, T, F, Q, B>(
     request: &Request<B>,
 ) -> Result<HttpResponse, ApiError>
 where
-    I: CustomerIntegration,
+    I: CustomerIntegration + ProgrammaticIntegration,
     T: TransactionStore,
     F: FileStore,
     Q: Queue,

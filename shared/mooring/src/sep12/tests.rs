@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use super::*;
 use crate::clock::FixedClock;
 use crate::config::Secret;
-use crate::integrations::FieldSpec;
+use crate::integrations::{FieldSpec, ProgrammaticIntegration};
 use crate::model::{Protocol, UserKey};
 use crate::queue::{InMemoryQueue, QueueError};
 use crate::stellar::{Asset, Keypair};
@@ -24,6 +24,8 @@ const NOW: u64 = 1_700_000_000;
 struct Stub {
     accepted: Mutex<HashSet<String>>,
 }
+
+impl ProgrammaticIntegration for Stub {}
 
 impl CustomerIntegration for Stub {
     async fn get(&self, query: &CustomerQuery) -> Result<CustomerInfo, IntegrationError> {
@@ -399,5 +401,52 @@ fn customer_info_always_lists_fields_when_info_is_needed() {
         serde_json::json!({"id": "c", "status": "ACCEPTED", "message": "ok",
             "provided_fields": {"sex": {"type": "string", "description": "Sex: male, female or other",
                 "choices": ["male", "female", "other"], "status": "VERIFICATION_REQUIRED"}}})
+    );
+}
+
+/// A SEP-6 transfer of `memo`'s user waiting for its customer (`pending_customer_info_update`).
+async fn waiting_transfer(store: &Racing, memo: u64) -> Transaction {
+    let transaction = Transaction::new(
+        Protocol::Sep6,
+        Kind::Deposit,
+        TransactionStatus::PendingCustomerInfoUpdate,
+        UserKey {
+            account: anchor().account,
+            memo: Some(memo),
+        },
+        Asset::Native,
+        Timestamp::from_secs(NOW),
+    );
+    store.insert(&transaction).await.unwrap();
+    transaction
+}
+
+#[tokio::test]
+async fn a_put_moves_the_users_sep6_transfers_waiting_for_kyc_on_and_no_one_elses() {
+    let store = Arc::new(Racing::default());
+    let native: crate::config::AssetConfig = serde_json::from_str(
+        r#"{"code": "native", "seps": ["sep6"], "deposit": {"funding_methods": ["cash"]}}"#,
+    )
+    .unwrap();
+    let kyc = service(store.clone(), Arc::new(InMemoryQueue::default()))
+        .with_transfer_assets(vec![native]);
+    let mine = waiting_transfer(&store, 3).await;
+    let another_users = waiting_transfer(&store, 4).await;
+
+    // The stub's SEP-6 hooks answer "ready": the PUT moves the user's transfer on.
+    kyc.put(
+        &anchor(),
+        &params(&[("memo", "3"), ("first_name", "Ada")]),
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        status(&store, &mine.id).await,
+        TransactionStatus::PendingUserTransferStart
+    );
+    assert_eq!(
+        status(&store, &another_users.id).await,
+        TransactionStatus::PendingCustomerInfoUpdate
     );
 }

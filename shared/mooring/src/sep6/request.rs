@@ -10,7 +10,6 @@ use serde_json::Value;
 
 use super::info::funding_method;
 use super::service::Transfer;
-use super::update::{apply_answer, Applied, KycStyle};
 use crate::config::{AssetConfig, Sep, TransferLimits};
 use crate::error::ApiError;
 use crate::i18n::Lang;
@@ -22,6 +21,7 @@ use crate::model::{Kind, Protocol, QuoteContext, Transaction, TransactionStatus}
 use crate::stellar::{Amount, Memo};
 use crate::store::{QuoteStore, TransactionStore};
 use crate::transfer::callback::{parse_callback_url, CallbackSender};
+use crate::transfer::kyc_loop::{apply_answer, Applied, KycRefusal, KycStyle};
 use crate::transfer::limits::number;
 use crate::transfer::quote::{bind_quote, quote_for, use_quote, QuoteRequest};
 use crate::transfer::{
@@ -343,7 +343,7 @@ where
                 return Ok(Sep6Response::CustomerInfoNeeded { fields })
             }
             Applied::Refused(KycRefusal::Status(status, eta)) => {
-                let more_info_url = self.more_info_url(caller, lang).await;
+                let more_info_url = self.more_info_url(caller, param(params, "lang")).await;
                 return Ok(Sep6Response::CustomerInfoStatus {
                     status,
                     more_info_url,
@@ -428,16 +428,16 @@ where
         set_amounts(transaction, asset, amount, fee)
     }
 
-    /// The customer's status page ([`CustomerIntegration::more_info_url`]) with `lang`
-    /// appended; none when the integration has none or fails (logged).
-    async fn more_info_url(&self, caller: &Caller, lang: Lang) -> Option<String> {
+    /// The customer's status page ([`CustomerIntegration::more_info_url`]), with the request's
+    /// `lang` appended if it sent one; none when the integration has none or fails (logged).
+    async fn more_info_url(&self, caller: &Caller, lang: Option<&str>) -> Option<String> {
         match self.integration.more_info_url(&caller.key()).await {
-            Ok(Some(url)) => Some(match url::Url::parse(&url) {
-                Ok(mut parsed) => {
-                    parsed.query_pairs_mut().append_pair("lang", lang.code());
+            Ok(Some(url)) => Some(match (lang, url::Url::parse(&url)) {
+                (Some(lang), Ok(mut parsed)) => {
+                    parsed.query_pairs_mut().append_pair("lang", lang);
                     parsed.to_string()
                 }
-                Err(_) => url,
+                _ => url,
             }),
             Ok(None) => None,
             Err(error) => {
@@ -446,14 +446,6 @@ where
             }
         }
     }
-}
-
-/// Why a request was answered with a 403 and nothing stored (the deprecated KYC style, or a
-/// denied customer).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KycRefusal {
-    InfoNeeded(Vec<String>),
-    Status(KycReview, Option<u64>),
 }
 
 /// `how` from the instructions: each `description: value`.

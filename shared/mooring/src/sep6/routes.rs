@@ -150,10 +150,7 @@ where
         Endpoint::Transactions => {
             let transactions = transfer.transactions(&caller, &params).await?;
             let list = TransactionList {
-                transactions: transactions
-                    .iter()
-                    .map(TransactionView::new)
-                    .collect(),
+                transactions: transactions.iter().map(TransactionView::new).collect(),
             };
             Ok(json(StatusCode::OK, &list))
         }

@@ -1,10 +1,12 @@
 //! What SEP-6 (programmatic) and SEP-24 (interactive) deposits and withdrawals share: who the
 //! caller is, which configured asset a request names and its amounts ([`request`]), binding a
 //! SEP-38 quote ([`quote`]), a user's transaction history ([`history`]), signed wallet
-//! callbacks ([`callback`]) and the withdrawal account and memo a user pays to. The SEP modules build on this one and never on each other.
+//! callbacks ([`callback`]), the KYC loop of programmatic transfers ([`kyc_loop`]) and the
+//! withdrawal account and memo a user pays to. The SEP modules build on this one and never on each other.
 
 pub mod callback;
 pub mod history;
+pub mod kyc_loop;
 pub mod limits;
 pub mod quote;
 pub mod request;
