@@ -66,6 +66,7 @@ Mooring is running ({time.monotonic() - started:.0f} s to start).
   asset             {settings.asset_code}:{k.issuer.public_key}
   distribution      {k.distribution.public_key}
   channels          {settings.channel_count} accounts derived from CHANNEL_SEED in anchor.env, paying deposits{'' if not horizon_url else ' (fund them: python -m infra.local_stack.channels <CHANNEL_SEED> ' + str(settings.channel_count) + ' lists them)'}
+  SEP-6             {settings.public_url}/sep6 (programmatic deposit/withdraw; try it: curl {settings.public_url}/sep6/info)
   SEP-24            {settings.public_url}/sep24 (deposit/withdraw interactive; try it: {wallet_hint})
   SEP-38            {settings.public_url}/sep38 (quotes: {settings.asset_code} for iso4217:USD and back; try
                     curl '{settings.public_url}/sep38/price?sell_asset=iso4217:USD&buy_asset=stellar:{settings.asset_code}:{k.issuer.public_key}&sell_amount=100&context=sep24')

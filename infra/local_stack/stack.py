@@ -109,11 +109,14 @@ class LocalStack:
                 "code": self.settings.asset_code,
                 "issuer": self.keys.issuer.public_key,
                 "distribution_account": self.keys.distribution.public_key,
-                "seps": ["sep24", "sep38"],
+                "seps": ["sep6", "sep24", "sep38"],
                 "significant_decimals": 2,
                 # Fees: fee_fixed + fee_percent of the amount (the reference FeeIntegration).
-                "deposit": {"min_amount": 1, "max_amount": 10000, "fee_fixed": 1, "fee_percent": 0.5},
-                "withdraw": {"min_amount": 1, "max_amount": 10000, "fee_fixed": 0.5, "fee_percent": 0.25},
+                # SEP-6 funding methods: the name of the SEP-38 off-chain asset's delivery methods.
+                "deposit": {"min_amount": 1, "max_amount": 10000, "fee_fixed": 1, "fee_percent": 0.5,
+                            "funding_methods": ["bank_transfer"]},
+                "withdraw": {"min_amount": 1, "max_amount": 10000, "fee_fixed": 0.5, "fee_percent": 0.25,
+                             "funding_methods": ["bank_transfer"]},
                 "toml": {"desc": "Local demo dollar", "anchor_asset": "USD", "display_decimals": 2},
             }
         ]

@@ -28,6 +28,8 @@ EXPECTED: dict[str, set[str]] = {
     # Verifies SEP-10 JWTs.
     "sep12-kyc": {"JWT_SECRET"},
     "sep24-transfer": {"JWT_SECRET"},
+    # Verifies JWTs (JWT_SECRET), signs on_change_callback posts (SIGNING_SEED).
+    "sep6-transfer": {"JWT_SECRET", "SIGNING_SEED"},
     "sep38-quotes": {"JWT_SECRET"},
     # Verifies JWTs, derives the link/session/CSRF keys (JWT_SECRET), signs wallet URL
     # callbacks (SIGNING_SEED).
@@ -51,6 +53,7 @@ READERS = {
     "AuthConfig::from_env": {"JWT_SECRET"},
     "InteractiveConfig::from_source": {"JWT_SECRET", "SIGNING_SEED"},
     "InteractiveConfig::from_env": {"JWT_SECRET", "SIGNING_SEED"},
+    "CallbackSettings::from_source": {"SIGNING_SEED"},
     "Signers::from_source": {"DISTRIBUTION_SEED", "CHANNEL_SEED"},
     "Signers::from_env": {"DISTRIBUTION_SEED", "CHANNEL_SEED"},
 }

@@ -1,6 +1,6 @@
 //! `mooring-local`: every Mooring HTTP function served in-process on one local port, at the root
-//! (`/.well-known/stellar.toml`, `/auth`, `/kyc/customer...`, `/sep24/...`), with the same
-//! configuration variables as Lambda.
+//! (`/.well-known/stellar.toml`, `/auth`, `/kyc/customer...`, `/sep6/...`, `/sep24/...`,
+//! `/sep38/...`), with the same configuration variables as Lambda.
 //! For development and tests; production runs each function in Lambda behind API Gateway.
 
 use std::convert::Infallible;
@@ -28,6 +28,7 @@ struct Functions {
     sep1: sep1_toml::Service,
     sep10: sep10_auth::Service<Arc<InMemoryStore>>,
     sep12: sep12_kyc::Service<InMemoryStore, InMemoryFileStore, InMemoryQueue>,
+    sep6: sep6_transfer::Service<InMemoryStore>,
     sep24_transfer: sep24_transfer::Service<InMemoryStore>,
     sep24_interactive: sep24_interactive::Service<InMemoryStore>,
     sep38: sep38_quotes::Service<InMemoryStore>,
@@ -100,6 +101,15 @@ fn functions(settings: &Env, store: Arc<InMemoryStore>) -> Result<Functions, Sta
                 clock: Arc::new(SystemClock),
             },
         )?,
+        sep6: sep6_transfer::service(
+            settings,
+            &anchor,
+            sep6_transfer::Ports {
+                store: store.clone(),
+                callbacks: sep6_transfer::http_callbacks(settings, &anchor)?,
+                clock: Arc::new(SystemClock),
+            },
+        )?,
         sep24_transfer: sep24_transfer::service(
             settings,
             &anchor,
@@ -151,6 +161,7 @@ async fn dispatch(
         kyc if kyc == "/kyc" || kyc.starts_with("/kyc/") => {
             sep12_kyc::handle(&functions.sep12, request).await
         }
+        sep6 if sep6.starts_with("/sep6/") => sep6_transfer::handle(&functions.sep6, request).await,
         // The template's routes of the interactive function; the rest of /sep24 is the API's.
         page if page == "/sep24/interactive"
             || page.starts_with("/sep24/interactive/")

@@ -1,6 +1,7 @@
 """README, "Running single functions with cargo lambda": the recipe's `cargo lambda watch` command
 line, taken from the README itself and run as written, serves every function against the local
-stack: a SEP-10 login, SEP-12 PUT and GET, a SEP-24 interactive deposit and its page; and
+stack: a SEP-10 login, SEP-12 PUT and GET, a SEP-24 interactive deposit and its page, a SEP-6
+deposit; and
 `cargo lambda invoke` runs each worker once. No function looks for the instance metadata service
 (the env file gives the SDK a region, an endpoint and credentials): a stand-in metadata service
 records any request, and must see none.
@@ -157,6 +158,7 @@ def test_the_readme_recipe_serves_every_http_function(stack, watch):
     assert toml.status_code == 200, toml.text
     assert f'SIGNING_KEY = "{stack.keys.signing.public_key}"' in toml.text
     assert f'TRANSFER_SERVER_SEP0024 = "http://{home_domain}/sep24"' in toml.text
+    assert f'TRANSFER_SERVER = "http://{home_domain}/sep6"' in toml.text
 
     user = Keypair.random()
     token = login(base, user, home_domain, stack.settings.network_passphrase)
@@ -199,6 +201,24 @@ def test_the_readme_recipe_serves_every_http_function(stack, watch):
     )
     assert more_info.status_code == 200, more_info.text
     assert 'id="status-text"' in more_info.text, more_info.text
+
+    # sep6-transfer: /info without a token, then a deposit whose KYC (the email not verified
+    # yet) the transaction waits for.
+    info = requests.get(function_url(base, "sep6-transfer", "/sep6/info"), timeout=300)
+    assert info.status_code == 200, info.text
+    assert info.json()["deposit"][stack.settings.asset_code]["funding_methods"] == ["bank_transfer"]
+    sep6 = requests.get(
+        function_url(base, "sep6-transfer", "/sep6/deposit"),
+        params={"asset_code": stack.settings.asset_code, "funding_method": "bank_transfer", "amount": "25"},
+        headers=auth,
+        timeout=300,
+    )
+    assert sep6.status_code == 200, sep6.text
+    sep6_transaction = requests.get(
+        function_url(base, "sep6-transfer", "/sep6/transaction"), params={"id": sep6.json()["id"]}, headers=auth, timeout=300
+    )
+    assert sep6_transaction.status_code == 200, sep6_transaction.text
+    assert sep6_transaction.json()["transaction"]["status"] == "pending_customer_info_update"
 
     assert witness.requests == [], f"a function asked the instance metadata service: {witness.requests}"
 

@@ -32,15 +32,6 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
-def pipeline(stack):
-    pipeline = Pipeline(stack)
-    # The watcher's first run reads the distribution account's payments from the oldest (its
-    # history, recorded as such): run it now, so that the tests' own runs start after it.
-    pipeline.invoke("PaymentWatcherFunction")
-    return pipeline
-
-
-@pytest.fixture(scope="module")
 def wallet(anchor):
     return TransferServer(anchor.home_domain)
 

@@ -32,6 +32,11 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The kinds the deposit workers handle (SEP-6's exchange variant included).
+    pub const DEPOSITS: [Kind; 2] = [Kind::Deposit, Kind::DepositExchange];
+    /// The kinds the withdrawal workers handle.
+    pub const WITHDRAWALS: [Kind; 2] = [Kind::Withdrawal, Kind::WithdrawalExchange];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Deposit => "deposit",

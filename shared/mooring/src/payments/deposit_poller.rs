@@ -10,13 +10,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{asset_config, list_all, WorkerError};
+use super::{asset_config, list_deposits, WorkerError};
 use crate::clock::Clock;
 use crate::config::AssetConfig;
 use crate::integrations::{
     DepositIntegration, FeeIntegration, FeeRequest, Operation, ReceivedDeposit,
 };
-use crate::model::{FeeDetails, Kind, Transaction, TransactionStatus};
+use crate::model::{FeeDetails, Transaction, TransactionStatus};
 use crate::queue::{Queue, QueueMessage};
 use crate::stellar::Amount;
 use crate::store::{StoreError, TransactionStore};
@@ -98,14 +98,8 @@ where
             TransactionStatus::PendingUserTransferStart,
             TransactionStatus::PendingExternal,
         ] {
-            let pending = list_all(
-                &*self.store,
-                Kind::Deposit,
-                status,
-                self.page_size,
-                self.max_pages,
-            )
-            .await?;
+            let pending =
+                list_deposits(&*self.store, status, self.page_size, self.max_pages).await?;
             for page in pending.chunks(self.page_size) {
                 report.pending += page.len();
                 let received = self.integration.poll_pending_deposits(page).await?;
@@ -254,9 +248,8 @@ where
             .now()
             .saturating_sub(self.requeue_after.as_secs());
         let cutoff = Timestamp::from_secs(cutoff);
-        let stuck = list_all(
+        let stuck = list_deposits(
             &*self.store,
-            Kind::Deposit,
             TransactionStatus::PendingAnchor,
             self.page_size,
             self.max_pages,

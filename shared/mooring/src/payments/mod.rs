@@ -59,6 +59,20 @@ pub enum WorkerError {
     Pending(String),
 }
 
+/// Every deposit (plain or exchange) in `status`: [`list_all`] of each of [`Kind::DEPOSITS`].
+pub async fn list_deposits<S: TransactionStore>(
+    store: &S,
+    status: TransactionStatus,
+    page_size: usize,
+    max_pages: usize,
+) -> Result<Vec<Transaction>, WorkerError> {
+    let mut all = Vec::new();
+    for kind in Kind::DEPOSITS {
+        all.extend(list_all(store, kind, status, page_size, max_pages).await?);
+    }
+    Ok(all)
+}
+
 /// Every transaction of `kind` in `status`, oldest first, read page by page before the caller
 /// changes any (a cursor may not survive the listing changing under it), at most
 /// `page_size × max_pages`. A cursor that stopped being valid (another worker moved

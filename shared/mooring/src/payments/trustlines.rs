@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use super::{list_all, WorkerError};
+use super::{list_deposits, WorkerError};
 use crate::clock::Clock;
 use crate::horizon::Horizon;
-use crate::model::{Kind, TransactionStatus};
+use crate::model::TransactionStatus;
 use crate::queue::{Queue, QueueMessage};
 use crate::stellar::{Asset, MuxedAccount};
 use crate::store::{StoreError, TransactionStore};
@@ -53,9 +53,8 @@ where
 
     pub async fn recheck_trustlines(&self) -> Result<RecheckReport, WorkerError> {
         let mut report = RecheckReport::default();
-        let pending = list_all(
+        let pending = list_deposits(
             &*self.store,
-            Kind::Deposit,
             TransactionStatus::PendingTrust,
             self.page_size,
             self.max_pages,

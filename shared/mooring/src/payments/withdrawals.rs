@@ -135,8 +135,6 @@ fn is_withdrawal(kind: Kind) -> bool {
     matches!(kind, Kind::Withdrawal | Kind::WithdrawalExchange)
 }
 
-const WITHDRAWAL_KINDS: [Kind; 2] = [Kind::Withdrawal, Kind::WithdrawalExchange];
-
 fn stale_claim_message(started: Timestamp) -> String {
     format!(
         "The payout started at {started} has no recorded outcome; the anchor is confirming it \
@@ -353,7 +351,7 @@ where
     /// to `completed` (conditional writes: a transaction moved meanwhile is left alone).
     pub async fn complete_external_withdrawals(&self) -> Result<CompletionReport, WorkerError> {
         let mut report = CompletionReport::default();
-        for kind in WITHDRAWAL_KINDS {
+        for kind in Kind::WITHDRAWALS {
             let pending = self.scan(kind, TransactionStatus::PendingExternal).await?;
             for batch in pending.chunks(self.batch) {
                 report.checked += batch.len();
@@ -420,7 +418,7 @@ where
     ) -> Result<RecoveryReport, WorkerError> {
         let mut report = RecoveryReport::default();
         let now = self.now();
-        for kind in WITHDRAWAL_KINDS {
+        for kind in Kind::WITHDRAWALS {
             for tx in self.scan(kind, TransactionStatus::PendingAnchor).await? {
                 match tx.payout_started_at {
                     Some(started) if self.is_stale(started, now) => {

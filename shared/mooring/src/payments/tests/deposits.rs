@@ -152,13 +152,27 @@ impl Anchor {
 
     /// A deposit of `out` USDC to `to`, in `status`, with an id memo.
     async fn deposit(&self, to: &str, out: &str, memo: u64, status: TransactionStatus) -> String {
+        self.deposit_of(Protocol::Sep24, Kind::Deposit, to, out, memo, status)
+            .await
+    }
+
+    /// [`Self::deposit`] of a SEP and kind.
+    async fn deposit_of(
+        &self,
+        protocol: Protocol,
+        kind: Kind,
+        to: &str,
+        out: &str,
+        memo: u64,
+        status: TransactionStatus,
+    ) -> String {
         let user = UserKey {
             account: key(99).account_id(),
             memo: None,
         };
         let mut t = Transaction::new(
-            Protocol::Sep24,
-            Kind::Deposit,
+            protocol,
+            kind,
             status,
             user,
             self.usdc.clone(),
@@ -947,4 +961,32 @@ async fn a_deposit_bound_to_a_quote_keeps_its_amounts_or_is_held() {
         assert_eq!(held.amount_out, Some(amount("99")));
     }
     assert_eq!(anchor.queue.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_sep6_deposit_exchange_is_polled_and_queued_as_a_deposit() {
+    let anchor = Anchor::new(1).await;
+    let user = anchor.user(40, true);
+    let id = anchor
+        .deposit_of(
+            Protocol::Sep6,
+            Kind::DepositExchange,
+            &user.to_string(),
+            "0",
+            1,
+            TransactionStatus::PendingUserTransferStart,
+        )
+        .await;
+    *anchor.rail.arrived.lock().expect("lock") = vec![ReceivedDeposit {
+        transaction_id: id.clone(),
+        amount_in: amount("10"),
+        amount_fee: None,
+        external_transaction_id: None,
+    }];
+    let report = anchor.poller().poll_deposits().await.expect("poll");
+    assert_eq!((report.pending, report.queued), (1, 1));
+    assert_eq!(
+        anchor.stored(&id).await.status,
+        TransactionStatus::PendingAnchor
+    );
 }

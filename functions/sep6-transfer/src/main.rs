@@ -1,0 +1,24 @@
+use std::sync::Arc;
+
+use mooring::clock::SystemClock;
+use mooring::config::{AnchorConfig, Env};
+use mooring::startup::StartupError;
+use mooring::store::dynamodb::DynamoStore;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), mooring_lambda::Error> {
+    let service = mooring_lambda::start(service()).await?;
+    mooring_lambda::run_http(&service, sep6_transfer::handle).await
+}
+
+/// Transactions, quotes and customers in DynamoDB; `on_change_callback` posts over HTTPS.
+async fn service() -> Result<sep6_transfer::Service<DynamoStore>, StartupError> {
+    let anchor = AnchorConfig::from_source(&Env)?;
+    let sdk = mooring::aws::config_loader().load().await;
+    let ports = sep6_transfer::Ports {
+        store: Arc::new(DynamoStore::from_env_with(&sdk)?),
+        callbacks: sep6_transfer::http_callbacks(&Env, &anchor)?,
+        clock: Arc::new(SystemClock),
+    };
+    sep6_transfer::service(&Env, &anchor, ports)
+}
