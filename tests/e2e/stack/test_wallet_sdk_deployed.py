@@ -1,8 +1,11 @@
 """The official TypeScript wallet SDK (@stellar/typescript-wallet-sdk, pinned in
 tests/wallet-sdk/package-lock.json) drives the DEPLOYED anchor: SEP-1, SEP-10 with and without a
 memo, SEP-12 add/get/update/delete, SEP-24 deposit and withdrawal, SEP-38 info, prices, a price,
-a firm quote and a deposit bound to it (tests/wallet-sdk/check.mjs),
-and, with its Horizon client pointed at the local ledger, a funded account with a trustline
+a firm quote and a deposit bound to it, SEP-6 info, a deposit and a withdrawal with
+funding_method (a fresh user's, held in pending_customer_info_update by KYC), the deprecated 403
+non_interactive_customer_info_needed without funding_method (which the SDK returns as its answer),
+the transaction list by kind and a deposit-exchange at a firm SEP-38 quote
+(tests/wallet-sdk/check.mjs), and, with its Horizon client pointed at the local ledger, a funded account with a trustline
 logging in.
 
 The SDK allows plain http only with the testnet passphrase and compares the challenge's
