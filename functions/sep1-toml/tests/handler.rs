@@ -142,15 +142,13 @@ async fn advertises_only_the_seps_configured() {
 
 #[test]
 fn refuses_to_start_with_an_asset_offering_a_sep_not_served() {
-    for sep in ["sep6", "sep31"] {
-        let assets = format!(r#"[{{"code":"USDC","issuer":"{ISSUER}","seps":["sep24","{sep}"]}}]"#);
+    for seps in [r#""sep31""#, r#""sep24","sep31""#] {
+        let assets = format!(r#"[{{"code":"USDC","issuer":"{ISSUER}","seps":[{seps}]}}]"#);
         let error = start(&settings(&assets)).err().unwrap().to_string();
         assert_eq!(
             error,
-            format!(
-                "ASSETS is invalid: asset USDC lists {sep}, which this deployment does not serve \
-                 yet (available: sep24, sep38)"
-            )
+            "ASSETS is invalid: asset USDC lists sep31, which this deployment does not serve \
+             yet (available: sep6, sep24, sep38)"
         );
     }
 }

@@ -174,33 +174,39 @@ where
     }
 }
 
-/// The funding method a request names: `funding_method`, or its old name `type`; optional when
-/// the direction has one method (the validator and older wallets send neither). Anything not
-/// in the direction's list is 400.
+/// The funding method a request names: `funding_method`, which must be one of the direction's,
+/// or its deprecated name `type`, whose free-form values from older wallets (`bank_account`,
+/// `SEPA`, ...) name one of ours or, when the direction has a single method, mean that one.
+/// With neither, a direction of one method needs none (the validator and older wallets send
+/// none). Anything else is 400.
 pub(super) fn funding_method<'a>(
     limits: &'a TransferLimits,
     asset: &AssetConfig,
-    sent: Option<&str>,
+    funding_method: Option<&str>,
+    old_type: Option<&str>,
 ) -> Result<&'a str, ApiError> {
     let methods = &limits.funding_methods;
-    match sent {
-        Some(sent) => methods
-            .iter()
-            .find(|m| m.as_str() == sent)
-            .map(String::as_str)
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "'funding_method' must be one of {} for {}",
-                    methods.join(", "),
-                    asset.asset.code()
-                ))
-            }),
-        None => match methods.as_slice() {
-            [only] => Ok(only.as_str()),
-            _ => Err(ApiError::bad_request(format!(
+    let named = |sent: &str| methods.iter().find(|m| m.as_str() == sent);
+    let only = match methods.as_slice() {
+        [only] => Some(only),
+        _ => None,
+    };
+    let found = match (funding_method, old_type) {
+        (Some(sent), _) => named(sent),
+        (None, Some(sent)) => named(sent).or(only),
+        (None, None) => only,
+    };
+    found
+        .map(String::as_str)
+        .ok_or_else(|| match funding_method.or(old_type) {
+            Some(_) => ApiError::bad_request(format!(
+                "'funding_method' must be one of {} for {}",
+                methods.join(", "),
+                asset.asset.code()
+            )),
+            None => ApiError::bad_request(format!(
                 "'funding_method' is required: one of {}",
                 methods.join(", ")
-            ))),
-        },
-    }
+            )),
+        })
 }

@@ -213,8 +213,12 @@ where
             },
         )?;
         let limits = enabled(operation, asset)?;
-        let sent_method = param(params, "funding_method").or_else(|| param(params, "type"));
-        let method = funding_method(limits, asset, sent_method)?;
+        let method = funding_method(
+            limits,
+            asset,
+            param(params, "funding_method"),
+            param(params, "type"),
+        )?;
         // A wallet that sends `funding_method` follows SEP-6 v4.2+, where KYC is asked for
         // through the transaction; older wallets (and the validator) expect the 403s.
         let style = if param(params, "funding_method").is_some() {

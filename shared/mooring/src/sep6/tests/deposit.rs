@@ -177,6 +177,18 @@ async fn type_is_accepted_as_the_old_name_of_funding_method() {
         json!({"error": "'funding_method' must be one of SEPA, SWIFT for USDC"})
     );
     assert_eq!(anchor.count().await, 1);
+    // An older wallet's free-form `type` means the one method of a direction that has one.
+    let id = anchor
+        .deposit_with(
+            &jane,
+            &[("asset_code", "EURC"), ("type", "bank_account")],
+            ready(),
+        )
+        .await;
+    assert_eq!(
+        anchor.stored(&id).await.funding_method.as_deref(),
+        Some("SEPA")
+    );
 }
 
 #[tokio::test]
