@@ -2,7 +2,8 @@
 stellar-sdk (SEP-10 login, payments) and plain HTTP: the programmatic deposit through the KYC
 loop (SEP-12) to the demo bank and the ledger, the withdrawal whose destination the wallet
 gives with PATCH, paid out once at the demo bank, a deposit-exchange at a firm SEP-38 quote,
-and the deprecated 403 answers older wallets expect.
+and the deprecated 403 answers older wallets expect (`non_interactive_customer_info_needed`, and
+`customer_info_status` denied for a customer the operator refused).
 
 Scheduled workers are invoked directly rather than awaited (see payments.py).
 """
@@ -220,7 +221,7 @@ def test_deposit_exchange_at_a_firm_quote_pays_the_quotes_buy_amount(pipeline, w
     assert [t["id"] for t in listed.json()["transactions"]] == [tid]
 
 
-def test_older_wallets_get_the_deprecated_403_and_nothing_is_stored(wallet, anchor):
+def test_older_wallets_get_the_deprecated_403_and_nothing_is_stored(pipeline, wallet, anchor):
     user = Keypair.random()
     token = wallet.login(user)
     # No funding_method: an older wallet (or the validator), answered the deprecated way.
@@ -237,4 +238,23 @@ def test_older_wallets_get_the_deprecated_403_and_nothing_is_stored(wallet, anch
                    dict(asset_code=anchor.asset_code, account=user.public_key, funding_method=METHOD, amount="0.001")]:
         refused = wallet.get(token, "/deposit", **params)
         assert refused.status_code == 400 and refused.json()["error"], (params, refused.text)
+    assert wallet.get(token, "/transactions", asset_code=anchor.asset_code).json() == {"transactions": []}
+
+    # The operator refuses the customer (its status written in the customers table, as an
+    # operator tool would): 403 customer_info_status denied, in both styles, nothing stored.
+    headers = {"Authorization": f"Bearer {token}"}
+    put = requests.put(f"{wallet.kyc_url}/customer", json={"first_name": "Eve"}, headers=headers,
+                       timeout=TIMEOUT, proxies=NO_PROXY)
+    assert put.status_code == 202, put.text
+    table = pipeline.ids["CustomersTable"]
+    item = pipeline.dynamodb.get_item(TableName=table, Key={"id": {"S": put.json()["id"]}},
+                                      ConsistentRead=True)["Item"]
+    doc = json.loads(item["doc"]["S"])
+    doc["statuses"] = {"default": "REJECTED"}
+    item["doc"] = {"S": json.dumps(doc)}
+    pipeline.dynamodb.put_item(TableName=table, Item=item)
+    for extra in ({}, {"funding_method": METHOD}):
+        denied = wallet.get(token, "/deposit", asset_code=anchor.asset_code, account=user.public_key, **extra)
+        assert denied.status_code == 403, denied.text
+        assert denied.json() == {"type": "customer_info_status", "status": "denied"}, denied.text
     assert wallet.get(token, "/transactions", asset_code=anchor.asset_code).json() == {"transactions": []}
