@@ -381,6 +381,9 @@ pub struct AssetConfig {
     pub significant_decimals: u8,
     pub deposit: Option<TransferLimits>,
     pub withdraw: Option<TransferLimits>,
+    /// SEP-31: payments received from sending anchors (limits, fees, `funding_methods`: how
+    /// receivers are paid).
+    pub receive: Option<TransferLimits>,
     /// Extra `[[CURRENCIES]]` fields for stellar.toml (status, desc, anchor_asset_type, ...).
     #[serde(default)]
     pub toml: toml::Table,

@@ -12,16 +12,20 @@
 //! - [`FeeIntegration`] ([`transfer`]): fees;
 //! - [`ProgrammaticIntegration`] ([`programmatic`]): SEP-6 deposits and withdrawals (what a
 //!   request needs: KYC, transaction details, instructions);
-//! - [`QuoteIntegration`] ([`quote`]): SEP-38 prices and firm quotes.
+//! - [`QuoteIntegration`] ([`quote`]): SEP-38 prices and firm quotes;
+//! - [`ReceiveIntegration`] ([`receive`]): SEP-31 payments received from sending anchors and
+//!   paid out to their receivers.
 
 pub mod customer;
 pub mod programmatic;
 pub mod quote;
+pub mod receive;
 pub mod transfer;
 
 pub use customer::*;
 pub use programmatic::*;
 pub use quote::*;
+pub use receive::*;
 pub use transfer::*;
 
 use crate::config::{AnchorConfig, ConfigError};

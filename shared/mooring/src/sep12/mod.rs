@@ -32,8 +32,9 @@ use crate::time::Timestamp;
 use crate::transfer::kyc_loop::KycLoop;
 
 /// The KYC types SEP-31 uses for a transaction's sender and receiver.
-pub const SEP31_SENDER_TYPE: &str = "sep31-sender";
-pub const SEP31_RECEIVER_TYPE: &str = "sep31-receiver";
+pub use crate::integrations::{
+    RECEIVER_TYPE as SEP31_RECEIVER_TYPE, SENDER_TYPE as SEP31_SENDER_TYPE,
+};
 
 /// Parameters that are not SEP-9 fields.
 const RESERVED: [&str; 7] = [
