@@ -1,17 +1,21 @@
 //! The payment watcher (every minute): reads the Stellar payments to the anchor's receiving
 //! accounts from a stored cursor ([`PaymentWatcher`]; first run: from the account's oldest
-//! payment), matches them to withdrawals by memo, account and asset, records every payment
-//! (unmatched ones for the operator, unless paid before the first run) and queues the paid
-//! withdrawals for the withdrawal processor.
+//! payment), matches them to withdrawals and SEP-31 transactions by memo, account and asset,
+//! records every payment (unmatched ones for the operator, unless paid before the first run),
+//! queues the paid withdrawals for the withdrawal processor and the paid SEP-31 transactions
+//! for the outgoing-payments worker. After a run that read every account to its end, it expires
+//! the SEP-31 transactions whose payment never came (`SEP31_PENDING_SENDER_SECONDS`, or their
+//! quote's expiry).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anchor_integrations::{register_integrations, Integration};
 use mooring::clock::Clock;
 use mooring::config::{AnchorConfig, Source};
 use mooring::horizon::Horizon;
-use mooring::payments::watcher::{PaymentWatcher, WatchReport};
-use mooring::payments::WorkerError;
+use mooring::payments::watcher::{ExpiryReport, PaymentWatcher, WatchReport};
+use mooring::payments::{PaymentsConfig, WorkerError};
 use mooring::queue::Queue;
 use mooring::startup::StartupError;
 use mooring::store::{Cursors, CustomerStore, IncomingPayments, TransactionStore};
@@ -22,6 +26,7 @@ pub struct Service<S, H, Q> {
     ports: Ports<S, H, Q>,
     fees: Arc<Integration<S>>,
     assets: Vec<mooring::config::AssetConfig>,
+    sender_wait: Duration,
 }
 
 impl<S, H, Q> Service<S, H, Q>
@@ -36,22 +41,27 @@ where
             self.ports.store.clone(),
             self.ports.horizon.clone(),
             self.ports.withdrawals.clone(),
+            self.ports.outgoing.clone(),
             self.fees.clone(),
             self.assets.clone(),
             self.ports.clock.clone(),
         )
+        .with_sender_wait(self.sender_wait)
     }
 }
 
 pub struct Ports<S, H, Q> {
     pub store: Arc<S>,
     pub horizon: Arc<H>,
+    /// Paid withdrawals, for the withdrawal processor (`WITHDRAWALS_QUEUE_URL`).
     pub withdrawals: Arc<Q>,
+    /// Paid SEP-31 transactions, for the outgoing-payments worker (`OUTGOING_QUEUE_URL`).
+    pub outgoing: Arc<Q>,
     pub clock: Arc<dyn Clock>,
 }
 
-/// Builds the watcher (once per cold start) over the anchor's integration (its fees). Holds no
-/// secret.
+/// Builds the watcher (once per cold start) over the anchor's integration (its fees), with the
+/// payment workers' settings (`SEP31_PENDING_SENDER_SECONDS`). Holds no secret.
 pub fn service<S, H, Q>(
     settings: &impl Source,
     anchor: &AnchorConfig,
@@ -66,10 +76,12 @@ where
         settings,
         anchor_integrations::Ports::new(&ports.store, &ports.clock),
     )?);
+    let payments = PaymentsConfig::from_source(settings)?;
     Ok(Service {
         ports,
         fees,
         assets: anchor.assets.clone(),
+        sender_wait: payments.sep31_pending_sender,
     })
 }
 
@@ -96,6 +108,15 @@ where
         tracing::error!(%error, "payment watcher run failed");
     })?;
     tracing::info!(?report, "payment watcher run");
+    // Only once every payment on the ledger was read: one still unread may pay a transaction
+    // about to expire.
+    let expiry = if report.caught_up() {
+        watcher.expire_receives().await.inspect_err(|error| {
+            tracing::error!(%error, "payment watcher: expiring SEP-31 transactions failed");
+        })?
+    } else {
+        ExpiryReport::default()
+    };
     Ok(serde_json::json!({
         "accounts": report.accounts,
         "records": report.records,
@@ -104,5 +125,7 @@ where
         "needing_attention": report.needing_attention,
         "history": report.history,
         "conflicts": report.conflicts,
+        "behind": report.behind,
+        "expired": expiry.expired,
     }))
 }

@@ -13,8 +13,8 @@ async fn main() -> Result<(), mooring_lambda::Error> {
     mooring_lambda::run_schedule(&service, payment_watcher::handle).await
 }
 
-/// Transactions, cursors and payments in DynamoDB, Horizon over HTTPS, the withdrawals queue in
-/// SQS: built once.
+/// Transactions, cursors and payments in DynamoDB, Horizon over HTTPS, the withdrawals and
+/// outgoing-payments queues in SQS: built once.
 async fn service(
 ) -> Result<payment_watcher::Service<DynamoStore, HttpHorizon, SqsQueue>, StartupError> {
     let anchor = AnchorConfig::from_source(&Env)?;
@@ -27,6 +27,7 @@ async fn service(
             &Env,
             "WITHDRAWALS_QUEUE_URL",
         )?),
+        outgoing: Arc::new(SqsQueue::from_env_with(&sdk, &Env, "OUTGOING_QUEUE_URL")?),
         clock: Arc::new(SystemClock),
     };
     payment_watcher::service(&Env, &anchor, ports)

@@ -43,6 +43,7 @@ async fn a_run_watches_each_receiving_account() {
             store: Arc::new(InMemoryStore::default()),
             horizon: ledger,
             withdrawals: Arc::new(InMemoryQueue::default()),
+            outgoing: Arc::new(InMemoryQueue::default()),
             clock: Arc::new(FixedClock::at(NOW)),
         },
     )
@@ -56,4 +57,76 @@ async fn a_run_watches_each_receiving_account() {
     let knobs = serde_json::json!({"page_limit": 2, "max_pages": 1});
     let report = payment_watcher::handle(&service, knobs).await.unwrap();
     assert_eq!(report["accounts"], 1);
+}
+
+#[tokio::test]
+async fn a_run_expires_sep31_transactions_never_paid_after_the_configured_wait() {
+    use mooring::model::{withdraw_memo, Kind, Protocol, Transaction, TransactionStatus, UserKey};
+    use mooring::stellar::Asset;
+    use mooring::store::TransactionStore;
+    use mooring::time::Timestamp;
+
+    let distribution = key(20).account_id();
+    let issuer = key(30).account_id();
+    let ledger = Arc::new(InMemoryHorizon::new(Network::testnet()));
+    ledger.fund(distribution, "100".parse().unwrap());
+    let assets = format!(
+        r#"[{{"code":"USDC","issuer":"{issuer}","distribution_account":"{distribution}","seps":["sep24"],
+             "withdraw":{{"fee_fixed":0.5}}}}]"#
+    );
+    let settings: BTreeMap<String, String> = [
+        ("HOME_DOMAIN", "anchor.example.com"),
+        ("NETWORK_PASSPHRASE", Network::TESTNET_PASSPHRASE),
+        ("SIGNING_KEY", &key(1).account_id().to_string()),
+        ("ASSETS", &assets),
+        ("SEP31_PENDING_SENDER_SECONDS", "3600"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_string()))
+    .collect();
+    let store = Arc::new(InMemoryStore::default());
+    let service = payment_watcher::service(
+        &settings,
+        &AnchorConfig::from_source(&settings).unwrap(),
+        payment_watcher::Ports {
+            store: store.clone(),
+            horizon: ledger,
+            withdrawals: Arc::new(InMemoryQueue::default()),
+            outgoing: Arc::new(InMemoryQueue::default()),
+            clock: Arc::new(FixedClock::at(NOW)),
+        },
+    )
+    .unwrap();
+    assert_eq!(service.watcher().receiving_accounts(), [distribution]);
+    let mut ids = Vec::new();
+    for started in [NOW - 3600, NOW - 60] {
+        let mut tx = Transaction::new(
+            Protocol::Sep31,
+            Kind::Receive,
+            TransactionStatus::PendingSender,
+            UserKey {
+                account: key(40).account_id(),
+                memo: None,
+            },
+            Asset::credit("USDC", issuer).unwrap(),
+            Timestamp::from_secs(started),
+        );
+        tx.amount_in = Some("10".parse().unwrap());
+        tx.receiving_account = Some(distribution);
+        tx.receiving_memo_type = Some("hash".into());
+        tx.receiving_memo = Some(withdraw_memo(&tx.id));
+        store.insert(&tx).await.unwrap();
+        ids.push(tx.id);
+    }
+    let event: serde_json::Value =
+        serde_json::from_str(include_str!("events/schedule.json")).unwrap();
+    let report = payment_watcher::handle(&service, event).await.unwrap();
+    assert_eq!(report["expired"], 1, "{report}");
+    let status = |id: &str| {
+        let store = store.clone();
+        let id = id.to_owned();
+        async move { store.get(&id).await.unwrap().unwrap().status }
+    };
+    assert_eq!(status(&ids[0]).await, TransactionStatus::Expired);
+    assert_eq!(status(&ids[1]).await, TransactionStatus::PendingSender);
 }

@@ -452,6 +452,7 @@ fn parse_assets(json: &str) -> Result<Vec<AssetConfig>, String> {
                 a.asset.code()
             ));
         }
+        check_receive(a)?;
         for (dir, limits) in [("deposit", &a.deposit), ("withdraw", &a.withdraw)] {
             if a.offers(Sep::Sep6)
                 && limits
@@ -479,6 +480,34 @@ fn parse_assets(json: &str) -> Result<Vec<AssetConfig>, String> {
         }
     }
     Ok(assets)
+}
+
+/// An asset offered through SEP-31 needs its `receive` direction, enabled, with the
+/// `funding_methods` receivers are paid by; and receive limits (any asset's) must be ordered.
+fn check_receive(a: &AssetConfig) -> Result<(), String> {
+    let code = a.asset.code();
+    if a.offers(Sep::Sep31)
+        && !a
+            .receive
+            .as_ref()
+            .is_some_and(|l| l.enabled && !l.funding_methods.is_empty())
+    {
+        return Err(format!(
+            "{code}: a SEP-31 asset needs \"receive\" with funding_methods (e.g. \
+             {{\"funding_methods\": [\"SEPA\"]}})"
+        ));
+    }
+    if let Some(TransferLimits {
+        min_amount: Some(min),
+        max_amount: Some(max),
+        ..
+    }) = &a.receive
+    {
+        if min > max {
+            return Err(format!("{code} receive: min_amount is above max_amount"));
+        }
+    }
+    Ok(())
 }
 
 /// SEP-24 settings: the interactive flow's link and session lifetimes, and the features `/info`
@@ -719,6 +748,41 @@ mod tests {
         // An unknown name is refused too (by the JSON parser).
         assert!(error_of(&with(base(), "ASSETS", &assets(r#"["sep99"]"#)))
             .starts_with("ASSETS is invalid"));
+    }
+
+    #[test]
+    fn a_sep31_asset_needs_receive_funding_methods() {
+        let asset = |extra: &str| -> AssetConfig {
+            serde_json::from_str(&format!(
+                r#"{{"code":"USDC","issuer":"GA7QYNF7SOWQ3GLR2BGMZEHXAVIRZA4KVWLTJJFC7MGXUA74P7UJVSGZ"{extra}}}"#
+            ))
+            .expect("asset")
+        };
+        for refused in [
+            r#","seps":["sep31"]"#,
+            r#","seps":["sep31"],"receive":{}"#,
+            r#","seps":["sep31"],"receive":{"enabled":false,"funding_methods":["SEPA"]}"#,
+        ] {
+            assert!(
+                check_receive(&asset(refused))
+                    .unwrap_err()
+                    .starts_with("USDC: a SEP-31 asset needs \"receive\" with funding_methods"),
+                "{refused}"
+            );
+        }
+        assert!(check_receive(&asset(
+            r#","seps":["sep31"],"receive":{"funding_methods":["SEPA"]}"#
+        ))
+        .is_ok());
+        // Not offered through SEP-31: nothing is required.
+        assert!(check_receive(&asset(r#","seps":["sep6"]"#)).is_ok());
+        assert_eq!(
+            check_receive(&asset(
+                r#","seps":["sep31"],"receive":{"min_amount":10,"max_amount":5,"funding_methods":["SEPA"]}"#
+            ))
+            .unwrap_err(),
+            "USDC receive: min_amount is above max_amount"
+        );
     }
 
     #[test]

@@ -12,9 +12,17 @@
 //! network": nothing new is built for the deposit until Horizon shows the envelope landed, or
 //! proves it never can (its channel's sequence number was used by another transaction, or its
 //! time bounds passed), and only then is it cleared (`NotSubmitted`) with a conditional write.
+//!
+//! Withdrawals: the [`watcher`] matches the user's Stellar payment (`pending_anchor`, withdrawals
+//! queue) → [`withdrawals::WithdrawalProcessor`] pays out once → `completed` or
+//! `pending_external` (completed by the payout poller). SEP-31 payments received: the
+//! [`watcher`] matches the sending anchor's payment (`pending_receiver`, outgoing queue; it also
+//! expires the unpaid ones) → [`outgoing::OutgoingProcessor`] pays the receiver once → the same
+//! endings, or back to the sending anchor for SEP-12 / transaction fields.
 
 pub mod config;
 pub mod deposit_poller;
+pub mod outgoing;
 pub mod submitter;
 pub mod trustlines;
 pub mod watcher;
@@ -33,6 +41,7 @@ use crate::store::{StoreError, TransactionStore};
 
 pub use config::{channel_accounts, channel_keypair, PaymentsConfig, Signers};
 pub use deposit_poller::{DepositPoller, PollReport};
+pub use outgoing::{OutgoingProcessed, OutgoingProcessor};
 pub use submitter::{SubmitOutcome, Submitter};
 pub use trustlines::{RecheckReport, TrustlineRecheck};
 

@@ -1,19 +1,23 @@
-//! The payment watcher: finds the users' Stellar payments to the anchor's receiving accounts
-//! and moves the withdrawals they pay to `pending_anchor` (digest 10.8).
+//! The payment watcher: finds the Stellar payments to the anchor's receiving accounts and moves
+//! the withdrawals they pay to `pending_anchor`, and the SEP-31 transactions they pay to
+//! `pending_receiver` (digest 10.8).
 //!
-//! For each receiving account (the distribution account of every asset with withdrawals
-//! configured), it reads Horizon's payments in ascending order from a cursor stored under
+//! For each receiving account (the distribution account of every asset with withdrawals or
+//! SEP-31 receiving configured), it reads Horizon's payments in ascending order from a cursor stored under
 //! [`cursor_name`], page by page until a short page. Each record that is a successful payment or
 //! path payment *to* the account is matched by (account, memo) to a transaction:
 //!
 //! | finding | outcome | transaction |
 //! |---|---|---|
 //! | `pending_user_transfer_start`, same asset (code and issuer), amount within ±10 % of `amount_in` | `Matched` | one conditional write: `amount_in` = received, fee recomputed, `amount_out`, `stellar_transaction_id`, `from`, `pending_anchor`; then a message on the withdrawals queue |
-//! | already paid by this very payment (seen again after a crash or by a second watcher) | as before | unchanged; the queue message is sent again while it is `pending_anchor` (the processor is idempotent) |
+//! | SEP-31 (`Receive`) in `pending_sender`, same asset, exactly `amount_in` | `Matched` | one conditional write: `stellar_transaction_id`, `from`, `pending_receiver` (the amounts agreed at `POST /transactions` kept); then a message on the outgoing queue |
+//! | the same, amount within ±10 % of `amount_in` (no quote) | `Matched` | as above, with `amount_in` = received and the fee (the asset's `receive` fee settings) and `amount_out` recomputed |
+//! | a quoted withdrawal or SEP-31 transaction: exactly the quote's `amount_in`, paid before it expires (SEP-31: the payment's ledger time) | `Matched` | as above, the quote's amounts kept |
+//! | already paid by this very payment (seen again after a crash or by a second watcher) | as before | unchanged; the queue message is sent again while it is `pending_anchor` / `pending_receiver` (the workers are idempotent) |
 //! | already paid by another operation of the same Stellar transaction | `Duplicate` | unchanged |
 //! | already paid by another payment, or not waiting for one | `Duplicate` | unchanged |
 //! | another asset | `WrongAsset` | unchanged (the user may still pay the right asset) |
-//! | amount off by more than 10 %, or not paying its fee | `WrongAmount` | `on_hold` with a `status_message` and the payment's hash |
+//! | amount off by more than 10 %, or not paying its fee; quoted: not the quote's amount, or late | `WrongAmount` | `on_hold` with a `status_message` and the payment's hash |
 //! | no transaction with this memo (or no memo) | `Unmatched` | - |
 //! | the same, paid before the watcher's first run on the account | `History` (not for the operator) | - |
 //!
@@ -35,8 +39,15 @@
 //! recorded. Re-processing a page after a crash changes nothing twice, because every decision is
 //! taken again from the transaction's state. A cursor `Conflict` means another watcher is at
 //! work on the account: this one stops there quietly.
+//!
+//! [`expire_receives`](PaymentWatcher::expire_receives) ends in `expired` the SEP-31
+//! transactions whose payment never came: still `pending_sender` after their quote expired, or
+//! after [`with_sender_wait`](PaymentWatcher::with_sender_wait) (`SEP31_PENDING_SENDER_SECONDS`).
+//! Run it after a run that read every account to its end ([`WatchReport::caught_up`]), so that
+//! a payment already on the ledger is matched before its transaction is expired.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
@@ -45,7 +56,7 @@ use super::WorkerError;
 use crate::clock::Clock;
 use crate::config::AssetConfig;
 use crate::horizon::{Horizon, PaymentRecord};
-use crate::integrations::{FeeIntegration, FeeRequest, IntegrationError, Operation};
+use crate::integrations::{standard_fee, FeeIntegration, FeeRequest, IntegrationError, Operation};
 use crate::model::{
     FeeDetails, IncomingPayment, Kind, PaymentOutcome, Transaction, TransactionStatus,
 };
@@ -68,6 +79,20 @@ pub const START_CURSOR: &str = "0";
 /// Conditional writes retried after a `Conflict` before the record is left for the next run.
 const WRITE_ATTEMPTS: usize = 5;
 
+/// How long a SEP-31 transaction waits in `pending_sender` by default (a day).
+pub const DEFAULT_SENDER_WAIT: Duration = Duration::from_secs(86_400);
+/// How long after its quote's expiry a `pending_sender` transaction is expired: Horizon's
+/// ingestion lag, so that a payment made in time is seen first.
+pub const QUOTE_EXPIRY_GRACE_SECS: u64 = 60;
+/// Transactions an `expire_receives` run looks at (pages of 100).
+const EXPIRY_PAGE: usize = 100;
+const EXPIRY_MAX_PAGES: usize = 50;
+
+/// `status_message` of a SEP-31 transaction expired with its quote.
+pub const QUOTE_EXPIRED_MESSAGE: &str = "The payment did not arrive before the quote expired.";
+/// `status_message` of a SEP-31 transaction that waited too long for its payment.
+pub const SENDER_TIMEOUT_MESSAGE: &str = "The payment did not arrive in time.";
+
 /// The name of the stored Horizon cursor of a receiving account: `payments:<G...>`.
 pub fn cursor_name(account: &AccountId) -> String {
     format!("payments:{account}")
@@ -89,7 +114,7 @@ pub struct WatchReport {
     pub records: usize,
     /// Records that are not payments to the account (skipped; the cursor moves past them).
     pub skipped: usize,
-    /// Payments that paid a withdrawal (including ones seen again).
+    /// Payments that paid a withdrawal or a SEP-31 transaction (including ones seen again).
     pub matched: usize,
     /// Payments recorded for the operator (unmatched, duplicate, wrong asset or amount).
     pub needing_attention: usize,
@@ -98,6 +123,8 @@ pub struct WatchReport {
     pub history: usize,
     /// Accounts where another watcher moved the cursor first (this run stopped there).
     pub conflicts: usize,
+    /// Accounts not read to their newest payment (the run stopped after its pages per run).
+    pub behind: usize,
 }
 
 impl WatchReport {
@@ -109,20 +136,39 @@ impl WatchReport {
         self.needing_attention += other.needing_attention;
         self.history += other.history;
         self.conflicts += other.conflicts;
+        self.behind += other.behind;
+    }
+
+    /// Whether every account was read to its newest payment by this run (none behind, none
+    /// left to another watcher): the condition to expire unpaid transactions after it.
+    pub fn caught_up(&self) -> bool {
+        self.behind == 0 && self.conflicts == 0
     }
 }
 
+/// What an `expire_receives` run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpiryReport {
+    /// SEP-31 transactions in `pending_sender` looked at.
+    pub checked: usize,
+    /// Moved to `expired`.
+    pub expired: usize,
+}
+
 /// The watcher over a store `S` (transactions, cursors, incoming payments), Horizon `H`, the
-/// withdrawals queue `Q` and the anchor's fee hook `F`. Built once per cold start.
-pub struct PaymentWatcher<S, H, Q, F> {
+/// withdrawals queue `Q`, the anchor's fee hook `F` and the outgoing-payments queue `O` (SEP-31;
+/// the same queue type by default). Built once per cold start.
+pub struct PaymentWatcher<S, H, Q, F, O = Q> {
     store: Arc<S>,
     horizon: Arc<H>,
     withdrawals: Arc<Q>,
+    outgoing: Arc<O>,
     fees: Arc<F>,
     assets: Vec<AssetConfig>,
     clock: Arc<dyn Clock>,
     page_limit: u32,
     max_pages: usize,
+    sender_wait: Duration,
 }
 
 /// What became of one payment, before it is recorded.
@@ -130,7 +176,8 @@ struct Decision {
     outcome: PaymentOutcome,
     transaction_id: Option<String>,
     note: Option<String>,
-    /// Send the transaction to the withdrawals queue (after recording).
+    /// Send the transaction to its queue (after recording): the withdrawals queue, or the
+    /// outgoing queue for a SEP-31 `Receive`.
     send: Option<QueueMessage>,
 }
 
@@ -155,23 +202,42 @@ enum Step {
     },
 }
 
-fn is_withdrawal(kind: Kind) -> bool {
-    matches!(kind, Kind::Withdrawal | Kind::WithdrawalExchange)
+/// The status a transaction paid by a Stellar payment waits for it in, and the one the payment
+/// moves it to: withdrawals `pending_user_transfer_start` → `pending_anchor`, SEP-31
+/// `pending_sender` → `pending_receiver`. `None`: not paid to the anchor on Stellar.
+fn payment_statuses(kind: Kind) -> Option<(TransactionStatus, TransactionStatus)> {
+    match kind {
+        Kind::Withdrawal | Kind::WithdrawalExchange => Some((
+            TransactionStatus::PendingUserTransferStart,
+            TransactionStatus::PendingAnchor,
+        )),
+        Kind::Receive => Some((
+            TransactionStatus::PendingSender,
+            TransactionStatus::PendingReceiver,
+        )),
+        Kind::Deposit | Kind::DepositExchange => None,
+    }
 }
 
-/// The withdrawal `paid` (its amounts settled) matched by the Stellar payment `hash` from
-/// `payer`: on to `pending_anchor`, and queued for the payout.
-fn matched(mut paid: Transaction, hash: &str, payer: Option<String>, now: Timestamp) -> Step {
+/// The transaction `paid` (its amounts settled) matched by the Stellar payment `hash` from
+/// `payer`: from `waiting` on to `paid_status`, and queued for the payout.
+fn matched(
+    mut paid: Transaction,
+    hash: &str,
+    payer: Option<String>,
+    now: Timestamp,
+    (waiting, paid_status): (TransactionStatus, TransactionStatus),
+) -> Step {
     paid.stellar_transaction_id = Some(hash.to_owned());
     paid.from = payer.or(paid.from.take());
-    paid.status = TransactionStatus::PendingAnchor;
+    paid.status = paid_status;
     paid.status_message = None;
     paid.updated_at = now;
     let send = Some(QueueMessage::new(paid.id.clone(), paid.kind));
     let transaction_id = Some(paid.id.clone());
     Step::Write {
         updated: Box::new(paid),
-        expected: TransactionStatus::PendingUserTransferStart,
+        expected: waiting,
         decision: Decision {
             outcome: PaymentOutcome::Matched,
             transaction_id,
@@ -203,17 +269,37 @@ fn history_end(account: &AccountId, stored: &str) -> Option<u64> {
     end
 }
 
-impl<S, H, Q, F> PaymentWatcher<S, H, Q, F>
+/// SEP-31's fee of an amount received: the standard fee (`fee_fixed`, `fee_percent`,
+/// `fee_minimum`) of the asset's `receive` settings (zero when it has none).
+fn receive_fee(asset: &AssetConfig, amount: Amount) -> Result<Amount, IntegrationError> {
+    let as_withdraw = AssetConfig {
+        withdraw: asset.receive.clone(),
+        ..asset.clone()
+    };
+    standard_fee(&FeeRequest {
+        operation: Operation::Withdraw,
+        fee_type: None,
+        asset: &as_withdraw,
+        amount,
+        user: None,
+    })
+}
+
+impl<S, H, Q, F, O> PaymentWatcher<S, H, Q, F, O>
 where
     S: TransactionStore + Cursors + IncomingPayments,
     H: Horizon,
     Q: Queue,
     F: FeeIntegration,
+    O: Queue,
 {
+    /// A watcher queueing paid withdrawals on `withdrawals` and paid SEP-31 transactions on
+    /// `outgoing`.
     pub fn new(
         store: Arc<S>,
         horizon: Arc<H>,
         withdrawals: Arc<Q>,
+        outgoing: Arc<O>,
         fees: Arc<F>,
         assets: Vec<AssetConfig>,
         clock: Arc<dyn Clock>,
@@ -222,12 +308,22 @@ where
             store,
             horizon,
             withdrawals,
+            outgoing,
             fees,
             assets,
             clock,
             page_limit: DEFAULT_PAGE_LIMIT,
             max_pages: DEFAULT_MAX_PAGES,
+            sender_wait: DEFAULT_SENDER_WAIT,
         }
+    }
+
+    /// How long a SEP-31 transaction waits in `pending_sender` before
+    /// [`expire_receives`](Self::expire_receives) expires it
+    /// (`PaymentsConfig::sep31_pending_sender`).
+    pub fn with_sender_wait(mut self, wait: Duration) -> Self {
+        self.sender_wait = wait;
+        self
     }
 
     /// Records per Horizon page (1-200).
@@ -242,12 +338,16 @@ where
         self
     }
 
-    /// The accounts watched: the distribution account of every asset with withdrawals
-    /// configured, once each. A disabled withdraw direction is still watched: withdrawals
+    /// The accounts watched: the distribution account of every asset with withdrawals or SEP-31
+    /// receiving configured, once each. A disabled direction is still watched: transactions
     /// opened before it was disabled are still paid.
     pub fn receiving_accounts(&self) -> Vec<AccountId> {
         let mut accounts: Vec<AccountId> = Vec::new();
-        for asset in self.assets.iter().filter(|a| a.withdraw.is_some()) {
+        for asset in self
+            .assets
+            .iter()
+            .filter(|a| a.withdraw.is_some() || a.receive.is_some())
+        {
             if let Some(account) = asset.distribution_account() {
                 if !accounts.contains(&account) {
                     accounts.push(account);
@@ -275,6 +375,56 @@ where
             Some(error) => Err(error),
             None => Ok(report),
         }
+    }
+
+    /// Ends in `expired` (conditional writes) the SEP-31 transactions still `pending_sender`
+    /// whose quote expired more than [`QUOTE_EXPIRY_GRACE_SECS`] ago, or that waited longer
+    /// than the sender wait since they were created. A transaction paid meanwhile (the write's
+    /// `Conflict`) is left alone. Run it after a run that [caught up](WatchReport::caught_up).
+    pub async fn expire_receives(&self) -> Result<ExpiryReport, WorkerError> {
+        let now = self.now();
+        let waiting = super::list_all(
+            &*self.store,
+            Kind::Receive,
+            TransactionStatus::PendingSender,
+            EXPIRY_PAGE,
+            EXPIRY_MAX_PAGES,
+        )
+        .await?;
+        let grace_ms = i64::try_from(QUOTE_EXPIRY_GRACE_SECS * 1000).unwrap_or(i64::MAX);
+        let wait_ms = i64::try_from(self.sender_wait.as_millis()).unwrap_or(i64::MAX);
+        let mut report = ExpiryReport::default();
+        for tx in waiting {
+            report.checked += 1;
+            let quote_expired = tx
+                .user_action_required_by
+                .is_some_and(|deadline| now.millis().saturating_sub(deadline.millis()) > grace_ms);
+            let too_old = now.millis().saturating_sub(tx.started_at.millis()) >= wait_ms;
+            let message = match (quote_expired, too_old) {
+                (true, _) => QUOTE_EXPIRED_MESSAGE,
+                (false, true) => SENDER_TIMEOUT_MESSAGE,
+                (false, false) => continue,
+            };
+            let mut expired = tx.clone();
+            expired.status = TransactionStatus::Expired;
+            expired.status_message = Some(message.to_owned());
+            expired.updated_at = now;
+            match self
+                .store
+                .update(&mut expired, TransactionStatus::PendingSender)
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(transaction_id = %tx.id, reason = message,
+                        "payment watcher: SEP-31 payment never came; expired");
+                    report.expired += 1;
+                }
+                // Paid (or changed) meanwhile: the next run decides again.
+                Err(StoreError::Conflict) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(report)
     }
 
     /// One run over one account's payments.
@@ -306,6 +456,7 @@ where
             }
         };
 
+        let mut reached_end = false;
         for _ in 0..self.max_pages {
             let from = (cursor != START_CURSOR).then_some(cursor.as_str());
             let page = self
@@ -351,8 +502,12 @@ where
                 return Err(error);
             }
             if page.len() < self.page_limit as usize {
+                reached_end = true;
                 break;
             }
+        }
+        if !reached_end {
+            report.behind += 1;
         }
         Ok(report)
     }
@@ -476,9 +631,15 @@ where
             );
         }
         if let Some(message) = &decision.send {
-            self.withdrawals.send(message).await?;
-            tracing::info!(transaction_id = %message.transaction_id, payment = %record.id,
-                "payment watcher: withdrawal paid, queued for payout");
+            if message.kind == Kind::Receive {
+                self.outgoing.send(message).await?;
+                tracing::info!(transaction_id = %message.transaction_id, payment = %record.id,
+                    "payment watcher: SEP-31 payment received, queued for payout");
+            } else {
+                self.withdrawals.send(message).await?;
+                tracing::info!(transaction_id = %message.transaction_id, payment = %record.id,
+                    "payment watcher: withdrawal paid, queued for payout");
+            }
         }
         Ok(Some(decision.outcome))
     }
@@ -552,13 +713,15 @@ where
     ) -> Result<Step, WorkerError> {
         let tx = transaction;
         let hash = record.transaction_hash.as_str();
-        if !is_withdrawal(tx.kind) {
+        let Some(statuses) = payment_statuses(tx.kind) else {
             return Ok(Step::Done(Decision::attention(
                 PaymentOutcome::Unmatched,
                 Some(tx),
                 format!("the memo is that of a {} transaction", tx.kind.as_str()),
             )));
-        }
+        };
+        let (waiting, paid_status) = statuses;
+        let receive = tx.kind == Kind::Receive;
         // This very payment was seen before (a crash before the cursor was saved, or another
         // watcher): the same outcome again, and the queue message again while it may be lost.
         // Unless the transaction was paid by another operation of the same Stellar transaction.
@@ -591,12 +754,12 @@ where
                     outcome: PaymentOutcome::Matched,
                     transaction_id: Some(tx.id.clone()),
                     note: None,
-                    send: (status == TransactionStatus::PendingAnchor)
+                    send: (status == paid_status)
                         .then(|| QueueMessage::new(tx.id.clone(), tx.kind)),
                 },
             }));
         }
-        if tx.status != TransactionStatus::PendingUserTransferStart {
+        if tx.status != waiting {
             let note = match &tx.stellar_transaction_id {
                 Some(paid) => format!(
                     "the transaction is {} and was already paid by Stellar transaction {paid}",
@@ -632,13 +795,15 @@ where
             held.updated_at = now;
             Step::Write {
                 updated: Box::new(held),
-                expected: TransactionStatus::PendingUserTransferStart,
+                expected: waiting,
                 decision: Decision::attention(PaymentOutcome::WrongAmount, Some(tx), reason),
             }
         };
-        // A withdrawal bound to a SEP-38 quote pays out the quote's amounts: the user's payment
-        // must be exactly its sell_amount and arrive before the quote expires.
+        // A transaction bound to a SEP-38 quote pays out the quote's amounts: the payment must
+        // be exactly its sell_amount and arrive before the quote expires (SEP-31: the Stellar
+        // transaction's time, digest 7.2; a withdrawal: when the watcher sees it).
         if tx.quote_id.is_some() {
+            let paid_at = if receive { record.created_at } else { now };
             let expected = tx.amount_in.map(|a| a.to_string()).unwrap_or_default();
             if tx.amount_in != Some(amount) {
                 return Ok(hold(format!(
@@ -648,14 +813,14 @@ where
             }
             if tx
                 .user_action_required_by
-                .is_some_and(|deadline| now > deadline)
+                .is_some_and(|deadline| paid_at > deadline)
             {
                 return Ok(hold(format!(
                     "Received {amount} {} after the quote expired; held for review by the anchor.",
                     asset.code()
                 )));
             }
-            return Ok(matched(tx.clone(), hash, payer, now));
+            return Ok(matched(tx.clone(), hash, payer, now, statuses));
         }
         if !amount_acceptable(amount, tx.amount_in) {
             let expected = tx.amount_in.map(|a| a.to_string()).unwrap_or_default();
@@ -663,6 +828,11 @@ where
                 "Received {amount} {}, expected {expected}; held for review by the anchor.",
                 asset.code()
             )));
+        }
+        // SEP-31: the amounts agreed at `POST /transactions` stand when the sending anchor
+        // paid exactly what it announced.
+        if receive && tx.amount_in == Some(amount) {
+            return Ok(matched(tx.clone(), hash, payer, now, statuses));
         }
         let fee = match self.fee(tx, amount).await {
             Ok(fee) => fee,
@@ -695,15 +865,32 @@ where
         let asset_id = tx.asset.sep38_id();
         let mut paid = tx.clone();
         paid.amount_in = Some(amount);
-        paid.amount_in_asset = Some(asset_id.clone());
-        paid.fee_details = Some(FeeDetails {
-            total: fee,
-            asset: asset_id.clone(),
-            breakdown: Vec::new(),
-        });
-        paid.amount_out = Some(out);
-        paid.amount_out_asset = Some(asset_id);
-        Ok(matched(paid, hash, payer, now))
+        if receive {
+            // The assets announced stay; the Stellar asset is paid out 1:1 minus the fee. An
+            // off-chain `destination_asset` without a quote: the anchor's integration fills
+            // `amount_out` at payout (SEP-31 7.3).
+            let fee_asset = tx
+                .fee_details
+                .as_ref()
+                .map_or_else(|| asset_id.clone(), |f| f.asset.clone());
+            paid.fee_details = Some(FeeDetails {
+                total: fee,
+                asset: fee_asset,
+                breakdown: Vec::new(),
+            });
+            let one_to_one = tx.amount_out_asset.as_deref().is_none_or(|a| a == asset_id);
+            paid.amount_out = one_to_one.then_some(out);
+        } else {
+            paid.amount_in_asset = Some(asset_id.clone());
+            paid.fee_details = Some(FeeDetails {
+                total: fee,
+                asset: asset_id.clone(),
+                breakdown: Vec::new(),
+            });
+            paid.amount_out = Some(out);
+            paid.amount_out_asset = Some(asset_id);
+        }
+        Ok(matched(paid, hash, payer, now, statuses))
     }
 
     /// Whether an earlier payment operation of the record's Stellar transaction was recorded as
@@ -732,7 +919,8 @@ where
         Ok(false)
     }
 
-    /// The withdrawal fee of the amount received (the asset's `FeeIntegration`).
+    /// The fee of the amount received: a withdrawal's from the asset's `FeeIntegration`, a
+    /// SEP-31 transaction's from the asset's `receive` settings.
     async fn fee(&self, tx: &Transaction, amount: Amount) -> Result<Amount, IntegrationError> {
         let Some(asset) = self.assets.iter().find(|a| a.asset.0 == tx.asset) else {
             return Err(IntegrationError::Internal(format!(
@@ -740,6 +928,9 @@ where
                 tx.asset
             )));
         };
+        if tx.kind == Kind::Receive {
+            return receive_fee(asset, amount);
+        }
         self.fees
             .fee(&FeeRequest {
                 operation: Operation::Withdraw,

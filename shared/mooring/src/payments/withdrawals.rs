@@ -26,7 +26,8 @@
 //! under [`DEFAULT_STALE_CLAIM_SECS`].
 //!
 //! On a schedule, [`complete_external_withdrawals`](WithdrawalProcessor::complete_external_withdrawals)
-//! moves `pending_external` withdrawals the rail reports done to `completed`, and
+//! moves `pending_external` withdrawals and SEP-31 payouts (see [`super::outgoing`]) the rail
+//! reports done to `completed`, and
 //! [`recover_stalled_withdrawals`](WithdrawalProcessor::recover_stalled_withdrawals) hands stale
 //! claims to the operator and re-queues paid withdrawals whose queue message was lost.
 
@@ -46,6 +47,10 @@ pub const DEFAULT_STALE_CLAIM_SECS: u64 = 300;
 pub const DEFAULT_BATCH: usize = 50;
 /// Transactions a scheduled run looks at, per kind and status.
 pub const DEFAULT_MAX_SCAN: usize = 1000;
+
+/// The kinds paid out off-chain by the rail, whose `pending_external` payouts
+/// `poll_outgoing_transactions` confirms: withdrawals and SEP-31 payments received.
+pub const PAID_OUT_KINDS: [Kind; 3] = [Kind::Withdrawal, Kind::WithdrawalExchange, Kind::Receive];
 
 /// `status_message` of a withdrawal whose payout failed for another reason than `Invalid`.
 pub const PAYOUT_FAILED_MESSAGE: &str =
@@ -72,7 +77,7 @@ pub enum WithdrawalProcessed {
 /// What a `complete_external_withdrawals` run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CompletionReport {
-    /// `pending_external` withdrawals shown to `poll_outgoing_transactions`.
+    /// `pending_external` payouts (withdrawals and SEP-31) shown to `poll_outgoing_transactions`.
     pub checked: usize,
     /// Moved to `completed`.
     pub completed: usize,
@@ -135,7 +140,7 @@ fn is_withdrawal(kind: Kind) -> bool {
     matches!(kind, Kind::Withdrawal | Kind::WithdrawalExchange)
 }
 
-fn stale_claim_message(started: Timestamp) -> String {
+pub(super) fn stale_claim_message(started: Timestamp) -> String {
     format!(
         "The payout started at {started} has no recorded outcome; the anchor is confirming it \
          with the payment provider."
@@ -143,7 +148,7 @@ fn stale_claim_message(started: Timestamp) -> String {
 }
 
 /// Retry the message later: the payout is being made by another delivery.
-fn in_progress(id: &str, started: Timestamp) -> WorkerError {
+pub(super) fn in_progress(id: &str, started: Timestamp) -> WorkerError {
     WorkerError::Pending(format!(
         "the payout of {id} is in progress (claimed at {started})"
     ))
@@ -347,11 +352,13 @@ where
         Err(StoreError::Conflict.into())
     }
 
-    /// Moves the `pending_external` withdrawals that `poll_outgoing_transactions` reports done
-    /// to `completed` (conditional writes: a transaction moved meanwhile is left alone).
+    /// Moves the `pending_external` outgoing payments that `poll_outgoing_transactions` reports
+    /// done to `completed` (conditional writes: a transaction moved meanwhile is left alone):
+    /// withdrawals and SEP-31 payouts (`Receive`) alike, the rail's one hook for every payment
+    /// it sends ([`PAID_OUT_KINDS`]).
     pub async fn complete_external_withdrawals(&self) -> Result<CompletionReport, WorkerError> {
         let mut report = CompletionReport::default();
-        for kind in Kind::WITHDRAWALS {
+        for kind in PAID_OUT_KINDS {
             let pending = self.scan(kind, TransactionStatus::PendingExternal).await?;
             for batch in pending.chunks(self.batch) {
                 report.checked += batch.len();

@@ -102,6 +102,7 @@ impl Anchor {
                 account_creation: true,
                 claimable_balances: self.claimable_balances,
             },
+            sep31_pending_sender: Duration::from_secs(86_400),
         }
     }
 

@@ -1,9 +1,11 @@
 //! The payment workers' tests over the in-memory adapters, in one layout: the doubles every
 //! worker test shares are here (the stub rail, the fee hook, the yielding ledger, store and a
 //! flaky queue); [`deposits`] drives the poller, the submitter and the trustline re-check,
-//! [`withdrawals`] the payment watcher and the withdrawal processor.
+//! [`withdrawals`] the payment watcher and the withdrawal processor, [`receives`] the SEP-31 side
+//! (the watcher's matching and expiry, the outgoing-payments worker, the payout poller).
 
 mod deposits;
+mod receives;
 mod withdrawals;
 
 use std::collections::HashMap;
@@ -17,7 +19,8 @@ use crate::horizon::{
 use crate::i18n::Lang;
 use crate::integrations::{
     CompletedPayout, DepositIntegration, FeeIntegration, FlowContext, Form, FormValues,
-    IntegrationError, InteractiveFlow, ReceivedDeposit, WithdrawalIntegration, WithdrawalOutcome,
+    IntegrationError, InteractiveFlow, OutgoingOutcome, ReceiveIntegration, ReceivedDeposit,
+    WithdrawalIntegration, WithdrawalOutcome,
 };
 use crate::model::{IncomingPayment, Kind, Transaction, TransactionStatus};
 use crate::queue::{InMemoryQueue, Queue, QueueError, QueueMessage};
@@ -40,8 +43,9 @@ fn key(n: u8) -> Keypair {
 /// The anchor's rail, the one stub integration of every worker test. Deposits: reports as
 /// received whatever `arrived` holds, counts `after_deposit` calls. Withdrawals:
 /// `process_withdrawal` answers from a script (default `Completed`), counting calls per
-/// transaction; `poll_outgoing_transactions` completes every transaction in `settled`. Fees are
-/// the configured ones (1 USDC fixed in both scenes).
+/// transaction; `poll_outgoing_transactions` completes every transaction in `settled`. SEP-31:
+/// `execute_outgoing_transaction` answers from its own script (default `Completed`), counting
+/// calls per transaction. Fees are the configured ones (1 USDC fixed in both scenes).
 #[derive(Default)]
 struct Rail {
     arrived: Mutex<Vec<ReceivedDeposit>>,
@@ -50,6 +54,8 @@ struct Rail {
     answers: Mutex<Vec<Result<WithdrawalOutcome, IntegrationError>>>,
     settled: Mutex<Vec<String>>,
     polls: AtomicUsize,
+    outgoing_calls: Mutex<HashMap<String, usize>>,
+    outgoing_answers: Mutex<Vec<Result<OutgoingOutcome, IntegrationError>>>,
 }
 
 impl Rail {
@@ -77,6 +83,23 @@ impl Rail {
 
     fn total_calls(&self) -> usize {
         self.calls.lock().expect("lock").values().sum()
+    }
+
+    fn answer_outgoing(&self, answer: Result<OutgoingOutcome, IntegrationError>) {
+        self.outgoing_answers.lock().expect("lock").push(answer);
+    }
+
+    fn outgoing_calls(&self, id: &str) -> usize {
+        self.outgoing_calls
+            .lock()
+            .expect("lock")
+            .get(id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn total_outgoing_calls(&self) -> usize {
+        self.outgoing_calls.lock().expect("lock").values().sum()
     }
 }
 
@@ -164,6 +187,34 @@ impl WithdrawalIntegration for Rail {
                 external_transaction_id: Some("SETTLED".into()),
             })
             .collect())
+    }
+}
+
+impl ReceiveIntegration for Rail {
+    async fn execute_outgoing_transaction(
+        &self,
+        transaction: &Transaction,
+    ) -> Result<OutgoingOutcome, IntegrationError> {
+        assert_eq!(transaction.kind, Kind::Receive);
+        assert_eq!(transaction.status, TransactionStatus::PendingReceiver);
+        assert!(transaction.payout_started_at.is_some(), "claimed first");
+        *self
+            .outgoing_calls
+            .lock()
+            .expect("lock")
+            .entry(transaction.id.clone())
+            .or_default() += 1;
+        // Let a concurrent delivery run while the payout is "on the wire".
+        tokio::task::yield_now().await;
+        let scripted = {
+            let mut answers = self.outgoing_answers.lock().expect("lock");
+            (!answers.is_empty()).then(|| answers.remove(0))
+        };
+        scripted.unwrap_or_else(|| {
+            Ok(OutgoingOutcome::Completed {
+                external_transaction_id: Some(format!("SWIFT-{}", &transaction.id[..8])),
+            })
+        })
     }
 }
 

@@ -28,22 +28,24 @@ use crate::time::Timestamp;
 // The scene: an issuer, a distribution account, a user, USDC with a 1 USDC withdrawal fee
 // ------------------------------------------------------------------------------------------
 
-struct Scene<S> {
-    store: Arc<S>,
-    horizon: Arc<InMemoryHorizon>,
-    clock: Arc<FixedClock>,
-    issuer: Keypair,
-    distribution: Keypair,
-    user: Keypair,
-    usdc: Asset,
-    assets: Vec<AssetConfig>,
+/// Shared with [`super::receives`] (the SEP-31 side watches the same account and asset, which
+/// also has `receive` settings: a 1 USDC fee).
+pub(super) struct Scene<S> {
+    pub(super) store: Arc<S>,
+    pub(super) horizon: Arc<InMemoryHorizon>,
+    pub(super) clock: Arc<FixedClock>,
+    pub(super) issuer: Keypair,
+    pub(super) distribution: Keypair,
+    pub(super) user: Keypair,
+    pub(super) usdc: Asset,
+    pub(super) assets: Vec<AssetConfig>,
 }
 
 impl<S> Scene<S>
 where
     S: TransactionStore + Cursors + IncomingPayments + Default,
 {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let issuer = Keypair::random();
         let distribution = Keypair::random();
         let user = Keypair::random();
@@ -52,9 +54,10 @@ where
             "code": "USDC",
             "issuer": issuer.account_id().to_string(),
             "distribution_account": distribution.account_id().to_string(),
-            "seps": ["sep24"],
+            "seps": ["sep24", "sep31"],
             "withdraw": {"fee_fixed": 1},
-            "deposit": {}
+            "deposit": {},
+            "receive": {"fee_fixed": 1}
         }]))
         .expect("asset config");
         let horizon = Arc::new(InMemoryHorizon::default());
@@ -77,30 +80,42 @@ where
         }
     }
 
+    /// A watcher queueing withdrawals on `queue` (SEP-31 payments on a queue of their own,
+    /// unread).
     fn watcher<Q: Queue>(
         &self,
         queue: Arc<Q>,
-    ) -> PaymentWatcher<S, InMemoryHorizon, Q, ConfiguredFees> {
+    ) -> PaymentWatcher<S, InMemoryHorizon, Q, ConfiguredFees, InMemoryQueue> {
+        self.watcher_with(queue, Arc::new(InMemoryQueue::default()))
+    }
+
+    /// A watcher queueing withdrawals on `withdrawals` and SEP-31 payments on `outgoing`.
+    pub(super) fn watcher_with<Q: Queue, O: Queue>(
+        &self,
+        withdrawals: Arc<Q>,
+        outgoing: Arc<O>,
+    ) -> PaymentWatcher<S, InMemoryHorizon, Q, ConfiguredFees, O> {
         PaymentWatcher::new(
             self.store.clone(),
             self.horizon.clone(),
-            queue,
+            withdrawals,
+            outgoing,
             Arc::new(ConfiguredFees),
             self.assets.clone(),
             self.clock.clone(),
         )
     }
 
-    fn processor(&self, rail: Arc<Rail>) -> WithdrawalProcessor<S, Rail> {
+    pub(super) fn processor(&self, rail: Arc<Rail>) -> WithdrawalProcessor<S, Rail> {
         WithdrawalProcessor::new(self.store.clone(), rail, self.clock.clone())
     }
 
-    fn dist(&self) -> AccountId {
+    pub(super) fn dist(&self) -> AccountId {
         self.distribution.account_id()
     }
 
     /// A withdrawal waiting for the user's payment of `amount_in`.
-    async fn withdrawal(&self, amount_in: &str) -> Transaction {
+    pub(super) async fn withdrawal(&self, amount_in: &str) -> Transaction {
         let mut tx = Transaction::new(
             Protocol::Sep24,
             Kind::Withdrawal,
@@ -121,7 +136,7 @@ where
         tx
     }
 
-    async fn get(&self, id: &str) -> Transaction {
+    pub(super) async fn get(&self, id: &str) -> Transaction {
         TransactionStore::get(&*self.store, id)
             .await
             .expect("get")
@@ -129,12 +144,18 @@ where
     }
 
     /// A payment record as Horizon would list it (no effect on balances).
-    fn record(&self, kind: PaymentKind, asset: &Asset, value: &str, memo: Memo) -> PaymentRecord {
+    pub(super) fn record(
+        &self,
+        kind: PaymentKind,
+        asset: &Asset,
+        value: &str,
+        memo: Memo,
+    ) -> PaymentRecord {
         self.record_with(kind, asset, value, memo, |_| {})
     }
 
     /// As `record`, changed by `edit` before it is listed.
-    fn record_with(
+    pub(super) fn record_with(
         &self,
         kind: PaymentKind,
         asset: &Asset,
@@ -164,11 +185,11 @@ where
     }
 
     /// The user pays `value` USDC for `tx` with its memo.
-    fn pay(&self, tx: &Transaction, value: &str) -> PaymentRecord {
+    pub(super) fn pay(&self, tx: &Transaction, value: &str) -> PaymentRecord {
         self.record(PaymentKind::Payment, &self.usdc, value, memo_of(tx))
     }
 
-    async fn attention(&self) -> Vec<IncomingPayment> {
+    pub(super) async fn attention(&self) -> Vec<IncomingPayment> {
         self.store
             .list_needing_attention(100, None)
             .await
@@ -177,7 +198,7 @@ where
     }
 }
 
-fn memo_of(tx: &Transaction) -> Memo {
+pub(super) fn memo_of(tx: &Transaction) -> Memo {
     Memo::from_sep(
         tx.receiving_memo_type.as_deref(),
         tx.receiving_memo.as_deref(),
@@ -185,13 +206,13 @@ fn memo_of(tx: &Transaction) -> Memo {
     .expect("memo")
 }
 
-fn rand_bytes() -> [u8; 32] {
+pub(super) fn rand_bytes() -> [u8; 32] {
     let mut bytes = [0u8; 32];
     getrandom::getrandom(&mut bytes).expect("random");
     bytes
 }
 
-fn ids(messages: &[QueueMessage]) -> Vec<String> {
+pub(super) fn ids(messages: &[QueueMessage]) -> Vec<String> {
     let mut ids: Vec<String> = messages.iter().map(|m| m.transaction_id.clone()).collect();
     ids.sort();
     ids
@@ -942,6 +963,7 @@ async fn each_receiving_account_is_watched_once() {
     let watcher = PaymentWatcher::new(
         scene.store.clone(),
         scene.horizon.clone(),
+        Arc::new(InMemoryQueue::default()),
         Arc::new(InMemoryQueue::default()),
         Arc::new(ConfiguredFees),
         assets,

@@ -1,0 +1,157 @@
+//! The SEP-31 receiving API as a domain service ([`Receive`]): `/info` ([`super::info`]),
+//! `POST /transactions` ([`super::request`]), a transaction, its `PATCH` and callback URL
+//! ([`super::transactions`]). Its HTTP glue is [`super::routes`].
+
+use std::sync::Arc;
+
+use http::HeaderMap;
+
+use super::config::{Partners, Sep31Config};
+use super::view::{Envelope, TransactionView};
+use crate::auth::{AuthConfig, Authenticator};
+use crate::clock::Clock;
+use crate::config::AnchorConfig;
+use crate::error::ApiError;
+use crate::integrations::{IntegrationError, ReceiveIntegration};
+use crate::model::{Protocol, Transaction};
+use crate::queue::Queue;
+use crate::stellar::Keypair;
+use crate::store::{QuoteStore, TransactionStore};
+use crate::time::Timestamp;
+use crate::transfer::callback::{parse_callback_url, send_signed, CallbackSender};
+use crate::transfer::{store_error, Caller};
+
+/// The settings the service is built from (read once per cold start).
+#[derive(Debug, Clone)]
+pub struct ReceiveSettings {
+    pub anchor: AnchorConfig,
+    /// Verifies SEP-10 tokens.
+    pub auth: AuthConfig,
+    /// Who may send payments.
+    pub sep31: Sep31Config,
+    /// Signs the callbacks to sending anchors (`SIGNING_SEED`); `None`: they are not sent.
+    pub callback_signer: Option<Keypair>,
+}
+
+/// The SEP-31 receiving API over an anchor's integration `I`, a transaction and quote store
+/// `S`, a callback sender `C` and the outgoing-payments queue `Q` (where a transaction goes
+/// once it is `pending_receiver`).
+pub struct Receive<I, S, C, Q> {
+    pub(super) anchor: AnchorConfig,
+    partners: Partners,
+    pub(super) integration: I,
+    auth: Authenticator,
+    pub(super) store: Arc<S>,
+    pub(super) outgoing: Arc<Q>,
+    clock: Arc<dyn Clock>,
+    callbacks: C,
+    callback_signer: Option<Keypair>,
+}
+
+impl<I, S, C, Q> Receive<I, S, C, Q>
+where
+    I: ReceiveIntegration,
+    S: TransactionStore + QuoteStore,
+    C: CallbackSender,
+    Q: Queue,
+{
+    pub fn new(
+        settings: ReceiveSettings,
+        integration: I,
+        store: Arc<S>,
+        outgoing: Arc<Q>,
+        clock: Arc<dyn Clock>,
+        callbacks: C,
+    ) -> Self {
+        Self {
+            auth: Authenticator::new(&settings.auth, clock.clone()),
+            anchor: settings.anchor,
+            partners: settings.sep31.sending_anchors,
+            integration,
+            store,
+            outgoing,
+            clock,
+            callbacks,
+            callback_signer: settings.callback_signer,
+        }
+    }
+
+    /// The sending anchor of a request: a valid SEP-10 token of a configured partner that the
+    /// integration accepts ([`ReceiveIntegration::valid_sending_anchor`]); anything else is
+    /// SEP-31's 403 `{"error": ...}`.
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        let (user, claims) = self
+            .auth
+            .authenticate_claims(headers)
+            .map_err(|e| ApiError::Forbidden(e.to_string()))?;
+        let refused = || {
+            tracing::info!(account = %user.account, "not a sending anchor");
+            ApiError::Forbidden("this account is not a sending anchor of this anchor".into())
+        };
+        if !self.partners.admits(&user.account) {
+            return Err(refused());
+        }
+        match self.integration.valid_sending_anchor(&user.account).await {
+            Ok(true) => {}
+            Ok(false) | Err(IntegrationError::Invalid(_) | IntegrationError::NotFound) => {
+                return Err(refused())
+            }
+            Err(error) => return Err(error.into()),
+        }
+        Ok(Caller {
+            user,
+            client_domain: claims.client_domain,
+        })
+    }
+
+    pub(super) fn now(&self) -> Timestamp {
+        Timestamp::from_secs(self.clock.now())
+    }
+
+    /// The caller's SEP-31 transaction `id`; 404 for an unknown id, another sending anchor's
+    /// transaction and any other SEP's alike.
+    pub(super) async fn own(&self, caller: &Caller, id: &str) -> Result<Transaction, ApiError> {
+        let not_found = || ApiError::NotFound("transaction not found".into());
+        if id.len() > 256 {
+            return Err(not_found());
+        }
+        self.store
+            .get(id)
+            .await
+            .map_err(store_error)?
+            .filter(|t| t.protocol == Protocol::Sep31 && t.user == caller.key())
+            .ok_or_else(not_found)
+    }
+
+    /// Posts the transaction (the `GET /transactions/:id` body), signed, to its callback URL
+    /// after a status change this API made. Failures are logged.
+    pub(super) async fn notify(&self, transaction: &Transaction) {
+        let Some(url) = transaction
+            .callback_url
+            .as_deref()
+            .and_then(parse_callback_url)
+        else {
+            return;
+        };
+        let Some(signer) = &self.callback_signer else {
+            tracing::warn!(transaction_id = %transaction.id, "sending-anchor callback skipped: no SIGNING_SEED");
+            return;
+        };
+        let view = Envelope(TransactionView::new(transaction));
+        match serde_json::to_string(&view) {
+            Ok(body) => {
+                let now = self.clock.now();
+                send_signed(
+                    &self.callbacks,
+                    signer,
+                    vec![url],
+                    &body,
+                    now,
+                    &transaction.id,
+                )
+                .await
+            }
+            Err(error) => tracing::error!(%error, "serializing a callback"),
+        }
+    }
+}
