@@ -20,6 +20,7 @@
 //! expires the unpaid ones) → [`outgoing::OutgoingProcessor`] pays the receiver once → the same
 //! endings, or back to the sending anchor for SEP-12 / transaction fields.
 
+mod claim;
 pub mod config;
 pub mod deposit_poller;
 pub mod outgoing;

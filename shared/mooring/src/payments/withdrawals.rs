@@ -22,6 +22,9 @@
 //! `poll_outgoing_transactions` (and the operator) settle it. A hook that answers after its
 //! claim was handed over still has its outcome written (the claim is still its own).
 //!
+//! The claim lifecycle (steps 1 to 3, the stale hand-over, the recovery sweep) is shared with the
+//! SEP-31 outgoing-payments worker ([`super::outgoing`]) in `payments::claim`.
+//!
 //! Deployment: the processor's Lambda timeout (and so the longest hook call) must stay well
 //! under [`DEFAULT_STALE_CLAIM_SECS`].
 //!
@@ -33,13 +36,13 @@
 
 use std::sync::Arc;
 
+use super::claim::{completed, pending_external, processed, Claims, WRITE_ATTEMPTS};
 use super::WorkerError;
 use crate::clock::Clock;
-use crate::integrations::{IntegrationError, WithdrawalIntegration, WithdrawalOutcome};
+use crate::integrations::{WithdrawalIntegration, WithdrawalOutcome};
 use crate::model::{Kind, Transaction, TransactionStatus};
 use crate::queue::{Queue, QueueMessage};
 use crate::store::{StoreError, TransactionStore};
-use crate::time::Timestamp;
 
 /// After this long a claimed payout without an outcome is handed to the operator.
 pub const DEFAULT_STALE_CLAIM_SECS: u64 = 300;
@@ -55,8 +58,6 @@ pub const PAID_OUT_KINDS: [Kind; 3] = [Kind::Withdrawal, Kind::WithdrawalExchang
 /// `status_message` of a withdrawal whose payout failed for another reason than `Invalid`.
 pub const PAYOUT_FAILED_MESSAGE: &str =
     "The payout could not be made. The anchor has been notified and will contact you.";
-
-const WRITE_ATTEMPTS: usize = 5;
 
 /// What `process_withdrawal` did with a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,64 +95,14 @@ pub struct RecoveryReport {
 
 /// The processor over a store `S` and the anchor's integration `I`. Built once per cold start.
 pub struct WithdrawalProcessor<S, I> {
-    store: Arc<S>,
+    claims: Claims<S>,
     integration: Arc<I>,
-    clock: Arc<dyn Clock>,
-    stale_claim_secs: u64,
-    batch: usize,
-    max_scan: usize,
 }
 
-/// The hook's outcome, as written on the claimed transaction.
-enum Ending {
-    Completed(Option<String>),
-    PendingExternal(Option<String>),
-    Error(String),
-}
-
-impl Ending {
-    fn apply(&self, t: &mut Transaction, now: Timestamp) {
-        match self {
-            Ending::Completed(external) => {
-                t.status = TransactionStatus::Completed;
-                t.completed_at = Some(now);
-                t.status_message = None;
-                if external.is_some() {
-                    t.external_transaction_id = external.clone();
-                }
-            }
-            Ending::PendingExternal(external) => {
-                t.status = TransactionStatus::PendingExternal;
-                t.status_message = None;
-                if external.is_some() {
-                    t.external_transaction_id = external.clone();
-                }
-            }
-            Ending::Error(message) => {
-                t.status = TransactionStatus::Error;
-                t.status_message = Some(message.clone());
-            }
-        }
-        t.updated_at = now;
-    }
-}
+processed!(WithdrawalProcessed);
 
 fn is_withdrawal(kind: Kind) -> bool {
     matches!(kind, Kind::Withdrawal | Kind::WithdrawalExchange)
-}
-
-pub(super) fn stale_claim_message(started: Timestamp) -> String {
-    format!(
-        "The payout started at {started} has no recorded outcome; the anchor is confirming it \
-         with the payment provider."
-    )
-}
-
-/// Retry the message later: the payout is being made by another delivery.
-pub(super) fn in_progress(id: &str, started: Timestamp) -> WorkerError {
-    WorkerError::Pending(format!(
-        "the payout of {id} is in progress (claimed at {started})"
-    ))
 }
 
 impl<S, I> WithdrawalProcessor<S, I>
@@ -160,26 +111,28 @@ where
     I: WithdrawalIntegration,
 {
     pub fn new(store: Arc<S>, integration: Arc<I>, clock: Arc<dyn Clock>) -> Self {
-        Self {
+        let claims = Claims::new(
             store,
-            integration,
             clock,
-            stale_claim_secs: DEFAULT_STALE_CLAIM_SECS,
-            batch: DEFAULT_BATCH,
-            max_scan: DEFAULT_MAX_SCAN,
+            TransactionStatus::PendingAnchor,
+            "withdrawal processor",
+        );
+        Self {
+            claims,
+            integration,
         }
     }
 
     /// After how many seconds an unfinished claim (or a paid withdrawal never claimed) counts
     /// as stalled.
     pub fn with_stale_claim_after(mut self, secs: u64) -> Self {
-        self.stale_claim_secs = secs;
+        self.claims.stale_claim_secs = secs;
         self
     }
 
     /// Transactions per `poll_outgoing_transactions` call and store page (at least 1).
     pub fn with_batch(mut self, batch: usize) -> Self {
-        self.batch = batch.max(1);
+        self.claims.batch = batch.max(1);
         self
     }
 
@@ -188,168 +141,20 @@ where
         &self,
         message: &QueueMessage,
     ) -> Result<WithdrawalProcessed, WorkerError> {
-        let id = message.transaction_id.as_str();
-        let Some(mut tx) = self.store.get(id).await? else {
-            tracing::warn!(
-                transaction_id = id,
-                "withdrawal processor: no such transaction"
-            );
-            return Ok(WithdrawalProcessed::NothingToDo { status: None });
+        let hook = async |claim: &Transaction| {
+            let outcome = self.integration.process_withdrawal(claim).await?;
+            Ok(match outcome {
+                WithdrawalOutcome::Completed {
+                    external_transaction_id,
+                } => completed(external_transaction_id),
+                WithdrawalOutcome::PendingExternal {
+                    external_transaction_id,
+                } => pending_external(external_transaction_id),
+            })
         };
-        let mut claimed = None;
-        for _ in 0..WRITE_ATTEMPTS {
-            if !is_withdrawal(tx.kind) || tx.status != TransactionStatus::PendingAnchor {
-                return Ok(WithdrawalProcessed::NothingToDo {
-                    status: Some(tx.status),
-                });
-            }
-            let now = self.now();
-            if let Some(started) = tx.payout_started_at {
-                if !self.is_stale(started, now) {
-                    return Err(in_progress(id, started));
-                }
-                let mut held = tx.clone();
-                held.status = TransactionStatus::PendingExternal;
-                held.status_message = Some(stale_claim_message(started));
-                held.updated_at = now;
-                match self
-                    .store
-                    .update(&mut held, TransactionStatus::PendingAnchor)
-                    .await
-                {
-                    Ok(()) => {
-                        tracing::error!(transaction_id = id, %started,
-                            "withdrawal processor: payout claimed but never finished; handed to the operator");
-                        return Ok(WithdrawalProcessed::HandedToOperator);
-                    }
-                    Err(StoreError::Conflict) => {
-                        tx = self.reload(id).await?;
-                        continue;
-                    }
-                    Err(error) => return Err(error.into()),
-                }
-            }
-            let mut claim = tx.clone();
-            claim.payout_started_at = Some(now);
-            claim.updated_at = now;
-            match self
-                .store
-                .update(&mut claim, TransactionStatus::PendingAnchor)
-                .await
-            {
-                Ok(()) => {
-                    claimed = Some(claim);
-                    break;
-                }
-                Err(StoreError::Conflict) => tx = self.reload(id).await?,
-                Err(error) => return Err(error.into()),
-            }
-        }
-        let Some(claim) = claimed else {
-            return Err(StoreError::Conflict.into());
-        };
-
-        // The one call of the hook for this transaction.
-        let result = self.integration.process_withdrawal(&claim).await;
-        let now = self.now();
-        let (processed, ending) = match result {
-            Ok(WithdrawalOutcome::Completed {
-                external_transaction_id,
-            }) => (
-                WithdrawalProcessed::Completed,
-                Ending::Completed(external_transaction_id),
-            ),
-            Ok(WithdrawalOutcome::PendingExternal {
-                external_transaction_id,
-            }) => (
-                WithdrawalProcessed::PendingExternal,
-                Ending::PendingExternal(external_transaction_id),
-            ),
-            Err(IntegrationError::Unavailable(cause)) => {
-                tracing::warn!(transaction_id = id, %cause,
-                    "withdrawal processor: the rail is unavailable; claim released, retry later");
-                self.release(claim).await?;
-                return Err(IntegrationError::Unavailable(cause).into());
-            }
-            Err(IntegrationError::Invalid(message)) => {
-                tracing::warn!(transaction_id = id, %message, "withdrawal processor: payout refused");
-                (WithdrawalProcessed::Failed, Ending::Error(message))
-            }
-            Err(other) => {
-                tracing::error!(transaction_id = id, error = %other, "withdrawal processor: payout failed");
-                (
-                    WithdrawalProcessed::Failed,
-                    Ending::Error(PAYOUT_FAILED_MESSAGE.to_owned()),
-                )
-            }
-        };
-        self.finish(claim, now, &ending).await?;
-        tracing::info!(transaction_id = id, outcome = ?processed, "withdrawal processor: done");
-        Ok(processed)
-    }
-
-    /// Writes the hook's outcome on our claim (conditional; re-applied on a fresh read while
-    /// the claim is still ours).
-    async fn finish(
-        &self,
-        claim: Transaction,
-        now: Timestamp,
-        ending: &Ending,
-    ) -> Result<(), WorkerError> {
-        let started = claim.payout_started_at;
-        let mut current = claim;
-        for _ in 0..WRITE_ATTEMPTS {
-            // Still ours: `pending_anchor` with our claim, or handed to the operator as stale
-            // while the hook was slow (`pending_external` with our claim): the outcome is
-            // written either way.
-            let ours = current.payout_started_at == started
-                && matches!(
-                    current.status,
-                    TransactionStatus::PendingAnchor | TransactionStatus::PendingExternal
-                );
-            if !ours {
-                tracing::error!(transaction_id = %current.id, status = %current.status,
-                    "withdrawal processor: the transaction was moved during its payout; outcome not written");
-                return Ok(());
-            }
-            let expected = current.status;
-            let mut done = current.clone();
-            ending.apply(&mut done, now);
-            match self.store.update(&mut done, expected).await {
-                Ok(()) => return Ok(()),
-                Err(StoreError::Conflict) => current = self.reload(&current.id).await?,
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(StoreError::Conflict.into())
-    }
-
-    /// Clears our claim (nothing was paid), conditional.
-    async fn release(&self, claim: Transaction) -> Result<(), WorkerError> {
-        let started = claim.payout_started_at;
-        let mut current = claim;
-        for _ in 0..WRITE_ATTEMPTS {
-            let mut free = current.clone();
-            free.payout_started_at = None;
-            free.updated_at = self.now();
-            match self
-                .store
-                .update(&mut free, TransactionStatus::PendingAnchor)
-                .await
-            {
-                Ok(()) => return Ok(()),
-                Err(StoreError::Conflict) => {
-                    current = self.reload(&current.id).await?;
-                    if current.status != TransactionStatus::PendingAnchor
-                        || current.payout_started_at != started
-                    {
-                        return Ok(());
-                    }
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(StoreError::Conflict.into())
+        self.claims
+            .pay_once(&message.transaction_id, is_withdrawal, hook)
+            .await
     }
 
     /// Moves the `pending_external` outgoing payments that `poll_outgoing_transactions` reports
@@ -360,7 +165,7 @@ where
         let mut report = CompletionReport::default();
         for kind in PAID_OUT_KINDS {
             let pending = self.scan(kind, TransactionStatus::PendingExternal).await?;
-            for batch in pending.chunks(self.batch) {
+            for batch in pending.chunks(self.claims.batch) {
                 report.checked += batch.len();
                 let done = self.integration.poll_outgoing_transactions(batch).await?;
                 for payout in done {
@@ -390,7 +195,7 @@ where
             if tx.status != TransactionStatus::PendingExternal {
                 return Ok(false);
             }
-            let now = self.now();
+            let now = self.claims.now();
             let mut done = tx.clone();
             done.status = TransactionStatus::Completed;
             done.completed_at = Some(now);
@@ -400,6 +205,7 @@ where
                 done.external_transaction_id = external_transaction_id.clone();
             }
             match self
+                .claims
                 .store
                 .update(&mut done, TransactionStatus::PendingExternal)
                 .await
@@ -408,7 +214,7 @@ where
                     tracing::info!(transaction_id = %tx.id, "withdrawal processor: payout confirmed, completed");
                     return Ok(true);
                 }
-                Err(StoreError::Conflict) => tx = self.reload(&tx.id).await?,
+                Err(StoreError::Conflict) => tx = self.claims.reload(&tx.id).await?,
                 Err(error) => return Err(error.into()),
             }
         }
@@ -424,41 +230,12 @@ where
         withdrawals: &Q,
     ) -> Result<RecoveryReport, WorkerError> {
         let mut report = RecoveryReport::default();
-        let now = self.now();
+        let now = self.claims.now();
         for kind in Kind::WITHDRAWALS {
-            for tx in self.scan(kind, TransactionStatus::PendingAnchor).await? {
-                match tx.payout_started_at {
-                    Some(started) if self.is_stale(started, now) => {
-                        let mut held = tx.clone();
-                        held.status = TransactionStatus::PendingExternal;
-                        held.status_message = Some(stale_claim_message(started));
-                        held.updated_at = now;
-                        match self
-                            .store
-                            .update(&mut held, TransactionStatus::PendingAnchor)
-                            .await
-                        {
-                            Ok(()) => {
-                                tracing::error!(transaction_id = %tx.id, %started,
-                                    "withdrawal processor: payout claimed but never finished; handed to the operator");
-                                report.handed_to_operator += 1;
-                            }
-                            Err(StoreError::Conflict) => {}
-                            Err(error) => return Err(error.into()),
-                        }
-                    }
-                    Some(_) => {}
-                    None if self.is_stale(tx.updated_at, now) => {
-                        withdrawals
-                            .send(&QueueMessage::new(tx.id.clone(), tx.kind))
-                            .await?;
-                        tracing::warn!(transaction_id = %tx.id,
-                            "withdrawal processor: paid withdrawal never processed; queued again");
-                        report.requeued += 1;
-                    }
-                    None => {}
-                }
-            }
+            let waiting = self.scan(kind, TransactionStatus::PendingAnchor).await?;
+            self.claims
+                .recover(waiting, now, withdrawals, "paid withdrawal", &mut report)
+                .await?;
         }
         Ok(report)
     }
@@ -474,32 +251,17 @@ where
         let mut cursor: Option<String> = None;
         loop {
             let page = self
+                .claims
                 .store
-                .list_by_status(kind, status, self.batch, cursor.as_deref())
+                .list_by_status(kind, status, self.claims.batch, cursor.as_deref())
                 .await?;
             all.extend(page.items);
             match page.next {
-                Some(next) if all.len() < self.max_scan => cursor = Some(next),
+                Some(next) if all.len() < self.claims.max_scan => cursor = Some(next),
                 _ => break,
             }
         }
-        all.truncate(self.max_scan);
+        all.truncate(self.claims.max_scan);
         Ok(all)
-    }
-
-    async fn reload(&self, id: &str) -> Result<Transaction, WorkerError> {
-        self.store
-            .get(id)
-            .await?
-            .ok_or(WorkerError::Store(StoreError::Conflict))
-    }
-
-    fn is_stale(&self, since: Timestamp, now: Timestamp) -> bool {
-        now.millis().saturating_sub(since.millis())
-            >= i64::try_from(self.stale_claim_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
-    }
-
-    fn now(&self) -> Timestamp {
-        Timestamp::from_secs(self.clock.now())
     }
 }

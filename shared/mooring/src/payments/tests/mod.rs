@@ -1,8 +1,10 @@
 //! The payment workers' tests over the in-memory adapters, in one layout: the doubles every
 //! worker test shares are here (the stub rail, the fee hook, the yielding ledger, store and a
-//! flaky queue); [`deposits`] drives the poller, the submitter and the trustline re-check,
-//! [`withdrawals`] the payment watcher and the withdrawal processor, [`receives`] the SEP-31 side
-//! (the watcher's matching and expiry, the outgoing-payments worker, the payout poller).
+//! flaky queue), and the [`Scene`] of the withdrawal and SEP-31 tests (an account paid on the
+//! in-memory ledger, transactions paid and claimed); [`deposits`] drives the poller, the
+//! submitter and the trustline re-check, [`withdrawals`] the payment watcher and the withdrawal
+//! processor, [`receives`] the SEP-31 side (the watcher's matching and expiry, the
+//! outgoing-payments worker, the payout poller).
 
 mod deposits;
 mod receives;
@@ -10,10 +12,12 @@ mod withdrawals;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use crate::clock::FixedClock;
+use crate::config::AssetConfig;
 use crate::horizon::{
-    AccountRecord, Horizon, HorizonError, InMemoryHorizon, PaymentRecord, Submission,
+    AccountRecord, Horizon, HorizonError, InMemoryHorizon, PaymentKind, PaymentRecord, Submission,
     TransactionRecord,
 };
 use crate::i18n::Lang;
@@ -22,13 +26,18 @@ use crate::integrations::{
     IntegrationError, InteractiveFlow, OutgoingOutcome, ReceiveIntegration, ReceivedDeposit,
     WithdrawalIntegration, WithdrawalOutcome,
 };
-use crate::model::{IncomingPayment, Kind, Transaction, TransactionStatus};
+use crate::model::{
+    withdraw_memo, IncomingPayment, Kind, Protocol, Transaction, TransactionStatus, UserKey,
+};
+use crate::payments::watcher::PaymentWatcher;
+use crate::payments::withdrawals::WithdrawalProcessor;
 use crate::queue::{InMemoryQueue, Queue, QueueError, QueueMessage};
-use crate::stellar::{AccountId, Amount, Keypair};
+use crate::stellar::{AccountId, Amount, Asset, Keypair, Memo};
 use crate::store::{
     Cursors, InMemoryStore, IncomingPayments, Page, StoreError, StoredCursor, TransactionQuery,
     TransactionStore,
 };
+use crate::time::Timestamp;
 
 const NOW: u64 = 1_700_000_000;
 
@@ -49,23 +58,18 @@ fn key(n: u8) -> Keypair {
 #[derive(Default)]
 struct Rail {
     arrived: Mutex<Vec<ReceivedDeposit>>,
-    after_deposit: Mutex<HashMap<String, usize>>,
-    calls: Mutex<HashMap<String, usize>>,
+    after_deposit: Calls,
+    calls: Calls,
     answers: Mutex<Vec<Result<WithdrawalOutcome, IntegrationError>>>,
     settled: Mutex<Vec<String>>,
     polls: AtomicUsize,
-    outgoing_calls: Mutex<HashMap<String, usize>>,
+    outgoing_calls: Calls,
     outgoing_answers: Mutex<Vec<Result<OutgoingOutcome, IntegrationError>>>,
 }
 
 impl Rail {
     fn after_deposit_calls(&self, id: &str) -> usize {
-        self.after_deposit
-            .lock()
-            .expect("lock")
-            .get(id)
-            .copied()
-            .unwrap_or(0)
+        count(&self.after_deposit, id)
     }
 
     fn answer(&self, answer: Result<WithdrawalOutcome, IntegrationError>) {
@@ -73,12 +77,7 @@ impl Rail {
     }
 
     fn calls(&self, id: &str) -> usize {
-        self.calls
-            .lock()
-            .expect("lock")
-            .get(id)
-            .copied()
-            .unwrap_or(0)
+        count(&self.calls, id)
     }
 
     fn total_calls(&self) -> usize {
@@ -90,17 +89,33 @@ impl Rail {
     }
 
     fn outgoing_calls(&self, id: &str) -> usize {
-        self.outgoing_calls
-            .lock()
-            .expect("lock")
-            .get(id)
-            .copied()
-            .unwrap_or(0)
+        count(&self.outgoing_calls, id)
     }
 
     fn total_outgoing_calls(&self) -> usize {
         self.outgoing_calls.lock().expect("lock").values().sum()
     }
+}
+
+/// Calls per transaction id.
+type Calls = Mutex<HashMap<String, usize>>;
+
+fn count(calls: &Calls, id: &str) -> usize {
+    calls.lock().expect("lock").get(id).copied().unwrap_or(0)
+}
+
+fn bump(calls: &Calls, id: &str) {
+    *calls
+        .lock()
+        .expect("lock")
+        .entry(id.to_owned())
+        .or_default() += 1;
+}
+
+/// The next scripted answer, if any is left.
+fn scripted<T>(answers: &Mutex<Vec<T>>) -> Option<T> {
+    let mut answers = answers.lock().expect("lock");
+    (!answers.is_empty()).then(|| answers.remove(0))
 }
 
 impl InteractiveFlow for Rail {
@@ -137,12 +152,7 @@ impl DepositIntegration for Rail {
 
     async fn after_deposit(&self, transaction: &Transaction) -> Result<(), IntegrationError> {
         assert_eq!(transaction.status, TransactionStatus::Completed);
-        *self
-            .after_deposit
-            .lock()
-            .expect("lock")
-            .entry(transaction.id.clone())
-            .or_default() += 1;
+        bump(&self.after_deposit, &transaction.id);
         Ok(())
     }
 }
@@ -154,19 +164,10 @@ impl WithdrawalIntegration for Rail {
     ) -> Result<WithdrawalOutcome, IntegrationError> {
         assert_eq!(transaction.status, TransactionStatus::PendingAnchor);
         assert!(transaction.payout_started_at.is_some(), "claimed first");
-        *self
-            .calls
-            .lock()
-            .expect("lock")
-            .entry(transaction.id.clone())
-            .or_default() += 1;
+        bump(&self.calls, &transaction.id);
         // Let a concurrent delivery run while the payout is "on the wire".
         tokio::task::yield_now().await;
-        let scripted = {
-            let mut answers = self.answers.lock().expect("lock");
-            (!answers.is_empty()).then(|| answers.remove(0))
-        };
-        scripted.unwrap_or_else(|| {
+        scripted(&self.answers).unwrap_or_else(|| {
             Ok(WithdrawalOutcome::Completed {
                 external_transaction_id: Some(format!("BANK-{}", &transaction.id[..8])),
             })
@@ -198,19 +199,10 @@ impl ReceiveIntegration for Rail {
         assert_eq!(transaction.kind, Kind::Receive);
         assert_eq!(transaction.status, TransactionStatus::PendingReceiver);
         assert!(transaction.payout_started_at.is_some(), "claimed first");
-        *self
-            .outgoing_calls
-            .lock()
-            .expect("lock")
-            .entry(transaction.id.clone())
-            .or_default() += 1;
+        bump(&self.outgoing_calls, &transaction.id);
         // Let a concurrent delivery run while the payout is "on the wire".
         tokio::task::yield_now().await;
-        let scripted = {
-            let mut answers = self.outgoing_answers.lock().expect("lock");
-            (!answers.is_empty()).then(|| answers.remove(0))
-        };
-        scripted.unwrap_or_else(|| {
+        scripted(&self.outgoing_answers).unwrap_or_else(|| {
             Ok(OutgoingOutcome::Completed {
                 external_transaction_id: Some(format!("SWIFT-{}", &transaction.id[..8])),
             })
@@ -396,4 +388,219 @@ impl IncomingPayments for YieldingStore {
         pause().await;
         self.0.list_needing_attention(limit, cursor).await
     }
+}
+
+// ------------------------------------------------------------------------------------------
+// The scene: an issuer, a distribution account, a user, USDC with a 1 USDC withdrawal fee
+// ------------------------------------------------------------------------------------------
+
+/// Shared by [`withdrawals`] and [`receives`] (the SEP-31 side watches the same account and
+/// asset, which also has `receive` settings: a 1 USDC fee).
+struct Scene<S> {
+    store: Arc<S>,
+    horizon: Arc<InMemoryHorizon>,
+    clock: Arc<FixedClock>,
+    issuer: Keypair,
+    distribution: Keypair,
+    user: Keypair,
+    usdc: Asset,
+    assets: Vec<AssetConfig>,
+}
+
+impl<S> Scene<S>
+where
+    S: TransactionStore + Cursors + IncomingPayments + Default,
+{
+    fn new() -> Self {
+        let issuer = Keypair::random();
+        let distribution = Keypair::random();
+        let user = Keypair::random();
+        let usdc = Asset::credit("USDC", issuer.account_id()).expect("asset");
+        let assets: Vec<AssetConfig> = serde_json::from_value(serde_json::json!([{
+            "code": "USDC",
+            "issuer": issuer.account_id().to_string(),
+            "distribution_account": distribution.account_id().to_string(),
+            "seps": ["sep24", "sep31"],
+            "withdraw": {"fee_fixed": 1},
+            "deposit": {},
+            "receive": {"fee_fixed": 1}
+        }]))
+        .expect("asset config");
+        let horizon = Arc::new(InMemoryHorizon::default());
+        horizon.set_now(NOW);
+        for account in [&issuer, &distribution, &user] {
+            horizon.fund(account.account_id(), amount("100"));
+        }
+        for account in [&distribution, &user] {
+            horizon.add_trustline(&account.account_id(), &usdc, amount("1000000"), true);
+        }
+        Self {
+            store: Arc::new(S::default()),
+            horizon,
+            clock: Arc::new(FixedClock::at(NOW)),
+            issuer,
+            distribution,
+            user,
+            usdc,
+            assets,
+        }
+    }
+
+    /// A watcher queueing withdrawals on `queue` (SEP-31 payments on a queue of their own,
+    /// unread).
+    fn watcher<Q: Queue>(
+        &self,
+        queue: Arc<Q>,
+    ) -> PaymentWatcher<S, InMemoryHorizon, Q, ConfiguredFees, InMemoryQueue> {
+        self.watcher_with(queue, Arc::new(InMemoryQueue::default()))
+    }
+
+    /// A watcher queueing withdrawals on `withdrawals` and SEP-31 payments on `outgoing`.
+    fn watcher_with<Q: Queue, O: Queue>(
+        &self,
+        withdrawals: Arc<Q>,
+        outgoing: Arc<O>,
+    ) -> PaymentWatcher<S, InMemoryHorizon, Q, ConfiguredFees, O> {
+        PaymentWatcher::new(
+            self.store.clone(),
+            self.horizon.clone(),
+            withdrawals,
+            outgoing,
+            Arc::new(ConfiguredFees),
+            self.assets.clone(),
+            self.clock.clone(),
+        )
+    }
+
+    fn processor(&self, rail: Arc<Rail>) -> WithdrawalProcessor<S, Rail> {
+        WithdrawalProcessor::new(self.store.clone(), rail, self.clock.clone())
+    }
+
+    fn dist(&self) -> AccountId {
+        self.distribution.account_id()
+    }
+
+    /// A withdrawal waiting for the user's payment of `amount_in`.
+    async fn withdrawal(&self, amount_in: &str) -> Transaction {
+        let mut tx = Transaction::new(
+            Protocol::Sep24,
+            Kind::Withdrawal,
+            TransactionStatus::PendingUserTransferStart,
+            UserKey {
+                account: self.user.account_id(),
+                memo: None,
+            },
+            self.usdc.clone(),
+            Timestamp::from_secs(NOW),
+        );
+        tx.amount_in = Some(amount(amount_in));
+        tx.amount_out = amount(amount_in).checked_sub(amount("1"));
+        tx.receiving_account = Some(self.dist());
+        tx.receiving_memo_type = Some("hash".into());
+        tx.receiving_memo = Some(withdraw_memo(&tx.id));
+        self.store.insert(&tx).await.expect("insert");
+        tx
+    }
+
+    async fn get(&self, id: &str) -> Transaction {
+        TransactionStore::get(&*self.store, id)
+            .await
+            .expect("get")
+            .expect("exists")
+    }
+
+    /// A payment record as Horizon would list it (no effect on balances).
+    fn record(&self, kind: PaymentKind, asset: &Asset, value: &str, memo: Memo) -> PaymentRecord {
+        self.record_with(kind, asset, value, memo, |_| {})
+    }
+
+    /// As `record`, changed by `edit` before it is listed.
+    fn record_with(
+        &self,
+        kind: PaymentKind,
+        asset: &Asset,
+        value: &str,
+        memo: Memo,
+        edit: impl FnOnce(&mut PaymentRecord),
+    ) -> PaymentRecord {
+        let hash: [u8; 32] = rand_bytes();
+        let mut record = PaymentRecord {
+            id: String::new(),
+            paging_token: String::new(),
+            kind,
+            successful: true,
+            transaction_hash: hex::encode(hash),
+            from: Some(self.user.account_id()),
+            to: Some(self.dist()),
+            to_muxed_id: None,
+            asset: Some(asset.clone()),
+            amount: Some(amount(value)),
+            memo,
+            return_memo: None,
+            fee_bump: false,
+            created_at: Timestamp::from_secs(NOW),
+        };
+        edit(&mut record);
+        self.horizon.record_payment(record)
+    }
+
+    /// The user pays `value` USDC for `tx` with its memo.
+    fn pay(&self, tx: &Transaction, value: &str) -> PaymentRecord {
+        self.record(PaymentKind::Payment, &self.usdc, value, memo_of(tx))
+    }
+
+    async fn attention(&self) -> Vec<IncomingPayment> {
+        self.store
+            .list_needing_attention(100, None)
+            .await
+            .expect("list")
+            .items
+    }
+
+    /// `tx` paid on Stellar (a random transaction hash): moved to `status`, the worker's
+    /// working status, waiting for its payout.
+    async fn paid(&self, mut tx: Transaction, status: TransactionStatus) -> Transaction {
+        let before = tx.status;
+        tx.status = status;
+        tx.stellar_transaction_id = Some(hex::encode(rand_bytes()));
+        TransactionStore::update(&*self.store, &mut tx, before)
+            .await
+            .unwrap();
+        tx
+    }
+
+    /// `tx` claimed for its payout at `NOW` by a delivery that never finished.
+    async fn claimed(&self, mut tx: Transaction) -> Transaction {
+        tx.payout_started_at = Some(Timestamp::from_secs(NOW));
+        let status = tx.status;
+        TransactionStore::update(&*self.store, &mut tx, status)
+            .await
+            .unwrap();
+        tx
+    }
+}
+
+fn memo_of(tx: &Transaction) -> Memo {
+    Memo::from_sep(
+        tx.receiving_memo_type.as_deref(),
+        tx.receiving_memo.as_deref(),
+    )
+    .expect("memo")
+}
+
+fn rand_bytes() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    getrandom::getrandom(&mut bytes).expect("random");
+    bytes
+}
+
+fn ids(messages: &[QueueMessage]) -> Vec<String> {
+    let mut ids: Vec<String> = messages.iter().map(|m| m.transaction_id.clone()).collect();
+    ids.sort();
+    ids
+}
+
+/// The queue message of `tx` (its id and kind).
+fn message(tx: &Transaction) -> QueueMessage {
+    QueueMessage::new(tx.id.clone(), tx.kind)
 }

@@ -1,12 +1,11 @@
 //! The SEP-31 side of money movement over the in-memory adapters: the payment watcher matching a
 //! sending anchor's payment by memo (and expiring the unpaid), the outgoing-payments worker
 //! paying the receiver once through the scripted rail, and the payout poller completing what
-//! the rail confirms. The scene is the withdrawals' one (same account and asset).
+//! the rail confirms. The [`Scene`] is the withdrawals' one (same account and asset).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::withdrawals::{ids, memo_of, rand_bytes, Scene};
 use super::*;
 use crate::config::AssetConfig;
 use crate::horizon::{InMemoryHorizon, PaymentKind};
@@ -119,19 +118,8 @@ async fn paid_receive<S>(scene: &Scene<S>) -> Transaction
 where
     S: TransactionStore + Cursors + IncomingPayments + Default,
 {
-    let mut tx = receive(scene, "100").await;
-    tx.status = TransactionStatus::PendingReceiver;
-    tx.stellar_transaction_id = Some(hex::encode(rand_bytes()));
-    scene
-        .store
-        .update(&mut tx, TransactionStatus::PendingSender)
-        .await
-        .unwrap();
-    tx
-}
-
-fn message(tx: &Transaction) -> QueueMessage {
-    QueueMessage::new(tx.id.clone(), Kind::Receive)
+    let tx = receive(scene, "100").await;
+    scene.paid(tx, TransactionStatus::PendingReceiver).await
 }
 
 // ------------------------------------------------------------------------------------------
@@ -646,13 +634,7 @@ async fn a_claim_without_an_outcome_is_never_paid_again_but_handed_to_the_operat
     let rail = Arc::new(Rail::default());
     let worker = outgoing_worker(&scene, rail.clone());
     // A delivery claimed the payout and died before (or while) calling the hook.
-    let mut tx = paid_receive(&scene).await;
-    tx.payout_started_at = Some(Timestamp::from_secs(NOW));
-    scene
-        .store
-        .update(&mut tx, TransactionStatus::PendingReceiver)
-        .await
-        .unwrap();
+    let tx = scene.claimed(paid_receive(&scene).await).await;
     // Redelivered soon: maybe still running; retried later, hook not called.
     scene.clock.set(NOW + 30);
     assert!(matches!(
@@ -748,13 +730,7 @@ async fn stalled_outgoing_payments_are_recovered_on_schedule() {
     let worker = outgoing_worker(&scene, rail.clone());
     let queue = InMemoryQueue::default();
     let lost = paid_receive(&scene).await;
-    let mut claimed = paid_receive(&scene).await;
-    claimed.payout_started_at = Some(Timestamp::from_secs(NOW));
-    scene
-        .store
-        .update(&mut claimed, TransactionStatus::PendingReceiver)
-        .await
-        .unwrap();
+    let claimed = scene.claimed(paid_receive(&scene).await).await;
     // Too recent: nothing.
     let report = worker.recover_stalled_outgoing(&queue).await.unwrap();
     assert_eq!(report, RecoveryReport::default());

@@ -8,215 +8,17 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
 use super::*;
-use crate::clock::FixedClock;
 use crate::config::AssetConfig;
-use crate::horizon::{Horizon, InMemoryHorizon, PaymentKind, PaymentRecord};
+use crate::horizon::{Horizon, PaymentKind, PaymentRecord};
 use crate::integrations::{IntegrationError, WithdrawalOutcome};
-use crate::model::withdraw_memo;
-use crate::model::{
-    IncomingPayment, Kind, PaymentOutcome, Protocol, Transaction, TransactionStatus, UserKey,
-};
+use crate::model::{Kind, PaymentOutcome, Transaction, TransactionStatus};
 use crate::payments::watcher::{cursor_name, history_name, PaymentWatcher, START_CURSOR};
 use crate::payments::withdrawals::*;
 use crate::payments::WorkerError;
-use crate::queue::{InMemoryQueue, Queue, QueueMessage};
-use crate::stellar::{build_signed, AccountId, Asset, Keypair, Memo, Outgoing, PaymentSpec};
+use crate::queue::{InMemoryQueue, QueueMessage};
+use crate::stellar::{build_signed, Asset, Keypair, Memo, Outgoing, PaymentSpec};
 use crate::store::{Cursors, InMemoryStore, IncomingPayments, TransactionStore};
 use crate::time::Timestamp;
-
-// ------------------------------------------------------------------------------------------
-// The scene: an issuer, a distribution account, a user, USDC with a 1 USDC withdrawal fee
-// ------------------------------------------------------------------------------------------
-
-/// Shared with [`super::receives`] (the SEP-31 side watches the same account and asset, which
-/// also has `receive` settings: a 1 USDC fee).
-pub(super) struct Scene<S> {
-    pub(super) store: Arc<S>,
-    pub(super) horizon: Arc<InMemoryHorizon>,
-    pub(super) clock: Arc<FixedClock>,
-    pub(super) issuer: Keypair,
-    pub(super) distribution: Keypair,
-    pub(super) user: Keypair,
-    pub(super) usdc: Asset,
-    pub(super) assets: Vec<AssetConfig>,
-}
-
-impl<S> Scene<S>
-where
-    S: TransactionStore + Cursors + IncomingPayments + Default,
-{
-    pub(super) fn new() -> Self {
-        let issuer = Keypair::random();
-        let distribution = Keypair::random();
-        let user = Keypair::random();
-        let usdc = Asset::credit("USDC", issuer.account_id()).expect("asset");
-        let assets: Vec<AssetConfig> = serde_json::from_value(serde_json::json!([{
-            "code": "USDC",
-            "issuer": issuer.account_id().to_string(),
-            "distribution_account": distribution.account_id().to_string(),
-            "seps": ["sep24", "sep31"],
-            "withdraw": {"fee_fixed": 1},
-            "deposit": {},
-            "receive": {"fee_fixed": 1}
-        }]))
-        .expect("asset config");
-        let horizon = Arc::new(InMemoryHorizon::default());
-        horizon.set_now(NOW);
-        for account in [&issuer, &distribution, &user] {
-            horizon.fund(account.account_id(), amount("100"));
-        }
-        for account in [&distribution, &user] {
-            horizon.add_trustline(&account.account_id(), &usdc, amount("1000000"), true);
-        }
-        Self {
-            store: Arc::new(S::default()),
-            horizon,
-            clock: Arc::new(FixedClock::at(NOW)),
-            issuer,
-            distribution,
-            user,
-            usdc,
-            assets,
-        }
-    }
-
-    /// A watcher queueing withdrawals on `queue` (SEP-31 payments on a queue of their own,
-    /// unread).
-    fn watcher<Q: Queue>(
-        &self,
-        queue: Arc<Q>,
-    ) -> PaymentWatcher<S, InMemoryHorizon, Q, ConfiguredFees, InMemoryQueue> {
-        self.watcher_with(queue, Arc::new(InMemoryQueue::default()))
-    }
-
-    /// A watcher queueing withdrawals on `withdrawals` and SEP-31 payments on `outgoing`.
-    pub(super) fn watcher_with<Q: Queue, O: Queue>(
-        &self,
-        withdrawals: Arc<Q>,
-        outgoing: Arc<O>,
-    ) -> PaymentWatcher<S, InMemoryHorizon, Q, ConfiguredFees, O> {
-        PaymentWatcher::new(
-            self.store.clone(),
-            self.horizon.clone(),
-            withdrawals,
-            outgoing,
-            Arc::new(ConfiguredFees),
-            self.assets.clone(),
-            self.clock.clone(),
-        )
-    }
-
-    pub(super) fn processor(&self, rail: Arc<Rail>) -> WithdrawalProcessor<S, Rail> {
-        WithdrawalProcessor::new(self.store.clone(), rail, self.clock.clone())
-    }
-
-    pub(super) fn dist(&self) -> AccountId {
-        self.distribution.account_id()
-    }
-
-    /// A withdrawal waiting for the user's payment of `amount_in`.
-    pub(super) async fn withdrawal(&self, amount_in: &str) -> Transaction {
-        let mut tx = Transaction::new(
-            Protocol::Sep24,
-            Kind::Withdrawal,
-            TransactionStatus::PendingUserTransferStart,
-            UserKey {
-                account: self.user.account_id(),
-                memo: None,
-            },
-            self.usdc.clone(),
-            Timestamp::from_secs(NOW),
-        );
-        tx.amount_in = Some(amount(amount_in));
-        tx.amount_out = amount(amount_in).checked_sub(amount("1"));
-        tx.receiving_account = Some(self.dist());
-        tx.receiving_memo_type = Some("hash".into());
-        tx.receiving_memo = Some(withdraw_memo(&tx.id));
-        self.store.insert(&tx).await.expect("insert");
-        tx
-    }
-
-    pub(super) async fn get(&self, id: &str) -> Transaction {
-        TransactionStore::get(&*self.store, id)
-            .await
-            .expect("get")
-            .expect("exists")
-    }
-
-    /// A payment record as Horizon would list it (no effect on balances).
-    pub(super) fn record(
-        &self,
-        kind: PaymentKind,
-        asset: &Asset,
-        value: &str,
-        memo: Memo,
-    ) -> PaymentRecord {
-        self.record_with(kind, asset, value, memo, |_| {})
-    }
-
-    /// As `record`, changed by `edit` before it is listed.
-    pub(super) fn record_with(
-        &self,
-        kind: PaymentKind,
-        asset: &Asset,
-        value: &str,
-        memo: Memo,
-        edit: impl FnOnce(&mut PaymentRecord),
-    ) -> PaymentRecord {
-        let hash: [u8; 32] = rand_bytes();
-        let mut record = PaymentRecord {
-            id: String::new(),
-            paging_token: String::new(),
-            kind,
-            successful: true,
-            transaction_hash: hex::encode(hash),
-            from: Some(self.user.account_id()),
-            to: Some(self.dist()),
-            to_muxed_id: None,
-            asset: Some(asset.clone()),
-            amount: Some(amount(value)),
-            memo,
-            return_memo: None,
-            fee_bump: false,
-            created_at: Timestamp::from_secs(NOW),
-        };
-        edit(&mut record);
-        self.horizon.record_payment(record)
-    }
-
-    /// The user pays `value` USDC for `tx` with its memo.
-    pub(super) fn pay(&self, tx: &Transaction, value: &str) -> PaymentRecord {
-        self.record(PaymentKind::Payment, &self.usdc, value, memo_of(tx))
-    }
-
-    pub(super) async fn attention(&self) -> Vec<IncomingPayment> {
-        self.store
-            .list_needing_attention(100, None)
-            .await
-            .expect("list")
-            .items
-    }
-}
-
-pub(super) fn memo_of(tx: &Transaction) -> Memo {
-    Memo::from_sep(
-        tx.receiving_memo_type.as_deref(),
-        tx.receiving_memo.as_deref(),
-    )
-    .expect("memo")
-}
-
-pub(super) fn rand_bytes() -> [u8; 32] {
-    let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes).expect("random");
-    bytes
-}
-
-pub(super) fn ids(messages: &[QueueMessage]) -> Vec<String> {
-    let mut ids: Vec<String> = messages.iter().map(|m| m.transaction_id.clone()).collect();
-    ids.sort();
-    ids
-}
 
 // ------------------------------------------------------------------------------------------
 // Payment watcher
@@ -1021,21 +823,8 @@ async fn paid_withdrawal<S>(scene: &Scene<S>) -> Transaction
 where
     S: TransactionStore + Cursors + IncomingPayments + Default,
 {
-    let mut tx = scene.withdrawal("100").await;
-    tx.status = TransactionStatus::PendingAnchor;
-    tx.stellar_transaction_id = Some(hex::encode(rand_bytes()));
-    TransactionStore::update(
-        &*scene.store,
-        &mut tx,
-        TransactionStatus::PendingUserTransferStart,
-    )
-    .await
-    .unwrap();
-    tx
-}
-
-fn message(tx: &Transaction) -> QueueMessage {
-    QueueMessage::new(tx.id.clone(), tx.kind)
+    let tx = scene.withdrawal("100").await;
+    scene.paid(tx, TransactionStatus::PendingAnchor).await
 }
 
 #[tokio::test]
@@ -1236,11 +1025,7 @@ async fn an_unfinished_claim_is_never_paid_again_but_handed_to_the_operator() {
     let rail = Arc::new(Rail::default());
     let processor = scene.processor(rail.clone());
     // A delivery claimed the payout and died before writing its outcome.
-    let mut tx = paid_withdrawal(&scene).await;
-    tx.payout_started_at = Some(Timestamp::from_secs(NOW));
-    TransactionStore::update(&*scene.store, &mut tx, TransactionStatus::PendingAnchor)
-        .await
-        .unwrap();
+    let tx = scene.claimed(paid_withdrawal(&scene).await).await;
     // Redelivered soon: maybe still running; retried later, hook not called.
     scene.clock.set(NOW + 30);
     assert!(matches!(
@@ -1271,15 +1056,7 @@ async fn stalled_withdrawals_are_recovered_on_schedule() {
     let processor = scene.processor(rail.clone());
     let queue = InMemoryQueue::default();
     let lost = paid_withdrawal(&scene).await;
-    let mut claimed = paid_withdrawal(&scene).await;
-    claimed.payout_started_at = Some(Timestamp::from_secs(NOW));
-    TransactionStore::update(
-        &*scene.store,
-        &mut claimed,
-        TransactionStatus::PendingAnchor,
-    )
-    .await
-    .unwrap();
+    let claimed = scene.claimed(paid_withdrawal(&scene).await).await;
     // Too recent: nothing.
     let report = processor.recover_stalled_withdrawals(&queue).await.unwrap();
     assert_eq!(report, RecoveryReport::default());
