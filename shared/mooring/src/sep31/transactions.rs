@@ -3,18 +3,18 @@
 //! transactions (404 otherwise); every write of a stored transaction is conditional on the
 //! status read.
 
+use crate::transfer::info_update::{check_update, store_update};
 use std::collections::BTreeMap;
 
 use super::request::{json_object, text_fields};
 use super::service::Receive;
-use super::view::requested_fields;
 use crate::error::ApiError;
 use crate::integrations::ReceiveIntegration;
 use crate::model::{Transaction, TransactionStatus};
 use crate::queue::{Queue, QueueMessage};
 use crate::store::{QuoteStore, StoreError, TransactionStore};
 use crate::transfer::callback::{parse_callback_url, CallbackSender};
-use crate::transfer::{store_error, truncate, Caller};
+use crate::transfer::{store_error, Caller};
 
 /// How often `PUT .../callback` reads again after losing a race with another writer.
 const CALLBACK_ATTEMPTS: usize = 3;
@@ -61,26 +61,7 @@ where
     ) -> Result<Transaction, ApiError> {
         let fields = patch_fields(body)?;
         let stored = self.own(caller, id).await?;
-        if stored.status != TransactionStatus::PendingTransactionInfoUpdate {
-            return Err(ApiError::bad_request(format!(
-                "no update is pending: the transaction is {}",
-                stored.status
-            )));
-        }
-        let requested = requested_fields(&stored);
-        for name in fields.keys() {
-            if !requested.contains_key(name) {
-                return Err(ApiError::bad_request(format!(
-                    "'{}' was not requested (required_info_updates)",
-                    truncate(name)
-                )));
-            }
-        }
-        for (name, field) in &requested {
-            if !field.optional && !fields.contains_key(name) {
-                return Err(ApiError::bad_request(format!("'{name}' is required")));
-            }
-        }
+        check_update(&stored, &fields)?;
         let mut updated = stored.clone();
         self.integration
             .process_patch_request(&mut updated, &fields)
@@ -90,22 +71,7 @@ where
         updated.required_info_message = None;
         updated.required_info_updates = None;
         updated.updated_at = self.now();
-        match self
-            .store
-            .update(
-                &mut updated,
-                TransactionStatus::PendingTransactionInfoUpdate,
-            )
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::Conflict) => {
-                return Err(ApiError::bad_request(
-                    "the transaction changed meanwhile: read it again",
-                ))
-            }
-            Err(error) => return Err(store_error(error)),
-        }
+        store_update(&*self.store, &mut updated).await?;
         crate::telemetry::record_transaction_id(&updated.id);
         tracing::info!(transaction_id = %updated.id, "SEP-31 transaction updated: pending_receiver");
         // The outgoing-payments queue: the worker pays the receiver out again. Should the

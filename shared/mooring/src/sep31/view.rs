@@ -3,11 +3,8 @@
 //! external ids) are `null` until known; `required_info_updates` shows only while
 //! `pending_transaction_info_update`, in SEP-31's `{"transaction": {...}}` shape.
 
-use std::collections::BTreeMap;
-
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::integrations::InfoField;
 use crate::model::{Refunds, Transaction, TransactionStatus};
 pub use crate::transfer::view::Envelope;
 use crate::transfer::view::FeeView;
@@ -23,18 +20,7 @@ impl<'a> TransactionView<'a> {
     }
 }
 
-/// The fields a transaction waits for (`required_info_updates`), stored flat
-/// (`{<field>: {...}}`, as SEP-6's) or already wrapped in SEP-31's `{"transaction": {...}}`.
-pub fn requested_fields(transaction: &Transaction) -> BTreeMap<String, InfoField> {
-    let Some(updates) = &transaction.required_info_updates else {
-        return BTreeMap::new();
-    };
-    let flat = match updates.get("transaction") {
-        Some(inner) if updates.as_object().is_some_and(|o| o.len() == 1) => inner,
-        _ => updates,
-    };
-    serde_json::from_value(flat.clone()).unwrap_or_default()
-}
+pub use crate::transfer::info_update::requested_fields;
 
 /// SEP-31's `refunds`: `{amount_refunded, amount_fee, payments: [{id, amount, fee}]}` (no
 /// `id_type`: every SEP-31 refund is a Stellar payment).

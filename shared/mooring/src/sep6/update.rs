@@ -8,13 +8,12 @@ use super::service::Transfer;
 use crate::error::ApiError;
 use crate::http::body::MAX_TEXT_BYTES;
 use crate::i18n::Lang;
-use crate::integrations::{
-    CustomerIntegration, FeeIntegration, InfoField, ProgrammaticIntegration,
-};
-use crate::model::{Protocol, Transaction, TransactionStatus};
+use crate::integrations::{CustomerIntegration, FeeIntegration, ProgrammaticIntegration};
+use crate::model::{Protocol, Transaction};
 use crate::payments::asset_config;
-use crate::store::{QuoteStore, StoreError, TransactionStore};
+use crate::store::{QuoteStore, TransactionStore};
 use crate::transfer::callback::CallbackSender;
+use crate::transfer::info_update::{check_update, store_update};
 use crate::transfer::kyc_loop::{apply_to_stored, ask_again, Advanced, KycLoop};
 use crate::transfer::{store_error, truncate, Caller};
 
@@ -67,29 +66,7 @@ where
             .map_err(store_error)?
             .filter(|t| t.protocol == Protocol::Sep6 && t.user == caller.key())
             .ok_or_else(not_found)?;
-        if stored.status != TransactionStatus::PendingTransactionInfoUpdate {
-            return Err(ApiError::bad_request(format!(
-                "no update is pending: the transaction is {}",
-                stored.status
-            )));
-        }
-        let requested: BTreeMap<String, InfoField> = stored
-            .required_info_updates
-            .clone()
-            .and_then(|value| serde_json::from_value(value).ok())
-            .unwrap_or_default();
-        if let Some(name) = fields.keys().find(|name| !requested.contains_key(*name)) {
-            return Err(ApiError::bad_request(format!(
-                "'{}' was not requested (required_info_updates)",
-                truncate(name)
-            )));
-        }
-        if let Some((name, _)) = requested
-            .iter()
-            .find(|(name, field)| !field.optional && !fields.contains_key(*name))
-        {
-            return Err(ApiError::bad_request(format!("'{name}' is required")));
-        }
+        check_update(&stored, &fields)?;
         let asset = asset_config(&self.anchor.assets, &stored.asset).ok_or_else(|| {
             ApiError::Internal(format!("asset {} is not configured", stored.asset))
         })?;
@@ -101,22 +78,7 @@ where
         let answer = ask_again(&self.integration, &mut updated, asset).await?;
         apply_to_stored(&mut updated, answer, asset)?;
         updated.updated_at = self.now();
-        match self
-            .store
-            .update(
-                &mut updated,
-                TransactionStatus::PendingTransactionInfoUpdate,
-            )
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::Conflict) => {
-                return Err(ApiError::bad_request(
-                    "the transaction changed meanwhile: read it again",
-                ))
-            }
-            Err(error) => return Err(store_error(error)),
-        }
+        store_update(&*self.store, &mut updated).await?;
         crate::telemetry::record_transaction_id(&updated.id);
         tracing::info!(transaction_id = %updated.id, status = updated.status.as_str(), "SEP-6 transaction updated");
         self.notify(&updated).await;

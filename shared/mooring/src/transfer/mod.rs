@@ -6,6 +6,7 @@
 
 pub mod callback;
 pub mod history;
+pub mod info_update;
 pub mod kyc_loop;
 pub mod limits;
 pub mod quote;
