@@ -19,8 +19,8 @@ use mooring::i18n::Lang;
 use mooring::integrations::{
     CustomerInfo, CustomerIntegration, CustomerQuery, CustomerUpdate, DepositIntegration,
     FeeIntegration, FieldKind, FlowContext, Form, FormField, FormValues, Instruction, Instructions,
-    IntegrationError, InteractiveFlow, ProgrammaticIntegration, QuoteIntegration, SetupError,
-    TomlIntegration, WithdrawalIntegration,
+    IntegrationError, InteractiveFlow, ProgrammaticIntegration, QuoteIntegration,
+    ReceiveIntegration, SetupError, TomlIntegration, WithdrawalIntegration,
 };
 use mooring::model::{CustomerStatus, Transaction, UserKey};
 
@@ -110,6 +110,9 @@ impl<S> WithdrawalIntegration for Minimal<S> {}
 // SEP-6 with the defaults: deposits ready with no instructions, withdrawals with the anchor's
 // account and memo, no PATCH.
 impl<S> ProgrammaticIntegration for Minimal<S> {}
+
+// SEP-31: Mooring's defaults (payouts left to the operator).
+impl<S> ReceiveIntegration for Minimal<S> {}
 
 impl<S> CustomerIntegration for Minimal<S> {
     async fn get(&self, query: &CustomerQuery) -> Result<CustomerInfo, IntegrationError> {

@@ -18,6 +18,7 @@ pub mod kyc;
 pub mod programmatic;
 pub mod rail;
 pub mod rates;
+pub mod receive;
 
 use std::future::Future;
 use std::sync::atomic::AtomicBool;
