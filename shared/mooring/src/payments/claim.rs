@@ -36,6 +36,7 @@ use crate::model::{Kind, Transaction, TransactionStatus};
 use crate::queue::{Queue, QueueMessage};
 use crate::store::{StoreError, TransactionStore};
 use crate::time::Timestamp;
+use crate::transfer::callback::{no_listener, StatusListener};
 
 /// Conditional writes tried before a conflict is given up on (the message is retried).
 pub(super) const WRITE_ATTEMPTS: usize = 5;
@@ -178,6 +179,8 @@ pub(super) struct Claims<S> {
     pub(super) max_scan: usize,
     working: TransactionStatus,
     label: &'static str,
+    /// Told of every status this lifecycle writes (SEP-31: the sending anchor's callback).
+    pub(super) listener: Arc<dyn StatusListener>,
 }
 
 impl<S: TransactionStore> Claims<S> {
@@ -197,6 +200,7 @@ impl<S: TransactionStore> Claims<S> {
             max_scan: DEFAULT_MAX_SCAN,
             working,
             label,
+            listener: no_listener(),
         }
     }
 
@@ -289,6 +293,7 @@ impl<S: TransactionStore> Claims<S> {
         self.store.update(&mut held, self.working).await?;
         tracing::error!(transaction_id = %tx.id, %started,
             "{}: payout claimed but never finished; handed to the operator", self.label);
+        self.listener.status_changed(&held).await;
         Ok(())
     }
 
@@ -319,7 +324,12 @@ impl<S: TransactionStore> Claims<S> {
             let mut done = current.clone();
             ending.apply(&mut done, now);
             match self.store.update(&mut done, expected).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    if done.status != expected {
+                        self.listener.status_changed(&done).await;
+                    }
+                    return Ok(());
+                }
                 Err(StoreError::Conflict) => current = self.reload(&current.id).await?,
                 Err(error) => return Err(error.into()),
             }

@@ -64,6 +64,7 @@ use crate::queue::{Queue, QueueMessage};
 use crate::stellar::{AccountId, Amount, Asset, Memo};
 use crate::store::{Cursors, IncomingPayments, StoreError, TransactionStore};
 use crate::time::Timestamp;
+use crate::transfer::callback::{no_listener, StatusListener};
 
 /// Records per Horizon page (Horizon's maximum).
 pub const DEFAULT_PAGE_LIMIT: u32 = crate::horizon::MAX_PAGE_LIMIT;
@@ -169,6 +170,8 @@ pub struct PaymentWatcher<S, H, Q, F, O = Q> {
     page_limit: u32,
     max_pages: usize,
     sender_wait: Duration,
+    /// Told of every status the watcher writes (SEP-31: the sending anchor's callback).
+    listener: Arc<dyn StatusListener>,
 }
 
 /// What became of one payment, before it is recorded.
@@ -315,7 +318,14 @@ where
             page_limit: DEFAULT_PAGE_LIMIT,
             max_pages: DEFAULT_MAX_PAGES,
             sender_wait: DEFAULT_SENDER_WAIT,
+            listener: no_listener(),
         }
+    }
+
+    /// Tells `listener` of every status change the watcher writes (SEP-31 callbacks).
+    pub fn with_status_listener(mut self, listener: Arc<dyn StatusListener>) -> Self {
+        self.listener = listener;
+        self
     }
 
     /// How long a SEP-31 transaction waits in `pending_sender` before
@@ -418,6 +428,7 @@ where
                     tracing::info!(transaction_id = %tx.id, reason = message,
                         "payment watcher: SEP-31 payment never came; expired");
                     report.expired += 1;
+                    self.listener.status_changed(&expired).await;
                 }
                 // Paid (or changed) meanwhile: the next run decides again.
                 Err(StoreError::Conflict) => {}
@@ -685,7 +696,10 @@ where
                     expected,
                     decision,
                 } => match self.store.update(&mut updated, expected).await {
-                    Ok(()) => return Ok(decision),
+                    Ok(()) => {
+                        self.listener.status_changed(&updated).await;
+                        return Ok(decision);
+                    }
                     Err(StoreError::Conflict) => match self.store.get(&transaction.id).await? {
                         Some(fresh) => transaction = fresh,
                         None => {

@@ -43,6 +43,7 @@ use crate::integrations::{WithdrawalIntegration, WithdrawalOutcome};
 use crate::model::{Kind, Transaction, TransactionStatus};
 use crate::queue::{Queue, QueueMessage};
 use crate::store::{StoreError, TransactionStore};
+use crate::transfer::callback::StatusListener;
 
 /// After this long a claimed payout without an outcome is handed to the operator.
 pub const DEFAULT_STALE_CLAIM_SECS: u64 = 300;
@@ -130,6 +131,12 @@ where
         self
     }
 
+    /// Tells `listener` of every status change the processor writes (SEP-31 callbacks).
+    pub fn with_status_listener(mut self, listener: Arc<dyn StatusListener>) -> Self {
+        self.claims.listener = listener;
+        self
+    }
+
     /// Transactions per `poll_outgoing_transactions` call and store page (at least 1).
     pub fn with_batch(mut self, batch: usize) -> Self {
         self.claims.batch = batch.max(1);
@@ -212,6 +219,7 @@ where
             {
                 Ok(()) => {
                     tracing::info!(transaction_id = %tx.id, "withdrawal processor: payout confirmed, completed");
+                    self.claims.listener.status_changed(&done).await;
                     return Ok(true);
                 }
                 Err(StoreError::Conflict) => tx = self.claims.reload(&tx.id).await?,

@@ -29,6 +29,7 @@ use crate::sep9;
 use crate::store::files::{FileStore, StoredFile};
 use crate::store::{StoreError, TransactionStore};
 use crate::time::Timestamp;
+use crate::transfer::callback::{no_listener, StatusListener};
 use crate::transfer::kyc_loop::KycLoop;
 
 /// The KYC types SEP-31 uses for a transaction's sender and receiver.
@@ -58,6 +59,9 @@ pub struct Kyc<I, T, F, Q> {
     clock: Arc<dyn Clock>,
     /// The SEP-6 assets: their transactions waiting for the customer move on when it changes.
     transfer_assets: Vec<AssetConfig>,
+    /// Told of the SEP-31 transactions released to `pending_receiver` (the sending anchor's
+    /// callback).
+    listener: Arc<dyn StatusListener>,
 }
 
 impl<I, T, F, Q> Kyc<I, T, F, Q>
@@ -83,7 +87,14 @@ where
             outgoing,
             clock,
             transfer_assets: Vec::new(),
+            listener: no_listener(),
         }
+    }
+
+    /// Tells `listener` of the SEP-31 transactions a customer's change releases.
+    pub fn with_status_listener(mut self, listener: Arc<dyn StatusListener>) -> Self {
+        self.listener = listener;
+        self
     }
 
     /// The service moving the user's SEP-6 transactions that wait for their customer
@@ -445,6 +456,7 @@ where
             {
                 Ok(()) => {
                     tracing::info!(transaction_id = %transaction.id, "customers complete: pending_receiver");
+                    self.listener.status_changed(&transaction).await;
                     let message = QueueMessage::new(transaction.id.clone(), transaction.kind);
                     if let Err(e) = self.outgoing.send(&message).await {
                         // The transaction is pending_receiver; the outgoing worker's sweep of

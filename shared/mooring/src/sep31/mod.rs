@@ -11,7 +11,9 @@
 //! - `GET /transactions/:id`, the deprecated `PATCH /transactions/:id` and
 //!   `PUT /transactions/:id/callback` ([`transactions`]), in SEP-31's transaction object
 //!   ([`view`]);
-//! - who may call ([`config`], [`service`]).
+//! - who may call ([`config`], [`service`]);
+//! - callbacks to the sending anchor on every status change, the API's and the workers'
+//!   ([`callbacks`]).
 //!
 //! Its HTTP glue is [`routes`]. What it shares with SEP-6/24 (the caller, assets and amounts,
 //! quotes, callbacks) lives in [`crate::transfer`]; the money path afterwards (the payment
@@ -21,6 +23,7 @@
 //! as SEP-6 stores it, a flat `{<field>: {"description", "optional"?}}` map, and shown in
 //! SEP-31's shape, `{"transaction": {...}}`.
 
+pub mod callbacks;
 pub mod config;
 pub mod info;
 pub mod request;

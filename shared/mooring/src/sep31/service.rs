@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
+use super::callbacks::SendingAnchorCallbacks;
 use super::config::{Partners, Sep31Config};
-use super::view::{Envelope, TransactionView};
 use crate::auth::{AuthConfig, Authenticator};
 use crate::clock::Clock;
 use crate::config::AnchorConfig;
@@ -18,7 +18,7 @@ use crate::queue::Queue;
 use crate::stellar::Keypair;
 use crate::store::{QuoteStore, TransactionStore};
 use crate::time::Timestamp;
-use crate::transfer::callback::{parse_callback_url, send_signed, CallbackSender};
+use crate::transfer::callback::CallbackSender;
 use crate::transfer::{store_error, Caller};
 
 /// The settings the service is built from (read once per cold start).
@@ -44,8 +44,7 @@ pub struct Receive<I, S, C, Q> {
     pub(super) store: Arc<S>,
     pub(super) outgoing: Arc<Q>,
     clock: Arc<dyn Clock>,
-    callbacks: C,
-    callback_signer: Option<Keypair>,
+    callbacks: SendingAnchorCallbacks<C>,
 }
 
 impl<I, S, C, Q> Receive<I, S, C, Q>
@@ -70,9 +69,12 @@ where
             integration,
             store,
             outgoing,
+            callbacks: SendingAnchorCallbacks::new(
+                callbacks,
+                settings.callback_signer,
+                clock.clone(),
+            ),
             clock,
-            callbacks,
-            callback_signer: settings.callback_signer,
         }
     }
 
@@ -126,32 +128,6 @@ where
     /// Posts the transaction (the `GET /transactions/:id` body), signed, to its callback URL
     /// after a status change this API made. Failures are logged.
     pub(super) async fn notify(&self, transaction: &Transaction) {
-        let Some(url) = transaction
-            .callback_url
-            .as_deref()
-            .and_then(parse_callback_url)
-        else {
-            return;
-        };
-        let Some(signer) = &self.callback_signer else {
-            tracing::warn!(transaction_id = %transaction.id, "sending-anchor callback skipped: no SIGNING_SEED");
-            return;
-        };
-        let view = Envelope(TransactionView::new(transaction));
-        match serde_json::to_string(&view) {
-            Ok(body) => {
-                let now = self.clock.now();
-                send_signed(
-                    &self.callbacks,
-                    signer,
-                    vec![url],
-                    &body,
-                    now,
-                    &transaction.id,
-                )
-                .await
-            }
-            Err(error) => tracing::error!(%error, "serializing a callback"),
-        }
+        self.callbacks.notify(transaction).await
     }
 }

@@ -15,7 +15,7 @@ use crate::integrations::{FeeIntegration, ProgrammaticIntegration};
 use crate::stellar::Keypair;
 use crate::store::{QuoteStore, TransactionStore};
 use crate::time::Timestamp;
-use crate::transfer::callback::{parse_callback_url, send_signed, CallbackSender};
+use crate::transfer::callback::{post_to_callback_url, CallbackSender};
 use crate::transfer::Caller;
 
 use super::view::{Envelope, TransactionView};
@@ -89,32 +89,13 @@ where
     /// Posts the transaction, signed, to its `on_change_callback` (after a status change this
     /// API made). Failures are logged.
     pub(super) async fn notify(&self, transaction: &Transaction) {
-        let Some(url) = transaction
-            .callback_url
-            .as_deref()
-            .and_then(parse_callback_url)
-        else {
-            return;
-        };
-        let Some(signer) = &self.callback_signer else {
-            tracing::warn!(transaction_id = %transaction.id, "wallet callback skipped: no SIGNING_SEED");
-            return;
-        };
-        let view = TransactionView::new(transaction);
-        let body = match serde_json::to_string(&Envelope(view)) {
-            Ok(body) => body,
-            Err(error) => {
-                tracing::error!(%error, "serializing a callback");
-                return;
-            }
-        };
-        send_signed(
+        let view = Envelope(TransactionView::new(transaction));
+        post_to_callback_url(
             &self.callbacks,
-            signer,
-            vec![url],
-            &body,
+            self.callback_signer.as_ref(),
+            transaction,
+            &view,
             self.clock.now(),
-            &transaction.id,
         )
         .await;
     }

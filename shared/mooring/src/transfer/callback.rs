@@ -5,9 +5,15 @@
 //! tests capture the request. The HTTP adapter ([`HttpCallbackSender`]) never follows
 //! redirects, has a short timeout, and refuses plain http and private or loopback addresses
 //! unless the operator allows them for development (`SEP24_CALLBACK_ALLOW_INSECURE`).
+//!
+//! The workers that change a transaction's status (the payment watcher, the payout workers,
+//! SEP-12's release of transactions waiting for KYC) tell a [`StatusListener`] after each
+//! successful conditional write; the SEP that owns the transaction decides whom to tell (SEP-31:
+//! the sending anchor's callback URL, `sep31::callbacks`).
 
 use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +21,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use crate::config::{AnchorConfig, ConfigError, Source};
+use crate::model::Transaction;
 use crate::outbound::{is_public, PublicAddressesOnly};
 use crate::stellar::Keypair;
 
@@ -101,6 +108,31 @@ pub trait CallbackSender: Send + Sync {
     ) -> impl Future<Output = Result<(), CallbackError>> + Send;
 }
 
+/// A status change announced by a worker: boxed so that workers hold any listener as
+/// `Arc<dyn StatusListener>` without one more type parameter.
+pub type Announcement<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// Told of each status change a worker wrote (after its conditional write succeeded), once per
+/// change. It never fails: a callback is a courtesy that never changes the transaction.
+pub trait StatusListener: Send + Sync {
+    fn status_changed<'a>(&'a self, transaction: &'a Transaction) -> Announcement<'a>;
+}
+
+/// Tells nobody: a worker's listener until one is given.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoListener;
+
+impl StatusListener for NoListener {
+    fn status_changed<'a>(&'a self, _transaction: &'a Transaction) -> Announcement<'a> {
+        Box::pin(async {})
+    }
+}
+
+/// The listener of a worker built without one.
+pub fn no_listener() -> Arc<dyn StatusListener> {
+    Arc::new(NoListener)
+}
+
 /// Signs `body` for `url` at `now` (digest 5.6): ed25519 over `<t>.<host>.<body>`.
 pub fn sign_callback(signer: &Keypair, url: url::Url, body: String, now: u64) -> SignedCallback {
     let host = url.host_str().unwrap_or_default();
@@ -132,6 +164,32 @@ pub async fn send_signed<C: CallbackSender + ?Sized>(
                 tracing::warn!(transaction_id, %host, %error, "wallet callback failed")
             }
         }
+    }
+}
+
+/// Posts `view` (the SEP's `{"transaction": ...}` object), signed, to the transaction's
+/// callback URL, if it has one. Without a signer nothing is sent and that is logged.
+pub async fn post_to_callback_url<C: CallbackSender + ?Sized>(
+    sender: &C,
+    signer: Option<&Keypair>,
+    transaction: &Transaction,
+    view: &impl serde::Serialize,
+    now: u64,
+) {
+    let Some(url) = transaction
+        .callback_url
+        .as_deref()
+        .and_then(parse_callback_url)
+    else {
+        return;
+    };
+    let Some(signer) = signer else {
+        tracing::warn!(transaction_id = %transaction.id, "callback skipped: no SIGNING_SEED");
+        return;
+    };
+    match serde_json::to_string(view) {
+        Ok(body) => send_signed(sender, signer, vec![url], &body, now, &transaction.id).await,
+        Err(error) => tracing::error!(%error, "serializing a callback"),
     }
 }
 
