@@ -4,10 +4,14 @@
     python -m infra.demo_bank receive --reference MOOR-1A2B3C4D --amount 100.00 [--currency USD]
     python -m infra.demo_bank transfers [--reference R]      # what arrived
     python -m infra.demo_bank payouts [--reference R]        # what was paid out
+    python -m infra.demo_bank close-account DE89370400440532013000   # refuse payouts to it
+    python -m infra.demo_bank closed-accounts                # the accounts closed
 
 `receive` marks a deposit's funds received: it records an incoming transfer carrying the
 reference the deposit's instructions page showed, at the running bank (DEMO_BANK_URL, or
-http://127.0.0.1:$MOORING_BANK_PORT, 8002 by default).
+http://127.0.0.1:$MOORING_BANK_PORT, 8002 by default). `close-account` closes an account at the
+running bank: new payouts to it are refused (422), e.g. to try a SEP-31 receiver's bank details
+being rejected.
 """
 
 from __future__ import annotations
@@ -59,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("transfers", "payouts"):
         listing = commands.add_parser(name, help=f"list the {name}")
         listing.add_argument("--reference")
+    close = commands.add_parser("close-account", help="close an account: new payouts to it are refused")
+    close.add_argument("account", help="the account number, e.g. an IBAN (spaces and case do not matter)")
+    commands.add_parser("closed-accounts", help="list the closed accounts")
     for sub in commands.choices.values():
         if sub is not run:
             sub.add_argument("--url", default=default_url(), help="the running bank (default %(default)s)")
@@ -81,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.sender:
                 body["sender"] = args.sender
             status, answer = call(args.url, "POST", "/transfers", body)
+        elif args.command == "close-account":
+            status, answer = call(args.url, "POST", "/accounts/closed", {"account": args.account})
+        elif args.command == "closed-accounts":
+            status, answer = call(args.url, "GET", "/accounts/closed")
         else:
             query = f"?{urllib.parse.urlencode({'reference': args.reference})}" if args.reference else ""
             status, answer = call(args.url, "GET", f"/{args.command}{query}")

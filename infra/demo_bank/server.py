@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from .store import Book, Conflict
+from .store import AccountClosed, Book, Conflict
 
 MAX_BODY = 64 * 1024
 MAX_LIMIT = 200
@@ -104,7 +104,17 @@ class Handler(BaseHTTPRequestHandler):
         path, query = self._route()
         try:
             if path == "/":
-                self._send(200, {"bank": "Mooring demo bank", "transfers": "/transfers", "payouts": "/payouts"})
+                self._send(
+                    200,
+                    {
+                        "bank": "Mooring demo bank",
+                        "transfers": "/transfers",
+                        "payouts": "/payouts",
+                        "closed_accounts": "/accounts/closed",
+                    },
+                )
+            elif path == "/accounts/closed":
+                self._send(200, {"accounts": self.book.closed_accounts()})
             elif path in ("/transfers", "/payouts"):
                 since = _int(query, "since", 0, 0, 2**62)
                 limit = _int(query, "limit", MAX_LIMIT, 1, MAX_LIMIT)
@@ -136,6 +146,13 @@ class Handler(BaseHTTPRequestHandler):
                 except Conflict as conflict:
                     self._send(409, {"error": str(conflict), "payout": conflict.existing})
                     return
+                except AccountClosed as closed:
+                    self._send(422, {"error": str(closed), "code": "account_closed"})
+                    return
+                self._send(201 if new else 200, record)
+            elif path == "/accounts/closed":
+                body = self._body()
+                record, new = self.book.close_account(_text(body, "account"))
                 self._send(201 if new else 200, record)
             else:
                 self._error(404, "not found")

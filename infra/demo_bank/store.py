@@ -1,4 +1,4 @@
-"""The bank's book: one SQLite file, incoming transfers and outgoing payouts."""
+"""The bank's book: one SQLite file, incoming transfers, outgoing payouts and closed accounts."""
 
 from __future__ import annotations
 
@@ -26,6 +26,10 @@ CREATE TABLE IF NOT EXISTS payouts (
     account TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS closed_accounts (
+    account TEXT PRIMARY KEY,
+    closed_at TEXT NOT NULL
+);
 """
 
 COLUMNS = {
@@ -44,6 +48,19 @@ class Conflict(Exception):
     def __init__(self, existing: dict):
         super().__init__("a payout with this reference exists with another amount or account")
         self.existing = existing
+
+
+class AccountClosed(Exception):
+    """A payout to a closed account: refused, nothing recorded."""
+
+    def __init__(self, account: str):
+        super().__init__(f"account {account} is closed")
+        self.account = account
+
+
+def normalize_account(account: str) -> str:
+    """An account as the bank compares it: without whitespace, upper case."""
+    return "".join(account.split()).upper()
 
 
 class Book:
@@ -74,7 +91,9 @@ class Book:
             return self._get("transfers", cursor.lastrowid)
 
     def add_payout(self, reference: str, amount: str, currency: str, account: str) -> tuple[dict, bool]:
-        """The payout and whether it is new; the same payout again is not paid twice."""
+        """The payout and whether it is new; the same payout again is not paid twice (even if its
+        account was closed since). A new payout to a closed account raises AccountClosed and
+        records nothing, so the reference can be paid later to another account."""
         with self.lock:
             row = self.db.execute(
                 f"SELECT {', '.join(COLUMNS['payouts'])} FROM payouts WHERE reference = ?", (reference,)
@@ -87,11 +106,36 @@ class Book:
                 if not same:
                     raise Conflict(existing)
                 return existing, False
+            if self._closed(account):
+                raise AccountClosed(normalize_account(account))
             cursor = self.db.execute(
                 "INSERT INTO payouts (reference, amount, currency, account, created_at) VALUES (?, ?, ?, ?, ?)",
                 (reference, amount, currency, account, _now()),
             )
             return self._get("payouts", cursor.lastrowid), True
+
+    def _closed(self, account: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM closed_accounts WHERE account = ?", (normalize_account(account),)
+        ).fetchone()
+        return row is not None
+
+    def close_account(self, account: str) -> tuple[dict, bool]:
+        """Closes an account (normalized): the record and whether it was open until now."""
+        account = normalize_account(account)
+        with self.lock:
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO closed_accounts (account, closed_at) VALUES (?, ?)", (account, _now())
+            )
+            row = self.db.execute(
+                "SELECT account, closed_at FROM closed_accounts WHERE account = ?", (account,)
+            ).fetchone()
+            return {"account": row[0], "closed_at": row[1]}, cursor.rowcount == 1
+
+    def closed_accounts(self) -> list[dict]:
+        with self.lock:
+            rows = self.db.execute("SELECT account, closed_at FROM closed_accounts ORDER BY closed_at, account")
+            return [{"account": account, "closed_at": closed_at} for account, closed_at in rows]
 
     def _get(self, table: str, row_id: int) -> dict:
         row = self.db.execute(f"SELECT {', '.join(COLUMNS[table])} FROM {table} WHERE id = ?", (row_id,)).fetchone()

@@ -68,6 +68,7 @@ Mooring is running ({time.monotonic() - started:.0f} s to start).
   channels          {settings.channel_count} accounts derived from CHANNEL_SEED in anchor.env, paying deposits{'' if not horizon_url else ' (fund them: python -m infra.local_stack.channels <CHANNEL_SEED> ' + str(settings.channel_count) + ' lists them)'}
   SEP-6             {settings.public_url}/sep6 (programmatic deposit/withdraw; try it: curl {settings.public_url}/sep6/info)
   SEP-24            {settings.public_url}/sep24 (deposit/withdraw interactive; try it: {wallet_hint})
+  SEP-31            {settings.public_url}/sep31 (receiving anchor; any SEP-10 account is a sending anchor here; try it: curl {settings.public_url}/sep31/info)
   SEP-38            {settings.public_url}/sep38 (quotes: {settings.asset_code} for iso4217:USD and back; try
                     curl '{settings.public_url}/sep38/price?sell_asset=iso4217:USD&buy_asset=stellar:{settings.asset_code}:{k.issuer.public_key}&sell_amount=100&context=sep24')
   demo bank         {settings.bank_url} (the reference rail's bank account: incoming transfers, payouts)
@@ -80,7 +81,8 @@ A deposit's funds arrive at the bank when its user pays with the reference of th
        -d '{{"reference": "MOOR-XXXXXXXX", "amount": "100.00", "currency": "USD"}}'
   (or: .venv/bin/python -m infra.demo_bank receive --reference MOOR-XXXXXXXX --amount 100.00)
 The deposit poller (every minute) then sees it and the Stellar submitter pays it on the ledger;
-a withdrawal is paid out at the bank once the payment watcher (every minute) sees the user's payment.
+a withdrawal is paid out at the bank once the payment watcher (every minute) sees the user's payment,
+and a SEP-31 payment goes to the outgoing-payments worker once it sees the sending anchor's.
 Verification codes of the reference KYC, warnings and errors of the functions appear below.
 Ctrl-C stops everything.""",
             flush=True,

@@ -109,7 +109,7 @@ class LocalStack:
                 "code": self.settings.asset_code,
                 "issuer": self.keys.issuer.public_key,
                 "distribution_account": self.keys.distribution.public_key,
-                "seps": ["sep6", "sep24", "sep38"],
+                "seps": ["sep6", "sep24", "sep31", "sep38"],
                 "significant_decimals": 2,
                 # Fees: fee_fixed + fee_percent of the amount (the reference FeeIntegration).
                 # SEP-6 funding methods: the name of the SEP-38 off-chain asset's delivery methods.
@@ -117,6 +117,11 @@ class LocalStack:
                             "funding_methods": ["bank_transfer"]},
                 "withdraw": {"min_amount": 1, "max_amount": 10000, "fee_fixed": 0.5, "fee_percent": 0.25,
                              "funding_methods": ["bank_transfer"]},
+                # SEP-31 payments from sending anchors, paid to the receiver at the demo bank. The
+                # same method name as the SEP-38 delivery method, so a payment at a firm quote
+                # (whose buy_delivery_method must be the funding_method) works too.
+                "receive": {"min_amount": 1, "max_amount": 10000, "fee_fixed": 1, "fee_percent": 0.5,
+                            "funding_methods": ["bank_transfer"]},
                 "toml": {"desc": "Local demo dollar", "anchor_asset": "USD", "display_decimals": 2},
             }
         ]
@@ -238,6 +243,8 @@ class LocalStack:
             "QuoteRates": json.dumps(self.quote_rates, separators=(",", ":")),
             # Wallets on this machine attest client domains served over http from localhost.
             "ClientDomainAllowInsecure": "true",
+            # Wallet and sending-anchor callbacks go to servers on this machine, over http.
+            "CallbackAllowInsecure": "true",
             # Always passed, also when empty: a redeploy would otherwise keep the previous value.
             "WebAuthDomain": s.web_auth_domain,
             "LogLevel": s.log_level,
@@ -248,6 +255,9 @@ class LocalStack:
             "DistributionSeed": self.keys.distribution.secret,
             "ChannelSeed": self.keys.channel_seed.secret,
             "ChannelCount": str(s.channel_count),
+            # SEP-31: any SEP-10 account may act as a sending anchor on this machine (the
+            # template's default admits nobody).
+            "Sep31SendingAnchors": "*",
         }
         parameters.update(s.extra_parameters)
         return parameters

@@ -155,3 +155,66 @@ def unused_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_a_closed_account_is_listed_once(bank):
+    created = post(bank, "/accounts/closed", {"account": " de89 3704 0044 0532 0130 00 "})
+    assert created.status_code == 201, created.text
+    record = created.json()
+    assert record["account"] == "DE89370400440532013000"
+    assert record["closed_at"].endswith("Z")
+    again = post(bank, "/accounts/closed", {"account": "DE89370400440532013000"})
+    assert again.status_code == 200
+    assert again.json() == record
+    assert get(bank, "/accounts/closed").json() == {"accounts": [record]}
+    for body in ({}, {"account": ""}, {"account": "x" * 65}, {"account": 12}, ["DE89"]):
+        assert post(bank, "/accounts/closed", body).status_code == 400, body
+    assert get(bank, "/accounts/closed").json() == {"accounts": [record]}
+    assert get(bank, "/").json()["closed_accounts"] == "/accounts/closed"
+
+
+def test_a_payout_to_a_closed_account_is_refused_and_recorded_nowhere(bank):
+    post(bank, "/accounts/closed", {"account": "DE89370400440532013000"})
+    body = {"reference": "tx-9", "amount": "10", "account": "de89 3704 0044 0532 0130 00"}
+    refused = post(bank, "/payouts", body)
+    assert refused.status_code == 422, refused.text
+    assert refused.json() == {"error": "account DE89370400440532013000 is closed", "code": "account_closed"}
+    assert get(bank, "/payouts", reference="tx-9").json()["payouts"] == []
+    # The same reference, paid to a good account, goes through; then it is the same payout.
+    paid = post(bank, "/payouts", {**body, "account": "GB29NWBK60161331926819"})
+    assert paid.status_code == 201, paid.text
+    assert paid.json()["account"] == "GB29NWBK60161331926819"
+    assert post(bank, "/payouts", {**body, "account": "GB29NWBK60161331926819"}).status_code == 200
+    # A payout made before its account closed is still the same payout when asked again.
+    post(bank, "/accounts/closed", {"account": "GB29 NWBK 6016 1331 9268 19"})
+    again = post(bank, "/payouts", {**body, "account": "GB29NWBK60161331926819"})
+    assert again.status_code == 200 and again.json() == paid.json()
+    # The reference paid: another account is a conflict, a closed one too.
+    assert post(bank, "/payouts", body).status_code == 409
+    assert get(bank, "/payouts").json()["payouts"] == [paid.json()]
+
+
+def test_closed_accounts_survive_a_restart(tmp_path):
+    state = str(tmp_path / "bank")
+    first = serve(port=0, state_dir=state)
+    post(first, "/accounts/closed", {"account": "DE89370400440532013000"})
+    first.stop()
+    second = serve(port=0, state_dir=state)
+    try:
+        refused = post(second, "/payouts", {"reference": "r", "amount": "1", "account": "DE89370400440532013000"})
+        assert refused.status_code == 422
+    finally:
+        second.stop()
+
+
+def test_the_close_account_command_closes_an_account_at_the_running_bank(bank):
+    done = command("close-account", "de89 3704 0044 0532 0130 00", "--url", bank.url)
+    assert done.returncode == 0, done.stderr
+    assert '"account": "DE89370400440532013000"' in done.stdout
+    again = command("close-account", "DE89370400440532013000", env={"DEMO_BANK_URL": bank.url})
+    assert again.returncode == 0, again.stderr
+    assert [a["account"] for a in get(bank, "/accounts/closed").json()["accounts"]] == ["DE89370400440532013000"]
+    listed = command("closed-accounts", "--url", bank.url)
+    assert listed.returncode == 0 and "DE89370400440532013000" in listed.stdout
+    refused = command("close-account", "", "--url", bank.url)
+    assert refused.returncode == 1 and "account" in refused.stdout

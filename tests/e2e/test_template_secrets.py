@@ -25,11 +25,14 @@ EXPECTED: dict[str, set[str]] = {
     "sep1-toml": set(),
     # Signs challenges (SIGNING_SEED) and issues JWTs (JWT_SECRET).
     "sep10-auth": {"SIGNING_SEED", "JWT_SECRET"},
-    # Verifies SEP-10 JWTs.
-    "sep12-kyc": {"JWT_SECRET"},
+    # Verifies SEP-10 JWTs (JWT_SECRET), signs the sending anchor's callback when a customer's
+    # change releases its SEP-31 transaction (SIGNING_SEED).
+    "sep12-kyc": {"JWT_SECRET", "SIGNING_SEED"},
     "sep24-transfer": {"JWT_SECRET"},
     # Verifies JWTs (JWT_SECRET), signs on_change_callback posts (SIGNING_SEED).
     "sep6-transfer": {"JWT_SECRET", "SIGNING_SEED"},
+    # Verifies JWTs (JWT_SECRET), signs the callbacks to sending anchors (SIGNING_SEED).
+    "sep31-receive": {"JWT_SECRET", "SIGNING_SEED"},
     "sep38-quotes": {"JWT_SECRET"},
     # Verifies JWTs, derives the link/session/CSRF keys (JWT_SECRET), signs wallet URL
     # callbacks (SIGNING_SEED).
@@ -38,9 +41,11 @@ EXPECTED: dict[str, set[str]] = {
     "stellar-submitter": {"DISTRIBUTION_SEED", "CHANNEL_SEED"},
     "deposit-poller": set(),
     "trustline-recheck": set(),
-    "payment-watcher": set(),
+    # Sign the sending anchor's callback on each SEP-31 status change they write.
+    "payment-watcher": {"SIGNING_SEED"},
     "withdrawal-processor": set(),
-    "payout-poller": set(),
+    "outgoing-payments": {"SIGNING_SEED"},
+    "payout-poller": {"SIGNING_SEED"},
 }
 
 # The config readers of `mooring` that read a secret, and which (a function reading a secret
@@ -54,6 +59,7 @@ READERS = {
     "InteractiveConfig::from_source": {"JWT_SECRET", "SIGNING_SEED"},
     "InteractiveConfig::from_env": {"JWT_SECRET", "SIGNING_SEED"},
     "CallbackSettings::from_source": {"SIGNING_SEED"},
+    "http_listener": {"SIGNING_SEED"},
     "Signers::from_source": {"DISTRIBUTION_SEED", "CHANNEL_SEED"},
     "Signers::from_env": {"DISTRIBUTION_SEED", "CHANNEL_SEED"},
 }

@@ -19,6 +19,7 @@ use mooring::payments::{PaymentsConfig, WorkerError};
 use mooring::queue::Queue;
 use mooring::startup::StartupError;
 use mooring::store::{Cursors, CustomerStore, IncomingPayments, TransactionStore};
+use mooring::transfer::callback::StatusListener;
 
 /// The ports and settings a watcher run is built from (cheaply, per invocation: a run may
 /// carry operator knobs, see [`handle`]).
@@ -47,6 +48,7 @@ where
             self.ports.clock.clone(),
         )
         .with_sender_wait(self.sender_wait)
+        .with_status_listener(self.ports.status_listener.clone())
     }
 }
 
@@ -58,6 +60,8 @@ pub struct Ports<S, H, Q> {
     /// Paid SEP-31 transactions, for the outgoing-payments worker (`OUTGOING_QUEUE_URL`).
     pub outgoing: Arc<Q>,
     pub clock: Arc<dyn Clock>,
+    /// Told of each status change written (SEP-31: the sending anchor's callback).
+    pub status_listener: Arc<dyn StatusListener>,
 }
 
 /// Builds the watcher (once per cold start) over the anchor's integration (its fees), with the

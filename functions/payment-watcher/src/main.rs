@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use mooring::clock::SystemClock;
+use mooring::clock::{Clock, SystemClock};
 use mooring::config::{AnchorConfig, Env};
 use mooring::horizon::HttpHorizon;
 use mooring::queue::sqs::SqsQueue;
@@ -18,6 +18,7 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 async fn service(
 ) -> Result<payment_watcher::Service<DynamoStore, HttpHorizon, SqsQueue>, StartupError> {
     let anchor = AnchorConfig::from_source(&Env)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let sdk = mooring::aws::config_loader().load().await;
     let ports = payment_watcher::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
@@ -28,7 +29,8 @@ async fn service(
             "WITHDRAWALS_QUEUE_URL",
         )?),
         outgoing: Arc::new(SqsQueue::from_env_with(&sdk, &Env, "OUTGOING_QUEUE_URL")?),
-        clock: Arc::new(SystemClock),
+        status_listener: mooring::sep31::callbacks::http_listener(&Env, &anchor, clock.clone())?,
+        clock,
     };
     payment_watcher::service(&Env, &anchor, ports)
 }

@@ -45,6 +45,7 @@ async fn a_run_watches_each_receiving_account() {
             withdrawals: Arc::new(InMemoryQueue::default()),
             outgoing: Arc::new(InMemoryQueue::default()),
             clock: Arc::new(FixedClock::at(NOW)),
+            status_listener: mooring::transfer::callback::no_listener(),
         },
     )
     .unwrap();
@@ -94,6 +95,7 @@ async fn a_run_expires_sep31_transactions_never_paid_after_the_configured_wait()
             withdrawals: Arc::new(InMemoryQueue::default()),
             outgoing: Arc::new(InMemoryQueue::default()),
             clock: Arc::new(FixedClock::at(NOW)),
+            status_listener: mooring::transfer::callback::no_listener(),
         },
     )
     .unwrap();

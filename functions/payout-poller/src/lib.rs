@@ -1,7 +1,10 @@
-//! The payout poller (every minute): withdrawals in `pending_external` that the anchor's rail
-//! reports paid out (`poll_outgoing_transactions`) move to `completed`; payouts claimed long ago
-//! with no outcome go to the operator, and paid withdrawals whose queue message was lost are
-//! queued again ([`WithdrawalProcessor`]).
+//! The payout poller (every minute): payouts in `pending_external` (withdrawals and SEP-31
+//! payments received alike) that the anchor's rail reports paid out
+//! (`poll_outgoing_transactions`) move to `completed`; then the safety nets of both payout
+//! workers: payouts claimed long ago with no outcome go to the operator, and transactions ready
+//! for their payout whose queue message was lost are queued again (paid withdrawals on the
+//! withdrawals queue, [`WithdrawalProcessor`]; `pending_receiver` SEP-31 payments on the
+//! outgoing-payments queue, [`OutgoingProcessor`]).
 
 use std::sync::Arc;
 
@@ -9,23 +12,32 @@ use anchor_integrations::{register_integrations, Integration};
 use mooring::clock::Clock;
 use mooring::config::Source;
 use mooring::payments::withdrawals::WithdrawalProcessor;
-use mooring::payments::WorkerError;
+use mooring::payments::{OutgoingProcessor, WorkerError};
 use mooring::queue::Queue;
 use mooring::startup::StartupError;
 use mooring::store::{CustomerStore, TransactionStore};
+use mooring::transfer::callback::StatusListener;
 
 pub struct Service<S, Q> {
-    processor: WithdrawalProcessor<S, Integration<S>>,
-    withdrawals: Arc<Q>,
+    withdrawal: WithdrawalProcessor<S, Integration<S>>,
+    outgoing: OutgoingProcessor<S, Integration<S>>,
+    withdrawals_queue: Arc<Q>,
+    outgoing_queue: Arc<Q>,
 }
 
 pub struct Ports<S, Q> {
     pub store: Arc<S>,
+    /// Where paid withdrawals are queued again.
     pub withdrawals: Arc<Q>,
+    /// Where `pending_receiver` SEP-31 payments are queued again.
+    pub outgoing: Arc<Q>,
     pub clock: Arc<dyn Clock>,
+    /// Told of each status change written (SEP-31: the sending anchor's callback).
+    pub status_listener: Arc<dyn StatusListener>,
 }
 
-/// Builds the poller (once per cold start) over the anchor's integration (its rail).
+/// Builds the poller (once per cold start) over the anchor's integration (its rail), one
+/// instance shared by both sweeps.
 pub fn service<S, Q>(
     settings: &impl Source,
     ports: Ports<S, Q>,
@@ -34,18 +46,26 @@ where
     S: TransactionStore + CustomerStore,
     Q: Queue,
 {
-    let integration = register_integrations(
+    let integration = Arc::new(register_integrations(
         settings,
         anchor_integrations::Ports::new(&ports.store, &ports.clock),
-    )?;
+    )?);
     Ok(Service {
-        processor: WithdrawalProcessor::new(ports.store, Arc::new(integration), ports.clock),
-        withdrawals: ports.withdrawals,
+        withdrawal: WithdrawalProcessor::new(
+            ports.store.clone(),
+            integration.clone(),
+            ports.clock.clone(),
+        )
+        .with_status_listener(ports.status_listener.clone()),
+        outgoing: OutgoingProcessor::new(ports.store, integration, ports.clock)
+            .with_status_listener(ports.status_listener),
+        withdrawals_queue: ports.withdrawals,
+        outgoing_queue: ports.outgoing,
     })
 }
 
-/// One run, whatever the (schedule) event says: completions, then the safety net. Answers
-/// what it did.
+/// One run, whatever the (schedule) event says: completions, then the safety nets. Each step
+/// runs even if an earlier one failed; the run fails if any did. Answers what it did.
 pub async fn handle<S, Q>(
     service: &Service<S, Q>,
     event: serde_json::Value,
@@ -56,22 +76,32 @@ where
 {
     let _ = event;
     let completion = service
-        .processor
+        .withdrawal
         .complete_external_withdrawals()
         .await
         .inspect_err(|error| tracing::error!(%error, "payout poller: completions failed"));
     let recovery = service
-        .processor
-        .recover_stalled_withdrawals(service.withdrawals.as_ref())
+        .withdrawal
+        .recover_stalled_withdrawals(service.withdrawals_queue.as_ref())
         .await
-        .inspect_err(|error| tracing::error!(%error, "payout poller: recovery failed"));
+        .inspect_err(|error| tracing::error!(%error, "payout poller: withdrawal recovery failed"));
+    let outgoing = service
+        .outgoing
+        .recover_stalled_outgoing(service.outgoing_queue.as_ref())
+        .await
+        .inspect_err(
+            |error| tracing::error!(%error, "payout poller: outgoing-payment recovery failed"),
+        );
     let completion = completion?;
     let recovery = recovery?;
-    tracing::info!(?completion, ?recovery, "payout poller run");
+    let outgoing = outgoing?;
+    tracing::info!(?completion, ?recovery, ?outgoing, "payout poller run");
     Ok(serde_json::json!({
         "checked": completion.checked,
         "completed": completion.completed,
         "handed_to_operator": recovery.handed_to_operator,
         "requeued": recovery.requeued,
+        "outgoing_handed_to_operator": outgoing.handed_to_operator,
+        "outgoing_requeued": outgoing.requeued,
     }))
 }

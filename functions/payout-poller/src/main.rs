@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use mooring::clock::SystemClock;
+use mooring::clock::{Clock, SystemClock};
 use mooring::config::{AnchorConfig, Env};
 use mooring::queue::sqs::SqsQueue;
 use mooring::startup::StartupError;
@@ -12,10 +12,10 @@ async fn main() -> Result<(), mooring_lambda::Error> {
     mooring_lambda::run_schedule(&service, payout_poller::handle).await
 }
 
-/// Transactions in DynamoDB, the withdrawals queue in SQS: built once.
+/// Transactions in DynamoDB, the withdrawals and outgoing-payments queues in SQS: built once.
 async fn service() -> Result<payout_poller::Service<DynamoStore, SqsQueue>, StartupError> {
-    // Checked like every function's, though the poller itself needs none of it.
-    AnchorConfig::from_source(&Env)?;
+    let anchor = AnchorConfig::from_source(&Env)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let sdk = mooring::aws::config_loader().load().await;
     let ports = payout_poller::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
@@ -24,7 +24,9 @@ async fn service() -> Result<payout_poller::Service<DynamoStore, SqsQueue>, Star
             &Env,
             "WITHDRAWALS_QUEUE_URL",
         )?),
-        clock: Arc::new(SystemClock),
+        outgoing: Arc::new(SqsQueue::from_env_with(&sdk, &Env, "OUTGOING_QUEUE_URL")?),
+        status_listener: mooring::sep31::callbacks::http_listener(&Env, &anchor, clock.clone())?,
+        clock,
     };
     payout_poller::service(&Env, ports)
 }

@@ -1,12 +1,14 @@
 //! The payout poller's Lambda handler over in-memory adapters (schedule event fixture): without
-//! a bank the reference rail reports no payout done, so pending_external withdrawals stay.
+//! a bank the reference rail reports no payout done, so pending_external payouts (withdrawals
+//! and SEP-31) stay; the SEP-31 safety net hands a stale claim to the operator and queues a
+//! payment nobody claimed on the outgoing-payments queue (not the withdrawals queue).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use mooring::clock::FixedClock;
 use mooring::model::{Kind, Protocol, Transaction, TransactionStatus, UserKey};
-use mooring::queue::InMemoryQueue;
+use mooring::queue::{InMemoryQueue, QueueMessage};
 use mooring::stellar::{Asset, Keypair, Network};
 use mooring::store::{InMemoryStore, TransactionStore};
 use mooring::time::Timestamp;
@@ -17,22 +19,39 @@ fn key(n: u8) -> Keypair {
     Keypair::from_seed_bytes([n; 32])
 }
 
-#[tokio::test]
-async fn a_scheduled_run_checks_the_pending_payouts() {
-    let store = Arc::new(InMemoryStore::default());
-    let mut withdrawal = Transaction::new(
-        Protocol::Sep24,
-        Kind::Withdrawal,
-        TransactionStatus::PendingExternal,
+fn transaction(
+    protocol: Protocol,
+    kind: Kind,
+    status: TransactionStatus,
+    updated_secs_ago: u64,
+) -> Transaction {
+    let mut transaction = Transaction::new(
+        protocol,
+        kind,
+        status,
         UserKey {
             account: key(40).account_id(),
             memo: None,
         },
         Asset::credit("USDC", key(30).account_id()).unwrap(),
-        Timestamp::from_secs(NOW - 60),
+        Timestamp::from_secs(NOW - updated_secs_ago),
     );
-    withdrawal.amount_out = Some("9".parse().unwrap());
-    store.insert(&withdrawal).await.unwrap();
+    transaction.amount_in = Some("10".parse().unwrap());
+    transaction.amount_out = Some("9".parse().unwrap());
+    transaction
+}
+
+struct Poller {
+    service: payout_poller::Service<InMemoryStore, InMemoryQueue>,
+    store: Arc<InMemoryStore>,
+    withdrawals: Arc<InMemoryQueue>,
+    outgoing: Arc<InMemoryQueue>,
+}
+
+fn poller() -> Poller {
+    let store = Arc::new(InMemoryStore::default());
+    let withdrawals = Arc::new(InMemoryQueue::default());
+    let outgoing = Arc::new(InMemoryQueue::default());
     let settings: BTreeMap<String, String> = [
         ("HOME_DOMAIN", "anchor.example.com"),
         ("NETWORK_PASSPHRASE", Network::TESTNET_PASSPHRASE),
@@ -45,18 +64,113 @@ async fn a_scheduled_run_checks_the_pending_payouts() {
         &settings,
         payout_poller::Ports {
             store: store.clone(),
-            withdrawals: Arc::new(InMemoryQueue::default()),
+            withdrawals: withdrawals.clone(),
+            outgoing: outgoing.clone(),
             clock: Arc::new(FixedClock::at(NOW)),
+            status_listener: mooring::transfer::callback::no_listener(),
         },
     )
     .unwrap();
-    let event: serde_json::Value =
-        serde_json::from_str(include_str!("events/schedule.json")).unwrap();
-    let report = payout_poller::handle(&service, event).await.unwrap();
-    assert_eq!(report["checked"], 1);
+    Poller {
+        service,
+        store,
+        withdrawals,
+        outgoing,
+    }
+}
+
+impl Poller {
+    async fn run(&self) -> serde_json::Value {
+        let event: serde_json::Value =
+            serde_json::from_str(include_str!("events/schedule.json")).unwrap();
+        payout_poller::handle(&self.service, event).await.unwrap()
+    }
+
+    async fn status(&self, transaction: &Transaction) -> TransactionStatus {
+        self.store
+            .get(&transaction.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+    }
+}
+
+#[tokio::test]
+async fn a_scheduled_run_checks_the_pending_payouts() {
+    let poller = poller();
+    let withdrawal = transaction(
+        Protocol::Sep24,
+        Kind::Withdrawal,
+        TransactionStatus::PendingExternal,
+        60,
+    );
+    let received = transaction(
+        Protocol::Sep31,
+        Kind::Receive,
+        TransactionStatus::PendingExternal,
+        60,
+    );
+    for t in [&withdrawal, &received] {
+        poller.store.insert(t).await.unwrap();
+    }
+    let report = poller.run().await;
+    assert_eq!(report["checked"], 2);
     assert_eq!(report["completed"], 0);
+    for t in [&withdrawal, &received] {
+        assert_eq!(poller.status(t).await, TransactionStatus::PendingExternal);
+    }
+}
+
+#[tokio::test]
+async fn stalled_sep31_payouts_go_to_the_operator_or_back_to_the_outgoing_queue() {
+    let poller = poller();
+    // Claimed ten minutes ago, never finished: its outcome is unknown.
+    let mut claimed = transaction(
+        Protocol::Sep31,
+        Kind::Receive,
+        TransactionStatus::PendingReceiver,
+        600,
+    );
+    claimed.payout_started_at = Some(Timestamp::from_secs(NOW - 600));
+    // Received ten minutes ago and never claimed: its message was lost.
+    let lost = transaction(
+        Protocol::Sep31,
+        Kind::Receive,
+        TransactionStatus::PendingReceiver,
+        600,
+    );
+    // Received a moment ago: its message may still be on its way.
+    let fresh = transaction(
+        Protocol::Sep31,
+        Kind::Receive,
+        TransactionStatus::PendingReceiver,
+        10,
+    );
+    for t in [&claimed, &lost, &fresh] {
+        poller.store.insert(t).await.unwrap();
+    }
+
+    let report = poller.run().await;
+    assert_eq!(report["outgoing_handed_to_operator"], 1, "{report}");
+    assert_eq!(report["outgoing_requeued"], 1, "{report}");
+    assert_eq!(report["handed_to_operator"], 0, "{report}");
+    assert_eq!(report["requeued"], 0, "{report}");
     assert_eq!(
-        store.get(&withdrawal.id).await.unwrap().unwrap().status,
+        poller.status(&claimed).await,
         TransactionStatus::PendingExternal
     );
+    assert_eq!(
+        poller.status(&lost).await,
+        TransactionStatus::PendingReceiver
+    );
+    assert_eq!(
+        poller.status(&fresh).await,
+        TransactionStatus::PendingReceiver
+    );
+    assert_eq!(
+        poller.outgoing.messages(),
+        [QueueMessage::new(lost.id.clone(), Kind::Receive)]
+    );
+    assert!(poller.withdrawals.messages().is_empty());
 }

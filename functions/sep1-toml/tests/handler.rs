@@ -80,7 +80,7 @@ async fn serves_the_generated_toml() {
         toml["KYC_SERVER"].as_str(),
         Some("https://anchor.example.com/kyc")
     );
-    // No function serves SEP-6, SEP-31 or SEP-38 yet: never advertised.
+    // Only the servers of the SEPs an asset offers are advertised.
     for key in [
         "TRANSFER_SERVER",
         "DIRECT_PAYMENT_SERVER",
@@ -140,15 +140,32 @@ async fn advertises_only_the_seps_configured() {
     );
 }
 
+#[tokio::test]
+async fn advertises_the_direct_payment_server_of_a_sep31_asset() {
+    let assets = format!(
+        r#"[{{"code":"USDC","issuer":"{ISSUER}","seps":["sep31"],
+             "receive":{{"funding_methods":["SEPA","SWIFT"]}}}}]"#
+    );
+    let (status, _, toml) = get_toml(&settings(&assets)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        toml["DIRECT_PAYMENT_SERVER"].as_str(),
+        Some("https://anchor.example.com/sep31")
+    );
+    assert!(toml.get("TRANSFER_SERVER_SEP0024").is_none());
+}
+
 #[test]
-fn refuses_to_start_with_an_asset_offering_a_sep_not_served() {
-    for seps in [r#""sep31""#, r#""sep24","sep31""#] {
-        let assets = format!(r#"[{{"code":"USDC","issuer":"{ISSUER}","seps":[{seps}]}}]"#);
+fn refuses_to_start_with_a_sep31_asset_that_cannot_pay_receivers() {
+    for receive in ["", r#","receive":{"funding_methods":[]}"#] {
+        let assets =
+            format!(r#"[{{"code":"USDC","issuer":"{ISSUER}","seps":["sep31"]{receive}}}]"#);
         let error = start(&settings(&assets)).err().unwrap().to_string();
-        assert_eq!(
-            error,
-            "ASSETS is invalid: asset USDC lists sep31, which this deployment does not serve \
-             yet (available: sep6, sep24, sep38)"
+        assert!(
+            error.starts_with(
+                "ASSETS is invalid: USDC: a SEP-31 asset needs \"receive\" with funding_methods"
+            ),
+            "{error}"
         );
     }
 }

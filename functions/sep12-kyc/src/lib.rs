@@ -15,6 +15,7 @@ use mooring::sep12::{routes, Kyc};
 use mooring::startup::StartupError;
 use mooring::store::files::FileStore;
 use mooring::store::{CustomerStore, TransactionStore};
+use mooring::transfer::callback::StatusListener;
 
 /// The service over a store of customers and transactions (`S`), a file store (`F`) and the
 /// outgoing-payments queue (`Q`).
@@ -26,6 +27,8 @@ pub struct Ports<S, F, Q> {
     pub files: Arc<F>,
     pub outgoing: Arc<Q>,
     pub clock: Arc<dyn Clock>,
+    /// Told of the SEP-31 transactions a customer's change releases (SEP-31: the sending anchor's callback).
+    pub status_listener: Arc<dyn StatusListener>,
 }
 
 /// Reads configuration (once per cold start) and builds the service. The function verifies
@@ -54,7 +57,8 @@ where
         ports.clock,
     )
     // A complete customer moves its SEP-6 transactions on (the KYC loop).
-    .with_transfer_assets(anchor.assets.clone()))
+    .with_transfer_assets(anchor.assets.clone())
+    .with_status_listener(ports.status_listener))
 }
 
 pub async fn handle<S, F, Q>(

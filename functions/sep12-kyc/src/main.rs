@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use mooring::clock::SystemClock;
+use mooring::clock::{Clock, SystemClock};
 use mooring::config::{AnchorConfig, Env};
 use mooring::queue::sqs::SqsQueue;
 use mooring::startup::StartupError;
@@ -18,12 +18,14 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 async fn service(
 ) -> Result<sep12_kyc::Service<DynamoStore, DynamoFileStore, SqsQueue>, StartupError> {
     let anchor = AnchorConfig::from_source(&Env)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let sdk = mooring::aws::config_loader().load().await;
     let ports = sep12_kyc::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
         files: Arc::new(DynamoFileStore::from_env_with(&sdk)?),
         outgoing: Arc::new(SqsQueue::from_env_with(&sdk, &Env, "OUTGOING_QUEUE_URL")?),
-        clock: Arc::new(SystemClock),
+        status_listener: mooring::sep31::callbacks::http_listener(&Env, &anchor, clock.clone())?,
+        clock,
     };
     sep12_kyc::service(&Env, &anchor, ports)
 }

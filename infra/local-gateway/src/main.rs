@@ -1,7 +1,9 @@
 //! `mooring-local`: every Mooring HTTP function served in-process on one local port, at the root
 //! (`/.well-known/stellar.toml`, `/auth`, `/kyc/customer...`, `/sep6/...`, `/sep24/...`,
-//! `/sep38/...`), with the same configuration variables as Lambda.
+//! `/sep31/...`, `/sep38/...`), with the same configuration variables as Lambda.
 //! For development and tests; production runs each function in Lambda behind API Gateway.
+//! The queue workers do not run here (the local stack runs them): what SEP-12 and SEP-31 queue
+//! for the outgoing-payments worker stays in an in-memory queue.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -19,6 +21,7 @@ use mooring::queue::InMemoryQueue;
 use mooring::startup::StartupError;
 use mooring::store::files::InMemoryFileStore;
 use mooring::store::InMemoryStore;
+use mooring::transfer::callback::CallbackSettings;
 use tokio::net::TcpListener;
 
 /// API Gateway's payload limit.
@@ -29,6 +32,7 @@ struct Functions {
     sep10: sep10_auth::Service<Arc<InMemoryStore>>,
     sep12: sep12_kyc::Service<InMemoryStore, InMemoryFileStore, InMemoryQueue>,
     sep6: sep6_transfer::Service<InMemoryStore>,
+    sep31: sep31_receive::Service<InMemoryStore, InMemoryQueue>,
     sep24_transfer: sep24_transfer::Service<InMemoryStore>,
     sep24_interactive: sep24_interactive::Service<InMemoryStore>,
     sep38: sep38_quotes::Service<InMemoryStore>,
@@ -87,6 +91,11 @@ async fn main() {
 fn functions(settings: &Env, store: Arc<InMemoryStore>) -> Result<Functions, StartupError> {
     let anchor = AnchorConfig::from_source(settings)?;
     let interactive = sep24_interactive::config(settings, &anchor)?;
+    let sep31_callbacks = CallbackSettings::from_source(settings, &anchor)?;
+    let sep31_sender = sep31_receive::http_callbacks(&sep31_callbacks)?;
+    // SEP-31 transactions ready for their payout (from SEP-12 and SEP-31's PATCH), one queue
+    // for both as in Lambda; no worker reads it here (the local stack runs it).
+    let outgoing = Arc::new(InMemoryQueue::default());
     Ok(Functions {
         sep1: sep1_toml::service(settings, &anchor)?,
         sep10: sep10_auth::service(settings, &anchor, store.clone())?,
@@ -96,9 +105,9 @@ fn functions(settings: &Env, store: Arc<InMemoryStore>) -> Result<Functions, Sta
             sep12_kyc::Ports {
                 store: store.clone(),
                 files: Arc::new(InMemoryFileStore::default()),
-                // Nothing consumes it locally yet: released transactions are only logged.
-                outgoing: Arc::new(InMemoryQueue::default()),
+                outgoing: outgoing.clone(),
                 clock: Arc::new(SystemClock),
+                status_listener: mooring::transfer::callback::no_listener(),
             },
         )?,
         sep6: sep6_transfer::service(
@@ -107,6 +116,17 @@ fn functions(settings: &Env, store: Arc<InMemoryStore>) -> Result<Functions, Sta
             sep6_transfer::Ports {
                 store: store.clone(),
                 callbacks: sep6_transfer::http_callbacks(settings, &anchor)?,
+                clock: Arc::new(SystemClock),
+            },
+        )?,
+        sep31: sep31_receive::service(
+            settings,
+            &anchor,
+            sep31_callbacks,
+            sep31_receive::Ports {
+                store: store.clone(),
+                outgoing,
+                callbacks: sep31_sender,
                 clock: Arc::new(SystemClock),
             },
         )?,
@@ -162,6 +182,9 @@ async fn dispatch(
             sep12_kyc::handle(&functions.sep12, request).await
         }
         sep6 if sep6.starts_with("/sep6/") => sep6_transfer::handle(&functions.sep6, request).await,
+        sep31 if sep31.starts_with("/sep31/") => {
+            sep31_receive::handle(&functions.sep31, request).await
+        }
         // The template's routes of the interactive function; the rest of /sep24 is the API's.
         page if page == "/sep24/interactive"
             || page.starts_with("/sep24/interactive/")

@@ -6,8 +6,8 @@
 //!
 //! - [`Integration`] names the type implementing the traits (`TomlIntegration`,
 //!   `CustomerIntegration`, the SEP-24 `InteractiveFlow`, `DepositIntegration`,
-//!   `WithdrawalIntegration`, `FeeIntegration`, the SEP-6 `ProgrammaticIntegration`,
-//!   `QuoteIntegration`);
+//!   `WithdrawalIntegration`, `FeeIntegration`, the SEP-6 `ProgrammaticIntegration`, the
+//!   SEP-38 `QuoteIntegration`, the SEP-31 `ReceiveIntegration`);
 //! - [`register_integrations`] builds it, once per cold start, from the settings (the function's
 //!   environment in Lambda) and the [`Ports`] Mooring hands over (the customer store, the clock).
 //!

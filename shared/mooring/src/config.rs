@@ -316,7 +316,7 @@ impl Sep {
     /// is a configuration error, so stellar.toml never advertises a server that does not exist
     /// (`sep1::stellar_toml` advertises each SEP an asset offers). Add a SEP here when its
     /// function lands.
-    pub const SERVED: &'static [Sep] = &[Sep::Sep6, Sep::Sep24, Sep::Sep38];
+    pub const SERVED: &'static [Sep] = &[Sep::Sep6, Sep::Sep24, Sep::Sep31, Sep::Sep38];
 
     /// The name used in `seps` (`sep24`).
     pub fn name(self) -> &'static str {
@@ -724,30 +724,41 @@ mod tests {
     }
 
     #[test]
-    fn an_asset_may_only_list_the_seps_served() {
-        let assets = |seps: &str| {
+    fn an_asset_may_list_every_sep_served() {
+        let assets = |seps: &str, extra: &str| {
             format!(
-                r#"[{{"code":"USDC","issuer":"GA7QYNF7SOWQ3GLR2BGMZEHXAVIRZA4KVWLTJJFC7MGXUA74P7UJVSGZ","seps":{seps}}}]"#
+                r#"[{{"code":"USDC","issuer":"GA7QYNF7SOWQ3GLR2BGMZEHXAVIRZA4KVWLTJJFC7MGXUA74P7UJVSGZ","seps":{seps}{extra}}}]"#
             )
         };
-        for (seps, named) in [(r#"["sep24","sep31"]"#, "sep31"), (r#"["sep31"]"#, "sep31")] {
-            assert_eq!(
-                error_of(&with(base(), "ASSETS", &assets(seps))),
-                format!(
-                    "ASSETS is invalid: asset USDC lists {named}, which this deployment does not \
-                     serve yet (available: sep6, sep24, sep38)"
-                ),
-                "{seps}"
-            );
-        }
-        for seps in [r#"["sep24"]"#, "[]"] {
-            let anchor = AnchorConfig::from_source(&with(base(), "ASSETS", &assets(seps)))
+        // Every SEP has its function now, SEP-31 (sep31-receive) the last.
+        assert_eq!(Sep::SERVED, [Sep::Sep6, Sep::Sep24, Sep::Sep31, Sep::Sep38]);
+        let receive = r#","receive":{"funding_methods":["SEPA"]}"#;
+        for seps in [
+            r#"["sep24"]"#,
+            "[]",
+            r#"["sep31"]"#,
+            r#"["sep6","sep24","sep31","sep38"]"#,
+        ] {
+            let anchor = AnchorConfig::from_source(&with(base(), "ASSETS", &assets(seps, receive)))
                 .expect("served SEPs only");
-            assert_eq!(anchor.assets[0].offers(Sep::Sep24), seps.contains("sep24"));
+            for sep in Sep::SERVED {
+                assert_eq!(
+                    anchor.assets[0].offers(*sep),
+                    seps.contains(sep.name()),
+                    "{seps}"
+                );
+            }
         }
-        // An unknown name is refused too (by the JSON parser).
-        assert!(error_of(&with(base(), "ASSETS", &assets(r#"["sep99"]"#)))
-            .starts_with("ASSETS is invalid"));
+        // SEP-31 still needs how receivers are paid.
+        assert!(
+            error_of(&with(base(), "ASSETS", &assets(r#"["sep31"]"#, "")))
+                .starts_with("ASSETS is invalid: USDC: a SEP-31 asset needs \"receive\"")
+        );
+        // An unknown name is refused (by the JSON parser).
+        assert!(
+            error_of(&with(base(), "ASSETS", &assets(r#"["sep99"]"#, "")))
+                .starts_with("ASSETS is invalid")
+        );
     }
 
     #[test]

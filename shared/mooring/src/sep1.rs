@@ -162,8 +162,7 @@ mod tests {
 
     #[test]
     fn each_sep_offered_advertises_its_server() {
-        // Built without `parse_assets`, which refuses the SEPs not served yet: the table is
-        // ready for when they are.
+        // One SEP per asset, set directly: each key appears with its own SEP only.
         let mut anchor = AnchorConfig::from_source(&[
             ("HOME_DOMAIN", "anchor.example.com"),
             ("NETWORK_PASSPHRASE", "Test SDF Network ; September 2015"),
@@ -186,6 +185,44 @@ mod tests {
                     "{sep} offered: {other}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn a_sep31_asset_advertises_the_direct_payment_server() {
+        let assets = r#"[{"code":"USDC","issuer":"GA7QYNF7SOWQ3GLR2BGMZEHXAVIRZA4KVWLTJJFC7MGXUA74P7UJVSGZ",
+            "seps":["sep31"],"receive":{"funding_methods":["SEPA","SWIFT"]}}]"#;
+        let anchor = AnchorConfig::from_source(&[
+            ("HOME_DOMAIN", "localhost:8000"),
+            ("PUBLIC_URL", "http://localhost:8000"),
+            ("NETWORK_PASSPHRASE", "Test SDF Network ; September 2015"),
+            (
+                "SIGNING_KEY",
+                "GCEIDEQEWOX6QGJOCW7YDT7TVAZZGSZ33D2NT5OTVSXR7USIC6XFKVSM",
+            ),
+            ("ASSETS", assets),
+        ])
+        .expect("a SEP-31 asset is served");
+        let parsed: Table = StellarToml::new(&anchor, &WithPrincipals)
+            .unwrap()
+            .body()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            parsed["DIRECT_PAYMENT_SERVER"].as_str(),
+            Some("http://localhost:8000/sep31")
+        );
+        // Sending anchors register senders and receivers through SEP-12.
+        assert_eq!(
+            parsed["KYC_SERVER"].as_str(),
+            Some("http://localhost:8000/kyc")
+        );
+        for other in [
+            "TRANSFER_SERVER",
+            "TRANSFER_SERVER_SEP0024",
+            "ANCHOR_QUOTE_SERVER",
+        ] {
+            assert!(parsed.get(other).is_none(), "{other}");
         }
     }
 

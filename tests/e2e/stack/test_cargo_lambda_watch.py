@@ -1,7 +1,7 @@
 """README, "Running single functions with cargo lambda": the recipe's `cargo lambda watch` command
 line, taken from the README itself and run as written, serves every function against the local
 stack: a SEP-10 login, SEP-12 PUT and GET, a SEP-24 interactive deposit and its page, a SEP-6
-deposit; and
+deposit, SEP-31's /info; and
 `cargo lambda invoke` runs each worker once. No function looks for the instance metadata service
 (the env file gives the SDK a region, an endpoint and credentials): a stand-in metadata service
 records any request, and must see none.
@@ -159,6 +159,7 @@ def test_the_readme_recipe_serves_every_http_function(stack, watch):
     assert f'SIGNING_KEY = "{stack.keys.signing.public_key}"' in toml.text
     assert f'TRANSFER_SERVER_SEP0024 = "http://{home_domain}/sep24"' in toml.text
     assert f'TRANSFER_SERVER = "http://{home_domain}/sep6"' in toml.text
+    assert f'DIRECT_PAYMENT_SERVER = "http://{home_domain}/sep31"' in toml.text
 
     user = Keypair.random()
     token = login(base, user, home_domain, stack.settings.network_passphrase)
@@ -219,6 +220,12 @@ def test_the_readme_recipe_serves_every_http_function(stack, watch):
     )
     assert sep6_transaction.status_code == 200, sep6_transaction.text
     assert sep6_transaction.json()["transaction"]["status"] == "pending_customer_info_update"
+
+    # sep31-receive: /info without a token (it started: partners, queue URL and keys read from
+    # the env file).
+    sep31_info = requests.get(function_url(base, "sep31-receive", "/sep31/info"), timeout=300)
+    assert sep31_info.status_code == 200, sep31_info.text
+    assert sep31_info.json()["receive"][stack.settings.asset_code]["funding_methods"] == ["bank_transfer"]
 
     assert witness.requests == [], f"a function asked the instance metadata service: {witness.requests}"
 

@@ -120,3 +120,30 @@ def test_the_demo_bank_runs_beside_the_stack_and_the_functions_know_it(stack):
     for logical in functions:
         variables = lambdas.get_function_configuration(FunctionName=ids[logical])["Environment"]["Variables"]
         assert variables["DEMO_BANK_URL"] == bank, logical
+
+
+def test_sep31_is_deployed_advertised_and_fed_by_its_queue(stack, wallet_anchor):
+    """The SEP-31 functions of the template run in the stack: sep31-receive behind
+    ANY /sep31/{proxy+} (advertised as DIRECT_PAYMENT_SERVER), partners only past /info, and the
+    outgoing-payments worker on OutgoingPaymentsQueue."""
+    assert wallet_anchor.toml["DIRECT_PAYMENT_SERVER"] == f"http://{stack.settings.home_domain}/sep31"
+    info = requests.get(url(stack, "/sep31/info"), headers={"Origin": "https://sender.example"}, timeout=30)
+    assert info.status_code == 200, info.text
+    assert info.headers.get("Access-Control-Allow-Origin") == "*"
+    asset = info.json()["receive"][stack.settings.asset_code]
+    assert asset["funding_methods"] == ["bank_transfer"]
+    assert (asset["min_amount"], asset["max_amount"]) == (1, 10000)
+    assert asset["quotes_supported"] is True
+    refused = requests.post(url(stack, "/sep31/transactions"), json={"amount": "10"}, timeout=30)
+    assert refused.status_code == 403, refused.text
+    assert "error" in refused.json()
+
+    ids = stack.aws.physical_ids(stack.settings.stack)
+    lambdas = stack.aws.boto("lambda")
+    variables = lambdas.get_function_configuration(FunctionName=ids["Sep31ReceiveFunction"])["Environment"]["Variables"]
+    assert variables["SEP31_SENDING_ANCHORS"] == "*", "the local stack admits any sending anchor"
+    mappings = lambdas.list_event_source_mappings(FunctionName=ids["OutgoingPaymentsFunction"])["EventSourceMappings"]
+    queue_arn = stack.aws.boto("sqs").get_queue_attributes(
+        QueueUrl=ids["OutgoingPaymentsQueue"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    assert [m["EventSourceArn"] for m in mappings] == [queue_arn]

@@ -1,12 +1,20 @@
 //! The demo bank's HTTP API (`infra/demo_bank`), as the reference rail uses it: incoming
 //! transfers by reference (the deposits' off-chain leg) and payouts by reference (the
-//! withdrawals'). JSON over HTTP with short timeouts; every answer is checked before use.
+//! withdrawals' and the SEP-31 receivers'). JSON over HTTP with short timeouts; every answer is
+//! checked before use.
 //!
 //! * `GET /transfers?reference=R` -> `{"transfers": [{"id", "reference", "amount", "currency", ...}]}`,
 //!   oldest first;
 //! * `POST /payouts {"reference", "amount", "account"}` -> 201 (new) or 200 (the same payout again:
-//!   the bank pays a reference once), 409 when the reference was paid with other details;
+//!   the bank pays a reference once), 409 when the reference was paid with other details, 422
+//!   `{"error": "account <x> is closed", "code": "account_closed"}` when the bank refuses the
+//!   account (nothing is recorded: the reference can be paid later to another account;
+//!   [`PayoutError::AccountRejected`]), 400 for a malformed request;
 //! * `GET /payouts?reference=R` -> `{"payouts": [...]}`.
+//!
+//! The bank's operator side, which the rail never calls: `POST /accounts/closed {"account"}`
+//! closes an account (`python -m infra.demo_bank close-account <ACCOUNT>`), `GET
+//! /accounts/closed` lists the closed ones.
 
 use std::time::Duration;
 
@@ -115,6 +123,54 @@ struct Transfers {
 #[derive(Deserialize)]
 struct Payouts {
     payouts: Vec<RawRecord>,
+}
+
+/// Why a payout was not made ([`DemoBank::pay_out`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayoutError {
+    /// The bank refused the account (e.g. it is closed), with the bank's reason: nothing was
+    /// paid or recorded, so the same reference can be paid to another account.
+    AccountRejected(String),
+    /// Any other failure, as the integration reports it: `Unavailable` when the bank could not
+    /// be reached or answered oddly (nothing was paid; retry), `Internal` when it refused the
+    /// payout (another payout of the reference, a malformed request).
+    Failed(IntegrationError),
+}
+
+impl std::fmt::Display for PayoutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PayoutError::AccountRejected(reason) => {
+                write!(f, "the bank refused the account: {reason}")
+            }
+            PayoutError::Failed(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for PayoutError {}
+
+impl From<IntegrationError> for PayoutError {
+    fn from(error: IntegrationError) -> Self {
+        PayoutError::Failed(error)
+    }
+}
+
+/// The bank's reason of a refusal (`{"error": ...}`), printable and short.
+fn refusal_reason(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Refusal {
+        error: String,
+    }
+    let refusal: Refusal = serde_json::from_slice(body).ok()?;
+    let reason: String = refusal
+        .error
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    let reason = reason.trim();
+    (!reason.is_empty()).then(|| reason.to_owned())
 }
 
 fn unavailable(what: &str, e: impl std::fmt::Display) -> IntegrationError {
@@ -233,13 +289,14 @@ impl DemoBank {
     }
 
     /// Pays `amount` out to `account` for `reference`, once: the same call again answers the
-    /// payout already made. A payout of the reference with other details is an error.
+    /// payout already made. A payout of the reference with other details is an error; an
+    /// account the bank refuses is [`PayoutError::AccountRejected`] (nothing paid).
     pub async fn pay_out(
         &self,
         reference: &str,
         amount: Amount,
         account: &str,
-    ) -> Result<Payout, IntegrationError> {
+    ) -> Result<Payout, PayoutError> {
         let body = serde_json::json!({
             "reference": reference,
             "amount": amount.to_string(),
@@ -264,17 +321,20 @@ impl DemoBank {
                     reference: record.reference,
                 })
             }
-            409 => Err(IntegrationError::Internal(format!(
+            409 => Err(PayoutError::Failed(IntegrationError::Internal(format!(
                 "the demo bank already paid reference {reference} with another amount or account"
-            ))),
-            400 => Err(IntegrationError::Internal(format!(
+            )))),
+            422 => Err(PayoutError::AccountRejected(
+                refusal_reason(&body).unwrap_or_else(|| format!("account {account} refused")),
+            )),
+            400 => Err(PayoutError::Failed(IntegrationError::Internal(format!(
                 "the demo bank refused the payout: {}",
                 String::from_utf8_lossy(&body)
                     .chars()
                     .take(200)
                     .collect::<String>()
-            ))),
-            status => Err(unavailable("payout", format!("HTTP {status}"))),
+            )))),
+            status => Err(unavailable("payout", format!("HTTP {status}")).into()),
         }
     }
 }
@@ -297,15 +357,15 @@ pub fn reference_of(transaction: &mooring::model::Transaction) -> String {
 
 impl<S> crate::reference::Anchor<S> {
     /// The bank, or `None` after logging (once) that there is none.
-    fn bank(&self) -> Option<&DemoBank> {
+    pub(crate) fn bank(&self) -> Option<&DemoBank> {
         if self.bank.is_none()
             && !self
                 .bank_missing_logged
                 .swap(true, std::sync::atomic::Ordering::Relaxed)
         {
             tracing::warn!(
-                "DEMO_BANK_URL is not set: no deposit funds arrive and withdrawals wait in \
-                 pending_external for the operator"
+                "DEMO_BANK_URL is not set: no deposit funds arrive, and withdrawals and SEP-31 \
+                 payouts wait in pending_external for the operator"
             );
         }
         self.bank.as_ref()
@@ -400,7 +460,19 @@ impl<S> crate::reference::Anchor<S> {
                 external_transaction_id: None,
             });
         };
-        let payout = bank.pay_out(&transaction.id, amount, account).await?;
+        let payout = match bank.pay_out(&transaction.id, amount, account).await {
+            Ok(payout) => payout,
+            // Nothing was paid; the withdrawal ends in `error` with the bank's reason (the
+            // operator refunds it), the account masked in it as everywhere the user looks.
+            Err(PayoutError::AccountRejected(reason)) => {
+                let masked = crate::reference::rail::mask_account(account);
+                return Err(IntegrationError::Invalid(format!(
+                    "the bank refused the payout account {masked}: {}",
+                    reason.replace(account, &masked)
+                )));
+            }
+            Err(PayoutError::Failed(error)) => return Err(error),
+        };
         tracing::info!(
             transaction_id = %transaction.id,
             payout = %payout.id,
@@ -468,4 +540,4 @@ async fn payout_of(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -13,6 +13,19 @@
 //! - Values of fields whose format SEP-9 fixes are checked (`mooring::sep9::validate`).
 //! - An operator marks a customer `REJECTED` for a type by storing that status in its
 //!   `statuses` map.
+//! - A field whose value the anchor refused later (the bank refused the account a SEP-31 payout
+//!   was sent to: [`Anchor::reject_field`], kept in the customer's `rejected_fields` with the
+//!   reason) is asked for again: it is listed in `fields`, shown `REJECTED` with the reason as
+//!   `error` in `provided_fields`, and the customer is `NEEDS_INFO` (for every type) until a
+//!   `PUT` gives the field a different value; the same value again keeps the rejection.
+//! - `transaction_id` (`GET /customer` and Mooring's own `customer_status`): what a transaction
+//!   needs is its type's fields plus every rejected field. A rejection is recorded with the
+//!   transaction whose processing found it, but it applies to every transaction and to a query
+//!   without one: a closed bank account is bad for any payout. The message says when the
+//!   rejection came from the transaction asked about. The reference KYC has no per-transaction
+//!   rules of its own (e.g. amount-dependent ones) and does not check that the transaction
+//!   exists or concerns the customer: that would need the transaction store, which a KYC
+//!   integration does not have.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -22,9 +35,9 @@ use mooring::integrations::{
     CustomerCallback, CustomerInfo, CustomerIntegration, CustomerQuery, CustomerUpdate,
     CustomerVerification, FieldSpec, FieldStatus, IntegrationError,
 };
-use mooring::model::{Customer, CustomerStatus, UserKey};
+use mooring::model::{Customer, CustomerStatus, FieldRejection, UserKey};
 use mooring::sep9::{self, FieldType};
-use mooring::store::CustomerStore;
+use mooring::store::{CustomerStore, StoreError};
 use mooring::time::Timestamp;
 
 use crate::reference::Anchor;
@@ -33,6 +46,18 @@ use crate::reference::Anchor;
 pub const DEFAULT_TYPE: &str = "default";
 /// Wrong codes accepted before a field's code is replaced by a new one.
 pub const CODE_ATTEMPTS: u32 = 5;
+/// Writes tried when recording a field's rejection races other changes of the customer.
+const REJECTION_ATTEMPTS: usize = 4;
+
+/// What [`Anchor::reject_field`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejected {
+    /// The rejection is stored with the customer.
+    Recorded,
+    /// The field no longer holds the value refused (the customer changed it meanwhile): nothing
+    /// recorded; the new value deserves a try.
+    ValueChanged,
+}
 
 /// The KYC rules, read once at cold start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,7 +220,10 @@ impl<S: CustomerStore> Anchor<S> {
     }
 
     /// The type's name in the settings; an unknown type is refused.
-    fn type_key<'a>(&'a self, kyc_type: Option<&'a str>) -> Result<&'a str, IntegrationError> {
+    pub(super) fn type_key<'a>(
+        &'a self,
+        kyc_type: Option<&'a str>,
+    ) -> Result<&'a str, IntegrationError> {
         let kyc_type = kyc_type.unwrap_or(DEFAULT_TYPE);
         if self.kyc.required.contains_key(kyc_type) {
             return Ok(kyc_type);
@@ -303,8 +331,14 @@ impl<S: CustomerStore> Anchor<S> {
         self.review_remaining(customer).is_some()
     }
 
-    /// The `GET /customer` answer for a customer (or none yet) and a known type.
-    fn info(&self, customer: Option<&Customer>, type_key: &str) -> CustomerInfo {
+    /// The `GET /customer` answer for a customer (or none yet), a known type and the transaction
+    /// asked about, if any (see the module documentation).
+    pub(super) fn info(
+        &self,
+        customer: Option<&Customer>,
+        type_key: &str,
+        transaction_id: Option<&str>,
+    ) -> CustomerInfo {
         let required = self
             .kyc
             .required
@@ -321,9 +355,12 @@ impl<S: CustomerStore> Anchor<S> {
                 message: Some("Provide the fields listed to register.".into()),
             };
         };
+        let rejected = &customer.rejected_fields;
+        // What is missing, and what was rejected (a rejection applies to every type).
         let fields: BTreeMap<String, FieldSpec> = required
             .iter()
             .filter(|name| !customer.fields.contains_key(*name))
+            .chain(rejected.keys())
             .filter_map(spec)
             .collect();
         let unverified = required
@@ -343,6 +380,11 @@ impl<S: CustomerStore> Anchor<S> {
             .keys()
             .filter_map(spec)
             .map(|(name, mut spec)| {
+                if let Some(rejection) = rejected.get(&name) {
+                    spec.status = Some(FieldStatus::Rejected);
+                    spec.error = Some(rejection.reason.clone());
+                    return (name, spec);
+                }
                 spec.status = Some(if customer.pending_verifications.contains_key(&name) {
                     FieldStatus::VerificationRequired
                 } else if status == CustomerStatus::Processing {
@@ -354,21 +396,113 @@ impl<S: CustomerStore> Anchor<S> {
             })
             .collect();
         let message = match status {
-            CustomerStatus::NeedsInfo if unverified => {
-                "Provide the missing fields and the verification codes sent to the fields marked VERIFICATION_REQUIRED."
+            CustomerStatus::NeedsInfo if !rejected.is_empty() => {
+                rejection_message(customer, transaction_id, unverified)
             }
-            CustomerStatus::NeedsInfo => "Provide the missing fields.",
-            CustomerStatus::Processing => "Your information is being reviewed.",
-            CustomerStatus::Rejected => "Your information was rejected.",
-            CustomerStatus::Accepted => "Your information was accepted.",
+            CustomerStatus::NeedsInfo if unverified => {
+                "Provide the missing fields and the verification codes sent to the fields marked VERIFICATION_REQUIRED.".to_owned()
+            }
+            CustomerStatus::NeedsInfo => "Provide the missing fields.".to_owned(),
+            CustomerStatus::Processing => "Your information is being reviewed.".to_owned(),
+            CustomerStatus::Rejected => "Your information was rejected.".to_owned(),
+            CustomerStatus::Accepted => "Your information was accepted.".to_owned(),
         };
         CustomerInfo {
             id: Some(customer.id.clone()),
             status,
             fields,
             provided_fields,
-            message: Some(message.into()),
+            message: Some(message),
         }
+    }
+}
+
+/// The `NEEDS_INFO` message of a customer with rejected fields: which ones, and why.
+fn rejection_message(
+    customer: &Customer,
+    transaction_id: Option<&str>,
+    unverified: bool,
+) -> String {
+    let rejected: Vec<String> = customer
+        .rejected_fields
+        .iter()
+        .map(|(name, rejection)| {
+            let found_here =
+                transaction_id.is_some() && rejection.transaction_id.as_deref() == transaction_id;
+            let scope = if found_here {
+                " for this transaction"
+            } else {
+                ""
+            };
+            format!("{name} was rejected{scope}: {}", rejection.reason)
+        })
+        .collect();
+    let mut message = format!(
+        "{}. Provide a new value for each field marked REJECTED",
+        rejected.join("; ")
+    );
+    message.push_str(if unverified {
+        ", the missing fields and the verification codes sent to the fields marked VERIFICATION_REQUIRED."
+    } else {
+        " and any missing field."
+    });
+    message
+}
+
+impl<S: CustomerStore> Anchor<S> {
+    /// Records that customer `customer_id`'s `field` was refused (e.g. by the bank paying to it),
+    /// with the reason and the transaction that found it: SEP-12 then asks for the field again
+    /// until a `PUT` changes it (see the module documentation). `still_refused` tells whether the
+    /// field's current value is still the one refused; when it is not (the customer changed it
+    /// meanwhile) nothing is recorded. The write is conditional on the customer's version and
+    /// retried a few times when the customer changes concurrently (then `Unavailable`).
+    pub async fn reject_field(
+        &self,
+        customer_id: &str,
+        field: &str,
+        still_refused: impl Fn(Option<&str>) -> bool,
+        reason: &str,
+        transaction_id: Option<&str>,
+    ) -> Result<Rejected, IntegrationError> {
+        let rejection = FieldRejection {
+            reason: reason.to_owned(),
+            transaction_id: transaction_id.map(str::to_owned),
+        };
+        for _ in 0..REJECTION_ATTEMPTS {
+            let mut customer = self
+                .customers
+                .get(customer_id)
+                .await?
+                .ok_or(IntegrationError::NotFound)?;
+            if !still_refused(customer.fields.get(field).map(String::as_str)) {
+                return Ok(Rejected::ValueChanged);
+            }
+            if customer.rejected_fields.contains_key(field) {
+                // Rejected already (by an earlier transaction): the first reason stands.
+                return Ok(Rejected::Recorded);
+            }
+            customer
+                .rejected_fields
+                .insert(field.to_owned(), rejection.clone());
+            // `updated_at` stays: the review delay runs from the customer's own changes.
+            match self.customers.update(&mut customer).await {
+                Ok(()) => {
+                    tracing::info!(
+                        customer_id,
+                        field,
+                        reason,
+                        transaction_id = transaction_id.unwrap_or(""),
+                        "customer field rejected: SEP-12 asks for it again"
+                    );
+                    return Ok(Rejected::Recorded);
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(IntegrationError::Unavailable(format!(
+            "customer {customer_id} kept changing while its {field} was being rejected"
+        )))
     }
 }
 
@@ -376,7 +510,7 @@ impl<S: CustomerStore> CustomerIntegration for Anchor<S> {
     async fn get(&self, query: &CustomerQuery) -> Result<CustomerInfo, IntegrationError> {
         let type_key = self.type_key(query.kyc_type.as_deref())?;
         let customer = self.find(query.id.as_deref(), &query.user).await?;
-        Ok(self.info(customer.as_ref(), type_key))
+        Ok(self.info(customer.as_ref(), type_key, query.transaction_id.as_deref()))
     }
 
     async fn put(&self, update: &CustomerUpdate) -> Result<String, IntegrationError> {
@@ -395,6 +529,8 @@ impl<S: CustomerStore> CustomerIntegration for Anchor<S> {
                 continue;
             }
             customer.fields.insert(name.clone(), value.clone());
+            // A new value of a rejected field deserves a new try.
+            customer.rejected_fields.remove(name);
             if self.kyc.verified.contains(name) {
                 let code = new_code()?;
                 customer
@@ -434,7 +570,7 @@ impl<S: CustomerStore> CustomerIntegration for Anchor<S> {
         &self,
         id: &str,
         kyc_type: &str,
-        _transaction_id: Option<&str>,
+        transaction_id: Option<&str>,
     ) -> Result<CustomerStatus, IntegrationError> {
         let type_key = self.type_key(Some(kyc_type))?;
         let customer = self
@@ -442,7 +578,7 @@ impl<S: CustomerStore> CustomerIntegration for Anchor<S> {
             .get(id)
             .await?
             .ok_or(IntegrationError::NotFound)?;
-        Ok(self.info(Some(&customer), type_key).status)
+        Ok(self.info(Some(&customer), type_key, transaction_id).status)
     }
 
     async fn put_verification(
@@ -455,7 +591,7 @@ impl<S: CustomerStore> CustomerIntegration for Anchor<S> {
             .await?;
         customer.updated_at = self.now();
         self.customers.update(&mut customer).await?;
-        Ok(self.info(Some(&customer), DEFAULT_TYPE))
+        Ok(self.info(Some(&customer), DEFAULT_TYPE, None))
     }
 
     async fn callback(&self, callback: &CustomerCallback) -> Result<(), IntegrationError> {

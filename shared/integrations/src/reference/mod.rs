@@ -4,7 +4,8 @@
 //!
 //! - SEP-12 customers ([`kyc`]): stored through mooring's `CustomerStore` port (DynamoDB in
 //!   Lambda, memory in tests), required SEP-9 fields per KYC type, email and phone verification
-//!   codes, an optional review delay.
+//!   codes, an optional review delay, fields rejected after the fact (a bank account the bank
+//!   refused) asked for again until they change.
 //! - SEP-24 deposits and withdrawals through a demo bank ([`rail`]): the amount, the bank account
 //!   to pay out to, the KYC fields still lacking; bank instructions with a reference; the
 //!   configured fees; deposits received and withdrawals paid out at the demo bank ([`bank`]).
@@ -12,6 +13,11 @@
 //!   SEP-12), bank instructions and payout account as SEP-24; a withdrawal's bank account from
 //!   the request's `dest`, the customer's `bank_account_number` or a `PATCH`.
 //! - SEP-38 prices and firm quotes from configured rates, spreads and fees ([`rates`]).
+//! - SEP-31 payments received from sending anchors (`ReceiveIntegration`, [`receive`]): sender
+//!   and receiver are the sending anchor's SEP-12 customers, accepted for `sep31-sender` /
+//!   `sep31-receiver`; the receiver is paid at the demo bank (once per transaction id) to its
+//!   `bank_account_number`, and an account the bank refuses is recorded as a rejected field of
+//!   the receiver, which SEP-12 then asks for again.
 
 pub mod bank;
 pub mod kyc;

@@ -480,7 +480,9 @@ impl<S: CustomerStore> WithdrawalIntegration for Anchor<S> {
     /// masked in `to`), with the transaction id as the reference: the bank pays a reference once,
     /// so a repeated call returns the same payout. Done at once: `completed` with the payout id.
     /// A withdrawal without a `payout_account` (its form was filled before the account was kept
-    /// whole) waits in `pending_external` for the operator.
+    /// whole) waits in `pending_external` for the operator. An account the bank refuses (e.g.
+    /// closed: nothing is paid) is `Invalid`: the withdrawal ends in `error` with the bank's
+    /// reason, the account masked, and the operator refunds it.
     async fn process_withdrawal(
         &self,
         transaction: &Transaction,

@@ -6,7 +6,7 @@ mod payment;
 mod quote;
 mod transaction;
 
-pub use customer::{Customer, CustomerStatus};
+pub use customer::{Customer, CustomerStatus, FieldRejection};
 pub use payment::{IncomingPayment, PaymentOutcome};
 pub use quote::{Quote, QuoteContext, QuoteFee, QuoteFeeDetail};
 pub use transaction::{

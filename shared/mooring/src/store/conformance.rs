@@ -8,8 +8,9 @@ use super::{
 };
 use crate::decimal::{Decimal, MAX_SCALE};
 use crate::model::{
-    Customer, CustomerStatus, IncomingPayment, Kind, PaymentOutcome, Protocol, Quote, QuoteContext,
-    QuoteFee, QuoteFeeDetail, SubmissionState, Transaction, TransactionStatus, UserKey,
+    Customer, CustomerStatus, FieldRejection, IncomingPayment, Kind, PaymentOutcome, Protocol,
+    Quote, QuoteContext, QuoteFee, QuoteFeeDetail, SubmissionState, Transaction, TransactionStatus,
+    UserKey,
 };
 use crate::stellar::{Amount, Asset, Keypair};
 use crate::time::Timestamp;
@@ -587,6 +588,13 @@ pub async fn customers<S: CustomerStore>(store: &S) {
         .insert("sep31-receiver".into(), CustomerStatus::NeedsInfo);
     c.pending_verifications
         .insert("email_address".into(), "123456".into());
+    c.rejected_fields.insert(
+        "bank_account_number".into(),
+        FieldRejection {
+            reason: "account DE89370400440532013000 is closed".into(),
+            transaction_id: Some("tx-1".into()),
+        },
+    );
     store.insert(&c).await.expect("insert");
     assert_eq!(store.get(&c.id).await.expect("get"), Some(c.clone()));
     assert_eq!(
@@ -622,8 +630,14 @@ pub async fn customers<S: CustomerStore>(store: &S) {
 
     let stale = c.clone();
     c.fields.insert("last_name".into(), "Lovelace".into());
+    c.rejected_fields.clear();
     store.update(&mut c).await.expect("update");
     assert_eq!(c.version, 1);
+    assert_eq!(
+        store.get(&c.id).await.expect("get"),
+        Some(c.clone()),
+        "an update writes the whole customer, a cleared rejection included"
+    );
     let mut stale = stale;
     stale.fields.insert("last_name".into(), "Byron".into());
     assert_eq!(

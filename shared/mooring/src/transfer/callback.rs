@@ -133,6 +133,37 @@ pub fn no_listener() -> Arc<dyn StatusListener> {
     Arc::new(NoListener)
 }
 
+/// Records the transactions announced, as they were (tests).
+#[cfg(any(test, feature = "testing"))]
+#[derive(Debug, Default)]
+pub struct RecordingListener {
+    seen: std::sync::Mutex<Vec<Transaction>>,
+}
+
+#[cfg(any(test, feature = "testing"))]
+impl RecordingListener {
+    /// The `(id, status)` of each announcement, in order.
+    pub fn statuses(&self) -> Vec<(String, crate::model::TransactionStatus)> {
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|t| (t.id.clone(), t.status))
+            .collect()
+    }
+}
+
+#[cfg(any(test, feature = "testing"))]
+impl StatusListener for RecordingListener {
+    fn status_changed<'a>(&'a self, transaction: &'a Transaction) -> Announcement<'a> {
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(transaction.clone());
+        Box::pin(async {})
+    }
+}
+
 /// Signs `body` for `url` at `now` (digest 5.6): ed25519 over `<t>.<host>.<body>`.
 pub fn sign_callback(signer: &Keypair, url: url::Url, body: String, now: u64) -> SignedCallback {
     let host = url.host_str().unwrap_or_default();

@@ -20,11 +20,11 @@ use crate::reference::{Anchor, KycSettings};
 
 const ISSUER: &str = "GA7QYNF7SOWQ3GLR2BGMZEHXAVIRZA4KVWLTJJFC7MGXUA74P7UJVSGZ";
 
-type Route = dyn Fn(&str, &str, &str) -> (u16, String) + Send + Sync;
+pub(crate) type Route = dyn Fn(&str, &str, &str) -> (u16, String) + Send + Sync;
 
 /// A bank answering each request with `route(method, path_and_query, body)`; records
 /// `METHOD path body` of every request.
-async fn bank(route: Arc<Route>) -> (String, Arc<Mutex<Vec<String>>>) {
+pub(crate) async fn bank(route: Arc<Route>) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -366,6 +366,49 @@ async fn a_payout_conflict_or_a_missing_amount_is_an_error() {
     assert!(
         matches!(error, IntegrationError::Unavailable(_)),
         "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_withdrawal_to_an_account_the_bank_refuses_fails_with_the_reason_masked() {
+    let (url, seen) = bank(Arc::new(|_, _: &str, _| {
+        (
+            422,
+            r#"{"error": "account DE89370400440532013000 is closed", "code": "account_closed"}"#
+                .into(),
+        )
+    }))
+    .await;
+    let anchor = anchor(Some(&url));
+    let error = anchor
+        .process_withdrawal(&withdrawal("abcd0000-0000-4000-8000-000000000000"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        IntegrationError::Invalid(
+            "the bank refused the payout account ****3000: account ****3000 is closed".into()
+        )
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1);
+
+    // The client itself tells the refusal apart, with the bank's reason (or a default one).
+    let bank = DemoBank::new(&url, Duration::from_secs(2)).unwrap();
+    assert_eq!(
+        bank.pay_out("r", amount("1"), "DE89370400440532013000")
+            .await,
+        Err(PayoutError::AccountRejected(
+            "account DE89370400440532013000 is closed".into()
+        ))
+    );
+    let (odd, _) = self::bank(Arc::new(|_, _: &str, _| (422, "closed\n".into()))).await;
+    let bank = DemoBank::new(&odd, Duration::from_secs(2)).unwrap();
+    assert_eq!(
+        bank.pay_out("r", amount("1"), "GB29NWBK60161331926819")
+            .await,
+        Err(PayoutError::AccountRejected(
+            "account GB29NWBK60161331926819 refused".into()
+        ))
     );
 }
 

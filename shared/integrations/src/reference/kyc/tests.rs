@@ -386,6 +386,128 @@ async fn a_rejection_recorded_by_the_operator_is_reported() {
 }
 
 #[tokio::test]
+async fn a_rejected_field_is_asked_again_for_every_type_until_it_changes() {
+    let f = fixture(KycSettings {
+        verified: Vec::new(),
+        ..KycSettings::default()
+    });
+    let alice = user(1, Some(7));
+    let fields = [
+        ("first_name", "Jane"),
+        ("last_name", "Doe"),
+        ("email_address", "jane@example.com"),
+        ("bank_account_number", "DE89370400440532013000"),
+        ("bank_number", "37040044"),
+    ];
+    let id = f.anchor.put(&update(alice, &fields)).await.unwrap();
+    let version = CustomerStore::get(&*f.store, &id)
+        .await
+        .unwrap()
+        .unwrap()
+        .version;
+    // A refusal of another value than the one stored records nothing.
+    let other = |value: Option<&str>| value == Some("GB29NWBK60161331926819");
+    assert_eq!(
+        f.anchor
+            .reject_field(&id, "bank_account_number", other, "closed", None)
+            .await,
+        Ok(Rejected::ValueChanged)
+    );
+    let stored = |value: Option<&str>| value == Some("DE89370400440532013000");
+    for _ in 0..2 {
+        assert_eq!(
+            f.anchor
+                .reject_field(&id, "bank_account_number", stored, "closed", Some("t-1"))
+                .await,
+            Ok(Rejected::Recorded)
+        );
+    }
+    let customer = CustomerStore::get(&*f.store, &id).await.unwrap().unwrap();
+    assert_eq!(customer.version, version + 1, "recorded once");
+    assert_eq!(
+        customer.rejected_fields["bank_account_number"]
+            .transaction_id
+            .as_deref(),
+        Some("t-1")
+    );
+    assert_eq!(
+        f.anchor
+            .reject_field("no-such-id", "bank_account_number", stored, "closed", None)
+            .await,
+        Err(IntegrationError::NotFound)
+    );
+
+    for kyc_type in [None, Some("sep31-sender"), Some("sep31-receiver")] {
+        let mut q = query(alice, Some(&id));
+        q.kyc_type = kyc_type.map(str::to_owned);
+        for transaction_id in [None, Some("t-1"), Some("t-2")] {
+            q.transaction_id = transaction_id.map(str::to_owned);
+            let info = f.anchor.get(&q).await.unwrap();
+            assert_eq!(info.status, CustomerStatus::NeedsInfo, "{q:?}");
+            assert_eq!(keys(&info.fields), ["bank_account_number"]);
+            let spec = &info.provided_fields["bank_account_number"];
+            assert_eq!(spec.status, Some(FieldStatus::Rejected));
+            assert_eq!(spec.error.as_deref(), Some("closed"));
+            let message = info.message.unwrap();
+            assert!(
+                message.contains("bank_account_number was rejected"),
+                "{message}"
+            );
+            assert_eq!(
+                message.contains("for this transaction"),
+                transaction_id == Some("t-1"),
+                "{message}"
+            );
+        }
+        let kyc_type = kyc_type.unwrap_or(DEFAULT_TYPE);
+        for transaction_id in [None, Some("t-1")] {
+            assert_eq!(
+                f.anchor
+                    .customer_status(&id, kyc_type, transaction_id)
+                    .await
+                    .unwrap(),
+                CustomerStatus::NeedsInfo
+            );
+        }
+    }
+    // The same value again keeps the rejection; another value (any other field untouched)
+    // clears it.
+    f.anchor
+        .put(&update(
+            alice,
+            &[("bank_account_number", "DE89370400440532013000")],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.anchor.customer_status(&id, "sep31-receiver", None).await,
+        Ok(CustomerStatus::NeedsInfo)
+    );
+    f.anchor
+        .put(&update(alice, &[("last_name", "Roe")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.anchor.customer_status(&id, "sep31-receiver", None).await,
+        Ok(CustomerStatus::NeedsInfo)
+    );
+    f.anchor
+        .put(&update(
+            alice,
+            &[("bank_account_number", "GB29NWBK60161331926819")],
+        ))
+        .await
+        .unwrap();
+    let info = f.anchor.get(&query(alice, Some(&id))).await.unwrap();
+    assert_eq!(info.status, CustomerStatus::Accepted);
+    assert_eq!(
+        info.provided_fields["bank_account_number"].status,
+        Some(FieldStatus::Accepted)
+    );
+    assert_eq!(info.provided_fields["bank_account_number"].error, None);
+}
+
+#[tokio::test]
 async fn callbacks_are_recorded() {
     let f = fixture(KycSettings::default());
     let alice = user(1, None);

@@ -793,88 +793,35 @@ async fn the_payout_poller_completes_sep31_payouts_the_rail_confirms() {
 }
 
 // ------------------------------------------------------------------------------------------
-// Callbacks to the sending anchor
+// Status announcements (the sending anchor's callbacks)
 // ------------------------------------------------------------------------------------------
 
-/// The listener posting to a recorder, signed by the anchor's key.
-fn sending_anchor_callbacks<S>(
-    scene: &Scene<S>,
-) -> (
-    Arc<dyn crate::transfer::callback::StatusListener>,
-    Arc<crate::transfer::callback::RecordingCallbacks>,
-    Keypair,
-) {
-    let signer = Keypair::from_seed_bytes([42; 32]);
-    let sent = Arc::new(crate::transfer::callback::RecordingCallbacks::default());
-    let listener = crate::sep31::callbacks::SendingAnchorCallbacks::new(
-        sent.clone(),
-        Some(signer.clone()),
-        scene.clock.clone(),
-    );
-    (Arc::new(listener), sent, signer)
+/// A listener recording what the workers announce.
+fn recording() -> Arc<crate::transfer::callback::RecordingListener> {
+    Arc::new(crate::transfer::callback::RecordingListener::default())
 }
 
-/// The statuses posted, in order, each checked against its signature.
-fn posted_statuses(
-    sent: &crate::transfer::callback::RecordingCallbacks,
-    signer: &Keypair,
-    id: &str,
-) -> Vec<String> {
-    use base64::Engine;
-    sent.sent()
-        .iter()
-        .map(|callback| {
-            assert_eq!(callback.url.as_str(), "https://sender.example/cb");
-            let (t, s) = callback
-                .signature
-                .strip_prefix("t=")
-                .and_then(|rest| rest.split_once(", s="))
-                .expect("signature format");
-            let signature = base64::engine::general_purpose::STANDARD
-                .decode(s)
-                .expect("base64");
-            let signed = format!("{t}.sender.example.{}", callback.body);
-            assert!(signer.account_id().verify(signed.as_bytes(), &signature));
-            let body: serde_json::Value = serde_json::from_str(&callback.body).expect("json");
-            assert_eq!(body["transaction"]["id"], id);
-            body["transaction"]["status"]
-                .as_str()
-                .expect("status")
-                .to_owned()
-        })
+/// The statuses announced for transaction `id`, in order.
+fn announced(listener: &crate::transfer::callback::RecordingListener, id: &str) -> Vec<String> {
+    listener
+        .statuses()
+        .into_iter()
+        .filter(|(tx, _)| tx == id)
+        .map(|(_, status)| status.to_string())
         .collect()
 }
 
-async fn with_callback<S>(scene: &Scene<S>, mut tx: Transaction) -> Transaction
-where
-    S: TransactionStore + Cursors + IncomingPayments + Default,
-{
-    let status = tx.status;
-    tx.callback_url = Some("https://sender.example/cb".into());
-    scene.store.update(&mut tx, status).await.expect("callback");
-    tx
-}
-
 #[tokio::test]
-async fn the_sending_anchor_is_told_of_every_status_change_after_pending_sender() {
+async fn every_status_change_after_pending_sender_is_announced_once() {
     let scene = Scene::<InMemoryStore>::new();
-    let (listener, sent, signer) = sending_anchor_callbacks(&scene);
+    let listener = recording();
     let (watcher, _, outgoing) = watcher(&scene);
     let watcher = watcher.with_status_listener(listener.clone());
     watcher.watch_payments().await.expect("start");
     let tx = receive(&scene, "100").await;
-    let tx = with_callback(&scene, tx).await;
-    // Neither a SEP-31 transaction without a URL nor a withdrawal is posted anywhere.
-    let silent = receive(&scene, "30").await;
-    let withdrawal = scene.withdrawal("20").await;
-    for (paid, amount) in [(&tx, "100"), (&silent, "30"), (&withdrawal, "20")] {
-        scene.pay(paid, amount);
-    }
+    scene.pay(&tx, "100");
     watcher.watch_payments().await.expect("run");
-    assert_eq!(
-        posted_statuses(&sent, &signer, &tx.id),
-        ["pending_receiver"]
-    );
+    assert_eq!(announced(&listener, &tx.id), ["pending_receiver"]);
 
     // The rail asks for the receiver's data, then (fixed, queued again) starts the payout,
     // which the payout poller then sees done.
@@ -896,13 +843,18 @@ async fn the_sending_anchor_is_told_of_every_status_change_after_pending_sender(
     }));
     worker.process_outgoing(&message(&tx)).await.expect("again");
     // A redelivery changes nothing and posts nothing.
-    worker.process_outgoing(&message(&tx)).await.expect("redelivery");
+    worker
+        .process_outgoing(&message(&tx))
+        .await
+        .expect("redelivery");
     *rail.settled.lock().unwrap() = vec![tx.id.clone()];
-    let poller = scene.processor(rail.clone()).with_status_listener(listener);
+    let poller = scene
+        .processor(rail.clone())
+        .with_status_listener(listener.clone());
     poller.complete_external_withdrawals().await.unwrap();
     poller.complete_external_withdrawals().await.unwrap();
     assert_eq!(
-        posted_statuses(&sent, &signer, &tx.id),
+        announced(&listener, &tx.id),
         [
             "pending_receiver",
             "pending_customer_info_update",
@@ -910,19 +862,18 @@ async fn the_sending_anchor_is_told_of_every_status_change_after_pending_sender(
             "completed"
         ]
     );
-    assert_eq!(outgoing.messages().len(), 2);
+    assert_eq!(outgoing.messages().len(), 1);
 }
 
 #[tokio::test]
-async fn an_expired_transaction_is_posted_once() {
+async fn an_expired_transaction_is_announced_once() {
     let scene = Scene::<InMemoryStore>::new();
-    let (listener, sent, signer) = sending_anchor_callbacks(&scene);
+    let listener = recording();
     let (watcher, _, _) = watcher(&scene);
-    let watcher = watcher.with_status_listener(listener);
+    let watcher = watcher.with_status_listener(listener.clone());
     let tx = receive(&scene, "10").await;
-    let tx = with_callback(&scene, tx).await;
     scene.clock.set(NOW + 86_400);
     watcher.expire_receives().await.unwrap();
     watcher.expire_receives().await.unwrap();
-    assert_eq!(posted_statuses(&sent, &signer, &tx.id), ["expired"]);
+    assert_eq!(announced(&listener, &tx.id), ["expired"]);
 }

@@ -8,6 +8,7 @@
 //! - [`quotes`]: `POST /transactions` at SEP-38 firm quotes;
 //! - [`transactions`]: `GET`, `PATCH` and `PUT .../callback` of a transaction, callbacks.
 
+mod callbacks;
 mod info;
 mod post;
 mod quotes;
@@ -225,7 +226,7 @@ fn anchor_with(partners: &str) -> Anchor {
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     let mut config = AnchorConfig::from_source(&src).expect("anchor config");
-    // SEP-31 is not served by a function yet, so ASSETS may not list it: set the assets here.
+    // The test assets, built in code rather than parsed from ASSETS.
     config.assets = assets();
     let settings = ReceiveSettings {
         auth: AuthConfig::from_source(&src, &config).expect("auth config"),

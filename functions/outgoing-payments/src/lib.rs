@@ -1,0 +1,89 @@
+//! The outgoing-payments worker (SQS, the outgoing-payments queue): pays the receiver of each
+//! SEP-31 payment received (`pending_receiver`, queued by the payment watcher, by SEP-12 once
+//! the customers are complete, or by a `PATCH`) through [`OutgoingProcessor`]: a conditional
+//! claim, then the anchor's `execute_outgoing_transaction` hook once, then `completed`,
+//! `pending_external`, back to the sending anchor for SEP-12 or transaction fields, or `error`.
+//! A redelivery never calls the hook again. Messages to retry are reported as batch item
+//! failures; after five receipts the queue moves them to its dead-letter queue.
+
+use std::sync::Arc;
+
+use tracing::Instrument;
+
+use anchor_integrations::{register_integrations, Integration};
+use mooring::clock::Clock;
+use mooring::config::Source;
+use mooring::integrations::ReceiveIntegration;
+use mooring::payments::OutgoingProcessor;
+use mooring::queue::QueueMessage;
+use mooring::startup::StartupError;
+use mooring::store::{CustomerStore, TransactionStore};
+use mooring::transfer::callback::StatusListener;
+
+pub use mooring::queue::sqs_event::{SqsBatchResponse, SqsEvent, SqsRecord};
+
+pub type Service<S> = OutgoingProcessor<S, Integration<S>>;
+
+pub struct Ports<S> {
+    pub store: Arc<S>,
+    pub clock: Arc<dyn Clock>,
+    /// Told of each status change written (SEP-31: the sending anchor's callback).
+    pub status_listener: Arc<dyn StatusListener>,
+}
+
+/// Builds the worker (once per cold start) with the anchor's integration (its rail; the
+/// reference rail pays at the demo bank, `DEMO_BANK_URL`, and records rejected receiver fields
+/// on the SEP-12 customer). Holds no Stellar secret.
+pub fn service<S>(settings: &impl Source, ports: Ports<S>) -> Result<Service<S>, StartupError>
+where
+    S: TransactionStore + CustomerStore,
+    Integration<S>: ReceiveIntegration,
+{
+    let integration = register_integrations(
+        settings,
+        anchor_integrations::Ports::new(&ports.store, &ports.clock),
+    )?;
+    Ok(
+        OutgoingProcessor::new(ports.store, Arc::new(integration), ports.clock)
+            .with_status_listener(ports.status_listener),
+    )
+}
+
+/// Handles a batch, one message after the other (payouts are few and each is one call to the
+/// rail). Answers the ids of the messages to deliver again.
+pub async fn handle<S>(service: &Service<S>, event: SqsEvent) -> SqsBatchResponse
+where
+    S: TransactionStore + CustomerStore,
+    Integration<S>: ReceiveIntegration,
+{
+    let mut failed = Vec::new();
+    for record in event.records {
+        let message = match QueueMessage::from_json(&record.body) {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::error!(message_id = %record.message_id, %error, "unreadable outgoing-payments message");
+                failed.push(record.message_id);
+                continue;
+            }
+        };
+        let span = tracing::info_span!("message", message_id = %record.message_id,
+            transaction_id = %message.transaction_id);
+        match service
+            .process_outgoing(&message)
+            .instrument(span.clone())
+            .await
+        {
+            Ok(processed) => span.in_scope(
+                || tracing::info!(outcome = ?processed, "outgoing-payments message done"),
+            ),
+            Err(error) => {
+                span.in_scope(|| {
+                    tracing::warn!(%error,
+                        "outgoing payment not finished; the message will be delivered again")
+                });
+                failed.push(record.message_id);
+            }
+        }
+    }
+    SqsBatchResponse::failed(failed)
+}

@@ -1,0 +1,29 @@
+use std::sync::Arc;
+
+use mooring::clock::SystemClock;
+use mooring::config::{AnchorConfig, Env};
+use mooring::queue::sqs::SqsQueue;
+use mooring::startup::StartupError;
+use mooring::store::dynamodb::DynamoStore;
+use mooring::transfer::callback::CallbackSettings;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), mooring_lambda::Error> {
+    let service = mooring_lambda::start(service()).await?;
+    mooring_lambda::run_http(&service, sep31_receive::handle).await
+}
+
+/// Transactions, quotes and customers in DynamoDB, the outgoing-payments queue in SQS, callbacks
+/// over HTTPS: one AWS configuration, loaded once, behind every adapter.
+async fn service() -> Result<sep31_receive::Service<DynamoStore, SqsQueue>, StartupError> {
+    let anchor = AnchorConfig::from_source(&Env)?;
+    let callbacks = CallbackSettings::from_source(&Env, &anchor)?;
+    let sdk = mooring::aws::config_loader().load().await;
+    let ports = sep31_receive::Ports {
+        store: Arc::new(DynamoStore::from_env_with(&sdk)?),
+        outgoing: Arc::new(SqsQueue::from_env_with(&sdk, &Env, "OUTGOING_QUEUE_URL")?),
+        callbacks: sep31_receive::http_callbacks(&callbacks)?,
+        clock: Arc::new(SystemClock),
+    };
+    sep31_receive::service(&Env, &anchor, callbacks, ports)
+}
