@@ -236,12 +236,14 @@ impl<S: CustomerStore> Anchor<S> {
         )))
     }
 
-    /// The user's customer of this id: another user's is "not found" too.
+    /// The user's customer of this id: another user's is "not found" too. A caller without a
+    /// memo owns every memo of its account (SEP-12: a shared account's owner, e.g. a SEP-31
+    /// sending anchor, registers each person under a memo and may then name them by id alone).
     async fn owned(&self, id: &str, user: &UserKey) -> Result<Customer, IntegrationError> {
         self.customers
             .get(id)
             .await?
-            .filter(|c| c.user == *user)
+            .filter(|c| c.user == *user || (user.memo.is_none() && c.user.account == user.account))
             .ok_or(IntegrationError::NotFound)
     }
 

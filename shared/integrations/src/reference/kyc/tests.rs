@@ -276,7 +276,8 @@ async fn customers_are_private_to_their_user_and_memo() {
     assert_ne!(a, b);
     // The account without a memo is a third user, with no customer yet.
     assert_eq!(f.anchor.get(&query(owner, None)).await.unwrap().id, None);
-    for (who, id) in [(memo_2, &a), (memo_1, &b), (stranger, &a), (owner, &a)] {
+    // (The account's owner, without a memo, may name either by id: see the next test.)
+    for (who, id) in [(memo_2, &a), (memo_1, &b), (stranger, &a)] {
         assert_eq!(
             f.anchor.get(&query(who, Some(id))).await,
             Err(IntegrationError::NotFound)
@@ -583,4 +584,33 @@ fn settings_come_from_the_environment_with_clear_errors() {
             .verified,
         ["mobile_number"]
     );
+}
+
+#[tokio::test]
+async fn a_shared_accounts_owner_names_its_memos_customers_by_id_and_no_one_else_does() {
+    let f = fixture(KycSettings::default());
+    let id = f
+        .anchor
+        .put(&update(user(1, Some(7)), &[("first_name", "Ada")]))
+        .await
+        .unwrap();
+    // The account's owner (no memo): by id alone, to read and to update.
+    let owner = user(1, None);
+    assert_eq!(
+        f.anchor.get(&query(owner, Some(&id))).await.unwrap().id,
+        Some(id.clone())
+    );
+    let mut by_id = update(owner, &[("last_name", "Lovelace")]);
+    by_id.id = Some(id.clone());
+    assert_eq!(f.anchor.put(&by_id).await.unwrap(), id);
+    let stored = CustomerStore::get(&*f.store, &id).await.unwrap().unwrap();
+    assert_eq!(stored.user, user(1, Some(7)), "still the memo's customer");
+    assert_eq!(stored.fields["last_name"], "Lovelace");
+    // Another memo of the account, and another account, do not see it.
+    for stranger in [user(1, Some(8)), user(2, None)] {
+        assert!(matches!(
+            f.anchor.get(&query(stranger, Some(&id))).await,
+            Err(IntegrationError::NotFound)
+        ));
+    }
 }
