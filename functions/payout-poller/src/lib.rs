@@ -4,7 +4,9 @@
 //! workers: payouts claimed long ago with no outcome go to the operator, and transactions ready
 //! for their payout whose queue message was lost are queued again (paid withdrawals on the
 //! withdrawals queue, [`WithdrawalProcessor`]; `pending_receiver` SEP-31 payments on the
-//! outgoing-payments queue, [`OutgoingProcessor`]).
+//! outgoing-payments queue, [`OutgoingProcessor`]); and SEP-31 transactions still waiting for
+//! customers that are complete by now go back to `pending_receiver` ([`ReceiveRelease`]: a fix
+//! that landed while the outgoing-payments worker was writing the wait).
 
 use std::sync::Arc;
 
@@ -16,13 +18,20 @@ use mooring::payments::{OutgoingProcessor, WorkerError};
 use mooring::queue::Queue;
 use mooring::startup::StartupError;
 use mooring::store::{CustomerStore, TransactionStore};
+use mooring::time::Timestamp;
 use mooring::transfer::callback::StatusListener;
+use mooring::transfer::receive_release::ReceiveRelease;
 
 pub struct Service<S, Q> {
     withdrawal: WithdrawalProcessor<S, Integration<S>>,
     outgoing: OutgoingProcessor<S, Integration<S>>,
     withdrawals_queue: Arc<Q>,
     outgoing_queue: Arc<Q>,
+    /// For the release of SEP-31 transactions whose customers were fixed (the KYC hooks).
+    integration: Arc<Integration<S>>,
+    store: Arc<S>,
+    clock: Arc<dyn Clock>,
+    status_listener: Arc<dyn StatusListener>,
 }
 
 pub struct Ports<S, Q> {
@@ -57,10 +66,18 @@ where
             ports.clock.clone(),
         )
         .with_status_listener(ports.status_listener.clone()),
-        outgoing: OutgoingProcessor::new(ports.store, integration, ports.clock)
-            .with_status_listener(ports.status_listener),
+        outgoing: OutgoingProcessor::new(
+            ports.store.clone(),
+            integration.clone(),
+            ports.clock.clone(),
+        )
+        .with_status_listener(ports.status_listener.clone()),
         withdrawals_queue: ports.withdrawals,
         outgoing_queue: ports.outgoing,
+        integration,
+        store: ports.store,
+        clock: ports.clock,
+        status_listener: ports.status_listener,
     })
 }
 
@@ -92,10 +109,31 @@ where
         .inspect_err(
             |error| tracing::error!(%error, "payout poller: outgoing-payment recovery failed"),
         );
+    let release = ReceiveRelease {
+        integration: service.integration.as_ref(),
+        store: service.store.as_ref(),
+        outgoing: service.outgoing_queue.as_ref(),
+        listener: service.status_listener.as_ref(),
+        now: Timestamp::from_secs(service.clock.now()),
+    };
+    let released = release
+        .release_all()
+        .await
+        .map_err(WorkerError::from)
+        .inspect_err(
+            |error| tracing::error!(%error, "payout poller: releasing SEP-31 transactions failed"),
+        );
     let completion = completion?;
     let recovery = recovery?;
     let outgoing = outgoing?;
-    tracing::info!(?completion, ?recovery, ?outgoing, "payout poller run");
+    let released = released?;
+    tracing::info!(
+        ?completion,
+        ?recovery,
+        ?outgoing,
+        released,
+        "payout poller run"
+    );
     Ok(serde_json::json!({
         "checked": completion.checked,
         "completed": completion.completed,
@@ -103,5 +141,6 @@ where
         "requeued": recovery.requeued,
         "outgoing_handed_to_operator": outgoing.handed_to_operator,
         "outgoing_requeued": outgoing.requeued,
+        "released": released,
     }))
 }

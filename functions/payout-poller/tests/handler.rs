@@ -174,3 +174,74 @@ async fn stalled_sep31_payouts_go_to_the_operator_or_back_to_the_outgoing_queue(
     );
     assert!(poller.withdrawals.messages().is_empty());
 }
+
+/// A customer of the sending anchor (account `key(40)`, this memo) with these fields.
+async fn customer(store: &InMemoryStore, memo: u64, fields: &[(&str, &str)]) -> String {
+    let mut customer = mooring::model::Customer::new(
+        UserKey {
+            account: key(40).account_id(),
+            memo: Some(memo),
+        },
+        Timestamp::from_secs(NOW - 600),
+    );
+    for (name, value) in fields {
+        customer.fields.insert((*name).into(), (*value).into());
+    }
+    mooring::store::CustomerStore::insert(store, &customer)
+        .await
+        .unwrap();
+    customer.id
+}
+
+#[tokio::test]
+async fn a_sep31_payment_whose_customers_are_complete_by_now_is_released() {
+    let p = poller();
+    let person = [
+        ("first_name", "Ada"),
+        ("last_name", "Lovelace"),
+        ("email_address", "ada@example.com"),
+    ];
+    let sender = customer(&p.store, 1, &person).await;
+    let receiver = customer(
+        &p.store,
+        2,
+        &[
+            &person[..],
+            &[
+                ("bank_account_number", "DE89370400440532013000"),
+                ("bank_number", "37040044"),
+            ],
+        ]
+        .concat(),
+    )
+    .await;
+    let lacking = customer(&p.store, 3, &person[..1]).await;
+    let mut ready = transaction(
+        Protocol::Sep31,
+        Kind::Receive,
+        TransactionStatus::PendingCustomerInfoUpdate,
+        60,
+    );
+    ready.sender_id = Some(sender.clone());
+    ready.receiver_id = Some(receiver);
+    let mut waiting = ready.clone();
+    waiting.id = "still-waiting".into();
+    waiting.receiver_id = Some(lacking);
+    for t in [&ready, &waiting] {
+        p.store.insert(t).await.unwrap();
+    }
+
+    let answer = p.run().await;
+    assert_eq!(answer["released"], 1, "{answer}");
+    assert_eq!(p.status(&ready).await, TransactionStatus::PendingReceiver);
+    assert_eq!(
+        p.status(&waiting).await,
+        TransactionStatus::PendingCustomerInfoUpdate
+    );
+    assert_eq!(
+        p.outgoing.messages(),
+        [QueueMessage::new(ready.id.clone(), Kind::Receive)]
+    );
+    assert!(p.withdrawals.messages().is_empty());
+    assert_eq!(p.run().await["released"], 0, "released once");
+}

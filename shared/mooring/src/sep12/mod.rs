@@ -22,8 +22,8 @@ use crate::integrations::{
     CustomerCallback, CustomerInfo, CustomerIntegration, CustomerQuery, CustomerUpdate,
     CustomerVerification, IntegrationError, ProgrammaticIntegration,
 };
-use crate::model::{CustomerStatus, Kind, Transaction, TransactionStatus, UserKey};
-use crate::queue::{Queue, QueueMessage};
+use crate::model::UserKey;
+use crate::queue::Queue;
 use crate::sep10::WebAuthUser;
 use crate::sep9;
 use crate::store::files::{FileStore, StoredFile};
@@ -31,6 +31,7 @@ use crate::store::{StoreError, TransactionStore};
 use crate::time::Timestamp;
 use crate::transfer::callback::{no_listener, StatusListener};
 use crate::transfer::kyc_loop::KycLoop;
+use crate::transfer::receive_release::ReceiveRelease;
 
 /// The KYC types SEP-31 uses for a transaction's sender and receiver.
 pub use crate::integrations::{
@@ -402,99 +403,18 @@ where
 
     /// SEP-31 transactions waiting for this customer's information
     /// (`pending_customer_info_update`) move to `pending_receiver` once all their customers are
-    /// ACCEPTED, each with one conditional write (a lost race is skipped: whoever won moved
-    /// it), and each moved transaction is queued once for the outgoing payment.
+    /// ACCEPTED ([`ReceiveRelease`]).
     async fn release_transactions(&self, customer_id: &str) {
-        let mut waiting = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = match self
-                .transactions
-                .list_by_status(
-                    Kind::Receive,
-                    TransactionStatus::PendingCustomerInfoUpdate,
-                    100,
-                    cursor.as_deref(),
-                )
-                .await
-            {
-                Ok(page) => page,
-                Err(e) => {
-                    tracing::warn!(error = %e, customer_id, "listing transactions waiting for KYC");
-                    return;
-                }
-            };
-            waiting.extend(page.items.into_iter().filter(|t| {
-                t.sender_id.as_deref() == Some(customer_id)
-                    || t.receiver_id.as_deref() == Some(customer_id)
-            }));
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
+        let release = ReceiveRelease {
+            integration: &self.integration,
+            store: &*self.transactions,
+            outgoing: &*self.outgoing,
+            listener: &*self.listener,
+            now: self.now(),
+        };
+        if let Err(e) = release.release_customer(customer_id).await {
+            tracing::warn!(error = %e, customer_id, "listing transactions waiting for KYC");
         }
-        for mut transaction in waiting {
-            match self.customers_accepted(&transaction).await {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(e) => {
-                    tracing::warn!(error = %e, transaction_id = %transaction.id, "checking customers");
-                    continue;
-                }
-            }
-            transaction.status = TransactionStatus::PendingReceiver;
-            transaction.updated_at = self.now();
-            transaction.required_info_message = None;
-            transaction.required_info_updates = None;
-            match self
-                .transactions
-                .update(
-                    &mut transaction,
-                    TransactionStatus::PendingCustomerInfoUpdate,
-                )
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(transaction_id = %transaction.id, "customers complete: pending_receiver");
-                    self.listener.status_changed(&transaction).await;
-                    let message = QueueMessage::new(transaction.id.clone(), transaction.kind);
-                    if let Err(e) = self.outgoing.send(&message).await {
-                        // The transaction is pending_receiver; the outgoing worker's sweep of
-                        // that status picks it up.
-                        tracing::error!(error = %e, transaction_id = %transaction.id, "queueing the outgoing payment");
-                    }
-                }
-                Err(StoreError::Conflict) => {
-                    tracing::info!(transaction_id = %transaction.id, "moved concurrently; skipped");
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, transaction_id = %transaction.id, "moving to pending_receiver");
-                }
-            }
-        }
-    }
-
-    async fn customers_accepted(
-        &self,
-        transaction: &Transaction,
-    ) -> Result<bool, IntegrationError> {
-        for (id, kyc_type) in [
-            (&transaction.sender_id, SEP31_SENDER_TYPE),
-            (&transaction.receiver_id, SEP31_RECEIVER_TYPE),
-        ] {
-            if let Some(id) = id {
-                let status = self
-                    .integration
-                    .customer_status(id, kyc_type, Some(&transaction.id))
-                    .await;
-                match status {
-                    Ok(CustomerStatus::Accepted) => {}
-                    Ok(_) | Err(IntegrationError::NotFound) => return Ok(false),
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        Ok(true)
     }
 }
 

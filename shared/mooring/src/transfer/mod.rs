@@ -10,6 +10,7 @@ pub mod info_update;
 pub mod kyc_loop;
 pub mod limits;
 pub mod quote;
+pub mod receive_release;
 pub mod request;
 pub mod view;
 
