@@ -8,18 +8,16 @@
 
 use std::sync::Arc;
 
-use tracing::Instrument;
-
 use anchor_integrations::{register_integrations, Integration};
 use mooring::clock::Clock;
 use mooring::config::Source;
 use mooring::integrations::ReceiveIntegration;
 use mooring::payments::OutgoingProcessor;
-use mooring::queue::QueueMessage;
 use mooring::startup::StartupError;
 use mooring::store::{CustomerStore, TransactionStore};
 use mooring::transfer::callback::StatusListener;
 
+use mooring::queue::sqs_event::one_by_one;
 pub use mooring::queue::sqs_event::{SqsBatchResponse, SqsEvent, SqsRecord};
 
 pub type Service<S> = OutgoingProcessor<S, Integration<S>>;
@@ -56,34 +54,8 @@ where
     S: TransactionStore + CustomerStore,
     Integration<S>: ReceiveIntegration,
 {
-    let mut failed = Vec::new();
-    for record in event.records {
-        let message = match QueueMessage::from_json(&record.body) {
-            Ok(message) => message,
-            Err(error) => {
-                tracing::error!(message_id = %record.message_id, %error, "unreadable outgoing-payments message");
-                failed.push(record.message_id);
-                continue;
-            }
-        };
-        let span = tracing::info_span!("message", message_id = %record.message_id,
-            transaction_id = %message.transaction_id);
-        match service
-            .process_outgoing(&message)
-            .instrument(span.clone())
-            .await
-        {
-            Ok(processed) => span.in_scope(
-                || tracing::info!(outcome = ?processed, "outgoing-payments message done"),
-            ),
-            Err(error) => {
-                span.in_scope(|| {
-                    tracing::warn!(%error,
-                        "outgoing payment not finished; the message will be delivered again")
-                });
-                failed.push(record.message_id);
-            }
-        }
-    }
-    SqsBatchResponse::failed(failed)
+    one_by_one(event, "outgoing-payments", async |message| {
+        service.process_outgoing(message).await
+    })
+    .await
 }

@@ -41,10 +41,7 @@ pub struct Ports<S, Q, C> {
 /// The HTTP sender of the callbacks, from the settings the caller read once (the same
 /// `CallbackSettings` give the service its signer).
 pub fn http_callbacks(callbacks: &CallbackSettings) -> Result<HttpCallbackSender, StartupError> {
-    Ok(HttpCallbackSender::new(
-        callbacks.timeout,
-        callbacks.allow_insecure,
-    )?)
+    Ok(HttpCallbackSender::from_settings(callbacks)?)
 }
 
 /// Builds the service from the settings, the anchor's configuration and the callback settings

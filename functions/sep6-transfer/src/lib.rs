@@ -41,10 +41,7 @@ pub fn http_callbacks(
     anchor: &AnchorConfig,
 ) -> Result<HttpCallbackSender, StartupError> {
     let callbacks = CallbackSettings::from_source(settings, anchor)?;
-    Ok(HttpCallbackSender::new(
-        callbacks.timeout,
-        callbacks.allow_insecure,
-    )?)
+    Ok(HttpCallbackSender::from_settings(&callbacks)?)
 }
 
 /// Builds the service from the settings and the anchor's configuration (parsed once by the

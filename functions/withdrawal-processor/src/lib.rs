@@ -6,16 +6,14 @@
 
 use std::sync::Arc;
 
-use tracing::Instrument;
-
 use anchor_integrations::{register_integrations, Integration};
 use mooring::clock::Clock;
 use mooring::config::Source;
 use mooring::payments::withdrawals::WithdrawalProcessor;
-use mooring::queue::QueueMessage;
 use mooring::startup::StartupError;
 use mooring::store::{CustomerStore, TransactionStore};
 
+use mooring::queue::sqs_event::one_by_one;
 pub use mooring::queue::sqs_event::{SqsBatchResponse, SqsEvent, SqsRecord};
 
 pub type Service<S> = WithdrawalProcessor<S, Integration<S>>;
@@ -48,34 +46,8 @@ pub async fn handle<S>(service: &Service<S>, event: SqsEvent) -> SqsBatchRespons
 where
     S: TransactionStore + CustomerStore,
 {
-    let mut failed = Vec::new();
-    for record in event.records {
-        let message = match QueueMessage::from_json(&record.body) {
-            Ok(message) => message,
-            Err(error) => {
-                tracing::error!(message_id = %record.message_id, %error, "unreadable withdrawals message");
-                failed.push(record.message_id);
-                continue;
-            }
-        };
-        let span = tracing::info_span!("message", message_id = %record.message_id,
-            transaction_id = %message.transaction_id);
-        match service
-            .process_withdrawal(&message)
-            .instrument(span.clone())
-            .await
-        {
-            Ok(processed) => {
-                span.in_scope(|| tracing::info!(outcome = ?processed, "withdrawals message done"))
-            }
-            Err(error) => {
-                span.in_scope(|| {
-                    tracing::warn!(%error,
-                        "withdrawal not finished; the message will be delivered again")
-                });
-                failed.push(record.message_id);
-            }
-        }
-    }
-    SqsBatchResponse::failed(failed)
+    one_by_one(event, "withdrawals", async |message| {
+        service.process_withdrawal(message).await
+    })
+    .await
 }

@@ -1,6 +1,7 @@
 //! The SQS event a Lambda receives from its event source mapping, and the partial batch
 //! response (`ReportBatchItemFailures`): only what the consumers read. Plain serde types (no AWS
-//! SDK), shared by the queue-driven functions (stellar-submitter, withdrawal-processor).
+//! SDK), shared by the queue-driven functions (stellar-submitter, withdrawal-processor,
+//! outgoing-payments).
 
 use serde::{Deserialize, Serialize};
 
@@ -47,4 +48,45 @@ impl SqsBatchResponse {
             .map(|f| f.item_identifier.as_str())
             .collect()
     }
+}
+
+/// Handles a batch one message after the other (each is one call to a rail): an unreadable
+/// body is logged and failed (it reaches the dead-letter queue after its retries); `process`
+/// answering `Err` fails the message, to be delivered again. `queue` names the queue in logs.
+pub async fn one_by_one<T, E>(
+    event: SqsEvent,
+    queue: &str,
+    mut process: impl AsyncFnMut(&crate::queue::QueueMessage) -> Result<T, E>,
+) -> SqsBatchResponse
+where
+    T: std::fmt::Debug,
+    E: std::fmt::Display,
+{
+    use tracing::Instrument;
+
+    let mut failed = Vec::new();
+    for record in event.records {
+        let message = match crate::queue::QueueMessage::from_json(&record.body) {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::error!(message_id = %record.message_id, %error, "unreadable {queue} message");
+                failed.push(record.message_id);
+                continue;
+            }
+        };
+        let span = tracing::info_span!("message", message_id = %record.message_id,
+            transaction_id = %message.transaction_id);
+        match process(&message).instrument(span.clone()).await {
+            Ok(outcome) => {
+                span.in_scope(|| tracing::info!(outcome = ?outcome, "{queue} message done"))
+            }
+            Err(error) => {
+                span.in_scope(|| {
+                    tracing::warn!(%error, "{queue} message not finished; it will be delivered again")
+                });
+                failed.push(record.message_id);
+            }
+        }
+    }
+    SqsBatchResponse::failed(failed)
 }

@@ -67,7 +67,7 @@ pub fn http_listener(
     clock: Arc<dyn Clock>,
 ) -> Result<Arc<dyn StatusListener>, StartupError> {
     let callbacks = CallbackSettings::from_source(settings, anchor)?;
-    let sender = HttpCallbackSender::new(callbacks.timeout, callbacks.allow_insecure)?;
+    let sender = HttpCallbackSender::from_settings(&callbacks)?;
     Ok(Arc::new(SendingAnchorCallbacks::new(
         sender,
         callbacks.signing_key,

@@ -276,6 +276,12 @@ pub struct HttpCallbackSender {
 }
 
 impl HttpCallbackSender {
+    /// The sender the settings describe (`SEP24_CALLBACK_TIMEOUT_MS`,
+    /// `SEP24_CALLBACK_ALLOW_INSECURE`).
+    pub fn from_settings(settings: &CallbackSettings) -> Result<Self, reqwest::Error> {
+        Self::new(settings.timeout, settings.allow_insecure)
+    }
+
     /// `allow_insecure` (development only) permits plain http and loopback/private hosts.
     pub fn new(timeout: Duration, allow_insecure: bool) -> Result<Self, reqwest::Error> {
         let mut builder = reqwest::Client::builder()
