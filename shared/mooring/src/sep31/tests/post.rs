@@ -231,6 +231,12 @@ async fn every_invalid_request_is_refused_and_stores_nothing() {
         assert_eq!(answer.status, 400);
         assert!(answer.error().starts_with("the body must be a JSON object"));
     }
+    // Oversized: refused before it is read as JSON, in SEP-31's error shape.
+    let padding = "x".repeat(crate::http::body::MAX_FORM_BYTES);
+    let huge = with(usdc_body(), json!({ "padding": padding }));
+    let answer = anchor.post(ALICE, &huge).await;
+    assert_eq!(answer.status, 413, "{}", answer.text);
+    assert_eq!(Answer::keys(&answer.body), ["error"]);
     assert_eq!(anchor.count().await, 0);
     assert!(anchor.posts().is_empty(), "the hook is asked last");
 }
