@@ -10,6 +10,7 @@ pub use customer::{Customer, CustomerStatus, FieldRejection};
 pub use payment::{IncomingPayment, PaymentOutcome};
 pub use quote::{Quote, QuoteContext, QuoteFee, QuoteFeeDetail};
 pub use transaction::{
-    receiving_key as transaction_receiving_key, withdraw_memo, FeeDetails, FeeItem, Kind, Protocol,
-    RefundPayment, Refunds, SubmissionState, Transaction, TransactionStatus, UserKey,
+    receiving_key as transaction_receiving_key, withdraw_memo, FeeDetails, FeeItem, HistoryEntry,
+    Kind, Protocol, RefundPayment, Refunds, SubmissionState, Transaction, TransactionStatus,
+    UserKey, MAX_HISTORY, SYSTEM_ACTOR,
 };

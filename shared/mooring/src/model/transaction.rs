@@ -214,6 +214,31 @@ pub struct Refunds {
     pub payments: Vec<RefundPayment>,
 }
 
+/// One change in a transaction's life, kept with it for the operator (`mooring-admin show`):
+/// what the status became, when, who changed it and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: Timestamp,
+    /// The version this change wrote.
+    pub version: u64,
+    /// The status before the change.
+    pub from: TransactionStatus,
+    /// The status after it (the same as `from` for an action that kept the status).
+    pub status: TransactionStatus,
+    /// [`SYSTEM_ACTOR`] for the anchor's own code, `operator:<name>` for `mooring-admin`.
+    pub by: String,
+    /// What was done and why (the `status_message` of a worker's change, an operator's reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Who changed a transaction when no person did: the API and the workers.
+pub const SYSTEM_ACTOR: &str = "mooring";
+
+/// A transaction keeps its latest this-many history entries (an item stays far below
+/// DynamoDB's 400 KB, however long a transaction lives).
+pub const MAX_HISTORY: usize = 100;
+
 /// Where the Stellar side of a transaction stands; the submitter's bookkeeping, so that a
 /// payment is never submitted twice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -357,6 +382,12 @@ pub struct Transaction {
     /// answered `Unavailable` (nothing was paid; the message is retried).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payout_started_at: Option<Timestamp>,
+
+    /// Every status change and operator action, oldest first (at most [`MAX_HISTORY`]): the
+    /// stores record a status change written without an entry of its own
+    /// ([`Transaction::note_write`]). Private to the anchor: never rendered to wallets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryEntry>,
 }
 
 impl Transaction {
@@ -421,6 +452,38 @@ impl Transaction {
             envelope_xdr: None,
             envelope_hash: None,
             payout_started_at: None,
+            history: Vec::new(),
+        }
+    }
+
+    /// Records an action on the transaction as the next write's history entry: call it after
+    /// changing the transaction and before the conditional write that stores the change.
+    /// `from` is the status the write expects.
+    pub fn record(&mut self, from: TransactionStatus, by: &str, note: Option<String>) {
+        let version = self.version + 1;
+        self.history.retain(|entry| entry.version != version);
+        self.history.push(HistoryEntry {
+            at: self.updated_at,
+            version,
+            from,
+            status: self.status,
+            by: by.to_owned(),
+            note,
+        });
+        if self.history.len() > MAX_HISTORY {
+            let excess = self.history.len() - MAX_HISTORY;
+            self.history.drain(..excess);
+        }
+    }
+
+    /// What a store does before it writes the transaction over the version read in status
+    /// `expected`: a status change that no [`record`](Self::record) described yet gets an
+    /// entry by [`SYSTEM_ACTOR`], noted with the `status_message`.
+    pub fn note_write(&mut self, expected: TransactionStatus) {
+        let version = self.version + 1;
+        let recorded = self.history.last().is_some_and(|e| e.version == version);
+        if self.status != expected && !recorded {
+            self.record(expected, SYSTEM_ACTOR, self.status_message.clone());
         }
     }
 

@@ -29,6 +29,7 @@ pub async fn run_all<
 ) {
     transactions_round_trip(store).await;
     transaction_updates_are_conditional(store).await;
+    status_changes_are_kept_in_the_history(store).await;
     concurrent_status_changes_have_one_winner(store).await;
     user_listings_are_newest_first_paged_and_private(store).await;
     user_listings_start_before_a_transaction(store).await;
@@ -38,6 +39,74 @@ pub async fn run_all<
     challenges_are_consumed_once(store).await;
     quotes_are_written_once(store).await;
     run_payment_workers(store).await;
+}
+
+/// Every status change is in the stored history once, by the system unless an action was
+/// recorded for the write; a write that keeps the status adds nothing.
+pub async fn status_changes_are_kept_in_the_history<S: TransactionStore>(store: &S) {
+    use crate::model::SYSTEM_ACTOR;
+    let mut t = transaction(
+        user(None),
+        Kind::Withdrawal,
+        TransactionStatus::PendingUserTransferStart,
+        1_700_000_000_000,
+    );
+    store.insert(&t).await.expect("insert");
+    t.status = TransactionStatus::OnHold;
+    t.status_message = Some("held for review".into());
+    store
+        .update(&mut t, TransactionStatus::PendingUserTransferStart)
+        .await
+        .expect("hold");
+    t.external_transaction_id = Some("bank-1".into());
+    store
+        .update(&mut t, TransactionStatus::OnHold)
+        .await
+        .expect("a write that keeps the status");
+    t.status = TransactionStatus::PendingAnchor;
+    t.record(
+        TransactionStatus::OnHold,
+        "operator:ana",
+        Some("accepted".into()),
+    );
+    store
+        .update(&mut t, TransactionStatus::OnHold)
+        .await
+        .expect("accept");
+    let stored = store.get(&t.id).await.expect("get").expect("exists");
+    let seen: Vec<_> = stored
+        .history
+        .iter()
+        .map(|e| {
+            (
+                e.version,
+                e.from,
+                e.status,
+                e.by.as_str(),
+                e.note.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                1,
+                TransactionStatus::PendingUserTransferStart,
+                TransactionStatus::OnHold,
+                SYSTEM_ACTOR,
+                Some("held for review")
+            ),
+            (
+                3,
+                TransactionStatus::OnHold,
+                TransactionStatus::PendingAnchor,
+                "operator:ana",
+                Some("accepted")
+            ),
+        ]
+    );
+    assert_eq!(stored, t, "the caller's copy is what was stored");
 }
 
 /// The checks of the payment workers' state (channel leases, cursors, incoming payments).

@@ -74,6 +74,7 @@ impl TransactionStore for InMemoryStore {
         if stored.version != transaction.version || stored.status != expected {
             return Err(StoreError::Conflict);
         }
+        transaction.note_write(expected);
         transaction.version += 1;
         *stored = transaction.clone();
         Ok(())

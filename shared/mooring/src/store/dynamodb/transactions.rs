@@ -167,6 +167,7 @@ impl TransactionStore for DynamoStore {
         transaction: &mut Transaction,
         expected: TransactionStatus,
     ) -> Result<(), StoreError> {
+        transaction.note_write(expected);
         let mut written = transaction.clone();
         written.version += 1;
         // A comparison with a missing attribute is false, so this never creates an item.
