@@ -16,6 +16,7 @@ pub mod horizon;
 pub mod http;
 pub mod i18n;
 pub mod integrations;
+pub mod lifecycle;
 pub mod model;
 pub mod outbound;
 pub mod payments;
