@@ -122,16 +122,27 @@ def signature_is_valid(signing_key: str, callback: Callback, max_age: float = 30
 
 
 class CallbackServer:
-    """Receives the receiving anchor's callbacks on 127.0.0.1; answers 204 to each."""
+    """Receives the anchor's callbacks on 127.0.0.1; answers 204 to each, but 503 to the first
+    `fail_first` (which are counted in `refused`, not kept)."""
 
-    def __init__(self):
+    def __init__(self, fail_first: int = 0):
         received: list[Callback] = []
         lock = threading.Lock()
+        server = self
+        self.refused = 0
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length).decode()
+                with lock:
+                    refuse = server.refused < fail_first
+                    if refuse:
+                        server.refused += 1
+                if refuse:
+                    self.send_response(503)
+                    self.end_headers()
+                    return
                 host = urlsplit(f"http://{self.headers.get('host', '')}").hostname or ""
                 callback = Callback(self.path, host, self.headers.get("signature", ""), body)
                 try:
@@ -155,6 +166,11 @@ class CallbackServer:
     def for_transaction(self, transaction_id: str) -> list[Callback]:
         with self._lock:
             return [c for c in self.received if c.transaction.get("id") == transaction_id]
+
+    def at(self, path: str) -> list[Callback]:
+        """The callbacks posted to `path` (e.g. a customer's), in the order received."""
+        with self._lock:
+            return [c for c in self.received if c.path == path]
 
     def statuses(self, transaction_id: str) -> list[str]:
         return [c.transaction.get("status") for c in self.for_transaction(transaction_id)]

@@ -31,6 +31,7 @@ pub mod sep38;
 pub mod sep6;
 pub mod sep9;
 pub mod startup;
+pub mod status_callbacks;
 pub mod stellar;
 pub mod store;
 pub mod telemetry;

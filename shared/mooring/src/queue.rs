@@ -54,6 +54,64 @@ pub trait Queue: Send + Sync {
     fn send(&self, message: &QueueMessage) -> impl Future<Output = Result<(), QueueError>> + Send;
 }
 
+/// A queue whose messages are whole JSON documents rather than a transaction to re-read (the
+/// callbacks queue carries each callback, rendered as of the version it announces).
+pub trait BodyQueue: Send + Sync {
+    fn send_body(&self, body: &str) -> impl Future<Output = Result<(), QueueError>> + Send;
+}
+
+/// How a consumer delays the next delivery of a message it failed (retry backoff): the message
+/// stays hidden for `seconds` (SQS `ChangeMessageVisibility` on the received message).
+pub trait Redelivery: Send + Sync {
+    fn redeliver_after(
+        &self,
+        receipt_handle: &str,
+        seconds: u32,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+}
+
+/// Records every body sent, in order, and every redelivery delay asked for.
+#[derive(Debug, Default)]
+pub struct InMemoryBodyQueue {
+    bodies: Mutex<Vec<String>>,
+    delays: Mutex<Vec<(String, u32)>>,
+}
+
+impl InMemoryBodyQueue {
+    /// Removes and returns the bodies sent so far (as a consumer would receive them).
+    pub fn drain(&self) -> Vec<String> {
+        std::mem::take(&mut *self.bodies.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The `(receipt handle, seconds)` of each redelivery delay, in order.
+    pub fn delays(&self) -> Vec<(String, u32)> {
+        self.delays
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+impl BodyQueue for InMemoryBodyQueue {
+    async fn send_body(&self, body: &str) -> Result<(), QueueError> {
+        self.bodies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(body.to_owned());
+        Ok(())
+    }
+}
+
+impl Redelivery for InMemoryBodyQueue {
+    async fn redeliver_after(&self, receipt_handle: &str, seconds: u32) -> Result<(), QueueError> {
+        self.delays
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((receipt_handle.to_owned(), seconds));
+        Ok(())
+    }
+}
+
 /// Records every message sent, in order.
 #[derive(Debug, Default)]
 pub struct InMemoryQueue {

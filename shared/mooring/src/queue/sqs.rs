@@ -3,7 +3,7 @@
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::Client;
 
-use super::{Queue, QueueError, QueueMessage};
+use super::{BodyQueue, Queue, QueueError, QueueMessage, Redelivery};
 use crate::config::{ConfigError, Source};
 
 /// One SQS queue, by URL. Cheap to clone (the client is shared).
@@ -47,23 +47,52 @@ impl SqsQueue {
     }
 }
 
-impl Queue for SqsQueue {
-    async fn send(&self, message: &QueueMessage) -> Result<(), QueueError> {
+impl SqsQueue {
+    async fn send_message(&self, body: String) -> Result<(), QueueError> {
         self.client
             .send_message()
             .queue_url(&self.url)
-            .message_body(message.to_json())
+            .message_body(body)
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| {
-                QueueError::Unavailable(
-                    DisplayErrorContext(&e)
-                        .to_string()
-                        .chars()
-                        .take(300)
-                        .collect(),
-                )
-            })
+            .map_err(|e| unavailable(&e))
+    }
+}
+
+/// The SDK's error, with its context, cut to a loggable length.
+fn unavailable(error: &(impl std::error::Error + 'static)) -> QueueError {
+    QueueError::Unavailable(
+        DisplayErrorContext(error)
+            .to_string()
+            .chars()
+            .take(300)
+            .collect(),
+    )
+}
+
+impl Queue for SqsQueue {
+    async fn send(&self, message: &QueueMessage) -> Result<(), QueueError> {
+        self.send_message(message.to_json()).await
+    }
+}
+
+impl BodyQueue for SqsQueue {
+    async fn send_body(&self, body: &str) -> Result<(), QueueError> {
+        self.send_message(body.to_owned()).await
+    }
+}
+
+impl Redelivery for SqsQueue {
+    async fn redeliver_after(&self, receipt_handle: &str, seconds: u32) -> Result<(), QueueError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(i32::try_from(seconds).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable(&e))
     }
 }

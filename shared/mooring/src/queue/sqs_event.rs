@@ -17,6 +17,29 @@ pub struct SqsRecord {
     pub message_id: String,
     #[serde(default)]
     pub body: String,
+    /// What a consumer needs to delay the message's next delivery ([`super::Redelivery`]).
+    #[serde(rename = "receiptHandle", default)]
+    pub receipt_handle: String,
+    #[serde(default)]
+    pub attributes: SqsAttributes,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SqsAttributes {
+    /// How many times the message was received, this time included (a number, as a string).
+    #[serde(rename = "ApproximateReceiveCount", default)]
+    pub approximate_receive_count: String,
+}
+
+impl SqsRecord {
+    /// The delivery this is: 1 for the first (also when the attribute is missing).
+    pub fn receive_count(&self) -> u32 {
+        self.attributes
+            .approximate_receive_count
+            .parse()
+            .unwrap_or(1)
+            .max(1)
+    }
 }
 
 /// The messages to deliver again (the others are deleted from the queue).

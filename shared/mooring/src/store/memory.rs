@@ -24,6 +24,37 @@ pub struct InMemoryStore {
     cursors: Mutex<HashMap<String, StoredCursor>>,
     payments: Mutex<HashMap<String, IncomingPayment>>,
     quotes: Mutex<HashMap<String, Quote>>,
+    /// Every write of a transaction as `(before, after)`, kept only when asked for
+    /// ([`InMemoryStore::with_stream`]): what DynamoDB Streams gives the callback dispatcher.
+    stream: Option<Mutex<Vec<TransactionChange>>>,
+}
+
+/// One write of a transaction: the stored one before it (`None` for an insertion), and after.
+pub type TransactionChange = (Option<Transaction>, Transaction);
+
+impl InMemoryStore {
+    /// A store that keeps its transactions' change stream ([`take_stream`](Self::take_stream)).
+    pub fn with_stream() -> Self {
+        Self {
+            stream: Some(Mutex::default()),
+            ..Self::default()
+        }
+    }
+
+    /// Removes and returns the transaction writes since the last call, in order (empty
+    /// without [`with_stream`](Self::with_stream)).
+    pub fn take_stream(&self) -> Vec<TransactionChange> {
+        self.stream
+            .as_ref()
+            .map(|stream| std::mem::take(&mut *lock(stream)))
+            .unwrap_or_default()
+    }
+
+    fn streamed(&self, before: Option<Transaction>, after: &Transaction) {
+        if let Some(stream) = &self.stream {
+            lock(stream).push((before, after.clone()));
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -57,6 +88,7 @@ impl TransactionStore for InMemoryStore {
             return Err(StoreError::Conflict);
         }
         all.insert(transaction.id.clone(), transaction.clone());
+        self.streamed(None, transaction);
         Ok(())
     }
 
@@ -76,7 +108,8 @@ impl TransactionStore for InMemoryStore {
         }
         transaction.note_write(expected);
         transaction.version += 1;
-        *stored = transaction.clone();
+        let before = std::mem::replace(stored, transaction.clone());
+        self.streamed(Some(before), transaction);
         Ok(())
     }
 

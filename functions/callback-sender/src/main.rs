@@ -1,0 +1,21 @@
+use std::sync::Arc;
+
+use mooring::clock::{Clock, SystemClock};
+use mooring::config::Env;
+use mooring::queue::sqs::SqsQueue;
+use mooring::startup::StartupError;
+use mooring::transfer::callback::HttpCallbackSender;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), mooring_lambda::Error> {
+    let service = mooring_lambda::start(service()).await?;
+    mooring_lambda::run_sqs(&service, callback_sender::handle).await
+}
+
+/// The callbacks queue in SQS (for the retries' backoff), callbacks over HTTPS: built once.
+async fn service() -> Result<callback_sender::Service<HttpCallbackSender, SqsQueue>, StartupError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let sdk = mooring::aws::config_loader().load().await;
+    let queue = Arc::new(SqsQueue::from_env_with(&sdk, &Env, "CALLBACKS_QUEUE_URL")?);
+    callback_sender::service(&Env, queue, clock)
+}

@@ -1,0 +1,87 @@
+//! Delivering one queued callback (the callback sender): signed when it is posted (digest 5.6),
+//! retried with exponential backoff until the receiver answers 2xx.
+
+use std::sync::Arc;
+
+use super::DueCallback;
+use crate::clock::Clock;
+use crate::stellar::Keypair;
+use crate::transfer::callback::{parse_callback_url, sign_callback, CallbackError, CallbackSender};
+
+/// Deliveries of one callback before the queue moves it to its dead-letter queue (the callbacks
+/// queue's `maxReceiveCount` in template.yaml): with [`backoff`], about an hour and a half.
+pub const MAX_ATTEMPTS: u32 = 10;
+
+/// The first retry's delay, doubled for each further one up to [`MAX_BACKOFF_SECS`].
+pub const FIRST_BACKOFF_SECS: u32 = 15;
+pub const MAX_BACKOFF_SECS: u32 = 900;
+
+/// How long to wait before delivering again after failed delivery number `attempt` (1-based):
+/// 15 s, 30 s, 1 min, 2 min, 4 min, 8 min, then 15 min.
+pub fn backoff(attempt: u32) -> u32 {
+    let doublings = attempt.saturating_sub(1).min(16);
+    FIRST_BACKOFF_SECS
+        .saturating_mul(1 << doublings)
+        .min(MAX_BACKOFF_SECS)
+}
+
+/// What became of one delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// The receiver answered 2xx.
+    Delivered,
+    /// Can never be delivered (an unreadable message, a URL we refuse to call): acknowledged,
+    /// and logged as an error for the operator.
+    Dropped(String),
+    /// Failed for now (unreachable, timeout, not 2xx): deliver again after `after_secs`.
+    Retry { after_secs: u32, reason: String },
+}
+
+/// Signs and posts callbacks, built once per cold start.
+pub struct Deliverer<C> {
+    sender: C,
+    signer: Keypair,
+    clock: Arc<dyn Clock>,
+}
+
+impl<C: CallbackSender> Deliverer<C> {
+    pub fn new(sender: C, signer: Keypair, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            sender,
+            signer,
+            clock,
+        }
+    }
+
+    /// Delivers a queued message (`attempt`: its receive count, 1 the first time).
+    pub async fn deliver(&self, message: &str, attempt: u32) -> Delivery {
+        let callback = match DueCallback::from_json(message) {
+            Ok(callback) => callback,
+            Err(error) => return Delivery::Dropped(format!("an unreadable callback: {error}")),
+        };
+        let Some(url) = parse_callback_url(&callback.url) else {
+            return Delivery::Dropped("not a callback URL".into());
+        };
+        let host = url.host_str().unwrap_or_default().to_owned();
+        let signed = sign_callback(&self.signer, url, callback.body, self.clock.now());
+        let outcome = self.sender.send(&signed).await;
+        let id = callback.id.as_str();
+        let version = callback.version;
+        match outcome {
+            Ok(()) => {
+                tracing::info!(id, version, %host, attempt, "callback delivered");
+                Delivery::Delivered
+            }
+            Err(CallbackError::Refused(reason)) => {
+                tracing::error!(id, version, %host, %reason, "callback dropped");
+                Delivery::Dropped(reason)
+            }
+            Err(CallbackError::Failed(reason)) => {
+                let after_secs = backoff(attempt);
+                tracing::warn!(id, version, %host, attempt, %reason, after_secs,
+                    "callback failed; it will be retried");
+                Delivery::Retry { after_secs, reason }
+            }
+        }
+    }
+}

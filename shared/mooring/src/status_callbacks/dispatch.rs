@@ -1,0 +1,173 @@
+//! Which changes a wallet asked to hear about, and the body it gets (the callback dispatcher).
+//!
+//! - Transactions: a change of `status` (SEP-6/24 also of `kyc_verified`) of a transaction with
+//!   a callback URL is posted as the SEP's own `GET` body of that version (SEP-24 and SEP-6
+//!   `{"transaction": ...}`, SEP-31 `{"transaction": ...}` of `GET /transactions/:id`). A SEP-6/24
+//!   transaction created with `on_change_callback` is announced once created; a SEP-31
+//!   transaction is not (digest 7.5: not needed for the initial `pending_sender`, and its URL
+//!   comes later anyway). Setting the URL alone announces nothing.
+//! - Customers: SEP-12 posts the `GET /customer` body to the customer's callback URL on every
+//!   change of its `status`. The status is the integration's to judge, so the dispatcher asks it
+//!   (as `GET /customer` does) after each write to the customer, and posts when the status
+//!   differs from the last one posted, which it keeps in the worker-state table
+//!   ([`Cursors`], `customer-callback#<id>`): a write that changes no status posts nothing.
+
+use std::sync::Arc;
+
+use super::{DueCallback, Subject};
+use crate::integrations::{CustomerIntegration, CustomerQuery, IntegrationError};
+use crate::model::{Customer, Protocol, Transaction};
+use crate::queue::{BodyQueue, QueueError};
+use crate::sep24::view::Envelope;
+use crate::store::{Cursors, StoreError};
+use crate::transfer::callback::parse_callback_url;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the customer integration failed: {0}")]
+    Integration(#[from] IntegrationError),
+    #[error("a callback body could not be rendered: {0}")]
+    Render(#[from] serde_json::Error),
+}
+
+/// The callback a transaction's write calls for, if any: `old` is the stored transaction before
+/// the write (`None` for a new one). `public_url` is the anchor's (SEP-24 `more_info_url`).
+pub fn transaction_callback(
+    old: Option<&Transaction>,
+    new: &Transaction,
+    public_url: &str,
+) -> Result<Option<DueCallback>, serde_json::Error> {
+    let Some(url) = new.callback_url.as_deref().and_then(parse_callback_url) else {
+        return Ok(None);
+    };
+    let due = match (old, new.protocol) {
+        (None, Protocol::Sep31) => false,
+        (None, _) => true,
+        (Some(old), Protocol::Sep31) => old.status != new.status,
+        (Some(old), _) => old.status != new.status || old.kyc_verified != new.kyc_verified,
+    };
+    if !due {
+        return Ok(None);
+    }
+    let body = match new.protocol {
+        Protocol::Sep24 => serde_json::to_string(&Envelope(
+            crate::sep24::view::TransactionView::new(new, public_url),
+        ))?,
+        Protocol::Sep6 => {
+            serde_json::to_string(&Envelope(crate::sep6::view::TransactionView::new(new)))?
+        }
+        Protocol::Sep31 => {
+            serde_json::to_string(&Envelope(crate::sep31::view::TransactionView::new(new)))?
+        }
+    };
+    Ok(Some(DueCallback {
+        subject: Subject::Transaction,
+        id: new.id.clone(),
+        version: new.version,
+        url: url.to_string(),
+        body,
+    }))
+}
+
+/// The dispatcher: turns the tables' changes into queued callbacks, built once per cold start.
+pub struct Dispatcher<Q, I, W> {
+    queue: Arc<Q>,
+    customers: Arc<I>,
+    posted: Arc<W>,
+    public_url: String,
+}
+
+impl<Q, I, W> Dispatcher<Q, I, W>
+where
+    Q: BodyQueue,
+    I: CustomerIntegration,
+    W: Cursors,
+{
+    /// `customers` judges a customer's status; `posted` keeps the last status posted per
+    /// customer.
+    pub fn new(queue: Arc<Q>, customers: Arc<I>, posted: Arc<W>, public_url: String) -> Self {
+        Self {
+            queue,
+            customers,
+            posted,
+            public_url,
+        }
+    }
+
+    /// The customer integration (tests set the status it answers).
+    #[cfg(test)]
+    pub(super) fn customers(&self) -> &I {
+        &self.customers
+    }
+
+    /// A transaction was written: queues its callback if it calls for one. True when queued.
+    pub async fn transaction_changed(
+        &self,
+        old: Option<&Transaction>,
+        new: &Transaction,
+    ) -> Result<bool, DispatchError> {
+        let Some(callback) = transaction_callback(old, new, &self.public_url)? else {
+            return Ok(false);
+        };
+        self.queue.send_body(&callback.to_json()).await?;
+        tracing::info!(transaction_id = %new.id, version = new.version, status = %new.status,
+            "callback queued");
+        Ok(true)
+    }
+
+    /// A customer was written: queues the `GET /customer` body if its status changed since the
+    /// last one posted. True when queued.
+    pub async fn customer_changed(&self, customer: &Customer) -> Result<bool, DispatchError> {
+        let Some(url) = customer
+            .callback_url
+            .as_deref()
+            .and_then(parse_callback_url)
+        else {
+            return Ok(false);
+        };
+        let query = CustomerQuery {
+            user: customer.user,
+            id: Some(customer.id.clone()),
+            kyc_type: None,
+            transaction_id: None,
+            lang: "en".into(),
+        };
+        let info = match self.customers.get(&query).await {
+            Ok(info) => info,
+            // Erased since (a later stream record says so): nothing to tell.
+            Err(IntegrationError::NotFound) => return Ok(false),
+            Err(error) => return Err(error.into()),
+        };
+        let status = serde_json::to_value(info.status)?;
+        let status = status.as_str().unwrap_or_default();
+        let name = format!("customer-callback#{}", customer.id);
+        let last = self.posted.cursor(&name).await?;
+        if last.as_ref().is_some_and(|last| last.value == status) {
+            return Ok(false);
+        }
+        let callback = DueCallback {
+            subject: Subject::Customer,
+            id: customer.id.clone(),
+            version: customer.version,
+            url: url.to_string(),
+            body: serde_json::to_string(&info)?,
+        };
+        self.queue.send_body(&callback.to_json()).await?;
+        match self
+            .posted
+            .save_cursor(&name, status, last.map(|l| l.version))
+            .await
+        {
+            // Another dispatch of the same change saved it first: both queued, which a
+            // receiver tolerates (a duplicate).
+            Ok(_) | Err(StoreError::Conflict) => {}
+            Err(error) => return Err(error.into()),
+        }
+        tracing::info!(customer_id = %customer.id, %status, "customer callback queued");
+        Ok(true)
+    }
+}
