@@ -33,7 +33,9 @@ use crate::queue::{Queue, QueueError, QueueMessage};
 use crate::store::{StoreError, TransactionStore};
 use crate::time::Timestamp;
 
-pub use balances::{anchor_accounts, balances, AccountBalances, AnchorAccount, AnchorAccounts};
+pub use balances::{
+    anchor_accounts, balances, AccountBalances, AnchorAccount, AnchorAccounts, AssetBalance,
+};
 pub use dead_letters::{redrive, DeadLetter, DeadLetterQueue, RedriveReport};
 pub use listing::{list_transactions, ListFilter, Listing};
 
