@@ -50,6 +50,7 @@ impl Output {
     pub fn failed(&self) -> bool {
         match self {
             Output::DeadLetters { queues } => queues.iter().any(|q| q.error.is_some()),
+            Output::Balances { accounts, .. } => accounts.iter().any(|a| a.error.is_some()),
             Output::Redriven { queues } => queues.iter().any(|q| q.report.stopped.is_some()),
             _ => false,
         }

@@ -6,7 +6,7 @@ mod commands;
 mod render;
 mod stack;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -70,7 +70,8 @@ async fn main() -> ExitCode {
             } else {
                 render::human(&output, Timestamp::now())
             };
-            println!("{text}");
+            // A closed pipe (`| head`) is no failure of the command.
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
             if output.failed() {
                 ExitCode::FAILURE
             } else {
@@ -79,7 +80,8 @@ async fn main() -> ExitCode {
         }
         Err(error) => {
             if cli.json {
-                println!("{}", serde_json::json!({ "error": error.to_string() }));
+                let json = serde_json::json!({ "error": error.to_string() });
+                let _ = writeln!(std::io::stdout().lock(), "{json}");
             }
             eprintln!("mooring-admin: {error}");
             ExitCode::FAILURE
