@@ -1,14 +1,19 @@
-"""`python -m infra.local_stack up [--port 8000]`: README command one."""
+"""`python -m infra.local_stack up [--port 8000]`: README command one.
+
+`python -m infra.local_stack env`: the shell exports that point AWS clients (mooring-admin, the
+AWS CLI) at a running local stack: `eval "$(.venv/bin/python -m infra.local_stack env)"`."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import threading
 import time
 from pathlib import Path
 
+from .aws import client_settings
 from .lambda_logs import LambdaLogTail
 from .stack import LOCAL_PASSPHRASE, LocalStack, Settings
 
@@ -17,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m infra.local_stack")
-    parser.add_argument("command", choices=["up"])
+    parser.add_argument("command", choices=["up", "env"])
     parser.add_argument("--port", type=int, default=int(os.environ.get("MOORING_PORT", 8000)))
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("MOORING_AWS_PORT", 4570)))
     parser.add_argument("--ledger-port", type=int, default=int(os.environ.get("MOORING_LEDGER_PORT", 8001)))
@@ -25,6 +30,9 @@ def main() -> None:
     parser.add_argument("--watch-port", type=int, default=int(os.environ.get("MOORING_WATCH_PORT", 9000)))
     parser.add_argument("--work-dir", type=Path, default=REPO / ".local" / "stack")
     args = parser.parse_args()
+    if args.command == "env":
+        print_client_env(args.aws_port)
+        return
 
     horizon_url = os.environ.get("HORIZON_URL") or None
     passphrase = os.environ.get("NETWORK_PASSPHRASE") or LOCAL_PASSPHRASE
@@ -96,6 +104,13 @@ Ctrl-C stops everything.""",
     finally:
         print("stopping ...", flush=True)
         stack.down()
+
+
+def print_client_env(aws_port: int) -> None:
+    settings = client_settings(f"http://127.0.0.1:{aws_port}")
+    settings["MOORING_STACK"] = Settings.stack
+    for name, value in settings.items():
+        print(f"export {name}={shlex.quote(value)}")
 
 
 if __name__ == "__main__":

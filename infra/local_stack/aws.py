@@ -15,6 +15,18 @@ from .processes import Processes
 REGION = "us-east-1"
 
 
+def client_settings(endpoint: str) -> dict[str, str]:
+    """What an AWS client (the AWS CLI, boto3, mooring-admin) needs to reach the local AWS:
+    dummy credentials, the region, the emulator's endpoint."""
+    return {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ENDPOINT_URL": endpoint,
+    }
+
+
 class LocalAws:
     def __init__(self, processes: Processes, port: int, state_dir: Path, venv_bin: Path):
         self.processes = processes
@@ -26,14 +38,7 @@ class LocalAws:
     def client_env(self) -> dict[str, str]:
         """Environment for the AWS CLI and boto3: dummy credentials, the emulator's endpoint."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(
-            AWS_ACCESS_KEY_ID="test",
-            AWS_SECRET_ACCESS_KEY="test",
-            AWS_DEFAULT_REGION=REGION,
-            AWS_REGION=REGION,
-            AWS_ENDPOINT_URL=self.endpoint,
-            AWS_PAGER="",
-        )
+        env.update(client_settings(self.endpoint), AWS_PAGER="")
         return env
 
     def start(self) -> None:
