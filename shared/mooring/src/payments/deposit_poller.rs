@@ -294,7 +294,7 @@ enum Refusal {
 }
 
 /// A deposit bound to a SEP-38 quote goes on only if the funds are exactly the quote's
-/// sell_amount and arrived before the quote expired (`user_action_required_by`); otherwise the
+/// sell_amount and arrived before the quote expired ([`Transaction::quote_deadline`]); otherwise the
 /// funds are held for the operator.
 fn quoted(read: &Transaction, deposit: &ReceivedDeposit, now: Timestamp) -> Result<(), Refusal> {
     let expected = read.amount_in.map(|a| a.to_string()).unwrap_or_default();
@@ -304,10 +304,7 @@ fn quoted(read: &Transaction, deposit: &ReceivedDeposit, now: Timestamp) -> Resu
             deposit.amount_in
         )));
     }
-    if read
-        .user_action_required_by
-        .is_some_and(|deadline| now > deadline)
-    {
+    if read.quote_deadline().is_some_and(|deadline| now > deadline) {
         return Err(Refusal::Hold(format!(
             "Received {} after the quote expired; held for review by the anchor.",
             deposit.amount_in

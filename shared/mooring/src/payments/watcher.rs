@@ -826,7 +826,7 @@ where
                 )));
             }
             if tx
-                .user_action_required_by
+                .quote_deadline()
                 .is_some_and(|deadline| paid_at > deadline)
             {
                 return Ok(hold(format!(

@@ -101,7 +101,9 @@ pub fn bind_quote(transaction: &mut Transaction, quote: &Quote) -> Result<(), Ap
         })
     };
     transaction.quote_id = Some(quote.id.clone());
-    // The user's funds must arrive while the quote holds (the payment workers check it).
+    // The user's funds must arrive while the quote holds (the payment workers check it); the
+    // transaction's deadline is the quote's expiry at the latest (`lifecycle::expiry`).
+    transaction.quote_expires_at = Some(quote.expires_at);
     transaction.user_action_required_by = Some(quote.expires_at);
     transaction.amount_in = Some(amount(quote.sell_amount)?);
     transaction.amount_in_asset = Some(quote.sell_asset.clone());
