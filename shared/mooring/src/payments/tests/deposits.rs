@@ -102,7 +102,6 @@ impl Anchor {
                 account_creation: true,
                 claimable_balances: self.claimable_balances,
             },
-            sep31_pending_sender: Duration::from_secs(86_400),
         }
     }
 
