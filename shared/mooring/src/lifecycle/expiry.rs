@@ -164,19 +164,16 @@ impl ExpiryConfig {
         })
     }
 
-    /// Sets `user_action_required_by` of a transaction about to be written at `now`, read in
-    /// status `from` (`None`: a new one): entering a status with a deadline sets it; staying
-    /// keeps it; any other status has none.
-    pub fn stamp(
-        &self,
-        transaction: &mut Transaction,
-        from: Option<TransactionStatus>,
-        now: Timestamp,
-    ) {
+    /// Sets `user_action_required_by` of a transaction about to be written, read in status
+    /// `from` (`None`: a new one): entering a status with a deadline sets it, counted from the
+    /// write's `updated_at` (when the history says it entered); staying keeps it; any other
+    /// status has none. Call it after setting the status and `updated_at`.
+    pub fn stamp(&self, transaction: &mut Transaction, from: Option<TransactionStatus>) {
         if from == Some(transaction.status) {
             return;
         }
-        transaction.user_action_required_by = self.deadline_from(transaction, now);
+        transaction.user_action_required_by =
+            self.deadline_from(transaction, transaction.updated_at);
     }
 
     /// When the sweeper ends the transaction: its deadline, or, without one, its status's limit

@@ -20,6 +20,26 @@ fn at(secs: u64) -> Timestamp {
     Timestamp::from_secs(secs)
 }
 
+/// A transaction of the user started at `started`, neither stamped nor stored.
+fn transaction(
+    protocol: Protocol,
+    kind: Kind,
+    status: TransactionStatus,
+    started: Timestamp,
+) -> Transaction {
+    Transaction::new(
+        protocol,
+        kind,
+        status,
+        UserKey {
+            account: Keypair::from_seed_bytes([9; 32]).account_id(),
+            memo: None,
+        },
+        Asset::credit("USDC", Keypair::from_seed_bytes([8; 32]).account_id()).unwrap(),
+        started,
+    )
+}
+
 struct Scene {
     store: Arc<InMemoryStore>,
     clock: Arc<FixedClock>,
@@ -48,18 +68,8 @@ impl Scene {
         status: TransactionStatus,
         ago: u64,
     ) -> Transaction {
-        let mut t = Transaction::new(
-            protocol,
-            kind,
-            status,
-            UserKey {
-                account: Keypair::from_seed_bytes([9; 32]).account_id(),
-                memo: None,
-            },
-            Asset::credit("USDC", Keypair::from_seed_bytes([8; 32]).account_id()).unwrap(),
-            at(NOW - ago),
-        );
-        self.config.stamp(&mut t, None, at(NOW - ago));
+        let mut t = transaction(protocol, kind, status, at(NOW - ago));
+        self.config.stamp(&mut t, None);
         self.store.insert(&t).await.unwrap();
         t
     }
@@ -184,20 +194,15 @@ async fn a_withdrawal_awaiting_its_stellar_payment_expires_once_the_watcher_read
 #[tokio::test]
 async fn a_quoted_transaction_expires_with_its_quote() {
     let scene = Scene::new();
-    let mut t = Transaction::new(
+    let mut t = transaction(
         Protocol::Sep6,
         Kind::DepositExchange,
         TransactionStatus::PendingUserTransferStart,
-        UserKey {
-            account: Keypair::from_seed_bytes([9; 32]).account_id(),
-            memo: None,
-        },
-        Asset::Native,
         at(NOW - 600),
     );
     t.quote_id = Some("quote-1".into());
     t.quote_expires_at = Some(at(NOW - 1));
-    scene.config.stamp(&mut t, None, at(NOW - 600));
+    scene.config.stamp(&mut t, None);
     assert_eq!(
         t.user_action_required_by,
         Some(at(NOW - 1)),
@@ -313,35 +318,25 @@ async fn a_run_is_bounded_and_a_backlog_not_due_never_hides_one_that_is() {
     // reached within one lap of the rotation, behind a backlog that stays.
     let mut backlog = Vec::new();
     for _ in 0..100 {
-        let mut waiting = Transaction::new(
+        let mut waiting = transaction(
             Protocol::Sep24,
             Kind::Withdrawal,
             TransactionStatus::PendingUserTransferStart,
-            UserKey {
-                account: Keypair::from_seed_bytes([9; 32]).account_id(),
-                memo: None,
-            },
-            Asset::Native,
             at(NOW - 2 * DAY),
         );
         waiting.user_action_required_by = Some(at(NOW - 10));
         scene.store.insert(&waiting).await.unwrap();
         backlog.push(waiting);
     }
-    let mut quoted = Transaction::new(
+    let mut quoted = transaction(
         Protocol::Sep24,
         Kind::Withdrawal,
         TransactionStatus::PendingUserTransferStart,
-        UserKey {
-            account: Keypair::from_seed_bytes([9; 32]).account_id(),
-            memo: None,
-        },
-        Asset::Native,
         at(NOW - 60),
     );
     quoted.quote_id = Some("q".into());
     quoted.quote_expires_at = Some(at(NOW - 120));
-    scene.config.stamp(&mut quoted, None, at(NOW - 60));
+    scene.config.stamp(&mut quoted, None);
     scene.store.insert(&quoted).await.unwrap();
     // The watcher read past the new one's deadline, not past the backlog's.
     scene.watcher_caught_up(NOW - 30).await;
@@ -364,43 +359,34 @@ async fn a_run_is_bounded_and_a_backlog_not_due_never_hides_one_that_is() {
 #[test]
 fn deadlines_are_set_on_entering_a_waiting_status_and_kept_while_it_lasts() {
     let config = ExpiryConfig::default();
-    let mut t = Transaction::new(
+    let mut t = transaction(
         Protocol::Sep24,
         Kind::Deposit,
         TransactionStatus::Incomplete,
-        UserKey {
-            account: Keypair::from_seed_bytes([9; 32]).account_id(),
-            memo: None,
-        },
-        Asset::Native,
         at(NOW),
     );
-    config.stamp(&mut t, None, at(NOW));
+    config.stamp(&mut t, None);
     assert_eq!(t.user_action_required_by, Some(at(NOW + HOUR)));
     // A write in the same status keeps the deadline.
-    config.stamp(&mut t, Some(TransactionStatus::Incomplete), at(NOW + 600));
+    t.updated_at = at(NOW + 300);
+    config.stamp(&mut t, Some(TransactionStatus::Incomplete));
     assert_eq!(t.user_action_required_by, Some(at(NOW + HOUR)));
-    // The form finished: a new deadline for the new wait.
+    // The form finished: a new deadline for the new wait, from the write.
     t.status = TransactionStatus::PendingUserTransferStart;
-    config.stamp(&mut t, Some(TransactionStatus::Incomplete), at(NOW + 600));
+    t.updated_at = at(NOW + 600);
+    config.stamp(&mut t, Some(TransactionStatus::Incomplete));
     assert_eq!(t.user_action_required_by, Some(at(NOW + 600 + DAY)));
     // Funds arrived: no deadline.
     t.status = TransactionStatus::PendingAnchor;
-    config.stamp(
-        &mut t,
-        Some(TransactionStatus::PendingUserTransferStart),
-        at(NOW + 700),
-    );
+    t.updated_at = at(NOW + 700);
+    config.stamp(&mut t, Some(TransactionStatus::PendingUserTransferStart));
     assert_eq!(t.user_action_required_by, None);
     // No trustline: the user must add one, by the pending_trust deadline (no quote cap).
     t.status = TransactionStatus::PendingTrust;
     t.quote_id = Some("q".into());
     t.quote_expires_at = Some(at(NOW));
-    config.stamp(
-        &mut t,
-        Some(TransactionStatus::PendingAnchor),
-        at(NOW + 800),
-    );
+    t.updated_at = at(NOW + 800);
+    config.stamp(&mut t, Some(TransactionStatus::PendingAnchor));
     assert_eq!(t.user_action_required_by, Some(at(NOW + 800 + 7 * DAY)));
 }
 
@@ -427,4 +413,36 @@ async fn a_store_write_leaving_a_waiting_status_drops_the_deadline() {
         .await
         .unwrap();
     assert_eq!(scene.get(&t).await.user_action_required_by, None);
+}
+
+#[test]
+fn the_anchor_settings_carry_the_expiry_settings_and_refuse_bad_ones_at_start() {
+    use crate::config::AnchorConfig;
+    let signing = Keypair::from_seed_bytes([1; 32]).account_id().to_string();
+    let base = [
+        ("HOME_DOMAIN", "anchor.example.com"),
+        (
+            "NETWORK_PASSPHRASE",
+            crate::stellar::Network::TESTNET_PASSPHRASE,
+        ),
+        ("SIGNING_KEY", signing.as_str()),
+        (INCOMPLETE_VAR, "120"),
+        (PENDING_TRUST_ACTION_VAR, "error"),
+    ];
+    let anchor = AnchorConfig::from_source(&base).unwrap();
+    assert_eq!(
+        anchor.expiry.incomplete,
+        std::time::Duration::from_secs(120)
+    );
+    assert_eq!(
+        anchor.expiry.pending_user_transfer_start,
+        ExpiryConfig::default().pending_user_transfer_start
+    );
+    let mut refund = base;
+    refund[4] = (PENDING_TRUST_ACTION_VAR, "refund");
+    let error = AnchorConfig::from_source(&refund).unwrap_err().to_string();
+    assert!(
+        error.starts_with("PENDING_TRUST_ACTION is invalid"),
+        "{error}"
+    );
 }

@@ -697,6 +697,11 @@ async fn a_missing_account_is_created_then_waits_for_its_trustline() {
     assert_eq!(t.status, TransactionStatus::PendingTrust);
     assert_eq!(t.submission, SubmissionState::NotSubmitted);
     assert!(t.status_message.is_some());
+    // The user has until then to add the trustline (PENDING_TRUST_AFTER_SECONDS, a week).
+    assert_eq!(
+        t.user_action_required_by,
+        Some(Timestamp::from_secs(NOW + 7 * 86_400))
+    );
 
     // No trustline yet: the re-check leaves it.
     let report = anchor
