@@ -75,7 +75,8 @@ impl InMemoryStore {
                 }
             })
             .transpose()?;
-        let mut found: Vec<Transaction> = lock(&self.transactions)
+        let all = lock(&self.transactions);
+        let mut found: Vec<&Transaction> = all
             .values()
             .filter(|t| t.kind == kind && t.status == status)
             .filter(|t| {
@@ -88,7 +89,6 @@ impl InMemoryStore {
                     }
                 })
             })
-            .cloned()
             .collect();
         found.sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
         if newest_first {
@@ -96,7 +96,7 @@ impl InMemoryStore {
         }
         let limit = limit.max(1);
         let more = found.len() > limit;
-        found.truncate(limit);
+        let found: Vec<Transaction> = found.into_iter().take(limit).cloned().collect();
         let next = match found.last() {
             Some(last) if more => Some(format!(
                 "{listing}|{}|{}",

@@ -932,10 +932,17 @@ async fn pending_external_payouts_complete_when_the_rail_confirms_them() {
     // Nothing settled yet.
     let report = processor.complete_external_withdrawals().await.unwrap();
     assert_eq!((report.checked, report.completed), (5, 0));
-    // Four settle: all four complete, across batches.
+    // Four settle: all four complete, across batches, within a lap of the rotation (a run
+    // reads the newest batch and two more of the rotation).
     *rail.settled.lock().unwrap() = txs[..4].iter().map(|t| t.id.clone()).collect();
     let report = processor.complete_external_withdrawals().await.unwrap();
-    assert_eq!((report.checked, report.completed), (5, 4));
+    assert_eq!((report.checked, report.completed), (2, 1), "the newest two");
+    let report = processor.complete_external_withdrawals().await.unwrap();
+    assert_eq!(
+        (report.checked, report.completed),
+        (4, 3),
+        "the rest of the lap"
+    );
     for tx in &txs[..4] {
         let done = scene.get(&tx.id).await;
         assert_eq!(done.status, TransactionStatus::Completed);
