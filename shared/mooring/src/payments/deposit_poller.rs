@@ -7,6 +7,9 @@
 //! between the write and the send, or dead-lettered and since fixed), each at most once per
 //! `requeue_after`: the submitter picks up where the stored state says.
 //!
+//! Then it reads the rail's feed of incoming transfers and records, for the operator, the money
+//! that pays no deposit ([`super::offchain`]).
+//!
 //! Each run's work is bounded and fair ([`scan_status`]): per kind and status, the newest page
 //! and the next pages of a rotation saved between runs, so a deposit that just arrived is
 //! looked at on the next run however many abandoned ones wait before it (the expiry sweeper
@@ -15,6 +18,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::offchain::UnmatchedTransfers;
 use super::{asset_config, WorkerError};
 use crate::clock::Clock;
 use crate::config::AssetConfig;
@@ -25,7 +29,7 @@ use crate::model::{FeeDetails, Kind, Transaction, TransactionStatus};
 use crate::queue::{Queue, QueueMessage};
 use crate::stellar::Amount;
 use crate::store::scan::{scan_name, scan_status, ScanPlan};
-use crate::store::{Cursors, StoreError, TransactionStore};
+use crate::store::{Cursors, IncomingPayments, StoreError, TransactionStore};
 use crate::time::Timestamp;
 
 /// The name of the poller's scans ([`scan_name`]).
@@ -55,6 +59,10 @@ pub struct PollReport {
     pub requeued: usize,
     /// Messages that could not be sent (their deposits are re-queued by a later run).
     pub send_failures: usize,
+    /// Incoming off-chain transfers read from the rail's feed.
+    pub transfers: usize,
+    /// Of those, recorded for the operator by this run: they pay no deposit.
+    pub unmatched_transfers: usize,
 }
 
 pub struct DepositPoller<S, Q, I> {
@@ -69,7 +77,7 @@ pub struct DepositPoller<S, Q, I> {
 
 impl<S, Q, I> DepositPoller<S, Q, I>
 where
-    S: TransactionStore + Cursors,
+    S: TransactionStore + Cursors + IncomingPayments,
     Q: Queue,
     I: DepositIntegration + FeeIntegration,
 {
@@ -119,6 +127,14 @@ where
             }
         }
         self.requeue_stuck(&mut report).await?;
+        UnmatchedTransfers {
+            store: &*self.store,
+            integration: &*self.integration,
+            assets: &self.assets,
+            now: Timestamp::from_secs(self.clock.now()),
+        }
+        .run(&mut report)
+        .await?;
         tracing::info!(?report, "deposit poll");
         Ok(report)
     }

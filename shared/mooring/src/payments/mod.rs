@@ -23,6 +23,7 @@
 mod claim;
 pub mod config;
 pub mod deposit_poller;
+pub mod offchain;
 pub mod outgoing;
 pub mod submitter;
 pub mod trustlines;

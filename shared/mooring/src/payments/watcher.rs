@@ -589,6 +589,7 @@ where
             transaction_id: decision.transaction_id.clone(),
             note: decision.note.clone(),
             recorded_at: self.now(),
+            off_chain: None,
         };
         let new = self.store.record(&payment).await?;
         if decision.outcome.needs_attention() && new {

@@ -8,9 +8,9 @@ use super::{
 };
 use crate::decimal::{Decimal, MAX_SCALE};
 use crate::model::{
-    Customer, CustomerStatus, FieldRejection, IncomingPayment, Kind, PaymentOutcome, Protocol,
-    Quote, QuoteContext, QuoteFee, QuoteFeeDetail, SubmissionState, Transaction, TransactionStatus,
-    UserKey,
+    Customer, CustomerStatus, FieldRejection, IncomingPayment, Kind, OffChainTransfer,
+    PaymentOutcome, Protocol, Quote, QuoteContext, QuoteFee, QuoteFeeDetail, SubmissionState,
+    Transaction, TransactionStatus, UserKey,
 };
 use crate::stellar::{Amount, Asset, Keypair};
 use crate::time::Timestamp;
@@ -1144,6 +1144,7 @@ fn incoming_payment(outcome: PaymentOutcome, recorded_ms: i64) -> IncomingPaymen
         transaction_id: None,
         note: None,
         recorded_at: Timestamp::from_millis(recorded_ms),
+        off_chain: None,
     }
 }
 
@@ -1188,6 +1189,27 @@ pub async fn payments_are_recorded_once<S: IncomingPayments>(store: &S) {
         "one of two concurrent records wins: {a:?} {b:?}"
     );
     assert_eq!(store.get_payment(&minimal.id).await, Ok(Some(minimal)));
+
+    // Money that arrived off chain, recorded by its transfer id, reads back with its transfer.
+    let transfer = OffChainTransfer {
+        id: rand_u64().to_string(),
+        reference: Some("MOOR-1A2B3C4D".into()),
+        amount: "25".parse().expect("amount"),
+        currency: Some("USD".into()),
+        sender: Some("DE89 3704 0044 0532 0130 00".into()),
+    };
+    let off_chain = IncomingPayment {
+        id: OffChainTransfer::payment_id(&transfer.id),
+        transaction_hash: transfer.id.clone(),
+        from: None,
+        memo_type: "text".into(),
+        memo: transfer.reference.clone(),
+        off_chain: Some(transfer),
+        ..incoming_payment(PaymentOutcome::Duplicate, 1_700_000_000_000)
+    };
+    assert_eq!(store.record(&off_chain).await, Ok(true));
+    assert_eq!(store.record(&off_chain).await, Ok(false), "once");
+    assert_eq!(store.get_payment(&off_chain.id).await, Ok(Some(off_chain)));
 }
 
 pub async fn payments_needing_attention_are_listed_oldest_first<S: IncomingPayments>(store: &S) {
