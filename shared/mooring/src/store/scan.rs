@@ -301,7 +301,7 @@ mod tests {
         let store = InMemoryStore::default();
         let a = deposit(1_000);
         store.insert(&a).await.unwrap();
-        assert_eq!(run(&store, 5_000).await, [a.id.clone()]);
+        assert_eq!(run(&store, 5_000).await, vec![a.id.clone()]);
         assert_eq!(
             covered_since(&store, NAME).await.unwrap(),
             Some(Timestamp::from_secs(5_000))
