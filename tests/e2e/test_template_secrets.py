@@ -46,6 +46,8 @@ EXPECTED: dict[str, set[str]] = {
     "withdrawal-processor": set(),
     "outgoing-payments": {"SIGNING_SEED"},
     "payout-poller": {"SIGNING_SEED"},
+    # Signs the sending anchor's callback when a SEP-31 transaction expires.
+    "expiry-sweeper": {"SIGNING_SEED"},
 }
 
 # The config readers of `mooring` that read a secret, and which (a function reading a secret

@@ -11,7 +11,7 @@ use mooring::config::{AnchorConfig, Source};
 use mooring::payments::{DepositPoller, PollReport, WorkerError};
 use mooring::queue::Queue;
 use mooring::startup::StartupError;
-use mooring::store::{CustomerStore, TransactionStore};
+use mooring::store::{Cursors, CustomerStore, IncomingPayments, TransactionStore};
 
 pub type Service<S, Q> = DepositPoller<S, Q, Integration<S>>;
 
@@ -29,7 +29,7 @@ pub fn service<S, Q>(
     ports: Ports<S, Q>,
 ) -> Result<Service<S, Q>, StartupError>
 where
-    S: TransactionStore + CustomerStore,
+    S: TransactionStore + Cursors + IncomingPayments + CustomerStore,
     Q: Queue,
 {
     let integration = register_integrations(
@@ -51,7 +51,7 @@ pub async fn handle<S, Q>(
     event: serde_json::Value,
 ) -> Result<serde_json::Value, WorkerError>
 where
-    S: TransactionStore + CustomerStore,
+    S: TransactionStore + Cursors + IncomingPayments + CustomerStore,
     Q: Queue,
 {
     let _ = event;
@@ -71,5 +71,7 @@ fn report_json(report: &PollReport) -> serde_json::Value {
         "refused": report.refused,
         "requeued": report.requeued,
         "send_failures": report.send_failures,
+        "transfers": report.transfers,
+        "unmatched_transfers": report.unmatched_transfers,
     })
 }

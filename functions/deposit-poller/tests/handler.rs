@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use mooring::clock::FixedClock;
 use mooring::config::AnchorConfig;
-use mooring::model::{Kind, Protocol, Transaction, TransactionStatus, UserKey};
+use mooring::model::{Kind, PaymentOutcome, Protocol, Transaction, TransactionStatus, UserKey};
 use mooring::queue::{InMemoryQueue, QueueMessage};
 use mooring::stellar::{Asset, Keypair, Network};
-use mooring::store::{InMemoryStore, TransactionStore};
+use mooring::store::{InMemoryStore, IncomingPayments, TransactionStore};
 use mooring::time::Timestamp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -21,7 +21,8 @@ fn key(n: u8) -> Keypair {
 }
 
 /// A bank that answers `GET /transfers?reference=R` with one transfer of 100 for `reference`
-/// and none for any other.
+/// and none for any other; its feed (`GET /transfers?since=0`) holds that transfer and one
+/// whose reference names no deposit.
 async fn bank(reference: String) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -42,6 +43,11 @@ async fn bank(reference: String) -> String {
                 let body = if head.starts_with(&format!("GET /transfers?reference={reference} ")) {
                     format!(
                         r#"{{"transfers": [{{"id": 3, "reference": "{reference}", "amount": "100", "currency": "USD"}}]}}"#
+                    )
+                } else if head.starts_with("GET /transfers?since=0&") {
+                    format!(
+                        r#"{{"transfers": [{{"id": 3, "reference": "{reference}", "amount": "100", "currency": "USD"}},
+                                           {{"id": 4, "reference": "invoice 12", "amount": "40", "currency": "USD"}}]}}"#
                     )
                 } else {
                     r#"{"transfers": []}"#.to_owned()
@@ -130,10 +136,24 @@ async fn a_scheduled_run_queues_the_deposits_whose_transfer_arrived() {
         store.get(&waiting.id).await.unwrap().unwrap().status,
         TransactionStatus::PendingUserTransferStart
     );
+    // The bank's feed: transfer 3 paid the deposit; transfer 4 pays none, for the operator.
+    assert_eq!(report["transfers"], 2, "{report}");
+    assert_eq!(report["unmatched_transfers"], 1, "{report}");
+    let unmatched = store.get_payment("offchain:4").await.unwrap().unwrap();
+    assert_eq!(unmatched.outcome, PaymentOutcome::Unmatched);
+    assert_eq!(unmatched.memo.as_deref(), Some("invoice 12"));
+    assert!(store.get_payment("offchain:3").await.unwrap().is_none());
 
-    // A second run (or an overlapping one) queues nothing more.
+    // A second run (or an overlapping one) queues nothing more, records nothing more.
     let again = deposit_poller::handle(&service, event).await.unwrap();
     assert_eq!(again["queued"], 0);
+    assert_eq!(
+        (
+            again["transfers"].clone(),
+            again["unmatched_transfers"].clone()
+        ),
+        (0.into(), 0.into())
+    );
     assert_eq!(queue.messages().len(), 1);
 }
 

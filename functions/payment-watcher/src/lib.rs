@@ -3,19 +3,17 @@
 //! payment), matches them to withdrawals and SEP-31 transactions by memo, account and asset,
 //! records every payment (unmatched ones for the operator, unless paid before the first run),
 //! queues the paid withdrawals for the withdrawal processor and the paid SEP-31 transactions
-//! for the outgoing-payments worker. After a run that read every account to its end, it expires
-//! the SEP-31 transactions whose payment never came (`SEP31_PENDING_SENDER_SECONDS`, or their
-//! quote's expiry).
+//! for the outgoing-payments worker. A run that read every account to its end is noted, so that
+//! the expiry sweeper may end the withdrawals and SEP-31 transactions whose payment never came.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anchor_integrations::{register_integrations, Integration};
 use mooring::clock::Clock;
 use mooring::config::{AnchorConfig, Source};
 use mooring::horizon::Horizon;
-use mooring::payments::watcher::{ExpiryReport, PaymentWatcher, WatchReport};
-use mooring::payments::{PaymentsConfig, WorkerError};
+use mooring::payments::watcher::{PaymentWatcher, WatchReport};
+use mooring::payments::WorkerError;
 use mooring::queue::Queue;
 use mooring::startup::StartupError;
 use mooring::store::{Cursors, CustomerStore, IncomingPayments, TransactionStore};
@@ -27,7 +25,6 @@ pub struct Service<S, H, Q> {
     ports: Ports<S, H, Q>,
     fees: Arc<Integration<S>>,
     assets: Vec<mooring::config::AssetConfig>,
-    sender_wait: Duration,
 }
 
 impl<S, H, Q> Service<S, H, Q>
@@ -47,7 +44,6 @@ where
             self.assets.clone(),
             self.ports.clock.clone(),
         )
-        .with_sender_wait(self.sender_wait)
         .with_status_listener(self.ports.status_listener.clone())
     }
 }
@@ -64,8 +60,8 @@ pub struct Ports<S, H, Q> {
     pub status_listener: Arc<dyn StatusListener>,
 }
 
-/// Builds the watcher (once per cold start) over the anchor's integration (its fees), with the
-/// payment workers' settings (`SEP31_PENDING_SENDER_SECONDS`). Holds no secret.
+/// Builds the watcher (once per cold start) over the anchor's integration (its fees). Holds no
+/// secret.
 pub fn service<S, H, Q>(
     settings: &impl Source,
     anchor: &AnchorConfig,
@@ -80,12 +76,10 @@ where
         settings,
         anchor_integrations::Ports::new(&ports.store, &ports.clock),
     )?);
-    let payments = PaymentsConfig::from_source(settings)?;
     Ok(Service {
         ports,
         fees,
         assets: anchor.assets.clone(),
-        sender_wait: payments.sep31_pending_sender,
     })
 }
 
@@ -112,15 +106,6 @@ where
         tracing::error!(%error, "payment watcher run failed");
     })?;
     tracing::info!(?report, "payment watcher run");
-    // Only once every payment on the ledger was read: one still unread may pay a transaction
-    // about to expire.
-    let expiry = if report.caught_up() {
-        watcher.expire_receives().await.inspect_err(|error| {
-            tracing::error!(%error, "payment watcher: expiring SEP-31 transactions failed");
-        })?
-    } else {
-        ExpiryReport::default()
-    };
     Ok(serde_json::json!({
         "accounts": report.accounts,
         "records": report.records,
@@ -130,6 +115,6 @@ where
         "history": report.history,
         "conflicts": report.conflicts,
         "behind": report.behind,
-        "expired": expiry.expired,
+        "caught_up": report.caught_up(),
     }))
 }

@@ -60,11 +60,13 @@ async fn a_run_watches_each_receiving_account() {
     assert_eq!(report["accounts"], 1);
 }
 
+/// A run that read every account to its end is noted for the expiry sweeper, which ends the
+/// withdrawals and SEP-31 transactions never paid only once the watcher read past their deadline.
 #[tokio::test]
-async fn a_run_expires_sep31_transactions_never_paid_after_the_configured_wait() {
-    use mooring::model::{withdraw_memo, Kind, Protocol, Transaction, TransactionStatus, UserKey};
-    use mooring::stellar::Asset;
-    use mooring::store::TransactionStore;
+async fn a_run_that_caught_up_is_noted_for_the_expiry_sweeper() {
+    use mooring::horizon::{PaymentKind, PaymentRecord};
+    use mooring::payments::watcher::caught_up_at;
+    use mooring::stellar::{Asset, Memo};
     use mooring::time::Timestamp;
 
     let distribution = key(20).account_id();
@@ -80,55 +82,73 @@ async fn a_run_expires_sep31_transactions_never_paid_after_the_configured_wait()
         ("NETWORK_PASSPHRASE", Network::TESTNET_PASSPHRASE),
         ("SIGNING_KEY", &key(1).account_id().to_string()),
         ("ASSETS", &assets),
-        ("SEP31_PENDING_SENDER_SECONDS", "3600"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_string()))
     .collect();
     let store = Arc::new(InMemoryStore::default());
+    let clock = Arc::new(FixedClock::at(NOW));
     let service = payment_watcher::service(
         &settings,
         &AnchorConfig::from_source(&settings).unwrap(),
         payment_watcher::Ports {
             store: store.clone(),
-            horizon: ledger,
+            horizon: ledger.clone(),
             withdrawals: Arc::new(InMemoryQueue::default()),
             outgoing: Arc::new(InMemoryQueue::default()),
-            clock: Arc::new(FixedClock::at(NOW)),
+            clock: clock.clone(),
             status_listener: mooring::transfer::callback::no_listener(),
         },
     )
     .unwrap();
-    assert_eq!(service.watcher().receiving_accounts(), [distribution]);
-    let mut ids = Vec::new();
-    for started in [NOW - 3600, NOW - 60] {
-        let mut tx = Transaction::new(
-            Protocol::Sep31,
-            Kind::Receive,
-            TransactionStatus::PendingSender,
-            UserKey {
-                account: key(40).account_id(),
-                memo: None,
-            },
-            Asset::credit("USDC", issuer).unwrap(),
-            Timestamp::from_secs(started),
-        );
-        tx.amount_in = Some("10".parse().unwrap());
-        tx.receiving_account = Some(distribution);
-        tx.receiving_memo_type = Some("hash".into());
-        tx.receiving_memo = Some(withdraw_memo(&tx.id));
-        store.insert(&tx).await.unwrap();
-        ids.push(tx.id);
-    }
     let event: serde_json::Value =
         serde_json::from_str(include_str!("events/schedule.json")).unwrap();
+    let report = payment_watcher::handle(&service, event.clone())
+        .await
+        .unwrap();
+    assert_eq!(report["caught_up"], true, "{report}");
+    assert_eq!(
+        caught_up_at(&*store).await.unwrap(),
+        Some(Timestamp::from_secs(NOW))
+    );
+
+    // Two payments, a run reading one: behind, so nothing new is noted.
+    let usdc = Asset::credit("USDC", issuer).unwrap();
+    for (n, memo) in [(1u8, "a"), (2, "b")] {
+        ledger.record_payment(PaymentRecord {
+            id: String::new(),
+            paging_token: String::new(),
+            kind: PaymentKind::Payment,
+            successful: true,
+            transaction_hash: hex_of(n),
+            from: Some(key(40).account_id()),
+            to: Some(distribution),
+            to_muxed_id: None,
+            asset: Some(usdc.clone()),
+            amount: Some("1".parse().unwrap()),
+            memo: Memo::Text(memo.into()),
+            return_memo: None,
+            fee_bump: false,
+            created_at: Timestamp::from_secs(NOW),
+        });
+    }
+    clock.set(NOW + 60);
+    let knobs = serde_json::json!({"page_limit": 1, "max_pages": 1});
+    let report = payment_watcher::handle(&service, knobs).await.unwrap();
+    assert_eq!(report["caught_up"], false, "{report}");
+    assert_eq!(
+        caught_up_at(&*store).await.unwrap(),
+        Some(Timestamp::from_secs(NOW))
+    );
     let report = payment_watcher::handle(&service, event).await.unwrap();
-    assert_eq!(report["expired"], 1, "{report}");
-    let status = |id: &str| {
-        let store = store.clone();
-        let id = id.to_owned();
-        async move { store.get(&id).await.unwrap().unwrap().status }
-    };
-    assert_eq!(status(&ids[0]).await, TransactionStatus::Expired);
-    assert_eq!(status(&ids[1]).await, TransactionStatus::PendingSender);
+    assert_eq!(report["caught_up"], true, "{report}");
+    assert_eq!(
+        caught_up_at(&*store).await.unwrap(),
+        Some(Timestamp::from_secs(NOW + 60))
+    );
+}
+
+/// A 64-hex-digit Stellar transaction hash made of byte `n`.
+fn hex_of(n: u8) -> String {
+    format!("{n:02x}").repeat(32)
 }

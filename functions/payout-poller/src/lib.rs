@@ -17,7 +17,7 @@ use mooring::payments::withdrawals::WithdrawalProcessor;
 use mooring::payments::{OutgoingProcessor, WorkerError};
 use mooring::queue::Queue;
 use mooring::startup::StartupError;
-use mooring::store::{CustomerStore, TransactionStore};
+use mooring::store::{Cursors, CustomerStore, TransactionStore};
 use mooring::time::Timestamp;
 use mooring::transfer::callback::StatusListener;
 use mooring::transfer::receive_release::ReceiveRelease;
@@ -52,7 +52,7 @@ pub fn service<S, Q>(
     ports: Ports<S, Q>,
 ) -> Result<Service<S, Q>, StartupError>
 where
-    S: TransactionStore + CustomerStore,
+    S: TransactionStore + Cursors + CustomerStore,
     Q: Queue,
 {
     let integration = Arc::new(register_integrations(
@@ -88,7 +88,7 @@ pub async fn handle<S, Q>(
     event: serde_json::Value,
 ) -> Result<serde_json::Value, WorkerError>
 where
-    S: TransactionStore + CustomerStore,
+    S: TransactionStore + Cursors + CustomerStore,
     Q: Queue,
 {
     let _ = event;

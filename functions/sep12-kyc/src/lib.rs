@@ -58,6 +58,7 @@ where
     )
     // A complete customer moves its SEP-6 transactions on (the KYC loop).
     .with_transfer_assets(anchor.assets.clone())
+    .with_expiry(anchor.expiry.clone())
     .with_status_listener(ports.status_listener))
 }
 

@@ -68,7 +68,8 @@ where
             config,
             signers,
             ports.clock,
-        ),
+        )
+        .with_expiry(anchor.expiry.clone()),
         parallel,
     })
 }

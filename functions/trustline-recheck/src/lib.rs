@@ -8,7 +8,7 @@ use mooring::clock::Clock;
 use mooring::horizon::Horizon;
 use mooring::payments::{RecheckReport, TrustlineRecheck, WorkerError};
 use mooring::queue::Queue;
-use mooring::store::TransactionStore;
+use mooring::store::{Cursors, TransactionStore};
 
 pub type Service<S, H, Q> = TrustlineRecheck<S, H, Q>;
 
@@ -22,7 +22,7 @@ pub struct Ports<S, H, Q> {
 /// Builds the re-check (once per cold start). Holds no secret.
 pub fn service<S, H, Q>(ports: Ports<S, H, Q>) -> Service<S, H, Q>
 where
-    S: TransactionStore,
+    S: TransactionStore + Cursors,
     H: Horizon,
     Q: Queue,
 {
@@ -35,7 +35,7 @@ pub async fn handle<S, H, Q>(
     event: serde_json::Value,
 ) -> Result<serde_json::Value, WorkerError>
 where
-    S: TransactionStore,
+    S: TransactionStore + Cursors,
     H: Horizon,
     Q: Queue,
 {

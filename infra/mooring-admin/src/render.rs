@@ -279,18 +279,38 @@ fn incoming(payments: &[IncomingPayment], more: bool) -> String {
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default();
+            // Money that arrived off chain: the rail's amount, payer and reference.
+            let (amount, from, memo) = match &p.off_chain {
+                Some(transfer) => (
+                    format!(
+                        "{} {}",
+                        transfer.amount,
+                        transfer.currency.as_deref().unwrap_or("(off chain)")
+                    ),
+                    clip(transfer.sender.as_deref().unwrap_or_default(), 24),
+                    format!(
+                        "reference:{}",
+                        clip(transfer.reference.as_deref().unwrap_or_default(), 24)
+                    ),
+                ),
+                None => (
+                    format!("{} {}", p.amount, p.asset.code()),
+                    p.from
+                        .map(|a| short_account(&a.to_string()))
+                        .unwrap_or_default(),
+                    match &p.memo {
+                        Some(memo) => format!("{}:{}", p.memo_type, clip(memo, 24)),
+                        None => p.memo_type.clone(),
+                    },
+                ),
+            };
             vec![
                 p.id.clone(),
                 p.created_at.to_string(),
                 outcome,
-                format!("{} {}", p.amount, p.asset.code()),
-                p.from
-                    .map(|a| short_account(&a.to_string()))
-                    .unwrap_or_default(),
-                match &p.memo {
-                    Some(memo) => format!("{}:{}", p.memo_type, clip(memo, 24)),
-                    None => p.memo_type.clone(),
-                },
+                amount,
+                from,
+                memo,
                 p.transaction_id.clone().unwrap_or_default(),
                 clip(p.note.as_deref().unwrap_or_default(), 60),
             ]
@@ -544,6 +564,7 @@ mod tests {
             from: Some(account),
             asset: sample().asset,
             amount: Amount::from_stroops(500_000_000),
+            off_chain: None,
             memo_type: "text".into(),
             memo: Some("MOOR-7".into()),
             created_at: Timestamp::from_secs(NOW),

@@ -125,6 +125,9 @@ pub struct AnchorConfig {
     pub assets: Vec<AssetConfig>,
     /// `[DOCUMENTATION]` of stellar.toml: `ORG_*` variables, keyed by their toml name.
     pub documentation: BTreeMap<&'static str, String>,
+    /// How long transactions may wait on their users (`EXPIRE_*_AFTER_SECONDS`, ...): read by
+    /// every function that moves a transaction into a waiting status, which sets its deadline.
+    pub expiry: crate::lifecycle::expiry::ExpiryConfig,
 }
 
 /// The `[DOCUMENTATION]` keys of SEP-1, each read from the variable of the same name.
@@ -246,6 +249,7 @@ impl AnchorConfig {
             horizon_url,
             assets,
             documentation,
+            expiry: crate::lifecycle::expiry::ExpiryConfig::from_source(src)?,
         })
     }
 

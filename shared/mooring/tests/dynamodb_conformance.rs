@@ -492,6 +492,7 @@ fn payment(outcome: PaymentOutcome) -> IncomingPayment {
         transaction_id: None,
         note: None,
         recorded_at: recorded,
+        off_chain: None,
     }
 }
 

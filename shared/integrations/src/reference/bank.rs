@@ -4,7 +4,8 @@
 //! checked before use.
 //!
 //! * `GET /transfers?reference=R` -> `{"transfers": [{"id", "reference", "amount", "currency", ...}]}`,
-//!   oldest first;
+//!   oldest first; `GET /transfers?since=N&limit=L`: every transfer after id `N` (the feed of
+//!   incoming money, [`feed`]);
 //! * `POST /payouts {"reference", "amount", "account"}` -> 201 (new) or 200 (the same payout again:
 //!   the bank pays a reference once), 409 when the reference was paid with other details, 422
 //!   `{"error": "account <x> is closed", "code": "account_closed"}` when the bank refuses the
@@ -82,6 +83,11 @@ pub struct Transfer {
     pub id: String,
     pub reference: String,
     pub amount: Amount,
+    pub currency: Option<String>,
+    /// Who paid it, when the payer gave it.
+    pub sender: Option<String>,
+    /// When the bank received it (`created_at`), when readable.
+    pub received_at: Option<mooring::time::Timestamp>,
 }
 
 /// Money the bank paid out for a reference.
@@ -104,6 +110,12 @@ struct RawRecord {
     reference: String,
     #[serde(default)]
     amount: Option<serde_json::Value>,
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    sender: Option<String>,
+    #[serde(default)]
+    created_at: Option<String>,
 }
 
 impl RawRecord {
@@ -222,11 +234,11 @@ impl DemoBank {
     async fn get(
         &self,
         path: &str,
-        reference: &str,
+        query: &[(&str, &str)],
         what: &str,
     ) -> Result<Vec<u8>, IntegrationError> {
         let query = form_urlencoded::Serializer::new(String::new())
-            .append_pair("reference", reference)
+            .extend_pairs(query)
             .finish();
         let response = self
             .client
@@ -244,38 +256,33 @@ impl DemoBank {
 
     /// The transfers that arrived with `reference`, oldest first.
     pub async fn transfers(&self, reference: &str) -> Result<Vec<Transfer>, IntegrationError> {
-        let body = self.get("/transfers", reference, "transfers").await?;
-        let listed: Transfers =
-            serde_json::from_slice(&body).map_err(|e| unavailable("transfers", e))?;
-        let mut transfers = Vec::new();
-        for record in listed.transfers {
-            if record.reference != reference {
-                continue;
-            }
-            let amount = match &record.amount {
-                Some(serde_json::Value::String(s)) => s.parse::<Amount>().ok(),
-                Some(serde_json::Value::Number(n)) => n.to_string().parse::<Amount>().ok(),
-                _ => None,
-            };
-            let Some(amount) = amount else {
-                tracing::warn!(
-                    transfer = %record.id(),
-                    "demo bank transfer with an unreadable amount, ignored"
-                );
-                continue;
-            };
-            transfers.push(Transfer {
-                id: record.id(),
-                reference: record.reference,
-                amount,
-            });
-        }
-        Ok(transfers)
+        let body = self
+            .get("/transfers", &[("reference", reference)], "transfers")
+            .await?;
+        Ok(read_transfers(&body)?
+            .into_iter()
+            .filter(|transfer| transfer.reference == reference)
+            .collect())
+    }
+
+    /// The transfers that arrived after the one with id `since` (0: from the first), oldest
+    /// first, at most `limit`.
+    pub async fn transfers_after(
+        &self,
+        since: u64,
+        limit: u32,
+    ) -> Result<Vec<Transfer>, IntegrationError> {
+        let (since, limit) = (since.to_string(), limit.to_string());
+        let query = [("since", since.as_str()), ("limit", limit.as_str())];
+        let body = self.get("/transfers", &query, "transfers").await?;
+        read_transfers(&body)
     }
 
     /// The payout made for `reference`, if any.
     pub async fn payout(&self, reference: &str) -> Result<Option<Payout>, IntegrationError> {
-        let body = self.get("/payouts", reference, "payouts").await?;
+        let body = self
+            .get("/payouts", &[("reference", reference)], "payouts")
+            .await?;
         let listed: Payouts =
             serde_json::from_slice(&body).map_err(|e| unavailable("payouts", e))?;
         Ok(listed
@@ -337,6 +344,40 @@ impl DemoBank {
             status => Err(unavailable("payout", format!("HTTP {status}")).into()),
         }
     }
+}
+
+/// The transfers of a `{"transfers": [...]}` answer; one with an unreadable amount is left out
+/// (logged).
+fn read_transfers(body: &[u8]) -> Result<Vec<Transfer>, IntegrationError> {
+    let listed: Transfers =
+        serde_json::from_slice(body).map_err(|e| unavailable("transfers", e))?;
+    let mut transfers = Vec::new();
+    for record in listed.transfers {
+        let amount = match &record.amount {
+            Some(serde_json::Value::String(s)) => s.parse::<Amount>().ok(),
+            Some(serde_json::Value::Number(n)) => n.to_string().parse::<Amount>().ok(),
+            _ => None,
+        };
+        let Some(amount) = amount else {
+            tracing::warn!(
+                transfer = %record.id(),
+                "demo bank transfer with an unreadable amount, ignored"
+            );
+            continue;
+        };
+        transfers.push(Transfer {
+            id: record.id(),
+            received_at: record
+                .created_at
+                .as_deref()
+                .and_then(mooring::time::Timestamp::parse_rfc3339),
+            reference: record.reference,
+            amount,
+            currency: record.currency,
+            sender: record.sender,
+        });
+    }
+    Ok(transfers)
 }
 
 /// How many deposits are looked up at the bank at once.
@@ -539,5 +580,6 @@ async fn payout_of(
     (transaction_id, payout)
 }
 
+pub(crate) mod feed;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -38,8 +38,8 @@ use std::collections::BTreeMap;
 use mooring::i18n::Lang;
 use mooring::integrations::{
     CompletedPayout, CustomerIntegration, CustomerUpdate, DepositIntegration, FeeIntegration,
-    FieldKind, FlowContext, Form, FormField, FormValues, Instruction, Instructions,
-    IntegrationError, InteractiveFlow, Operation, Page, PageContent, ReceivedDeposit,
+    FieldKind, FlowContext, Form, FormField, FormValues, IncomingTransfer, Instruction,
+    Instructions, IntegrationError, InteractiveFlow, Operation, Page, PageContent, ReceivedDeposit,
     WithdrawalIntegration, WithdrawalOutcome,
 };
 use mooring::model::{Transaction, UserKey};
@@ -69,6 +69,17 @@ pub fn deposit_reference(transaction_id: &str) -> String {
         .take(8)
         .collect();
     format!("MOOR-{}", hex.to_ascii_uppercase())
+}
+
+/// Whether a bank transfer's reference has the form of [`deposit_reference`] (`MOOR-` and 8
+/// upper-case hex digits): only such a reference can name a deposit.
+pub fn is_deposit_reference(reference: &str) -> bool {
+    reference.strip_prefix("MOOR-").is_some_and(|hex| {
+        hex.len() == 8
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+    })
 }
 
 /// A bank account number as shown back to its owner: `****` and its last 4 characters.
@@ -462,6 +473,17 @@ impl<S: CustomerStore> DepositIntegration for Anchor<S> {
         pending: &[Transaction],
     ) -> Result<Vec<ReceivedDeposit>, IntegrationError> {
         self.received_deposits(pending).await
+    }
+
+    /// The demo bank's feed of incoming transfers ([`crate::reference::bank::feed`]): a
+    /// reference not of the deposits' form names no deposit; a transfer after the first with
+    /// its reference repeats it (the first pays the deposit, as `poll_pending_deposits`
+    /// counts); the first may pay the deposit.
+    async fn incoming_transfers(
+        &self,
+        after: Option<&str>,
+    ) -> Result<Vec<IncomingTransfer>, IntegrationError> {
+        self.transfer_feed(after).await
     }
 
     async fn after_deposit(&self, transaction: &Transaction) -> Result<(), IntegrationError> {

@@ -24,8 +24,9 @@ use serde::Serialize;
 use super::IntegrationError;
 use crate::config::{AssetConfig, TransferLimits};
 use crate::i18n::Lang;
-use crate::model::{Transaction, UserKey};
+use crate::model::{OffChainTransfer, Transaction, UserKey};
 use crate::stellar::Amount;
+use crate::time::Timestamp;
 
 /// One page of the interactive flow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,6 +237,23 @@ pub trait DepositIntegration: InteractiveFlow {
         async { Ok(Vec::new()) }
     }
 
+    /// The rail's feed of incoming money, for the money no deposit takes: the transfers that
+    /// arrived after `after` (a [`IncomingTransfer::cursor`] this hook answered before; `None`:
+    /// from the first), oldest first, a page at a time (empty: nothing new). For each, the
+    /// integration says whether it may pay a deposit ([`TransferClaim`]). The deposit poller
+    /// records those that pay none for the operator (`IncomingPayments`, once per transfer id):
+    /// a transfer whose reference names no deposit at once, a repeat of a reference already
+    /// paid at once, and a transfer that may pay a deposit once every waiting deposit was shown
+    /// to [`poll_pending_deposits`](Self::poll_pending_deposits) after it arrived and none took
+    /// it (no deposit's `external_transaction_id` is its id). The default reports none.
+    fn incoming_transfers(
+        &self,
+        after: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<IncomingTransfer>, IntegrationError>> + Send {
+        let _ = after;
+        async { Ok(Vec::new()) }
+    }
+
     /// Called once after a deposit's Stellar payment succeeded (status `completed`), e.g. to
     /// notify the user. An error is logged; the deposit stays completed.
     fn after_deposit(
@@ -257,6 +275,33 @@ pub struct ReceivedDeposit {
     pub amount_fee: Option<Amount>,
     /// The bank's reference of the incoming transfer.
     pub external_transaction_id: Option<String>,
+}
+
+/// Money that arrived on the anchor's off-chain rail (answer of `incoming_transfers`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingTransfer {
+    /// The transfer: the rail's id (the `external_transaction_id` that
+    /// `poll_pending_deposits` reports when it pays a deposit), reference, amount, payer.
+    pub transfer: OffChainTransfer,
+    /// Where the feed resumes after this transfer (the next call's `after`).
+    pub cursor: String,
+    /// When the rail received it (by the rail's clock).
+    pub received_at: Timestamp,
+    pub claim: TransferClaim,
+}
+
+/// Whether an incoming transfer may pay a deposit, as the integration can tell from the
+/// transfer alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferClaim {
+    /// It pays the deposit its reference names if that deposit waits for it (then
+    /// `poll_pending_deposits` reports the deposit with this transfer's id).
+    MayPayDeposit,
+    /// Its reference cannot name a deposit (none, or not in the rail's form).
+    NamesNoDeposit,
+    /// An earlier transfer with the same reference (`first`, its id) is the one that pays the
+    /// deposit: this one pays nothing.
+    Repeats { first: String },
 }
 
 /// What became of a withdrawal's off-chain payout (answer of `process_withdrawal`).

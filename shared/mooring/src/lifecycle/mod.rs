@@ -2,4 +2,5 @@
 //! that no wallet or worker moves it out of by itself — expiry of abandoned transactions,
 //! refunds, and the operator's actions (`mooring-admin`).
 
+pub mod expiry;
 pub mod operator;

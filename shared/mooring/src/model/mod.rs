@@ -7,7 +7,7 @@ mod quote;
 mod transaction;
 
 pub use customer::{Customer, CustomerStatus, FieldRejection};
-pub use payment::{IncomingPayment, PaymentOutcome};
+pub use payment::{IncomingPayment, OffChainTransfer, PaymentOutcome};
 pub use quote::{Quote, QuoteContext, QuoteFee, QuoteFeeDetail};
 pub use transaction::{
     receiving_key as transaction_receiving_key, withdraw_memo, FeeDetails, FeeItem, HistoryEntry,

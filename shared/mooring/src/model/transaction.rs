@@ -127,6 +127,19 @@ impl TransactionStatus {
         }
     }
 
+    /// The statuses that wait on the user (or, SEP-31, the sending anchor) and end after a
+    /// configured time (`lifecycle::expiry`): the only ones in which a transaction shows the
+    /// deadline, `user_action_required_by` (SEP-24: "omitted for all other" statuses).
+    pub fn has_deadline(self) -> bool {
+        matches!(
+            self,
+            Self::Incomplete
+                | Self::PendingUserTransferStart
+                | Self::PendingSender
+                | Self::PendingTrust
+        )
+    }
+
     /// Final statuses: nothing moves a transaction out of them.
     pub fn is_final(self) -> bool {
         matches!(
@@ -294,8 +307,15 @@ pub struct Transaction {
     pub updated_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<Timestamp>,
+    /// The deadline of a status that waits on the user ([`TransactionStatus::has_deadline`]):
+    /// when the expiry sweeper ends the transaction. Set on entering such a status; cleared by
+    /// the stores' write of a change to any other status ([`Transaction::note_write`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_action_required_by: Option<Timestamp>,
+    /// When the SEP-38 quote the transaction is bound to expires: the user's funds must arrive
+    /// before it. (Transactions stored before this field kept it in `user_action_required_by`.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote_expires_at: Option<Timestamp>,
 
     /// Hash of the Stellar transaction that completed the deposit / paid the withdrawal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -423,6 +443,7 @@ impl Transaction {
             updated_at: now,
             completed_at: None,
             user_action_required_by: None,
+            quote_expires_at: None,
             stellar_transaction_id: None,
             external_transaction_id: None,
             refunds: None,
@@ -478,13 +499,24 @@ impl Transaction {
 
     /// What a store does before it writes the transaction over the version read in status
     /// `expected`: a status change that no [`record`](Self::record) described yet gets an
-    /// entry by [`SYSTEM_ACTOR`], noted with the `status_message`.
+    /// entry by [`SYSTEM_ACTOR`], noted with the `status_message`; a change to a status without
+    /// a deadline drops `user_action_required_by`, whoever wrote it (a status with one gets
+    /// its deadline from the code that moves the transaction there, which knows the time).
     pub fn note_write(&mut self, expected: TransactionStatus) {
+        if self.status != expected && !self.status.has_deadline() {
+            self.user_action_required_by = None;
+        }
         let version = self.version + 1;
         let recorded = self.history.last().is_some_and(|e| e.version == version);
         if self.status != expected && !recorded {
             self.record(expected, SYSTEM_ACTOR, self.status_message.clone());
         }
+    }
+
+    /// When the quote the transaction is bound to expires, if it is bound to one.
+    pub fn quote_deadline(&self) -> Option<Timestamp> {
+        self.quote_id.as_ref()?;
+        self.quote_expires_at.or(self.user_action_required_by)
     }
 
     /// The key under which incoming payments are matched: `account#memo_type#memo`.

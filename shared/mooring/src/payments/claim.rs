@@ -26,15 +26,15 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use super::withdrawals::{
-    RecoveryReport, DEFAULT_BATCH, DEFAULT_MAX_SCAN, DEFAULT_STALE_CLAIM_SECS,
-    PAYOUT_FAILED_MESSAGE,
+    RecoveryReport, DEFAULT_BATCH, DEFAULT_STALE_CLAIM_SECS, PAYOUT_FAILED_MESSAGE,
 };
 use super::WorkerError;
 use crate::clock::Clock;
 use crate::integrations::IntegrationError;
 use crate::model::{Kind, Transaction, TransactionStatus};
 use crate::queue::{Queue, QueueMessage};
-use crate::store::{StoreError, TransactionStore};
+use crate::store::scan::{scan_name, scan_status, ScanPlan};
+use crate::store::{Cursors, StoreError, TransactionStore};
 use crate::time::Timestamp;
 use crate::transfer::callback::{no_listener, StatusListener};
 
@@ -173,10 +173,9 @@ pub(super) struct Claims<S> {
     clock: Arc<dyn Clock>,
     /// After this long an unfinished claim (or an unclaimed transaction) counts as stalled.
     pub(super) stale_claim_secs: u64,
-    /// Transactions per store page (and per `poll_outgoing_transactions` call).
+    /// Transactions per store page (and per `poll_outgoing_transactions` call); a scheduled
+    /// run reads at most three pages per kind and status ([`Claims::scan`]).
     pub(super) batch: usize,
-    /// Transactions a scheduled run looks at, per kind and status.
-    pub(super) max_scan: usize,
     working: TransactionStatus,
     label: &'static str,
     /// Told of every status this lifecycle writes (SEP-31: the sending anchor's callback).
@@ -184,8 +183,7 @@ pub(super) struct Claims<S> {
 }
 
 impl<S: TransactionStore> Claims<S> {
-    /// With the default limits ([`DEFAULT_STALE_CLAIM_SECS`], [`DEFAULT_BATCH`],
-    /// [`DEFAULT_MAX_SCAN`]).
+    /// With the default limits ([`DEFAULT_STALE_CLAIM_SECS`], [`DEFAULT_BATCH`]).
     pub(super) fn new(
         store: Arc<S>,
         clock: Arc<dyn Clock>,
@@ -197,7 +195,6 @@ impl<S: TransactionStore> Claims<S> {
             clock,
             stale_claim_secs: DEFAULT_STALE_CLAIM_SECS,
             batch: DEFAULT_BATCH,
-            max_scan: DEFAULT_MAX_SCAN,
             working,
             label,
             listener: no_listener(),
@@ -363,6 +360,23 @@ impl<S: TransactionStore> Claims<S> {
     /// older than the stale limit goes to `pending_external` for the operator; an unclaimed
     /// transaction not updated for that long is sent to `queue` again (its message was lost;
     /// the worker is idempotent), logged as "`{lost}` never processed".
+    /// A scheduled run's share of the transactions of `kind` in `status`: bounded and fair
+    /// ([`scan_status`]: the newest page and the next pages of a rotation), read before any is
+    /// changed; `worker` names the scan's saved rotation.
+    pub(super) async fn scan(
+        &self,
+        worker: &str,
+        kind: Kind,
+        status: TransactionStatus,
+    ) -> Result<Vec<Transaction>, WorkerError>
+    where
+        S: Cursors,
+    {
+        let name = scan_name(worker, kind, status);
+        let plan = ScanPlan::newest_first(self.batch);
+        Ok(scan_status(&*self.store, &name, kind, status, &plan, self.now()).await?)
+    }
+
     pub(super) async fn recover<Q: Queue>(
         &self,
         waiting: impl IntoIterator<Item = Transaction>,

@@ -29,10 +29,6 @@ pub struct PaymentsConfig {
     /// SEP-24 features the submitter honours (`SEP24_ACCOUNT_CREATION`,
     /// `SEP24_CLAIMABLE_BALANCES`).
     pub sep24: Sep24Config,
-    /// How long a SEP-31 transaction waits in `pending_sender` for the sending anchor's payment
-    /// before the payment watcher expires it (`SEP31_PENDING_SENDER_SECONDS`, default 86400);
-    /// one bound to a quote expires with the quote.
-    pub sep31_pending_sender: Duration,
 }
 
 impl PaymentsConfig {
@@ -78,7 +74,6 @@ impl PaymentsConfig {
             tx_timeout: seconds(src, "STELLAR_TX_TIMEOUT_SECONDS", 300)?,
             lease: seconds(src, "CHANNEL_LEASE_SECONDS", 60)?,
             sep24: Sep24Config::from_source(src)?,
-            sep31_pending_sender: seconds(src, "SEP31_PENDING_SENDER_SECONDS", 86_400)?,
         })
     }
 }
@@ -219,14 +214,12 @@ mod tests {
         assert_eq!(config.tx_timeout, Duration::from_secs(300));
         assert_eq!(config.lease, Duration::from_secs(60));
         assert!(config.sep24.account_creation);
-        assert_eq!(config.sep31_pending_sender, Duration::from_secs(86_400));
         for (name, value) in [
             ("CHANNEL_COUNT", "0"),
             ("CHANNEL_COUNT", "x"),
             ("ACCOUNT_STARTING_BALANCE", "0.5"),
             ("STELLAR_BASE_FEE", "99"),
             ("STELLAR_TX_TIMEOUT_SECONDS", "0"),
-            ("SEP31_PENDING_SENDER_SECONDS", "0"),
         ] {
             let error = PaymentsConfig::from_source(&src(&[(name, value)]))
                 .unwrap_err()

@@ -6,21 +6,40 @@
 //! It also re-queues deposits that have sat in `pending_anchor` for a while (a message lost
 //! between the write and the send, or dead-lettered and since fixed), each at most once per
 //! `requeue_after`: the submitter picks up where the stored state says.
+//!
+//! Then it reads the rail's feed of incoming transfers and records, for the operator, the money
+//! that pays no deposit ([`super::offchain`]).
+//!
+//! Each run's work is bounded and fair ([`scan_status`]): per kind and status, the newest page
+//! and the next pages of a rotation saved between runs, so a deposit that just arrived is
+//! looked at on the next run however many abandoned ones wait before it (the expiry sweeper
+//! ends those), and every waiting deposit within one lap of the rotation.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{asset_config, list_deposits, WorkerError};
+use super::offchain::UnmatchedTransfers;
+use super::{asset_config, WorkerError};
 use crate::clock::Clock;
 use crate::config::AssetConfig;
 use crate::integrations::{
     DepositIntegration, FeeIntegration, FeeRequest, Operation, ReceivedDeposit,
 };
-use crate::model::{FeeDetails, Transaction, TransactionStatus};
+use crate::model::{FeeDetails, Kind, Transaction, TransactionStatus};
 use crate::queue::{Queue, QueueMessage};
 use crate::stellar::Amount;
-use crate::store::{StoreError, TransactionStore};
+use crate::store::scan::{scan_name, scan_status, ScanPlan};
+use crate::store::{Cursors, IncomingPayments, StoreError, TransactionStore};
 use crate::time::Timestamp;
+
+/// The name of the poller's scans ([`scan_name`]).
+pub const WORKER: &str = "deposit-poller";
+
+/// The statuses in which a deposit waits for its off-chain funds.
+pub const WAITING: [TransactionStatus; 2] = [
+    TransactionStatus::PendingUserTransferStart,
+    TransactionStatus::PendingExternal,
+];
 
 /// What one run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,6 +59,10 @@ pub struct PollReport {
     pub requeued: usize,
     /// Messages that could not be sent (their deposits are re-queued by a later run).
     pub send_failures: usize,
+    /// Incoming off-chain transfers read from the rail's feed.
+    pub transfers: usize,
+    /// Of those, recorded for the operator by this run: they pay no deposit.
+    pub unmatched_transfers: usize,
 }
 
 pub struct DepositPoller<S, Q, I> {
@@ -49,13 +72,12 @@ pub struct DepositPoller<S, Q, I> {
     assets: Vec<AssetConfig>,
     clock: Arc<dyn Clock>,
     page_size: usize,
-    max_pages: usize,
     requeue_after: Duration,
 }
 
 impl<S, Q, I> DepositPoller<S, Q, I>
 where
-    S: TransactionStore,
+    S: TransactionStore + Cursors + IncomingPayments,
     Q: Queue,
     I: DepositIntegration + FeeIntegration,
 {
@@ -74,12 +96,12 @@ where
             assets,
             clock,
             page_size: 50,
-            max_pages: 40,
             requeue_after: Duration::from_secs(300),
         }
     }
 
-    /// Deposits per `poll_pending_deposits` call (default 50).
+    /// Deposits per `poll_pending_deposits` call, and per page of the scans (default 50: a run
+    /// reads at most three pages per kind and status).
     pub fn with_page_size(mut self, page_size: usize) -> Self {
         self.page_size = page_size.max(1);
         self
@@ -94,12 +116,8 @@ where
     /// One run: `pending_user_transfer_start`, then `pending_external`, then the stuck ones.
     pub async fn poll_deposits(&self) -> Result<PollReport, WorkerError> {
         let mut report = PollReport::default();
-        for status in [
-            TransactionStatus::PendingUserTransferStart,
-            TransactionStatus::PendingExternal,
-        ] {
-            let pending =
-                list_deposits(&*self.store, status, self.page_size, self.max_pages).await?;
+        for status in WAITING {
+            let pending = self.scan(status).await?;
             for page in pending.chunks(self.page_size) {
                 report.pending += page.len();
                 let received = self.integration.poll_pending_deposits(page).await?;
@@ -109,8 +127,28 @@ where
             }
         }
         self.requeue_stuck(&mut report).await?;
+        UnmatchedTransfers {
+            store: &*self.store,
+            integration: &*self.integration,
+            assets: &self.assets,
+            now: Timestamp::from_secs(self.clock.now()),
+        }
+        .run(&mut report)
+        .await?;
         tracing::info!(?report, "deposit poll");
         Ok(report)
+    }
+
+    /// This run's share of the deposits (plain and exchange) in `status`.
+    async fn scan(&self, status: TransactionStatus) -> Result<Vec<Transaction>, WorkerError> {
+        let plan = ScanPlan::newest_first(self.page_size);
+        let now = Timestamp::from_secs(self.clock.now());
+        let mut all = Vec::new();
+        for kind in Kind::DEPOSITS {
+            let name = scan_name(WORKER, kind, status);
+            all.extend(scan_status(&*self.store, &name, kind, status, &plan, now).await?);
+        }
+        Ok(all)
     }
 
     async fn receive(
@@ -248,13 +286,7 @@ where
             .now()
             .saturating_sub(self.requeue_after.as_secs());
         let cutoff = Timestamp::from_secs(cutoff);
-        let stuck = list_deposits(
-            &*self.store,
-            TransactionStatus::PendingAnchor,
-            self.page_size,
-            self.max_pages,
-        )
-        .await?;
+        let stuck = self.scan(TransactionStatus::PendingAnchor).await?;
         for read in stuck.iter().filter(|t| t.updated_at < cutoff) {
             // Touch it first (conditional, status unchanged), so that it is sent again at most
             // once per `requeue_after` however often the poller runs.
@@ -294,7 +326,7 @@ enum Refusal {
 }
 
 /// A deposit bound to a SEP-38 quote goes on only if the funds are exactly the quote's
-/// sell_amount and arrived before the quote expired (`user_action_required_by`); otherwise the
+/// sell_amount and arrived before the quote expired ([`Transaction::quote_deadline`]); otherwise the
 /// funds are held for the operator.
 fn quoted(read: &Transaction, deposit: &ReceivedDeposit, now: Timestamp) -> Result<(), Refusal> {
     let expected = read.amount_in.map(|a| a.to_string()).unwrap_or_default();
@@ -304,10 +336,7 @@ fn quoted(read: &Transaction, deposit: &ReceivedDeposit, now: Timestamp) -> Resu
             deposit.amount_in
         )));
     }
-    if read
-        .user_action_required_by
-        .is_some_and(|deadline| now > deadline)
-    {
+    if read.quote_deadline().is_some_and(|deadline| now > deadline) {
         return Err(Refusal::Hold(format!(
             "Received {} after the quote expired; held for review by the anchor.",
             deposit.amount_in

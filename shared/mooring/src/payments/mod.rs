@@ -23,6 +23,7 @@
 mod claim;
 pub mod config;
 pub mod deposit_poller;
+pub mod offchain;
 pub mod outgoing;
 pub mod submitter;
 pub mod trustlines;
@@ -35,10 +36,9 @@ mod tests;
 use crate::config::AssetConfig;
 use crate::horizon::HorizonError;
 use crate::integrations::IntegrationError;
-use crate::model::{Kind, Transaction, TransactionStatus};
 use crate::queue::QueueError;
 use crate::stellar::Asset;
-use crate::store::{StoreError, TransactionStore};
+use crate::store::StoreError;
 
 pub use config::{channel_accounts, channel_keypair, PaymentsConfig, Signers};
 pub use deposit_poller::{DepositPoller, PollReport};
@@ -67,51 +67,6 @@ pub enum WorkerError {
     /// unknown): retry later.
     #[error("not finished yet: {0}")]
     Pending(String),
-}
-
-/// Every deposit (plain or exchange) in `status`: [`list_all`] of each of [`Kind::DEPOSITS`].
-pub async fn list_deposits<S: TransactionStore>(
-    store: &S,
-    status: TransactionStatus,
-    page_size: usize,
-    max_pages: usize,
-) -> Result<Vec<Transaction>, WorkerError> {
-    let mut all = Vec::new();
-    for kind in Kind::DEPOSITS {
-        all.extend(list_all(store, kind, status, page_size, max_pages).await?);
-    }
-    Ok(all)
-}
-
-/// Every transaction of `kind` in `status`, oldest first, read page by page before the caller
-/// changes any (a cursor may not survive the listing changing under it), at most
-/// `page_size × max_pages`. A cursor that stopped being valid (another worker moved
-/// transactions meanwhile) ends the listing early: the rest waits for the next run.
-pub async fn list_all<S: TransactionStore>(
-    store: &S,
-    kind: Kind,
-    status: TransactionStatus,
-    page_size: usize,
-    max_pages: usize,
-) -> Result<Vec<Transaction>, WorkerError> {
-    let mut all = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..max_pages {
-        let page = match store
-            .list_by_status(kind, status, page_size, cursor.as_deref())
-            .await
-        {
-            Ok(page) => page,
-            Err(StoreError::InvalidCursor) if cursor.is_some() => break,
-            Err(error) => return Err(error.into()),
-        };
-        all.extend(page.items);
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    Ok(all)
 }
 
 /// The configured asset of a transaction's asset (code and issuer).

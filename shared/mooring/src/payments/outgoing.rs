@@ -46,7 +46,7 @@ use crate::clock::Clock;
 use crate::integrations::{InfoField, OutgoingOutcome, ReceiveIntegration};
 use crate::model::{Kind, Transaction, TransactionStatus};
 use crate::queue::{Queue, QueueMessage};
-use crate::store::TransactionStore;
+use crate::store::{Cursors, TransactionStore};
 use crate::transfer::callback::StatusListener;
 
 /// What `process_outgoing` did with a message.
@@ -178,18 +178,20 @@ where
     pub async fn recover_stalled_outgoing<Q: Queue>(
         &self,
         outgoing: &Q,
-    ) -> Result<RecoveryReport, WorkerError> {
+    ) -> Result<RecoveryReport, WorkerError>
+    where
+        S: Cursors,
+    {
         let mut report = RecoveryReport::default();
         let now = self.claims.now();
-        let waiting = super::list_all(
-            &*self.claims.store,
-            Kind::Receive,
-            TransactionStatus::PendingReceiver,
-            self.claims.batch,
-            self.claims.max_scan.div_ceil(self.claims.batch),
-        )
-        .await?;
-        let waiting = waiting.into_iter().take(self.claims.max_scan);
+        let waiting = self
+            .claims
+            .scan(
+                "outgoing-recovery",
+                Kind::Receive,
+                TransactionStatus::PendingReceiver,
+            )
+            .await?;
         self.claims
             .recover(waiting, now, outgoing, "pending_receiver", &mut report)
             .await?;

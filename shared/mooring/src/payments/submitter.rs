@@ -24,6 +24,7 @@ use super::{PaymentsConfig, Signers, WorkerError};
 use crate::clock::Clock;
 use crate::horizon::{AccountRecord, Horizon, Submission, TransactionRecord};
 use crate::integrations::DepositIntegration;
+use crate::lifecycle::expiry::ExpiryConfig;
 use crate::model::{SubmissionState, Transaction, TransactionStatus};
 use crate::queue::QueueMessage;
 use crate::stellar::payment::MIN_BASE_FEE;
@@ -65,6 +66,8 @@ pub struct Submitter<S, H, I> {
     lookup_tries: u32,
     lookup_delay: Duration,
     expiry_margin: Duration,
+    /// The deadline of `pending_trust` (the user must add the trustline by then).
+    expiry: ExpiryConfig,
 }
 
 /// What a stored envelope is, read back from its XDR.
@@ -172,7 +175,15 @@ where
             lookup_tries: 3,
             lookup_delay: Duration::from_secs(2),
             expiry_margin: Duration::from_secs(60),
+            expiry: ExpiryConfig::default(),
         }
+    }
+
+    /// How long a deposit may wait in `pending_trust` (the anchor's [`ExpiryConfig`]; default:
+    /// the defaults): its `user_action_required_by`.
+    pub fn with_expiry(mut self, expiry: ExpiryConfig) -> Self {
+        self.expiry = expiry;
+        self
     }
 
     /// After a submission answered "unknown" (504, timeout), how often and how far apart the
@@ -615,6 +626,8 @@ where
         transaction.envelope_xdr = None;
         transaction.envelope_hash = None;
         transaction.updated_at = Timestamp::from_secs(self.now());
+        self.expiry
+            .stamp(&mut transaction, Some(TransactionStatus::PendingAnchor));
         self.write(transaction, SubmitOutcome::PendingTrust).await
     }
 

@@ -1,16 +1,18 @@
 //! The trustline re-check (a schedule): `pending_trust` deposits whose destination account now
 //! trusts the asset go back to `pending_anchor` (conditional write) and to the submissions
-//! queue.
+//! queue. Each run looks at a bounded, fair share of them ([`scan_status`]: the newest page and
+//! the next pages of a rotation); the expiry sweeper ends those that wait too long.
 
 use std::sync::Arc;
 
-use super::{list_deposits, WorkerError};
+use super::WorkerError;
 use crate::clock::Clock;
 use crate::horizon::Horizon;
-use crate::model::TransactionStatus;
+use crate::model::{Kind, TransactionStatus};
 use crate::queue::{Queue, QueueMessage};
 use crate::stellar::{Asset, MuxedAccount};
-use crate::store::{StoreError, TransactionStore};
+use crate::store::scan::{scan_name, scan_status, ScanPlan};
+use crate::store::{Cursors, StoreError, TransactionStore};
 use crate::time::Timestamp;
 
 /// What one run did.
@@ -30,13 +32,12 @@ pub struct TrustlineRecheck<S, H, Q> {
     horizon: Arc<H>,
     submissions: Arc<Q>,
     clock: Arc<dyn Clock>,
-    page_size: usize,
-    max_pages: usize,
+    plan: ScanPlan,
 }
 
 impl<S, H, Q> TrustlineRecheck<S, H, Q>
 where
-    S: TransactionStore,
+    S: TransactionStore + Cursors,
     H: Horizon,
     Q: Queue,
 {
@@ -46,20 +47,25 @@ where
             horizon,
             submissions,
             clock,
-            page_size: 50,
-            max_pages: 20,
+            plan: ScanPlan::newest_first(50),
         }
+    }
+
+    /// Deposits per page of the scans (default 50: at most three pages per kind and run).
+    pub fn with_page_size(mut self, page_size: usize) -> Self {
+        self.plan.page_size = page_size.max(1);
+        self
     }
 
     pub async fn recheck_trustlines(&self) -> Result<RecheckReport, WorkerError> {
         let mut report = RecheckReport::default();
-        let pending = list_deposits(
-            &*self.store,
-            TransactionStatus::PendingTrust,
-            self.page_size,
-            self.max_pages,
-        )
-        .await?;
+        let now = Timestamp::from_secs(self.clock.now());
+        let status = TransactionStatus::PendingTrust;
+        let mut pending = Vec::new();
+        for kind in Kind::DEPOSITS {
+            let name = scan_name("trustline-recheck", kind, status);
+            pending.extend(scan_status(&*self.store, &name, kind, status, &self.plan, now).await?);
+        }
         for read in &pending {
             report.checked += 1;
             let Some(destination) = read

@@ -40,14 +40,13 @@
 //! taken again from the transaction's state. A cursor `Conflict` means another watcher is at
 //! work on the account: this one stops there quietly.
 //!
-//! [`expire_receives`](PaymentWatcher::expire_receives) ends in `expired` the SEP-31
-//! transactions whose payment never came: still `pending_sender` after their quote expired, or
-//! after [`with_sender_wait`](PaymentWatcher::with_sender_wait) (`SEP31_PENDING_SENDER_SECONDS`).
-//! Run it after a run that read every account to its end ([`WatchReport::caught_up`]), so that
-//! a payment already on the ledger is matched before its transaction is expired.
+//! A run that read every account to its end ([`WatchReport::caught_up`]) is noted with
+//! [`PaymentWatcher::note_caught_up`] under [`CAUGHT_UP`]: the expiry sweeper
+//! (`lifecycle::expiry`) ends a withdrawal or SEP-31 transaction whose payment never came only
+//! once the watcher read past its deadline, so that a payment already on the ledger is matched
+//! first.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
@@ -80,19 +79,22 @@ pub const START_CURSOR: &str = "0";
 /// Conditional writes retried after a `Conflict` before the record is left for the next run.
 const WRITE_ATTEMPTS: usize = 5;
 
-/// How long a SEP-31 transaction waits in `pending_sender` by default (a day).
-pub const DEFAULT_SENDER_WAIT: Duration = Duration::from_secs(86_400);
-/// How long after its quote's expiry a `pending_sender` transaction is expired: Horizon's
-/// ingestion lag, so that a payment made in time is seen first.
-pub const QUOTE_EXPIRY_GRACE_SECS: u64 = 60;
-/// Transactions an `expire_receives` run looks at (pages of 100).
-const EXPIRY_PAGE: usize = 100;
-const EXPIRY_MAX_PAGES: usize = 50;
+/// The stored cursor whose value is when the last run that caught up started (epoch millis):
+/// every payment on the ledger before then (less Horizon's ingestion lag) was matched.
+pub const CAUGHT_UP: &str = "payments-caught-up";
 
-/// `status_message` of a SEP-31 transaction expired with its quote.
-pub const QUOTE_EXPIRED_MESSAGE: &str = "The payment did not arrive before the quote expired.";
-/// `status_message` of a SEP-31 transaction that waited too long for its payment.
-pub const SENDER_TIMEOUT_MESSAGE: &str = "The payment did not arrive in time.";
+/// When the last watcher run that read every receiving account to its end started; `None`
+/// before the first such run (or when the stored value is unreadable, logged).
+pub async fn caught_up_at<S: Cursors + ?Sized>(store: &S) -> Result<Option<Timestamp>, StoreError> {
+    let Some(stored) = store.cursor(CAUGHT_UP).await? else {
+        return Ok(None);
+    };
+    let at = stored.value.parse::<i64>().ok().map(Timestamp::from_millis);
+    if at.is_none() {
+        tracing::warn!(value = %stored.value, "payment watcher: unreadable caught-up time ignored");
+    }
+    Ok(at)
+}
 
 /// The name of the stored Horizon cursor of a receiving account: `payments:<G...>`.
 pub fn cursor_name(account: &AccountId) -> String {
@@ -147,15 +149,6 @@ impl WatchReport {
     }
 }
 
-/// What an `expire_receives` run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExpiryReport {
-    /// SEP-31 transactions in `pending_sender` looked at.
-    pub checked: usize,
-    /// Moved to `expired`.
-    pub expired: usize,
-}
-
 /// The watcher over a store `S` (transactions, cursors, incoming payments), Horizon `H`, the
 /// withdrawals queue `Q`, the anchor's fee hook `F` and the outgoing-payments queue `O` (SEP-31;
 /// the same queue type by default). Built once per cold start.
@@ -169,7 +162,6 @@ pub struct PaymentWatcher<S, H, Q, F, O = Q> {
     clock: Arc<dyn Clock>,
     page_limit: u32,
     max_pages: usize,
-    sender_wait: Duration,
     /// Told of every status the watcher writes (SEP-31: the sending anchor's callback).
     listener: Arc<dyn StatusListener>,
 }
@@ -317,7 +309,6 @@ where
             clock,
             page_limit: DEFAULT_PAGE_LIMIT,
             max_pages: DEFAULT_MAX_PAGES,
-            sender_wait: DEFAULT_SENDER_WAIT,
             listener: no_listener(),
         }
     }
@@ -325,14 +316,6 @@ where
     /// Tells `listener` of every status change the watcher writes (SEP-31 callbacks).
     pub fn with_status_listener(mut self, listener: Arc<dyn StatusListener>) -> Self {
         self.listener = listener;
-        self
-    }
-
-    /// How long a SEP-31 transaction waits in `pending_sender` before
-    /// [`expire_receives`](Self::expire_receives) expires it
-    /// (`PaymentsConfig::sep31_pending_sender`).
-    pub fn with_sender_wait(mut self, wait: Duration) -> Self {
-        self.sender_wait = wait;
         self
     }
 
@@ -369,7 +352,9 @@ where
 
     /// One run over every receiving account. An account that fails does not stop the others;
     /// the first error is returned after all were tried (the next run resumes from the cursors).
+    /// A run that [caught up](WatchReport::caught_up) is noted ([`Self::note_caught_up`]).
     pub async fn watch_payments(&self) -> Result<WatchReport, WorkerError> {
+        let started = self.now();
         let mut report = WatchReport::default();
         let mut first_error = None;
         for account in self.receiving_accounts() {
@@ -381,61 +366,35 @@ where
                 }
             }
         }
-        match first_error {
-            Some(error) => Err(error),
-            None => Ok(report),
+        if let Some(error) = first_error {
+            return Err(error);
         }
-    }
-
-    /// Ends in `expired` (conditional writes) the SEP-31 transactions still `pending_sender`
-    /// whose quote expired more than [`QUOTE_EXPIRY_GRACE_SECS`] ago, or that waited longer
-    /// than the sender wait since they were created. A transaction paid meanwhile (the write's
-    /// `Conflict`) is left alone. Run it after a run that [caught up](WatchReport::caught_up).
-    pub async fn expire_receives(&self) -> Result<ExpiryReport, WorkerError> {
-        let now = self.now();
-        let waiting = super::list_all(
-            &*self.store,
-            Kind::Receive,
-            TransactionStatus::PendingSender,
-            EXPIRY_PAGE,
-            EXPIRY_MAX_PAGES,
-        )
-        .await?;
-        let grace_ms = i64::try_from(QUOTE_EXPIRY_GRACE_SECS * 1000).unwrap_or(i64::MAX);
-        let wait_ms = i64::try_from(self.sender_wait.as_millis()).unwrap_or(i64::MAX);
-        let mut report = ExpiryReport::default();
-        for tx in waiting {
-            report.checked += 1;
-            let quote_expired = tx
-                .user_action_required_by
-                .is_some_and(|deadline| now.millis().saturating_sub(deadline.millis()) > grace_ms);
-            let too_old = now.millis().saturating_sub(tx.started_at.millis()) >= wait_ms;
-            let message = match (quote_expired, too_old) {
-                (true, _) => QUOTE_EXPIRED_MESSAGE,
-                (false, true) => SENDER_TIMEOUT_MESSAGE,
-                (false, false) => continue,
-            };
-            let mut expired = tx.clone();
-            expired.status = TransactionStatus::Expired;
-            expired.status_message = Some(message.to_owned());
-            expired.updated_at = now;
-            match self
-                .store
-                .update(&mut expired, TransactionStatus::PendingSender)
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(transaction_id = %tx.id, reason = message,
-                        "payment watcher: SEP-31 payment never came; expired");
-                    report.expired += 1;
-                    self.listener.status_changed(&expired).await;
-                }
-                // Paid (or changed) meanwhile: the next run decides again.
-                Err(StoreError::Conflict) => {}
-                Err(error) => return Err(error.into()),
-            }
+        if report.caught_up() {
+            self.note_caught_up(started).await?;
         }
         Ok(report)
+    }
+
+    /// Notes that a run which started at `started` read every receiving account to its end
+    /// ([`WatchReport::caught_up`]). Never moves the time back; a concurrent note wins.
+    pub async fn note_caught_up(&self, started: Timestamp) -> Result<(), WorkerError> {
+        let stored = self.store.cursor(CAUGHT_UP).await?;
+        let before = stored
+            .as_ref()
+            .and_then(|s| s.value.parse::<i64>().ok())
+            .map(Timestamp::from_millis);
+        if before.is_some_and(|before| before >= started) {
+            return Ok(());
+        }
+        let value = started.millis().to_string();
+        match self
+            .store
+            .save_cursor(CAUGHT_UP, &value, stored.map(|s| s.version))
+            .await
+        {
+            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// One run over one account's payments.
@@ -630,6 +589,7 @@ where
             transaction_id: decision.transaction_id.clone(),
             note: decision.note.clone(),
             recorded_at: self.now(),
+            off_chain: None,
         };
         let new = self.store.record(&payment).await?;
         if decision.outcome.needs_attention() && new {
@@ -826,7 +786,7 @@ where
                 )));
             }
             if tx
-                .user_action_required_by
+                .quote_deadline()
                 .is_some_and(|deadline| paid_at > deadline)
             {
                 return Ok(hold(format!(

@@ -42,15 +42,14 @@ use crate::clock::Clock;
 use crate::integrations::{WithdrawalIntegration, WithdrawalOutcome};
 use crate::model::{Kind, Transaction, TransactionStatus};
 use crate::queue::{Queue, QueueMessage};
-use crate::store::{StoreError, TransactionStore};
+use crate::store::{Cursors, StoreError, TransactionStore};
 use crate::transfer::callback::StatusListener;
 
 /// After this long a claimed payout without an outcome is handed to the operator.
 pub const DEFAULT_STALE_CLAIM_SECS: u64 = 300;
-/// Transactions per `poll_outgoing_transactions` call and per store page.
+/// Transactions per `poll_outgoing_transactions` call and per store page (a scheduled run
+/// reads at most three pages per kind and status).
 pub const DEFAULT_BATCH: usize = 50;
-/// Transactions a scheduled run looks at, per kind and status.
-pub const DEFAULT_MAX_SCAN: usize = 1000;
 
 /// The kinds paid out off-chain by the rail, whose `pending_external` payouts
 /// `poll_outgoing_transactions` confirms: withdrawals and SEP-31 payments received.
@@ -168,10 +167,20 @@ where
     /// done to `completed` (conditional writes: a transaction moved meanwhile is left alone):
     /// withdrawals and SEP-31 payouts (`Receive`) alike, the rail's one hook for every payment
     /// it sends ([`PAID_OUT_KINDS`]).
-    pub async fn complete_external_withdrawals(&self) -> Result<CompletionReport, WorkerError> {
+    pub async fn complete_external_withdrawals(&self) -> Result<CompletionReport, WorkerError>
+    where
+        S: Cursors,
+    {
         let mut report = CompletionReport::default();
         for kind in PAID_OUT_KINDS {
-            let pending = self.scan(kind, TransactionStatus::PendingExternal).await?;
+            let pending = self
+                .claims
+                .scan(
+                    "payout-completion",
+                    kind,
+                    TransactionStatus::PendingExternal,
+                )
+                .await?;
             for batch in pending.chunks(self.claims.batch) {
                 report.checked += batch.len();
                 let done = self.integration.poll_outgoing_transactions(batch).await?;
@@ -236,40 +245,25 @@ where
     pub async fn recover_stalled_withdrawals<Q: Queue>(
         &self,
         withdrawals: &Q,
-    ) -> Result<RecoveryReport, WorkerError> {
+    ) -> Result<RecoveryReport, WorkerError>
+    where
+        S: Cursors,
+    {
         let mut report = RecoveryReport::default();
         let now = self.claims.now();
         for kind in Kind::WITHDRAWALS {
-            let waiting = self.scan(kind, TransactionStatus::PendingAnchor).await?;
+            let waiting = self
+                .claims
+                .scan(
+                    "withdrawal-recovery",
+                    kind,
+                    TransactionStatus::PendingAnchor,
+                )
+                .await?;
             self.claims
                 .recover(waiting, now, withdrawals, "paid withdrawal", &mut report)
                 .await?;
         }
         Ok(report)
-    }
-
-    /// Up to `max_scan` transactions of a kind in a status, oldest first, read before any is
-    /// changed (a listing by status shifts as transactions leave it).
-    async fn scan(
-        &self,
-        kind: Kind,
-        status: TransactionStatus,
-    ) -> Result<Vec<Transaction>, WorkerError> {
-        let mut all = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .claims
-                .store
-                .list_by_status(kind, status, self.claims.batch, cursor.as_deref())
-                .await?;
-            all.extend(page.items);
-            match page.next {
-                Some(next) if all.len() < self.claims.max_scan => cursor = Some(next),
-                _ => break,
-            }
-        }
-        all.truncate(self.claims.max_scan);
-        Ok(all)
     }
 }

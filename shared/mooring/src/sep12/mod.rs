@@ -22,6 +22,7 @@ use crate::integrations::{
     CustomerCallback, CustomerInfo, CustomerIntegration, CustomerQuery, CustomerUpdate,
     CustomerVerification, IntegrationError, ProgrammaticIntegration,
 };
+use crate::lifecycle::expiry::ExpiryConfig;
 use crate::model::UserKey;
 use crate::queue::Queue;
 use crate::sep10::WebAuthUser;
@@ -60,6 +61,8 @@ pub struct Kyc<I, T, F, Q> {
     clock: Arc<dyn Clock>,
     /// The SEP-6 assets: their transactions waiting for the customer move on when it changes.
     transfer_assets: Vec<AssetConfig>,
+    /// The deadlines of the statuses they move to.
+    expiry: ExpiryConfig,
     /// Told of the SEP-31 transactions released to `pending_receiver` (the sending anchor's
     /// callback).
     listener: Arc<dyn StatusListener>,
@@ -88,6 +91,7 @@ where
             outgoing,
             clock,
             transfer_assets: Vec::new(),
+            expiry: ExpiryConfig::default(),
             listener: no_listener(),
         }
     }
@@ -102,6 +106,13 @@ where
     /// (`pending_customer_info_update`) on once a PUT completes it (the anchor's assets).
     pub fn with_transfer_assets(mut self, assets: Vec<AssetConfig>) -> Self {
         self.transfer_assets = assets;
+        self
+    }
+
+    /// How long the transactions it moves may wait on their users (the anchor's
+    /// [`ExpiryConfig`]; default: the defaults).
+    pub fn with_expiry(mut self, expiry: ExpiryConfig) -> Self {
+        self.expiry = expiry;
         self
     }
 
@@ -396,6 +407,7 @@ where
             integration: &self.integration,
             store: &*self.transactions,
             assets: &self.transfer_assets,
+            expiry: &self.expiry,
             now: self.now(),
         };
         kyc_loop.advance_user(user).await;

@@ -116,6 +116,18 @@ impl TransactionStore for Racing {
         self.inner.list_by_status(kind, status, limit, cursor).await
     }
 
+    async fn list_by_status_newest_first(
+        &self,
+        kind: Kind,
+        status: TransactionStatus,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Transaction>, StoreError> {
+        self.inner
+            .list_by_status_newest_first(kind, status, limit, cursor)
+            .await
+    }
+
     async fn find_by_receiving_memo(
         &self,
         account: &crate::stellar::AccountId,

@@ -216,6 +216,7 @@ where
             bind_quote(&mut transaction, quote)?;
         }
         direction(&mut transaction);
+        self.anchor.expiry.stamp(&mut transaction, None);
 
         if !fields.is_empty() {
             self.integration

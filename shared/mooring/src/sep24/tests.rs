@@ -695,6 +695,8 @@ async fn deposit_opens_an_incomplete_transaction_and_answers_its_interactive_url
             "fee_details": {"total": "1.5", "asset": asset_id},
             "started_at": STARTED,
             "updated_at": STARTED,
+            // The interactive flow must be finished within the hour (EXPIRE_INCOMPLETE_AFTER).
+            "user_action_required_by": "2023-11-14T23:13:20.000Z",
             "stellar_transaction_id": null,
             "from": null,
             "to": g(7),
@@ -1183,6 +1185,7 @@ async fn withdraw_opens_an_incomplete_withdrawal_from_the_users_account() {
             "fee_details": {"total": "2", "asset": asset_id},
             "started_at": STARTED,
             "updated_at": STARTED,
+            "user_action_required_by": "2023-11-14T23:13:20.000Z",
             "stellar_transaction_id": null,
             "from": m(7, 8),
             "to": null,

@@ -259,6 +259,8 @@ where
             }
         }
 
+        // The sending anchor's payment is due by the deadline (the quote's expiry at the latest).
+        self.anchor.expiry.stamp(&mut transaction, None);
         if let Some(quote) = &quote {
             use_quote(&*self.store, quote, &transaction.id).await?;
         }

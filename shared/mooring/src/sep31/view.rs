@@ -7,7 +7,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::model::{Refunds, Transaction, TransactionStatus};
 pub use crate::transfer::view::Envelope;
-use crate::transfer::view::FeeView;
+use crate::transfer::view::{deadline, FeeView};
 
 /// A transaction rendered as SEP-31's transaction object.
 pub struct TransactionView<'a> {
@@ -101,6 +101,11 @@ impl Serialize for TransactionView<'_> {
         map.serialize_entry("updated_at", &t.updated_at)?;
         if let Some(completed) = &t.completed_at {
             map.serialize_entry("completed_at", completed)?;
+        }
+        // Not in SEP-31's table (SEP-24's field): when a `pending_sender` transaction expires
+        // unless the sending anchor pays, its quote's expiry at the latest.
+        if let Some(deadline) = deadline(t) {
+            map.serialize_entry("user_action_required_by", &deadline)?;
         }
         map.serialize_entry("stellar_transaction_id", &t.stellar_transaction_id)?;
         map.serialize_entry("external_transaction_id", &t.external_transaction_id)?;

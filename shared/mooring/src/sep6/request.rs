@@ -356,6 +356,7 @@ where
             }
         };
 
+        self.anchor.expiry.stamp(&mut transaction, None);
         if let Some(quote) = &quote {
             use_quote(&*self.store, quote, &transaction.id).await?;
         }

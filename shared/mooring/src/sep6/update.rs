@@ -31,6 +31,7 @@ where
             integration: &self.integration,
             store: &*self.store,
             assets: &self.anchor.assets,
+            expiry: &self.anchor.expiry,
             now: self.now(),
         };
         match kyc_loop.advance(transaction).await {
@@ -78,6 +79,7 @@ where
         let answer = ask_again(&self.integration, &mut updated, asset).await?;
         apply_to_stored(&mut updated, answer, asset)?;
         updated.updated_at = self.now();
+        self.anchor.expiry.stamp(&mut updated, Some(stored.status));
         store_update(&*self.store, &mut updated).await?;
         crate::telemetry::record_transaction_id(&updated.id);
         tracing::info!(transaction_id = %updated.id, status = updated.status.as_str(), "SEP-6 transaction updated");

@@ -8,9 +8,9 @@ use super::{
 };
 use crate::decimal::{Decimal, MAX_SCALE};
 use crate::model::{
-    Customer, CustomerStatus, FieldRejection, IncomingPayment, Kind, PaymentOutcome, Protocol,
-    Quote, QuoteContext, QuoteFee, QuoteFeeDetail, SubmissionState, Transaction, TransactionStatus,
-    UserKey,
+    Customer, CustomerStatus, FieldRejection, IncomingPayment, Kind, OffChainTransfer,
+    PaymentOutcome, Protocol, Quote, QuoteContext, QuoteFee, QuoteFeeDetail, SubmissionState,
+    Transaction, TransactionStatus, UserKey,
 };
 use crate::stellar::{Amount, Asset, Keypair};
 use crate::time::Timestamp;
@@ -34,6 +34,7 @@ pub async fn run_all<
     user_listings_are_newest_first_paged_and_private(store).await;
     user_listings_start_before_a_transaction(store).await;
     status_listings_serve_the_pollers(store).await;
+    status_listings_read_from_both_ends(store).await;
     lookups_by_memo_hash_and_external_id(store).await;
     customers(store).await;
     challenges_are_consumed_once(store).await;
@@ -587,6 +588,75 @@ pub async fn status_listings_serve_the_pollers<S: TransactionStore>(store: &S) {
     );
 }
 
+/// The scheduled scans read a status listing from its newest end too, and resume the oldest
+/// first one from a cursor saved between runs: a cursor is a position, valid (and skipping
+/// nothing) after transactions left the status. The listing used (a withdrawal-exchange in
+/// `pending_trust`) is one no worker uses, and this check leaves it empty.
+pub async fn status_listings_read_from_both_ends<S: TransactionStore>(store: &S) {
+    let (kind, status) = (Kind::WithdrawalExchange, TransactionStatus::PendingTrust);
+    let base = 1_650_000_000_000 + i64::try_from(rand_u64() % 1_000_000).expect("small") * 100;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let t = transaction(user(None), kind, status, base + i);
+        store.insert(&t).await.expect("insert");
+        ids.push(t.id);
+    }
+    let mut newest = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .list_by_status_newest_first(kind, status, 2, cursor.as_deref())
+            .await
+            .expect("list");
+        assert!(page.items.len() <= 2, "a page holds at most its limit");
+        newest.extend(page.items.into_iter().map(|t| t.id));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let mut expected = ids.clone();
+    expected.reverse();
+    assert_eq!(newest, expected, "newest first, each once");
+
+    let first = store
+        .list_by_status(kind, status, 2, None)
+        .await
+        .expect("list");
+    let first_ids: Vec<&str> = first.items.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(first_ids, [ids[0].as_str(), ids[1].as_str()]);
+    let cursor = first.next.expect("more follow");
+    // Two transactions leave the status, one of them not read yet.
+    for id in [&ids[0], &ids[2]] {
+        let mut moved = store.get(id).await.expect("get").expect("exists");
+        moved.status = TransactionStatus::PendingAnchor;
+        store.update(&mut moved, status).await.expect("update");
+    }
+    let rest = store
+        .list_by_status(kind, status, 10, Some(&cursor))
+        .await
+        .expect("a saved cursor outlives changes to the listing");
+    let rest_ids: Vec<&str> = rest.items.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(
+        rest_ids,
+        [ids[3].as_str(), ids[4].as_str()],
+        "the listing resumes after the cursor's position, skipping nothing"
+    );
+    assert_eq!(rest.next, None);
+    assert_eq!(
+        store
+            .list_by_status(kind, TransactionStatus::Incomplete, 10, Some(&cursor))
+            .await,
+        Err(StoreError::InvalidCursor),
+        "a cursor is bound to its listing"
+    );
+    for id in [&ids[1], &ids[3], &ids[4]] {
+        let mut moved = store.get(id).await.expect("get").expect("exists");
+        moved.status = TransactionStatus::PendingAnchor;
+        store.update(&mut moved, status).await.expect("update");
+    }
+}
+
 pub async fn lookups_by_memo_hash_and_external_id<S: TransactionStore>(store: &S) {
     let anchor_account = Keypair::random().account_id();
     let mut t = transaction(
@@ -1074,6 +1144,7 @@ fn incoming_payment(outcome: PaymentOutcome, recorded_ms: i64) -> IncomingPaymen
         transaction_id: None,
         note: None,
         recorded_at: Timestamp::from_millis(recorded_ms),
+        off_chain: None,
     }
 }
 
@@ -1118,6 +1189,27 @@ pub async fn payments_are_recorded_once<S: IncomingPayments>(store: &S) {
         "one of two concurrent records wins: {a:?} {b:?}"
     );
     assert_eq!(store.get_payment(&minimal.id).await, Ok(Some(minimal)));
+
+    // Money that arrived off chain, recorded by its transfer id, reads back with its transfer.
+    let transfer = OffChainTransfer {
+        id: rand_u64().to_string(),
+        reference: Some("MOOR-1A2B3C4D".into()),
+        amount: "25".parse().expect("amount"),
+        currency: Some("USD".into()),
+        sender: Some("DE89 3704 0044 0532 0130 00".into()),
+    };
+    let off_chain = IncomingPayment {
+        id: OffChainTransfer::payment_id(&transfer.id),
+        transaction_hash: transfer.id.clone(),
+        from: None,
+        memo_type: "text".into(),
+        memo: transfer.reference.clone(),
+        off_chain: Some(transfer),
+        ..incoming_payment(PaymentOutcome::Duplicate, 1_700_000_000_000)
+    };
+    assert_eq!(store.record(&off_chain).await, Ok(true));
+    assert_eq!(store.record(&off_chain).await, Ok(false), "once");
+    assert_eq!(store.get_payment(&off_chain.id).await, Ok(Some(off_chain)));
 }
 
 pub async fn payments_needing_attention_are_listed_oldest_first<S: IncomingPayments>(store: &S) {

@@ -81,6 +81,65 @@ fn page<T: Clone>(
     Ok(Page { items, next })
 }
 
+impl InMemoryStore {
+    /// A page of the listing of a kind in a status, ordered by (`started_at`, id). As in
+    /// DynamoDB, a cursor is the position of the last item returned (`<kind#status>|<millis>|<id>`),
+    /// valid however the listing changes, and bound to its listing.
+    fn status_page(
+        &self,
+        kind: Kind,
+        status: TransactionStatus,
+        limit: usize,
+        cursor: Option<&str>,
+        newest_first: bool,
+    ) -> Result<Page<Transaction>, StoreError> {
+        let listing = format!("{}#{}", kind.as_str(), status.as_str());
+        let after = cursor
+            .map(|cursor| {
+                let mut parts = cursor.splitn(3, '|');
+                match (parts.next(), parts.next(), parts.next()) {
+                    (Some(name), Some(millis), Some(id)) if name == listing => millis
+                        .parse::<i64>()
+                        .map(|millis| (Timestamp::from_millis(millis), id.to_owned()))
+                        .map_err(|_| StoreError::InvalidCursor),
+                    _ => Err(StoreError::InvalidCursor),
+                }
+            })
+            .transpose()?;
+        let all = lock(&self.transactions);
+        let mut found: Vec<&Transaction> = all
+            .values()
+            .filter(|t| t.kind == kind && t.status == status)
+            .filter(|t| {
+                after.as_ref().is_none_or(|(at, id)| {
+                    let key = (t.started_at, t.id.as_str());
+                    if newest_first {
+                        key < (*at, id.as_str())
+                    } else {
+                        key > (*at, id.as_str())
+                    }
+                })
+            })
+            .collect();
+        found.sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
+        if newest_first {
+            found.reverse();
+        }
+        let limit = limit.max(1);
+        let more = found.len() > limit;
+        let found: Vec<Transaction> = found.into_iter().take(limit).cloned().collect();
+        let next = match found.last() {
+            Some(last) if more => Some(format!(
+                "{listing}|{}|{}",
+                last.started_at.millis(),
+                last.id
+            )),
+            _ => None,
+        };
+        Ok(Page { items: found, next })
+    }
+}
+
 impl TransactionStore for InMemoryStore {
     async fn insert(&self, transaction: &Transaction) -> Result<(), StoreError> {
         let mut all = lock(&self.transactions);
@@ -134,13 +193,17 @@ impl TransactionStore for InMemoryStore {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page<Transaction>, StoreError> {
-        let mut found: Vec<Transaction> = lock(&self.transactions)
-            .values()
-            .filter(|t| t.kind == kind && t.status == status)
-            .cloned()
-            .collect();
-        found.sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
-        page(found, limit, cursor)
+        self.status_page(kind, status, limit, cursor, false)
+    }
+
+    async fn list_by_status_newest_first(
+        &self,
+        kind: Kind,
+        status: TransactionStatus,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Transaction>, StoreError> {
+        self.status_page(kind, status, limit, cursor, true)
     }
 
     async fn find_by_receiving_memo(

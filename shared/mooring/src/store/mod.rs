@@ -12,6 +12,7 @@ pub mod conformance;
 pub mod dynamodb;
 pub mod files;
 pub mod memory;
+pub mod scan;
 
 use std::future::Future;
 
@@ -162,8 +163,20 @@ pub trait TransactionStore: Send + Sync {
         query: &TransactionQuery,
     ) -> impl Future<Output = Result<Page<Transaction>, StoreError>> + Send;
 
-    /// Transactions of a kind in a status, oldest first (for the pollers).
+    /// Transactions of a kind in a status, oldest first (for the pollers). A cursor is a
+    /// position in the listing (after the last item returned), so it stays valid while
+    /// transactions join and leave the status.
     fn list_by_status(
+        &self,
+        kind: Kind,
+        status: TransactionStatus,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<Page<Transaction>, StoreError>> + Send;
+
+    /// The same listing, newest first: where the scheduled scans look first, so that a backlog
+    /// of old transactions never hides a new one ([`scan`]).
+    fn list_by_status_newest_first(
         &self,
         kind: Kind,
         status: TransactionStatus,

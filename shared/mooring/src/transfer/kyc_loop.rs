@@ -13,6 +13,7 @@ use crate::i18n::Lang;
 use crate::integrations::{
     KycReview, Operation, ProgrammaticIntegration, Sep6Answer, Sep6Ready, Sep6Request,
 };
+use crate::lifecycle::expiry::ExpiryConfig;
 use crate::model::{Protocol, Transaction, TransactionStatus, UserKey};
 use crate::payments::asset_config;
 use crate::store::{StoreError, TransactionQuery, TransactionStore};
@@ -192,6 +193,8 @@ pub struct KycLoop<'a, I, S: ?Sized> {
     pub integration: &'a I,
     pub store: &'a S,
     pub assets: &'a [AssetConfig],
+    /// The deadline of the status a transaction moves to (`pending_user_transfer_start`).
+    pub expiry: &'a ExpiryConfig,
     pub now: Timestamp,
 }
 
@@ -221,6 +224,10 @@ impl<I: ProgrammaticIntegration, S: TransactionStore + ?Sized> KycLoop<'_, I, S>
             return Advanced::Unchanged(transaction);
         }
         moved.updated_at = self.now;
+        self.expiry.stamp(
+            &mut moved,
+            Some(TransactionStatus::PendingCustomerInfoUpdate),
+        );
         match self
             .store
             .update(&mut moved, TransactionStatus::PendingCustomerInfoUpdate)

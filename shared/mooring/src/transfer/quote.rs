@@ -101,8 +101,10 @@ pub fn bind_quote(transaction: &mut Transaction, quote: &Quote) -> Result<(), Ap
         })
     };
     transaction.quote_id = Some(quote.id.clone());
-    // The user's funds must arrive while the quote holds (the payment workers check it).
-    transaction.user_action_required_by = Some(quote.expires_at);
+    // The user's funds must arrive while the quote holds (the payment workers check it); while
+    // they wait for them, the transaction's deadline is the quote's expiry at the latest
+    // (`ExpiryConfig::stamp`).
+    transaction.quote_expires_at = Some(quote.expires_at);
     transaction.amount_in = Some(amount(quote.sell_amount)?);
     transaction.amount_in_asset = Some(quote.sell_asset.clone());
     transaction.amount_out = Some(amount(quote.buy_amount)?);

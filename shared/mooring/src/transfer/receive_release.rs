@@ -5,14 +5,15 @@
 //! queued once for the outgoing payment.
 //!
 //! SEP-12 runs it after each change of a customer ([`ReceiveRelease::release_customer`]); the
-//! payout poller runs it over every waiting transaction ([`ReceiveRelease::release_all`]), for a
-//! fix that landed while the outgoing-payments worker was still writing the wait (SEP-12 then
-//! found the transaction `pending_receiver` and left it).
+//! payout poller runs it over the waiting transactions ([`ReceiveRelease::release_all`], a
+//! bounded, fair share per run), for a fix that landed while the outgoing-payments worker was
+//! still writing the wait (SEP-12 then found the transaction `pending_receiver` and left it).
 
 use crate::integrations::{CustomerIntegration, IntegrationError, RECEIVER_TYPE, SENDER_TYPE};
 use crate::model::{CustomerStatus, Kind, Transaction, TransactionStatus};
 use crate::queue::{Queue, QueueMessage};
-use crate::store::{StoreError, TransactionStore};
+use crate::store::scan::{scan_name, scan_status, ScanPlan};
+use crate::store::{Cursors, StoreError, TransactionStore};
 use crate::time::Timestamp;
 use crate::transfer::callback::StatusListener;
 
@@ -45,9 +46,24 @@ where
         .await
     }
 
-    /// Releases every waiting transaction whose customers are complete. Answers how many moved.
-    pub async fn release_all(&self) -> Result<usize, StoreError> {
-        self.release_where(|_| true).await
+    /// Releases the waiting transactions whose customers are complete, of this run's share of
+    /// them ([`scan_status`]: the newest page and the next pages of a rotation). Answers how
+    /// many moved.
+    pub async fn release_all(&self) -> Result<usize, StoreError>
+    where
+        T: Cursors,
+    {
+        let (kind, status) = (Kind::Receive, TransactionStatus::PendingCustomerInfoUpdate);
+        let name = scan_name("receive-release", kind, status);
+        let plan = ScanPlan::newest_first(PAGE);
+        let waiting = scan_status(self.store, &name, kind, status, &plan, self.now).await?;
+        let mut moved = 0;
+        for transaction in waiting {
+            if self.release(transaction).await {
+                moved += 1;
+            }
+        }
+        Ok(moved)
     }
 
     async fn release_where(

@@ -58,8 +58,8 @@ pub fn common_fields<M: SerializeMap>(
     if let Some(completed) = &t.completed_at {
         map.serialize_entry("completed_at", completed)?;
     }
-    if let Some(deadline) = &t.user_action_required_by {
-        map.serialize_entry("user_action_required_by", deadline)?;
+    if let Some(deadline) = deadline(t) {
+        map.serialize_entry("user_action_required_by", &deadline)?;
     }
     map.serialize_entry("stellar_transaction_id", &t.stellar_transaction_id)?;
     if let Some(external) = &t.external_transaction_id {
@@ -89,6 +89,14 @@ pub fn common_fields<M: SerializeMap>(
         map.serialize_entry("withdraw_memo_type", &t.receiving_memo_type)?;
     }
     Ok(())
+}
+
+/// `user_action_required_by`: when the transaction ends unless its user acts, shown only in
+/// the statuses that wait on the user (SEP-24: "omitted for all other" statuses; a transaction
+/// stored before the stores dropped it on leaving such a status may still hold one).
+pub fn deadline(t: &Transaction) -> Option<crate::time::Timestamp> {
+    t.user_action_required_by
+        .filter(|_| t.status.has_deadline())
 }
 
 /// `{"transaction": {...}}` of a SEP's view: the body of `GET /transaction` and of callbacks.

@@ -487,3 +487,89 @@ fn settings_read_the_url_and_timeout() {
     assert!(BankSettings::from_source(&[("DEMO_BANK_URL", "ftp://x")]).is_err());
     assert!(BankSettings::from_source(&[("DEMO_BANK_TIMEOUT_MS", "0")]).is_err());
 }
+
+/// The feed of incoming money: every transfer after the cursor, with what the rail can tell of
+/// it; a reference's first transfer is looked up once per page.
+#[tokio::test]
+async fn the_feed_tells_which_transfers_may_pay_a_deposit() {
+    use mooring::integrations::{IncomingTransfer, TransferClaim};
+    let (url, seen) = bank(Arc::new(|_, path: &str, _| {
+        let body = match path {
+            "/transfers?since=0&limit=200" => {
+                r#"{"transfers": [
+                    {"id": 7, "reference": "MOOR-AAAA1111", "amount": "99.5", "currency": "USD", "created_at": "2023-11-14T22:00:00Z"},
+                    {"id": 9, "reference": "MOOR-AAAA1111", "amount": "5", "currency": "USD", "sender": "DE89370400440532013000", "created_at": "2023-11-14T22:05:00Z"},
+                    {"id": 10, "reference": "rent for May", "amount": "700", "currency": "USD", "created_at": "2023-11-14T22:06:00Z"},
+                    {"id": 11, "reference": "MOOR-bbbb2222", "amount": "1", "currency": "USD"},
+                    {"id": 12, "reference": "MOOR-CCCC3333", "amount": "12", "currency": "USD", "created_at": "2023-11-14T22:07:00Z"}]}"#
+            }
+            "/transfers?reference=MOOR-AAAA1111" => {
+                r#"{"transfers": [{"id": 7, "reference": "MOOR-AAAA1111", "amount": "99.5"},
+                                  {"id": 9, "reference": "MOOR-AAAA1111", "amount": "5"}]}"#
+            }
+            "/transfers?reference=MOOR-CCCC3333" => {
+                r#"{"transfers": [{"id": 12, "reference": "MOOR-CCCC3333", "amount": "12"}]}"#
+            }
+            _ => r#"{"transfers": []}"#,
+        };
+        (200, body.into())
+    }))
+    .await;
+    let rail = anchor(Some(&url));
+    let feed: Vec<IncomingTransfer> = rail.incoming_transfers(None).await.unwrap();
+    let claims: Vec<(&str, &str, TransferClaim)> = feed
+        .iter()
+        .map(|t| (t.transfer.id.as_str(), t.cursor.as_str(), t.claim.clone()))
+        .collect();
+    assert_eq!(
+        claims,
+        [
+            ("7", "7", TransferClaim::MayPayDeposit),
+            ("9", "9", TransferClaim::Repeats { first: "7".into() }),
+            ("10", "10", TransferClaim::NamesNoDeposit),
+            // Lower case: not the deposits' form, which the bank matches exactly.
+            ("11", "11", TransferClaim::NamesNoDeposit),
+            ("12", "12", TransferClaim::MayPayDeposit),
+        ]
+    );
+    let repeat = &feed[1];
+    assert_eq!(repeat.transfer.amount, amount("5"));
+    assert_eq!(repeat.transfer.currency.as_deref(), Some("USD"));
+    assert_eq!(
+        repeat.transfer.sender.as_deref(),
+        Some("DE89370400440532013000")
+    );
+    assert_eq!(
+        repeat.received_at,
+        Timestamp::parse_rfc3339("2023-11-14T22:05:00Z").unwrap()
+    );
+    // No readable time: it counts as arriving now (the anchor's clock).
+    assert_eq!(feed[3].received_at, Timestamp::from_secs(1_700_000_000));
+    let requests = seen.lock().unwrap().clone();
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.contains("reference=MOOR-AAAA1111"))
+            .count(),
+        1,
+        "{requests:?}"
+    );
+
+    // The next call goes on after the cursor; nothing new there.
+    assert!(rail
+        .incoming_transfers(Some("12"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(seen
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|r| r.starts_with("GET /transfers?since=12&limit=200 ")));
+    // Without a bank, no feed.
+    assert!(anchor(None)
+        .incoming_transfers(None)
+        .await
+        .unwrap()
+        .is_empty());
+}

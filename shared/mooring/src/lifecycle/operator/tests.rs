@@ -810,6 +810,7 @@ fn payment(id: &str, outcome: PaymentOutcome, at: u64) -> IncomingPayment {
         from: Some(key(9).account_id()),
         asset: usdc(),
         amount: Amount::from_stroops(50_000_000),
+        off_chain: None,
         memo_type: "text".into(),
         memo: Some("MOOR-1".into()),
         created_at: Timestamp::from_secs(at),

@@ -4,9 +4,11 @@
 //! in-memory ledger, transactions paid and claimed); [`deposits`] drives the poller, the
 //! submitter and the trustline re-check, [`withdrawals`] the payment watcher and the withdrawal
 //! processor, [`receives`] the SEP-31 side (the watcher's matching and expiry, the
-//! outgoing-payments worker, the payout poller).
+//! outgoing-payments worker, the payout poller), [`offchain`] the off-chain money that pays no
+//! deposit.
 
 mod deposits;
+mod offchain;
 mod receives;
 mod withdrawals;
 
@@ -23,8 +25,8 @@ use crate::horizon::{
 use crate::i18n::Lang;
 use crate::integrations::{
     CompletedPayout, DepositIntegration, FeeIntegration, FlowContext, Form, FormValues,
-    IntegrationError, InteractiveFlow, OutgoingOutcome, ReceiveIntegration, ReceivedDeposit,
-    WithdrawalIntegration, WithdrawalOutcome,
+    IncomingTransfer, IntegrationError, InteractiveFlow, OutgoingOutcome, ReceiveIntegration,
+    ReceivedDeposit, WithdrawalIntegration, WithdrawalOutcome,
 };
 use crate::model::{
     withdraw_memo, IncomingPayment, Kind, Protocol, Transaction, TransactionStatus, UserKey,
@@ -58,6 +60,8 @@ fn key(n: u8) -> Keypair {
 #[derive(Default)]
 struct Rail {
     arrived: Mutex<Vec<ReceivedDeposit>>,
+    /// The rail's feed of incoming transfers, served three at a time.
+    feed: Mutex<Vec<IncomingTransfer>>,
     after_deposit: Calls,
     calls: Calls,
     answers: Mutex<Vec<Result<WithdrawalOutcome, IntegrationError>>>,
@@ -148,6 +152,22 @@ impl DepositIntegration for Rail {
             .into_iter()
             .filter(|d| pending.iter().any(|t| t.id == d.transaction_id))
             .collect())
+    }
+
+    async fn incoming_transfers(
+        &self,
+        after: Option<&str>,
+    ) -> Result<Vec<IncomingTransfer>, IntegrationError> {
+        tokio::task::yield_now().await;
+        let feed = self.feed.lock().expect("lock").clone();
+        let start = match after {
+            None => 0,
+            Some(cursor) => feed
+                .iter()
+                .position(|t| t.cursor == cursor)
+                .map_or(feed.len(), |i| i + 1),
+        };
+        Ok(feed.into_iter().skip(start).take(3).collect())
     }
 
     async fn after_deposit(&self, transaction: &Transaction) -> Result<(), IntegrationError> {
@@ -330,6 +350,18 @@ impl TransactionStore for YieldingStore {
     ) -> Result<Page<Transaction>, StoreError> {
         pause().await;
         self.0.list_by_status(kind, status, limit, cursor).await
+    }
+    async fn list_by_status_newest_first(
+        &self,
+        kind: Kind,
+        status: TransactionStatus,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Transaction>, StoreError> {
+        pause().await;
+        self.0
+            .list_by_status_newest_first(kind, status, limit, cursor)
+            .await
     }
     async fn find_by_receiving_memo(
         &self,

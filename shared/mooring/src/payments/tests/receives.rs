@@ -1,5 +1,6 @@
 //! The SEP-31 side of money movement over the in-memory adapters: the payment watcher matching a
-//! sending anchor's payment by memo (and expiring the unpaid), the outgoing-payments worker
+//! sending anchor's payment by memo (and the expiry sweeper ending the unpaid once the watcher
+//! read past their deadline), the outgoing-payments worker
 //! paying the receiver once through the scripted rail, and the payout poller completing what
 //! the rail confirms. The [`Scene`] is the withdrawals' one (same account and asset).
 
@@ -10,15 +11,15 @@ use super::*;
 use crate::config::AssetConfig;
 use crate::horizon::{InMemoryHorizon, PaymentKind};
 use crate::integrations::{InfoField, IntegrationError, OutgoingOutcome};
+use crate::lifecycle::expiry::{
+    ExpiryConfig, ExpirySweeper, PAYMENT_MESSAGE, PAYMENT_QUOTE_MESSAGE, STELLAR_GRACE,
+};
 use crate::model::{
     withdraw_memo, FeeDetails, Kind, PaymentOutcome, Protocol, Transaction, TransactionStatus,
     UserKey,
 };
 use crate::payments::outgoing::{OutgoingProcessed, OutgoingProcessor};
-use crate::payments::watcher::{
-    cursor_name, PaymentWatcher, QUOTE_EXPIRED_MESSAGE, QUOTE_EXPIRY_GRACE_SECS,
-    SENDER_TIMEOUT_MESSAGE, START_CURSOR,
-};
+use crate::payments::watcher::{caught_up_at, cursor_name, PaymentWatcher, START_CURSOR};
 use crate::payments::withdrawals::{
     RecoveryReport, DEFAULT_STALE_CLAIM_SECS, PAYOUT_FAILED_MESSAGE,
 };
@@ -354,15 +355,27 @@ async fn an_asset_received_through_sep31_only_is_watched() {
 // Expiry
 // ------------------------------------------------------------------------------------------
 
+/// The expiry sweeper over the scene's store, SEP-31 transactions waiting `pending_sender`.
+fn sweeper<S>(scene: &Scene<S>, pending_sender: Duration) -> ExpirySweeper<S>
+where
+    S: TransactionStore + Cursors + IncomingPayments + Default,
+{
+    let config = ExpiryConfig {
+        pending_sender,
+        ..ExpiryConfig::default()
+    };
+    ExpirySweeper::new(scene.store.clone(), config, scene.clock.clone())
+}
+
 #[tokio::test]
-async fn unpaid_sep31_transactions_expire_with_their_quote_or_after_the_sender_wait() {
+async fn unpaid_sep31_transactions_expire_with_their_quote_or_after_the_sender_wait_once_the_watcher_read_past_it(
+) {
     let scene = Scene::<InMemoryStore>::new();
     let (watcher, _, outgoing) = watcher(&scene);
-    let watcher = watcher.with_sender_wait(Duration::from_secs(3600));
-    watcher.watch_payments().await.expect("start");
+    let sweeper = sweeper(&scene, Duration::from_secs(3600));
+    let grace = STELLAR_GRACE.as_secs();
 
-    let quote_gone = quoted(&scene, "50", NOW - QUOTE_EXPIRY_GRACE_SECS - 1).await;
-    let quote_just_gone = quoted(&scene, "50", NOW - 10).await;
+    let quote_gone = quoted(&scene, "50", NOW - grace - 1).await;
     let quote_alive = quoted(&scene, "50", NOW + 600).await;
     let too_old = receive_at(&scene, "10", NOW - 3600).await;
     let fresh = receive_at(&scene, "10", NOW - 3599).await;
@@ -374,17 +387,43 @@ async fn unpaid_sep31_transactions_expire_with_their_quote_or_after_the_sender_w
         .await
         .unwrap();
 
-    let report = watcher.expire_receives().await.expect("expire");
-    assert_eq!((report.checked, report.expired), (5, 2));
+    // The watcher never ran: a payment on the ledger may pay any of them.
+    let report = sweeper.sweep().await.expect("sweep");
+    assert_eq!(
+        (report.expired, report.awaiting_watcher),
+        (0, 2),
+        "{report:?}"
+    );
+    assert!(watcher.watch_payments().await.expect("run").caught_up());
+    assert_eq!(
+        caught_up_at(&*scene.store).await.unwrap(),
+        Some(Timestamp::from_secs(NOW))
+    );
+    // Read up to now: past the quote's expiry and its grace, not past the sender wait's end.
+    let report = sweeper.sweep().await.expect("sweep");
+    assert_eq!(
+        (report.expired, report.awaiting_watcher),
+        (1, 1),
+        "{report:?}"
+    );
+    scene.clock.set(NOW + grace);
+    watcher.watch_payments().await.expect("run");
+    let report = sweeper.sweep().await.expect("sweep");
+    assert_eq!(
+        (report.expired, report.awaiting_watcher),
+        (1, 1),
+        "{report:?}"
+    );
     for (tx, why) in [
-        (&quote_gone, QUOTE_EXPIRED_MESSAGE),
-        (&too_old, SENDER_TIMEOUT_MESSAGE),
+        (&quote_gone, PAYMENT_QUOTE_MESSAGE),
+        (&too_old, PAYMENT_MESSAGE),
     ] {
         let gone = scene.get(&tx.id).await;
         assert_eq!(gone.status, TransactionStatus::Expired);
         assert_eq!(gone.status_message.as_deref(), Some(why));
+        assert_eq!(gone.user_action_required_by, None);
     }
-    for tx in [&quote_just_gone, &quote_alive, &fresh] {
+    for tx in [&quote_alive, &fresh] {
         assert_eq!(
             scene.get(&tx.id).await.status,
             TransactionStatus::PendingSender,
@@ -417,21 +456,31 @@ async fn unpaid_sep31_transactions_expire_with_their_quote_or_after_the_sender_w
 async fn an_unpaid_sep31_transaction_waits_a_day_by_default() {
     let scene = Scene::<InMemoryStore>::new();
     let (watcher, _, _) = watcher(&scene);
+    let sweeper = ExpirySweeper::new(
+        scene.store.clone(),
+        ExpiryConfig::default(),
+        scene.clock.clone(),
+    );
     let tx = receive(&scene, "10").await;
-    scene.clock.set(NOW + 86_399);
-    assert_eq!(watcher.expire_receives().await.unwrap().expired, 0);
-    scene.clock.set(NOW + 86_400);
-    assert_eq!(watcher.expire_receives().await.unwrap().expired, 1);
+    scene.clock.set(NOW + 86_399 + STELLAR_GRACE.as_secs());
+    watcher.watch_payments().await.unwrap();
+    assert_eq!(sweeper.sweep().await.unwrap().expired, 0);
+    scene.clock.set(NOW + 86_400 + STELLAR_GRACE.as_secs());
+    watcher.watch_payments().await.unwrap();
+    assert_eq!(sweeper.sweep().await.unwrap().expired, 1);
     assert_eq!(scene.get(&tx.id).await.status, TransactionStatus::Expired);
 }
 
+/// A payment already on the ledger pays its transaction before the sweeper may expire it: a
+/// watcher run that did not read every payment is not noted as caught up.
 #[tokio::test]
 async fn a_run_that_did_not_read_every_payment_is_not_caught_up() {
     let scene = Scene::<InMemoryStore>::new();
-    let (watcher, _, _) = watcher(&scene);
+    let (watcher, _, outgoing) = watcher(&scene);
     let watcher = watcher.with_page_limit(1).with_max_pages(1);
-    assert!(watcher.watch_payments().await.expect("start").caught_up());
-    let tx = receive(&scene, "10").await;
+    let sweeper = sweeper(&scene, Duration::from_secs(3600));
+    // Due an hour ago.
+    let tx = receive_at(&scene, "10", NOW - 7200).await;
     scene.record(
         PaymentKind::Payment,
         &scene.usdc,
@@ -442,8 +491,15 @@ async fn a_run_that_did_not_read_every_payment_is_not_caught_up() {
     let first = watcher.watch_payments().await.expect("run");
     assert_eq!((first.records, first.behind), (1, 1));
     assert!(!first.caught_up(), "expiring now could miss the payment");
+    assert_eq!(caught_up_at(&*scene.store).await.unwrap(), None);
+    assert_eq!(sweeper.sweep().await.expect("sweep").awaiting_watcher, 1);
     let second = watcher.watch_payments().await.expect("run");
     assert_eq!(second.matched, 1);
+    assert_eq!(
+        scene.get(&tx.id).await.status,
+        TransactionStatus::PendingReceiver
+    );
+    assert_eq!(outgoing.messages().len(), 1);
     let last = watcher.watch_payments().await.expect("run");
     assert!(last.caught_up(), "{last:?}");
 }
@@ -870,10 +926,12 @@ async fn an_expired_transaction_is_announced_once() {
     let scene = Scene::<InMemoryStore>::new();
     let listener = recording();
     let (watcher, _, _) = watcher(&scene);
-    let watcher = watcher.with_status_listener(listener.clone());
+    let sweeper =
+        sweeper(&scene, Duration::from_secs(86_400)).with_status_listener(listener.clone());
     let tx = receive(&scene, "10").await;
-    scene.clock.set(NOW + 86_400);
-    watcher.expire_receives().await.unwrap();
-    watcher.expire_receives().await.unwrap();
+    scene.clock.set(NOW + 86_400 + STELLAR_GRACE.as_secs());
+    watcher.watch_payments().await.unwrap();
+    sweeper.sweep().await.unwrap();
+    sweeper.sweep().await.unwrap();
     assert_eq!(announced(&listener, &tx.id), ["expired"]);
 }

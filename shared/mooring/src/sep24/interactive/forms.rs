@@ -340,6 +340,7 @@ where
         if finished {
             self.finalize(&mut updated, asset, lang).await?;
         }
+        self.stamp_deadline(&mut updated);
         match self
             .store
             .update(&mut updated, TransactionStatus::Incomplete)
@@ -382,6 +383,15 @@ where
         if updated.status != read.status {
             updated.updated_at = self.now();
         }
+    }
+
+    /// The deadline of the status the flow leaves the transaction in (read `incomplete`): the
+    /// wait for the user's transfer once the flow is done.
+    fn stamp_deadline(&self, updated: &mut Transaction) {
+        self.config
+            .anchor
+            .expiry
+            .stamp(updated, Some(TransactionStatus::Incomplete));
     }
 
     /// The end of the flow: a deposit gets its instructions, a withdrawal the account and memo
@@ -492,6 +502,7 @@ where
         if updated == transaction {
             return Ok(Reply::redirect(form));
         }
+        self.stamp_deadline(&mut updated);
         match self
             .store
             .update(&mut updated, TransactionStatus::Incomplete)

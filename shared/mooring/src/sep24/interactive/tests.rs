@@ -656,6 +656,12 @@ async fn a_deposit_finishes_with_its_amounts_and_instructions() {
     assert_eq!(answer.location(), format!("../more-info?id={}", t.id));
     let done = h.stored(&t.id).await;
     assert_eq!(done.status, TransactionStatus::PendingUserTransferStart);
+    // A new wait, a new deadline: a day from the end of the form (the hour of `incomplete` is
+    // gone).
+    assert_eq!(
+        done.user_action_required_by,
+        Some(Timestamp::from_secs(h.now + 60 + 86_400))
+    );
     assert_eq!(done.amount_in.unwrap().to_string(), "100");
     let fee = done.fee_details.as_ref().unwrap();
     assert_eq!(fee.total.to_string(), "1.5");

@@ -37,6 +37,8 @@ async fn a_sending_anchor_reads_its_transaction_in_sep31_shape() {
             "stellar_memo": withdraw_memo(&id),
             "started_at": STARTED,
             "updated_at": STARTED,
+            // The sending anchor's payment is due within a day (EXPIRE_PENDING_SENDER_AFTER).
+            "user_action_required_by": "2023-11-15T22:13:20.000Z",
             "stellar_transaction_id": null,
             "external_transaction_id": null,
         })

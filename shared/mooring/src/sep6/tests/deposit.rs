@@ -48,6 +48,11 @@ async fn a_ready_deposit_answers_how_instructions_id_and_limits_and_stores_the_t
     assert_eq!(stored.protocol, Protocol::Sep6);
     assert_eq!(stored.kind, Kind::Deposit);
     assert_eq!(stored.status, TransactionStatus::PendingUserTransferStart);
+    assert_eq!(
+        stored.user_action_required_by,
+        Some(Timestamp::from_secs(NOW + 86_400)),
+        "the funds are due within a day"
+    );
     assert_eq!(stored.user, user(7, None));
     assert_eq!(stored.asset, usdc());
     assert_eq!(stored.to, Some(g(8)));

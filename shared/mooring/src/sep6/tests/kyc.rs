@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::integrations::KycReview;
+use crate::time::Timestamp;
 
 fn info_needed() -> Sep6Answer {
     Sep6Answer::CustomerInfoNeeded {
@@ -52,6 +53,10 @@ async fn kyc_needed_with_funding_method_stores_the_deposit_in_pending_customer_i
     assert_eq!(stored.status, TransactionStatus::PendingCustomerInfoUpdate);
     assert_eq!(stored.required_info_message.as_deref(), Some(KYC_MESSAGE));
     assert_eq!(stored.instructions, None);
+    assert_eq!(
+        stored.user_action_required_by, None,
+        "not a status the sweeper ends"
+    );
 
     // GET /transaction shows it waiting (the hook, asked again, still needs the fields).
     anchor.script([info_needed()]);
@@ -90,6 +95,12 @@ async fn the_kyc_loop_moves_the_deposit_on_once_the_hook_is_ready_and_posts_a_si
     // One conditional write (the version moved by one), then the wallet is told, signed.
     let stored = anchor.stored(&id).await;
     assert_eq!(stored.status, TransactionStatus::PendingUserTransferStart);
+    assert_eq!(
+        stored.user_action_required_by,
+        Some(Timestamp::from_secs(NOW + 60 + 86_400)),
+        "due a day after it became ready"
+    );
+    assert_eq!(tx["user_action_required_by"], "2023-11-15T22:14:20.000Z");
     assert_eq!(stored.version, 1);
     assert_eq!(stored.instructions, Some(bank_instructions_json()));
     let sent = anchor.callbacks();

@@ -436,6 +436,7 @@ mod tests {
             transaction_id: None,
             note: None,
             recorded_at: Timestamp::from_millis(2),
+            off_chain: None,
         };
         for quiet in [
             crate::model::PaymentOutcome::Matched,

@@ -152,6 +152,18 @@ impl DynamoStore {
     }
 }
 
+/// The pollers' listing of a kind in a status (`by_kind_status`), in either order.
+fn status_listing(kind: Kind, status: TransactionStatus, newest_first: bool) -> Listing {
+    Listing {
+        index: BY_KIND_STATUS,
+        partition_attribute: KIND_STATUS,
+        partition: kind_status(kind, status),
+        started_from: None,
+        started_to: None,
+        newest_first,
+    }
+}
+
 impl TransactionStore for DynamoStore {
     async fn insert(&self, transaction: &Transaction) -> Result<(), StoreError> {
         self.put_new(&self.tables.transactions, transaction_item(transaction)?)
@@ -237,15 +249,19 @@ impl TransactionStore for DynamoStore {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page<Transaction>, StoreError> {
-        let listing = Listing {
-            index: BY_KIND_STATUS,
-            partition_attribute: KIND_STATUS,
-            partition: kind_status(kind, status),
-            started_from: None,
-            started_to: None,
-            newest_first: false,
-        };
-        self.list(&listing, limit, cursor, None).await
+        self.list(&status_listing(kind, status, false), limit, cursor, None)
+            .await
+    }
+
+    async fn list_by_status_newest_first(
+        &self,
+        kind: Kind,
+        status: TransactionStatus,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Transaction>, StoreError> {
+        self.list(&status_listing(kind, status, true), limit, cursor, None)
+            .await
     }
 
     async fn find_by_receiving_memo(

@@ -1,0 +1,81 @@
+//! The expiry sweeper (every minute): transactions that waited on their users for longer than
+//! the anchor allows end — `incomplete` and `pending_user_transfer_start` (SEP-6/24) and SEP-31
+//! `pending_sender` in `expired`, `pending_trust` deposits as `PENDING_TRUST_ACTION` says
+//! ([`ExpirySweeper`], `mooring::lifecycle::expiry`). Each end is a conditional write; a
+//! withdrawal or SEP-31 transaction waits for the payment watcher to have read past its
+//! deadline.
+
+use std::sync::Arc;
+
+use mooring::clock::Clock;
+use mooring::config::AnchorConfig;
+use mooring::lifecycle::expiry::{ExpiryConfig, ExpirySweeper, SweepReport};
+use mooring::payments::WorkerError;
+use mooring::store::{Cursors, TransactionStore};
+use mooring::transfer::callback::StatusListener;
+
+/// The ports and settings a sweep is built from (cheaply, per invocation: a run may carry an
+/// operator's knob, see [`handle`]).
+pub struct Service<S> {
+    ports: Ports<S>,
+    expiry: ExpiryConfig,
+}
+
+impl<S> Service<S>
+where
+    S: TransactionStore + Cursors,
+{
+    /// A sweeper over the service's ports.
+    pub fn sweeper(&self) -> ExpirySweeper<S> {
+        ExpirySweeper::new(
+            self.ports.store.clone(),
+            self.expiry.clone(),
+            self.ports.clock.clone(),
+        )
+        .with_status_listener(self.ports.status_listener.clone())
+    }
+}
+
+pub struct Ports<S> {
+    pub store: Arc<S>,
+    pub clock: Arc<dyn Clock>,
+    /// Told of each transaction ended (SEP-31: the sending anchor's callback).
+    pub status_listener: Arc<dyn StatusListener>,
+}
+
+/// Builds the service (once per cold start) with the anchor's expiry settings
+/// (`EXPIRE_*_AFTER_SECONDS`, `PENDING_TRUST_AFTER_SECONDS`, `PENDING_TRUST_ACTION`, read with
+/// the anchor's settings). Holds no secret.
+pub fn service<S>(anchor: &AnchorConfig, ports: Ports<S>) -> Service<S> {
+    Service {
+        ports,
+        expiry: anchor.expiry.clone(),
+    }
+}
+
+/// One run; answers what it did. A schedule event runs with the default pages (100
+/// transactions, at most three pages per kind and status); an operator (or a test) may invoke
+/// the function with `{"page_size": n}` to read less per run.
+pub async fn handle<S>(
+    service: &Service<S>,
+    event: serde_json::Value,
+) -> Result<serde_json::Value, WorkerError>
+where
+    S: TransactionStore + Cursors,
+{
+    let mut sweeper = service.sweeper();
+    if let Some(size) = event.get("page_size").and_then(serde_json::Value::as_u64) {
+        sweeper = sweeper.with_page_size(usize::try_from(size).unwrap_or(usize::MAX));
+    }
+    let report: SweepReport = sweeper
+        .sweep()
+        .await
+        .inspect_err(|error| tracing::error!(%error, "expiry sweep failed"))?;
+    Ok(serde_json::json!({
+        "checked": report.checked,
+        "expired": report.expired,
+        "ended": report.ended,
+        "skipped": report.skipped,
+        "awaiting_watcher": report.awaiting_watcher,
+    }))
+}

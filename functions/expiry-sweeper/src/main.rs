@@ -1,0 +1,26 @@
+use std::sync::Arc;
+
+use mooring::clock::{Clock, SystemClock};
+use mooring::config::{AnchorConfig, Env};
+use mooring::startup::StartupError;
+use mooring::store::dynamodb::DynamoStore;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), mooring_lambda::Error> {
+    let service = mooring_lambda::start(service()).await?;
+    mooring_lambda::run_schedule(&service, expiry_sweeper::handle).await
+}
+
+/// Transactions and the scans' rotations (worker state) in DynamoDB, the sending anchors'
+/// callbacks over HTTPS: built once.
+async fn service() -> Result<expiry_sweeper::Service<DynamoStore>, StartupError> {
+    let anchor = AnchorConfig::from_source(&Env)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let sdk = mooring::aws::config_loader().load().await;
+    let ports = expiry_sweeper::Ports {
+        store: Arc::new(DynamoStore::from_env_with(&sdk)?),
+        status_listener: mooring::sep31::callbacks::http_listener(&Env, &anchor, clock.clone())?,
+        clock,
+    };
+    Ok(expiry_sweeper::service(&anchor, ports))
+}

@@ -1,0 +1,163 @@
+//! The expiry sweeper's Lambda handler over the in-memory store (schedule event fixture): the
+//! transactions waiting past their deadline end, the ones still in time stay, an operator's
+//! smaller pages read less, and bad expiry settings stop the function at start.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use mooring::clock::FixedClock;
+use mooring::config::AnchorConfig;
+use mooring::model::{Kind, Protocol, Transaction, TransactionStatus, UserKey};
+use mooring::stellar::{Asset, Keypair, Network};
+use mooring::store::{InMemoryStore, TransactionStore};
+use mooring::time::Timestamp;
+use mooring::transfer::callback::RecordingListener;
+
+const NOW: u64 = 1_700_000_000;
+
+fn key(n: u8) -> Keypair {
+    Keypair::from_seed_bytes([n; 32])
+}
+
+fn settings(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let signing = key(1).account_id().to_string();
+    [
+        ("HOME_DOMAIN", "anchor.example.com"),
+        ("NETWORK_PASSPHRASE", Network::TESTNET_PASSPHRASE),
+        ("SIGNING_KEY", signing.as_str()),
+    ]
+    .iter()
+    .chain(extra)
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect()
+}
+
+struct Sweeper {
+    service: expiry_sweeper::Service<InMemoryStore>,
+    anchor: AnchorConfig,
+    store: Arc<InMemoryStore>,
+    listener: Arc<RecordingListener>,
+}
+
+fn sweeper(extra: &[(&str, &str)]) -> Sweeper {
+    let store = Arc::new(InMemoryStore::default());
+    let listener = Arc::new(RecordingListener::default());
+    let anchor = AnchorConfig::from_source(&settings(extra)).unwrap();
+    let service = expiry_sweeper::service(
+        &anchor,
+        expiry_sweeper::Ports {
+            store: store.clone(),
+            clock: Arc::new(FixedClock::at(NOW)),
+            status_listener: listener.clone(),
+        },
+    );
+    Sweeper {
+        service,
+        anchor,
+        store,
+        listener,
+    }
+}
+
+impl Sweeper {
+    /// A transaction that entered `status` `ago` seconds ago, with the deadline its writer sets.
+    async fn waiting(&self, kind: Kind, status: TransactionStatus, ago: u64) -> Transaction {
+        let protocol = if kind == Kind::Receive {
+            Protocol::Sep31
+        } else {
+            Protocol::Sep24
+        };
+        let mut t = Transaction::new(
+            protocol,
+            kind,
+            status,
+            UserKey {
+                account: key(40).account_id(),
+                memo: None,
+            },
+            Asset::credit("USDC", key(30).account_id()).unwrap(),
+            Timestamp::from_secs(NOW - ago),
+        );
+        self.anchor.expiry.stamp(&mut t, None);
+        self.store.insert(&t).await.unwrap();
+        t
+    }
+
+    async fn run(&self, event: serde_json::Value) -> serde_json::Value {
+        expiry_sweeper::handle(&self.service, event).await.unwrap()
+    }
+
+    async fn status(&self, t: &Transaction) -> TransactionStatus {
+        self.store.get(&t.id).await.unwrap().unwrap().status
+    }
+}
+
+fn schedule() -> serde_json::Value {
+    serde_json::from_str(include_str!("events/schedule.json")).unwrap()
+}
+
+#[tokio::test]
+async fn a_scheduled_run_ends_what_waited_too_long_and_nothing_else() {
+    let s = sweeper(&[]);
+    use TransactionStatus::*;
+    let abandoned_form = s.waiting(Kind::Deposit, Incomplete, 3_600).await;
+    let form_in_time = s.waiting(Kind::Withdrawal, Incomplete, 3_599).await;
+    let unfunded = s
+        .waiting(Kind::Deposit, PendingUserTransferStart, 86_400)
+        .await;
+    let untrusted = s.waiting(Kind::Deposit, PendingTrust, 7 * 86_400).await;
+    // SEP-31, due, but no payment-watcher run has read past its deadline yet.
+    let unpaid = s.waiting(Kind::Receive, PendingSender, 86_400).await;
+
+    let report = s.run(schedule()).await;
+    assert_eq!(report["expired"], 2, "{report}");
+    assert_eq!(report["ended"], 1, "{report}");
+    assert_eq!(report["awaiting_watcher"], 1, "{report}");
+    assert_eq!(report["skipped"], 0, "{report}");
+    assert_eq!(s.status(&abandoned_form).await, Expired);
+    assert_eq!(s.status(&unfunded).await, Expired);
+    assert_eq!(s.status(&untrusted).await, Error);
+    assert_eq!(s.status(&form_in_time).await, Incomplete);
+    assert_eq!(s.status(&unpaid).await, PendingSender);
+    assert_eq!(s.listener.statuses().len(), 3, "each end is announced");
+
+    let again = s.run(schedule()).await;
+    assert_eq!(
+        (again["expired"].clone(), again["ended"].clone()),
+        (0.into(), 0.into())
+    );
+}
+
+#[tokio::test]
+async fn an_operator_may_read_smaller_pages() {
+    let s = sweeper(&[("EXPIRE_INCOMPLETE_AFTER_SECONDS", "60")]);
+    for _ in 0..10 {
+        s.waiting(Kind::Deposit, TransactionStatus::Incomplete, 120)
+            .await;
+    }
+    // Pages of 2: the oldest page and two of the rotation (from the oldest too): 4 at most.
+    let report = s.run(serde_json::json!({"page_size": 2})).await;
+    assert_eq!(report["checked"], 4, "{report}");
+    assert_eq!(report["expired"], 4, "{report}");
+    let report = s.run(schedule()).await;
+    assert_eq!(report["expired"], 6, "{report}");
+}
+
+#[test]
+fn a_refund_action_stops_the_function_at_start_with_a_clear_error() {
+    let error = AnchorConfig::from_source(&settings(&[("PENDING_TRUST_ACTION", "refund")]))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("PENDING_TRUST_ACTION"), "{error}");
+    assert!(error.contains("not available yet"), "{error}");
+    let error = AnchorConfig::from_source(&settings(&[(
+        "EXPIRE_PENDING_USER_TRANSFER_START_AFTER_SECONDS",
+        "a day",
+    )]))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.starts_with("EXPIRE_PENDING_USER_TRANSFER_START_AFTER_SECONDS is invalid"),
+        "{error}"
+    );
+}
