@@ -16,7 +16,7 @@ use mooring::model::{Customer, Transaction};
 use mooring::queue::sqs_event::SqsBatchResponse;
 use mooring::queue::BodyQueue;
 use mooring::startup::StartupError;
-use mooring::status_callbacks::dispatch::{DispatchError, Dispatcher};
+use mooring::status_callbacks::dispatch::{Bodies, DispatchError, Dispatcher};
 use mooring::store::{Cursors, CustomerStore, TransactionStore};
 use serde::Deserialize;
 
@@ -58,7 +58,12 @@ where
             ports.callbacks,
             Arc::new(integration),
             ports.store,
-            anchor.public_url,
+            Bodies {
+                sep6: mooring::sep6::view::callback_body,
+                sep24: mooring::sep24::view::callback_body,
+                sep31: mooring::sep31::view::callback_body,
+                public_url: anchor.public_url,
+            },
         ),
         transactions_table: table("TRANSACTIONS_TABLE")?,
         customers_table: table("CUSTOMERS_TABLE")?,

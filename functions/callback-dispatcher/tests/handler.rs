@@ -148,6 +148,12 @@ async fn status_changes_are_queued_and_nothing_else() {
     );
     let body: serde_json::Value = serde_json::from_str(&callback.body).expect("json");
     assert_eq!(body["transaction"]["status"], "pending_anchor");
+    assert!(
+        body["transaction"]["more_info_url"]
+            .as_str()
+            .is_some_and(|url| url.starts_with("https://anchor.example.com")),
+        "the SEP-24 view, with the anchor's links: {body}"
+    );
 }
 
 #[tokio::test]

@@ -30,6 +30,15 @@ impl<'a> TransactionView<'a> {
     }
 }
 
+/// The body of a status callback: the `GET` body of the transaction, `{"transaction": ...}`
+/// (`status_callbacks::Bodies`; `public_url` is the anchor's, for links).
+pub fn callback_body(
+    transaction: &Transaction,
+    public_url: &str,
+) -> Result<String, serde_json::Error> {
+    serde_json::to_string(&Envelope(TransactionView::new(transaction, public_url)))
+}
+
 impl Serialize for TransactionView<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let t = self.transaction;

@@ -18,7 +18,6 @@ use super::{DueCallback, Subject};
 use crate::integrations::{CustomerIntegration, CustomerQuery, IntegrationError};
 use crate::model::{Customer, Protocol, Transaction};
 use crate::queue::{BodyQueue, QueueError};
-use crate::sep24::view::Envelope;
 use crate::store::{Cursors, StoreError};
 use crate::transfer::callback::parse_callback_url;
 
@@ -34,12 +33,38 @@ pub enum DispatchError {
     Render(#[from] serde_json::Error),
 }
 
+/// Renders a transaction as its SEP's `GET` body, `{"transaction": ...}`, given the anchor's
+/// public URL (each SEP module's `view::callback_body`).
+pub type RenderBody = fn(&Transaction, &str) -> Result<String, serde_json::Error>;
+
+/// Each SEP's body of a transaction. The SEP modules render them and the function wires them
+/// here (the crate's floors: nothing below the SEPs names one).
+#[derive(Clone)]
+pub struct Bodies {
+    pub sep6: RenderBody,
+    pub sep24: RenderBody,
+    pub sep31: RenderBody,
+    /// The anchor's public URL (SEP-24 `more_info_url`).
+    pub public_url: String,
+}
+
+impl Bodies {
+    fn render(&self, transaction: &Transaction) -> Result<String, serde_json::Error> {
+        let render = match transaction.protocol {
+            Protocol::Sep6 => self.sep6,
+            Protocol::Sep24 => self.sep24,
+            Protocol::Sep31 => self.sep31,
+        };
+        render(transaction, &self.public_url)
+    }
+}
+
 /// The callback a transaction's write calls for, if any: `old` is the stored transaction before
-/// the write (`None` for a new one). `public_url` is the anchor's (SEP-24 `more_info_url`).
+/// the write (`None` for a new one).
 pub fn transaction_callback(
     old: Option<&Transaction>,
     new: &Transaction,
-    public_url: &str,
+    bodies: &Bodies,
 ) -> Result<Option<DueCallback>, serde_json::Error> {
     let Some(url) = new.callback_url.as_deref().and_then(parse_callback_url) else {
         return Ok(None);
@@ -53,17 +78,7 @@ pub fn transaction_callback(
     if !due {
         return Ok(None);
     }
-    let body = match new.protocol {
-        Protocol::Sep24 => serde_json::to_string(&Envelope(
-            crate::sep24::view::TransactionView::new(new, public_url),
-        ))?,
-        Protocol::Sep6 => {
-            serde_json::to_string(&Envelope(crate::sep6::view::TransactionView::new(new)))?
-        }
-        Protocol::Sep31 => {
-            serde_json::to_string(&Envelope(crate::sep31::view::TransactionView::new(new)))?
-        }
-    };
+    let body = bodies.render(new)?;
     Ok(Some(DueCallback {
         subject: Subject::Transaction,
         id: new.id.clone(),
@@ -78,7 +93,7 @@ pub struct Dispatcher<Q, I, W> {
     queue: Arc<Q>,
     customers: Arc<I>,
     posted: Arc<W>,
-    public_url: String,
+    bodies: Bodies,
 }
 
 impl<Q, I, W> Dispatcher<Q, I, W>
@@ -88,13 +103,13 @@ where
     W: Cursors,
 {
     /// `customers` judges a customer's status; `posted` keeps the last status posted per
-    /// customer.
-    pub fn new(queue: Arc<Q>, customers: Arc<I>, posted: Arc<W>, public_url: String) -> Self {
+    /// customer; `bodies` renders transactions.
+    pub fn new(queue: Arc<Q>, customers: Arc<I>, posted: Arc<W>, bodies: Bodies) -> Self {
         Self {
             queue,
             customers,
             posted,
-            public_url,
+            bodies,
         }
     }
 
@@ -110,7 +125,7 @@ where
         old: Option<&Transaction>,
         new: &Transaction,
     ) -> Result<bool, DispatchError> {
-        let Some(callback) = transaction_callback(old, new, &self.public_url)? else {
+        let Some(callback) = transaction_callback(old, new, &self.bodies)? else {
             return Ok(false);
         };
         self.queue.send_body(&callback.to_json()).await?;

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
 use super::delivery::{backoff, Deliverer, Delivery, MAX_BACKOFF_SECS};
-use super::dispatch::{transaction_callback, Dispatcher};
+use super::dispatch::{transaction_callback, Bodies, Dispatcher};
 use super::{DueCallback, Subject};
 use crate::clock::FixedClock;
 use crate::integrations::{
@@ -26,6 +26,22 @@ use crate::transfer::callback::{CallbackError, CallbackSender, SignedCallback};
 
 const NOW: u64 = 1_800_000_000;
 const PUBLIC_URL: &str = "https://anchor.example";
+
+/// Stands for each SEP's view (the function wires the real ones; its tests check them): the
+/// SEP, the id and the status, as `{"transaction": ...}`.
+fn bodies() -> Bodies {
+    fn view(sep: &str, t: &Transaction, public_url: &str) -> Result<String, serde_json::Error> {
+        serde_json::to_string(&serde_json::json!({"transaction": {
+            "sep": sep, "id": t.id, "status": t.status, "kind": t.kind, "link": public_url,
+        }}))
+    }
+    Bodies {
+        sep6: |t, url| view("6", t, url),
+        sep24: |t, url| view("24", t, url),
+        sep31: |t, url| view("31", t, url),
+        public_url: PUBLIC_URL.into(),
+    }
+}
 
 fn signer() -> Keypair {
     Keypair::from_seed_bytes([7; 32])
@@ -118,7 +134,7 @@ fn dispatcher(status: CustomerStatus) -> (TestDispatcher, Arc<InMemoryBodyQueue>
         queue.clone(),
         Arc::new(Kyc(Mutex::new(status))),
         Arc::new(InMemoryStore::default()),
-        PUBLIC_URL.into(),
+        bodies(),
     );
     (dispatcher, queue)
 }
@@ -147,7 +163,7 @@ fn status_and_kyc_changes_call_for_callbacks_and_other_writes_do_not() {
         TransactionStatus::Incomplete,
     );
     let callback = |old: Option<&Transaction>, new: &Transaction| {
-        transaction_callback(old, new, PUBLIC_URL).expect("renders")
+        transaction_callback(old, new, &bodies()).expect("renders")
     };
 
     let mut new = old.clone();
@@ -166,12 +182,8 @@ fn status_and_kyc_changes_call_for_callbacks_and_other_writes_do_not() {
     let body: serde_json::Value = serde_json::from_str(&due.body).expect("json");
     assert_eq!(body["transaction"]["id"], new.id.as_str());
     assert_eq!(body["transaction"]["status"], "pending_user_transfer_start");
-    assert!(
-        body["transaction"]["more_info_url"]
-            .as_str()
-            .is_some_and(|u| u.starts_with(PUBLIC_URL)),
-        "the SEP-24 view: {body}"
-    );
+    assert_eq!(body["transaction"]["sep"], "24", "the SEP's own view");
+    assert_eq!(body["transaction"]["link"], PUBLIC_URL);
 
     let mut same = old.clone();
     same.external_transaction_id = Some("bank-1".into());
@@ -208,10 +220,7 @@ fn status_and_kyc_changes_call_for_callbacks_and_other_writes_do_not() {
     let due = callback(Some(&sep31), &paid).expect("SEP-31: a status change");
     let body: serde_json::Value = serde_json::from_str(&due.body).expect("json");
     assert_eq!(body["transaction"]["status"], "pending_receiver");
-    assert!(
-        body["transaction"].get("more_info_url").is_none(),
-        "the SEP-31 view: {body}"
-    );
+    assert_eq!(body["transaction"]["sep"], "31", "the SEP's own view");
 
     let sep6 = transaction(
         Protocol::Sep6,
@@ -222,6 +231,7 @@ fn status_and_kyc_changes_call_for_callbacks_and_other_writes_do_not() {
     done.status = TransactionStatus::Completed;
     let due = callback(Some(&sep6), &done).expect("SEP-6: a status change");
     let body: serde_json::Value = serde_json::from_str(&due.body).expect("json");
+    assert_eq!(body["transaction"]["sep"], "6");
     assert_eq!(body["transaction"]["kind"], "withdrawal");
 }
 
@@ -420,7 +430,7 @@ async fn a_queue_that_is_down_fails_the_dispatch_so_the_stream_delivers_it_again
         Arc::new(Down),
         Arc::new(Kyc(Mutex::new(CustomerStatus::Accepted))),
         Arc::new(InMemoryStore::default()),
-        PUBLIC_URL.into(),
+        bodies(),
     );
     let t = transaction(
         Protocol::Sep6,
