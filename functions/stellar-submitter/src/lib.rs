@@ -1,6 +1,7 @@
 //! The Stellar submitter (SQS, the submissions queue): pays each `pending_anchor` deposit on
 //! the Stellar network from a leased channel account ([`Submitter`]); the signed envelope and
-//! its hash are stored before submission, so a redelivered message never pays twice. Messages
+//! its hash are stored before submission (the deposit is then `pending_stellar`), so a
+//! redelivered message never pays twice. Messages
 //! that must be retried are reported as batch item failures; after five receipts the queue moves
 //! them to its dead-letter queue.
 

@@ -3,9 +3,10 @@
 //! payment. Overlapping runs are harmless: the conditional write lets one run move a deposit,
 //! the other skips it, and the submitter is idempotent anyway.
 //!
-//! It also re-queues deposits that have sat in `pending_anchor` for a while (a message lost
-//! between the write and the send, or dead-lettered and since fixed), each at most once per
-//! `requeue_after`: the submitter picks up where the stored state says.
+//! It also re-queues deposits that have sat in `pending_anchor` or `pending_stellar` for a while
+//! (a message lost between the write and the send, a submission whose retries were
+//! dead-lettered and since fixed), each at most once per `requeue_after`: the submitter picks up
+//! where the stored state says (a stored envelope is looked up, never rebuilt blindly).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +37,7 @@ pub struct PollReport {
     /// Received but refused (amount not covering the fee, unknown asset...): status `error`; or,
     /// for a deposit bound to a SEP-38 quote, funds not matching it: status `on_hold`.
     pub refused: usize,
-    /// Deposits long in `pending_anchor`, queued again.
+    /// Deposits long in `pending_anchor` or `pending_stellar`, queued again.
     pub requeued: usize,
     /// Messages that could not be sent (their deposits are re-queued by a later run).
     pub send_failures: usize,
@@ -85,7 +86,8 @@ where
         self
     }
 
-    /// How long a deposit may sit in `pending_anchor` before it is queued again (default 5 min).
+    /// How long a deposit may sit in `pending_anchor` or `pending_stellar` before it is queued
+    /// again (default 5 min).
     pub fn with_requeue_after(mut self, after: Duration) -> Self {
         self.requeue_after = after;
         self
@@ -248,23 +250,20 @@ where
             .now()
             .saturating_sub(self.requeue_after.as_secs());
         let cutoff = Timestamp::from_secs(cutoff);
-        let stuck = list_deposits(
-            &*self.store,
+        let mut stuck = Vec::new();
+        for status in [
             TransactionStatus::PendingAnchor,
-            self.page_size,
-            self.max_pages,
-        )
-        .await?;
+            TransactionStatus::PendingStellar,
+        ] {
+            stuck
+                .extend(list_deposits(&*self.store, status, self.page_size, self.max_pages).await?);
+        }
         for read in stuck.iter().filter(|t| t.updated_at < cutoff) {
             // Touch it first (conditional, status unchanged), so that it is sent again at most
             // once per `requeue_after` however often the poller runs.
             let mut transaction = read.clone();
             transaction.updated_at = Timestamp::from_secs(self.clock.now());
-            match self
-                .store
-                .update(&mut transaction, TransactionStatus::PendingAnchor)
-                .await
-            {
+            match self.store.update(&mut transaction, read.status).await {
                 Ok(()) => {}
                 Err(StoreError::Conflict) => continue,
                 Err(error) => return Err(error.into()),

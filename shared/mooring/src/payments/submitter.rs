@@ -1,9 +1,14 @@
 //! The Stellar submitter: pays one `pending_anchor` deposit per queue message.
 //!
 //! A payment is never submitted twice. Before anything is sent, the signed envelope and its hash
-//! are stored on the transaction (`submission = Signed`) with a conditional write; whoever wins
-//! that write owns the submission. A later delivery that finds an envelope stored first asks
-//! Horizon what became of it:
+//! are stored on the transaction (`submission = Signed`) with a conditional write that also
+//! moves it to `pending_stellar`; whoever wins that write owns the submission. While the
+//! envelope awaits confirmation the transaction stays `pending_stellar`: a submission that
+//! failed in a way that may be retried (refused for now, not confirmed in time, Horizon out of
+//! reach, an envelope that can never land and is rebuilt) keeps it there with a
+//! `status_message` describing the problem; a definitive failure is `error`; success is
+//! `completed` (or `pending_trust`) and clears the `status_message`. A later delivery that finds
+//! an envelope stored first asks Horizon what became of it:
 //!
 //! - it landed (successful) → the deposit completes with its hash;
 //! - it landed and failed → the failure is handled (a rebuilt transaction says why);
@@ -24,7 +29,7 @@ use super::{PaymentsConfig, Signers, WorkerError};
 use crate::clock::Clock;
 use crate::horizon::{AccountRecord, Horizon, Submission, TransactionRecord};
 use crate::integrations::DepositIntegration;
-use crate::model::{SubmissionState, Transaction, TransactionStatus};
+use crate::model::{SubmissionState, Transaction, TransactionStatus, SYSTEM_ACTOR};
 use crate::queue::QueueMessage;
 use crate::stellar::payment::MIN_BASE_FEE;
 use crate::stellar::{
@@ -48,8 +53,8 @@ pub enum SubmitOutcome {
     PendingTrust,
     /// The payment failed for good: status `error` with this `status_message`.
     Failed { status_message: String },
-    /// Nothing to do: no such transaction, not a deposit, or not `pending_anchor` (already paid
-    /// by an earlier delivery, say).
+    /// Nothing to do: no such transaction, not a deposit, or neither `pending_anchor` nor
+    /// `pending_stellar` (already paid by an earlier delivery, say).
     Ignored { status: Option<TransactionStatus> },
 }
 
@@ -194,13 +199,13 @@ where
                 tracing::warn!(transaction_id = %message.transaction_id, "no such transaction");
                 return Ok(SubmitOutcome::Ignored { status: None });
             };
-            if !transaction.kind.is_deposit()
-                || transaction.status != TransactionStatus::PendingAnchor
-            {
+            if !transaction.kind.is_deposit() || !is_submitters(transaction.status) {
                 return Ok(SubmitOutcome::Ignored {
                     status: Some(transaction.status),
                 });
             }
+            // A signed envelope, whatever the status (`pending_anchor` for one stored before
+            // envelopes moved deposits to `pending_stellar`), is resumed, never rebuilt.
             let step = if transaction.submission == SubmissionState::Signed {
                 self.resume(transaction).await?
             } else {
@@ -237,8 +242,30 @@ where
             Fate::Undecided => {
                 tracing::info!(transaction_id = %transaction.id, hash = %envelope.hash,
                     "resubmitting the stored envelope");
-                let submission = self.horizon.submit(&envelope.xdr).await?;
-                self.on_submission(transaction, &envelope, submission).await
+                self.submit(transaction, &envelope).await
+            }
+        }
+    }
+
+    /// Sends the stored envelope to Horizon and acts on the answer. Horizon out of reach (the
+    /// envelope was not sent) is a problem to retry, noted on the transaction.
+    async fn submit(
+        &self,
+        transaction: Transaction,
+        envelope: &Envelope,
+    ) -> Result<Step, WorkerError> {
+        match self.horizon.submit(&envelope.xdr).await {
+            Ok(submission) => self.on_submission(transaction, envelope, submission).await,
+            Err(error) => {
+                tracing::warn!(transaction_id = %transaction.id, %error,
+                    "Horizon unavailable; the submission will be retried");
+                self.retry_later(
+                    transaction,
+                    "The Stellar network could not be reached; the payment will be sent again."
+                        .into(),
+                    WorkerError::Horizon(error),
+                )
+                .await
             }
         }
     }
@@ -324,16 +351,14 @@ where
                     .await
             }
         };
+        let expected = transaction.status;
         transaction.envelope_xdr = Some(signed.envelope_xdr.clone());
         transaction.envelope_hash = Some(signed.hash_hex.clone());
         transaction.submission = SubmissionState::Signed;
+        transaction.status = TransactionStatus::PendingStellar;
         transaction.updated_at = Timestamp::from_secs(now);
         // Stored BEFORE it is submitted: whoever loses this write submits nothing.
-        match self
-            .store
-            .update(&mut transaction, TransactionStatus::PendingAnchor)
-            .await
-        {
+        match self.store.update(&mut transaction, expected).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => return Ok(Step::Again),
             Err(error) => return Err(error.into()),
@@ -345,8 +370,7 @@ where
         };
         tracing::info!(transaction_id = %transaction.id, hash = %envelope.hash,
             channel = lease.index, "submitting");
-        let submission = self.horizon.submit(&envelope.xdr).await?;
-        self.on_submission(transaction, &envelope, submission).await
+        self.submit(transaction, &envelope).await
     }
 
     /// What to send to `destination` (its account record, `None` if it does not exist).
@@ -473,10 +497,20 @@ where
                 }
                 tracing::warn!(transaction_id = %transaction.id, hash = %envelope.hash,
                     "submission outcome unknown; the same envelope will be resubmitted");
-                Err(WorkerError::Pending(format!(
+                let problem = WorkerError::Pending(format!(
                     "the outcome of {} is not known yet",
                     envelope.hash
-                )))
+                ));
+                self.retry_later(
+                    transaction,
+                    format!(
+                        "The Stellar network has not confirmed transaction {} yet; it is being \
+                         checked and sent again if needed.",
+                        envelope.hash
+                    ),
+                    problem,
+                )
+                .await
             }
             Submission::Rejected {
                 transaction: code,
@@ -506,7 +540,16 @@ where
                     {
                         // Transient: keep the envelope, try again later.
                         tracing::warn!(transaction_id = %transaction.id, %code, "submission refused; retrying later");
-                        Err(WorkerError::Pending(format!("Stellar refused it: {code}")))
+                        let problem = WorkerError::Pending(format!("Stellar refused it: {code}"));
+                        self.retry_later(
+                            transaction,
+                            format!(
+                                "The Stellar network refused the payment for now ({code}); it \
+                                 will be sent again."
+                            ),
+                            problem,
+                        )
+                        .await
                     }
                     _ => {
                         tracing::error!(transaction_id = %transaction.id, %code, "submission refused");
@@ -576,6 +619,7 @@ where
         claimable_balance: Option<String>,
     ) -> Result<Step, WorkerError> {
         let now = Timestamp::from_secs(self.now());
+        let expected = transaction.status;
         transaction.status = TransactionStatus::Completed;
         transaction.status_message = None;
         transaction.stellar_transaction_id = Some(hash.to_owned());
@@ -585,11 +629,7 @@ where
         if claimable_balance.is_some() {
             transaction.claimable_balance_id = claimable_balance;
         }
-        match self
-            .store
-            .update(&mut transaction, TransactionStatus::PendingAnchor)
-            .await
-        {
+        match self.store.update(&mut transaction, expected).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => return Ok(Step::Again),
             Err(error) => return Err(error.into()),
@@ -609,13 +649,15 @@ where
         mut transaction: Transaction,
         message: String,
     ) -> Result<Step, WorkerError> {
+        let expected = transaction.status;
         transaction.status = TransactionStatus::PendingTrust;
         transaction.status_message = Some(message);
         transaction.submission = SubmissionState::NotSubmitted;
         transaction.envelope_xdr = None;
         transaction.envelope_hash = None;
         transaction.updated_at = Timestamp::from_secs(self.now());
-        self.write(transaction, SubmitOutcome::PendingTrust).await
+        self.write(transaction, expected, SubmitOutcome::PendingTrust)
+            .await
     }
 
     async fn fail(
@@ -624,6 +666,7 @@ where
         message: String,
     ) -> Result<Step, WorkerError> {
         tracing::error!(transaction_id = %transaction.id, %message, "deposit failed");
+        let expected = transaction.status;
         transaction.status = TransactionStatus::Error;
         transaction.status_message = Some(message.clone());
         if transaction.submission == SubmissionState::Signed {
@@ -633,6 +676,7 @@ where
         transaction.updated_at = Timestamp::from_secs(self.now());
         self.write(
             transaction,
+            expected,
             SubmitOutcome::Failed {
                 status_message: message,
             },
@@ -640,37 +684,76 @@ where
         .await
     }
 
-    /// Forgets an envelope that can never land, so that the next round builds a new one.
+    /// Forgets an envelope that can never land, so that the next round builds a new one: the
+    /// transaction stays `pending_stellar`, its `status_message` saying why it is sent again.
     async fn clear(&self, mut transaction: Transaction) -> Result<Step, WorkerError> {
+        let expected = transaction.status;
+        let lost = transaction.envelope_hash.take().unwrap_or_default();
+        transaction.status = TransactionStatus::PendingStellar;
+        transaction.status_message = Some(format!(
+            "Stellar transaction {lost} did not go through and never can; a new one is being \
+             sent."
+        ));
         transaction.submission = SubmissionState::NotSubmitted;
         transaction.envelope_xdr = None;
-        transaction.envelope_hash = None;
         transaction.updated_at = Timestamp::from_secs(self.now());
-        match self
-            .store
-            .update(&mut transaction, TransactionStatus::PendingAnchor)
-            .await
-        {
+        // Kept in the history even though the status may not change: the operator sees why.
+        let note = transaction.status_message.clone();
+        transaction.record(expected, SYSTEM_ACTOR, note);
+        match self.store.update(&mut transaction, expected).await {
             Ok(()) | Err(StoreError::Conflict) => Ok(Step::Again),
             Err(error) => Err(error.into()),
         }
     }
 
+    /// A problem the next delivery may overcome (the envelope is kept): the transaction stays
+    /// `pending_stellar` with `message` as its `status_message` (a conditional write, skipped
+    /// when it says so already), and the message is retried (`problem`).
+    async fn retry_later(
+        &self,
+        mut transaction: Transaction,
+        message: String,
+        problem: WorkerError,
+    ) -> Result<Step, WorkerError> {
+        let expected = transaction.status;
+        if expected != TransactionStatus::PendingStellar
+            || transaction.status_message.as_deref() != Some(message.as_str())
+        {
+            transaction.status = TransactionStatus::PendingStellar;
+            transaction.status_message = Some(message.clone());
+            transaction.updated_at = Timestamp::from_secs(self.now());
+            transaction.record(expected, SYSTEM_ACTOR, Some(message));
+            match self.store.update(&mut transaction, expected).await {
+                // Lost to another writer: the next delivery reads what it did.
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(problem)
+    }
+
+    /// Writes an ending over the version read in status `expected`.
     async fn write(
         &self,
         mut transaction: Transaction,
+        expected: TransactionStatus,
         outcome: SubmitOutcome,
     ) -> Result<Step, WorkerError> {
-        match self
-            .store
-            .update(&mut transaction, TransactionStatus::PendingAnchor)
-            .await
-        {
+        match self.store.update(&mut transaction, expected).await {
             Ok(()) => Ok(Step::Done(outcome)),
             Err(StoreError::Conflict) => Ok(Step::Again),
             Err(error) => Err(error.into()),
         }
     }
+}
+
+/// The statuses a deposit is the submitter's in: `pending_anchor` (to pay) and
+/// `pending_stellar` (its envelope awaits confirmation, or is being sent again).
+fn is_submitters(status: TransactionStatus) -> bool {
+    matches!(
+        status,
+        TransactionStatus::PendingAnchor | TransactionStatus::PendingStellar
+    )
 }
 
 /// The destination, amount and memo of a deposit, or why it cannot be paid.

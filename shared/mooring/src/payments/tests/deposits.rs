@@ -190,6 +190,20 @@ impl Anchor {
         t.id
     }
 
+    /// User 40, trusting USDC, and a `pending_anchor` deposit of `out` USDC to it (id memo 1).
+    async fn paying_user(&self, out: &str) -> (AccountId, String) {
+        let user = self.user(40, true);
+        let id = self
+            .deposit(&user.to_string(), out, 1, TransactionStatus::PendingAnchor)
+            .await;
+        (user, id)
+    }
+
+    /// One delivery of the deposit's message, to a fresh submitter.
+    async fn deliver(&self, id: &str) -> Result<SubmitOutcome, WorkerError> {
+        self.submitter().submit_deposit(&message(id)).await
+    }
+
     /// The envelopes submitted after the setup's issuance, in order.
     fn submitted(&self) -> Vec<String> {
         self.ledger.inner.submitted().split_off(1)
@@ -550,8 +564,14 @@ async fn a_lost_submission_resubmits_the_same_envelope() {
     let first = anchor.submitter().submit_deposit(&message(&id)).await;
     assert!(matches!(first, Err(WorkerError::Pending(_))), "{first:?}");
     let stored = anchor.stored(&id).await;
-    assert_eq!(stored.status, TransactionStatus::PendingAnchor);
+    assert_eq!(stored.status, TransactionStatus::PendingStellar);
     assert_eq!(stored.submission, SubmissionState::Signed);
+    let problem = stored.status_message.clone().unwrap_or_default();
+    let hash = stored.envelope_hash.clone().unwrap_or_default();
+    assert!(
+        problem.contains("not confirmed") && problem.contains(&hash),
+        "{problem}"
+    );
     assert_eq!(anchor.usdc_of(&user), Some(Amount::ZERO));
     anchor.assert_channels_released().await;
 
@@ -569,35 +589,9 @@ async fn a_lost_submission_resubmits_the_same_envelope() {
     assert_eq!(submitted[0], submitted[1], "the same envelope");
     assert_eq!(anchor.usdc_of(&user), Some(amount("9")));
     assert_eq!(anchor.rail.after_deposit_calls(&id), 1);
-}
-
-#[tokio::test]
-async fn an_envelope_past_its_time_bounds_is_rebuilt() {
-    let anchor = Anchor::new(1).await;
-    let user = anchor.user(40, true);
-    let id = anchor
-        .deposit(&user.to_string(), "4", 1, TransactionStatus::PendingAnchor)
-        .await;
-    anchor
-        .ledger
-        .inner
-        .push_submit_fault(SubmitFault::TimeoutWithoutApplying);
-    assert!(anchor
-        .submitter()
-        .submit_deposit(&message(&id))
-        .await
-        .is_err());
-    let lost = anchor.stored(&id).await.envelope_hash.expect("hash");
-    // Redelivered after the envelope's max time (300 s) and the margin: it can never land.
-    anchor.clock.set(NOW + 400);
-    anchor.ledger.inner.set_now(NOW + 400);
-    let outcome = anchor
-        .submitter()
-        .submit_deposit(&message(&id))
-        .await
-        .expect("retry");
-    assert_ne!(completed_hash(&outcome), lost);
-    assert_eq!(anchor.usdc_of(&user), Some(amount("4")));
+    let done = anchor.stored(&id).await;
+    assert_eq!(done.status, TransactionStatus::Completed);
+    assert_eq!(done.status_message, None, "success clears the problem");
 }
 
 #[tokio::test]
@@ -990,4 +984,231 @@ async fn a_sep6_deposit_exchange_is_polled_and_queued_as_a_deposit() {
         anchor.stored(&id).await.status,
         TransactionStatus::PendingAnchor
     );
+}
+
+/// The statuses a transaction went through, from its history: `[from, to, to, ...]`.
+fn statuses(t: &Transaction) -> Vec<TransactionStatus> {
+    let mut seen: Vec<TransactionStatus> = t.history.first().map(|e| e.from).into_iter().collect();
+    seen.extend(t.history.iter().map(|e| e.status));
+    seen
+}
+
+#[tokio::test]
+async fn the_envelope_is_stored_with_pending_stellar_before_it_is_submitted() {
+    let anchor = Anchor::new(1).await;
+    let (_, id) = anchor.paying_user("5").await;
+    // What the ledger sees at submission time: the stored transaction.
+    *anchor.ledger.on_submit.lock().expect("lock") = Some((anchor.store.clone(), id.clone()));
+    let outcome = anchor.deliver(&id).await.expect("submit");
+    let hash = completed_hash(&outcome).to_owned();
+    let seen = anchor.ledger.seen.lock().expect("lock").clone();
+    let [at_submission] = seen.as_slice() else {
+        panic!("one submission expected, saw {seen:?}")
+    };
+    assert_eq!(at_submission.status, TransactionStatus::PendingStellar);
+    assert_eq!(at_submission.submission, SubmissionState::Signed);
+    assert_eq!(at_submission.envelope_hash.as_deref(), Some(hash.as_str()));
+    let t = anchor.stored(&id).await;
+    assert_eq!(
+        statuses(&t),
+        [
+            TransactionStatus::PendingAnchor,
+            TransactionStatus::PendingStellar,
+            TransactionStatus::Completed
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_refusal_that_may_pass_later_stays_pending_stellar_with_a_message() {
+    let anchor = Anchor::new(1).await;
+    let (user, id) = anchor.paying_user("5").await;
+    anchor
+        .ledger
+        .inner
+        .reject_next_submission("tx_insufficient_fee", &[]);
+    let first = anchor.deliver(&id).await;
+    assert!(matches!(first, Err(WorkerError::Pending(_))), "{first:?}");
+    let t = anchor.stored(&id).await;
+    assert_eq!(t.status, TransactionStatus::PendingStellar);
+    assert_eq!(
+        t.submission,
+        SubmissionState::Signed,
+        "the envelope is kept"
+    );
+    let problem = t.status_message.clone().unwrap_or_default();
+    assert!(problem.contains("tx_insufficient_fee"), "{problem}");
+    assert_eq!(anchor.usdc_of(&user), Some(Amount::ZERO));
+
+    // The same refusal again changes nothing more (no second write of the same message).
+    anchor
+        .ledger
+        .inner
+        .reject_next_submission("tx_insufficient_fee", &[]);
+    let again = anchor.deliver(&id).await;
+    assert!(again.is_err());
+    assert_eq!(anchor.stored(&id).await.version, t.version);
+
+    let outcome = anchor.deliver(&id).await.expect("retry");
+    assert_eq!(Some(completed_hash(&outcome)), t.envelope_hash.as_deref());
+    let done = anchor.stored(&id).await;
+    assert_eq!(done.status, TransactionStatus::Completed);
+    assert_eq!(done.status_message, None);
+    assert_eq!(anchor.usdc_payments_to(&user).await.len(), 1);
+}
+
+#[tokio::test]
+async fn horizon_out_of_reach_at_submission_stays_pending_stellar_and_pays_once() {
+    let anchor = Anchor::new(1).await;
+    let (user, id) = anchor.paying_user("5").await;
+    anchor
+        .ledger
+        .down_at_submit
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let first = anchor.deliver(&id).await;
+    assert!(matches!(first, Err(WorkerError::Horizon(_))), "{first:?}");
+    let t = anchor.stored(&id).await;
+    assert_eq!(t.status, TransactionStatus::PendingStellar);
+    assert_eq!(t.submission, SubmissionState::Signed);
+    assert!(t
+        .status_message
+        .as_deref()
+        .is_some_and(|m| m.contains("could not be reached")));
+
+    let outcome = anchor.deliver(&id).await.expect("retry");
+    assert_eq!(Some(completed_hash(&outcome)), t.envelope_hash.as_deref());
+    assert_eq!(anchor.stored(&id).await.status_message, None);
+    assert_eq!(anchor.usdc_payments_to(&user).await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_envelope_past_its_time_bounds_is_rebuilt_in_pending_stellar_with_a_message() {
+    let anchor = Anchor::new(1).await;
+    let (user, id) = anchor.paying_user("4").await;
+    anchor
+        .ledger
+        .inner
+        .push_submit_fault(SubmitFault::TimeoutWithoutApplying);
+    assert!(anchor.deliver(&id).await.is_err());
+    let lost = anchor.stored(&id).await.envelope_hash.expect("hash");
+    // Redelivered after the envelope's max time (300 s) and the margin: it can never land. The
+    // rebuilt envelope is refused for now: the history says the first one was dropped.
+    anchor.clock.set(NOW + 400);
+    anchor.ledger.inner.set_now(NOW + 400);
+    anchor
+        .ledger
+        .inner
+        .reject_next_submission("tx_insufficient_fee", &[]);
+    assert!(anchor.deliver(&id).await.is_err());
+    let t = anchor.stored(&id).await;
+    assert_eq!(t.status, TransactionStatus::PendingStellar);
+    assert_ne!(t.envelope_hash.as_deref(), Some(lost.as_str()), "rebuilt");
+    assert!(t
+        .history
+        .iter()
+        .any(|e| e.note.as_deref().is_some_and(|n| n.contains(&lost))));
+    let outcome = anchor.deliver(&id).await.expect("retry");
+    assert_ne!(completed_hash(&outcome), lost);
+    assert_eq!(anchor.usdc_of(&user), Some(amount("4")));
+    assert_eq!(anchor.usdc_payments_to(&user).await.len(), 1);
+    assert_eq!(anchor.stored(&id).await.status_message, None);
+}
+
+#[tokio::test]
+async fn a_definitive_failure_after_submission_is_an_error_from_pending_stellar() {
+    let anchor = Anchor::new(1).await;
+    let (_, id) = anchor.paying_user("5").await;
+    anchor
+        .ledger
+        .inner
+        .reject_next_submission("tx_bad_auth", &[]);
+    let outcome = anchor.deliver(&id).await.expect("submit");
+    assert!(
+        matches!(outcome, SubmitOutcome::Failed { .. }),
+        "{outcome:?}"
+    );
+    let t = anchor.stored(&id).await;
+    assert_eq!(t.status, TransactionStatus::Error);
+    assert_eq!(t.submission, SubmissionState::Failed);
+    assert_eq!(
+        statuses(&t),
+        [
+            TransactionStatus::PendingAnchor,
+            TransactionStatus::PendingStellar,
+            TransactionStatus::Error
+        ]
+    );
+    // Never sent again.
+    let again = anchor.deliver(&id).await;
+    assert!(
+        matches!(again, Ok(SubmitOutcome::Ignored { .. })),
+        "{again:?}"
+    );
+    assert_eq!(anchor.submitted().len(), 1);
+}
+
+#[tokio::test]
+async fn a_stuck_pending_stellar_deposit_is_queued_again_and_resumed_not_rebuilt() {
+    let anchor = Anchor::new(1).await;
+    let (user, id) = anchor.paying_user("2").await;
+    anchor
+        .ledger
+        .inner
+        .push_submit_fault(SubmitFault::TimeoutWithoutApplying);
+    assert!(anchor.deliver(&id).await.is_err());
+    let signed = anchor.stored(&id).await;
+    assert_eq!(signed.status, TransactionStatus::PendingStellar);
+    // Its message was dead-lettered; a later poller run sends it again.
+    let report = anchor.poller().poll_deposits().await.expect("poll");
+    assert_eq!(report.requeued, 0, "recent");
+    anchor.clock.set(NOW + 120);
+    anchor.ledger.inner.set_now(NOW + 120);
+    let report = anchor.poller().poll_deposits().await.expect("poll");
+    assert_eq!(report.requeued, 0, "not for requeue_after");
+    anchor.clock.set(NOW + 301);
+    let report = anchor.poller().poll_deposits().await.expect("poll");
+    assert_eq!(report.requeued, 1);
+    assert_eq!(anchor.queue.drain(), [message(&id)]);
+    let outcome = anchor.deliver(&id).await.expect("resumed");
+    assert_eq!(
+        Some(completed_hash(&outcome)),
+        signed.envelope_hash.as_deref(),
+        "the stored envelope, not a new one"
+    );
+    assert_eq!(anchor.usdc_payments_to(&user).await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_envelope_stored_in_pending_anchor_before_this_change_is_resumed() {
+    let anchor = Anchor::new(1).await;
+    let (user, id) = anchor.paying_user("3").await;
+    // Applied, but the answer was lost and not looked up yet.
+    anchor
+        .ledger
+        .inner
+        .push_submit_fault(SubmitFault::TimeoutAfterApplying);
+    let first = anchor
+        .submitter()
+        .with_lookups(0, Duration::ZERO)
+        .submit_deposit(&message(&id))
+        .await;
+    assert!(first.is_err(), "{first:?}");
+    // As an older submitter left it: the envelope stored, the deposit in pending_anchor.
+    let signed = anchor.stored(&id).await;
+    let mut legacy = signed.clone();
+    legacy.status = TransactionStatus::PendingAnchor;
+    legacy.status_message = None;
+    anchor
+        .store
+        .update(&mut legacy, signed.status)
+        .await
+        .expect("legacy state");
+
+    let outcome = anchor.deliver(&id).await.expect("resume");
+    assert_eq!(
+        Some(completed_hash(&outcome)),
+        signed.envelope_hash.as_deref()
+    );
+    assert_eq!(anchor.submitted().len(), 1, "looked up, not sent again");
+    assert_eq!(anchor.usdc_payments_to(&user).await.len(), 1);
 }

@@ -217,11 +217,16 @@ struct ConfiguredFees;
 impl FeeIntegration for ConfiguredFees {}
 
 /// The in-memory ledger behind a wrapper that yields to the scheduler around every call (so
-/// that `join!`ed workers interleave) and can slip a transaction in before the next submission.
+/// that `join!`ed workers interleave), can slip a transaction in before the next submission, be
+/// out of reach for submissions (`down_at_submit`), and record how a transaction of the store
+/// looked each time an envelope was submitted (`on_submit` → `seen`).
 #[derive(Default)]
 struct Ledger {
     inner: InMemoryHorizon,
     slip_in: Mutex<Option<String>>,
+    down_at_submit: std::sync::atomic::AtomicBool,
+    on_submit: Mutex<Option<(Arc<InMemoryStore>, String)>>,
+    seen: Mutex<Vec<Transaction>>,
 }
 
 impl Horizon for Ledger {
@@ -232,6 +237,14 @@ impl Horizon for Ledger {
 
     async fn submit(&self, envelope_xdr: &str) -> Result<Submission, HorizonError> {
         tokio::task::yield_now().await;
+        if self.down_at_submit.swap(false, Ordering::SeqCst) {
+            return Err(HorizonError::Unreachable("connection refused".into()));
+        }
+        let watched = self.on_submit.lock().expect("lock").clone();
+        if let Some((store, id)) = watched {
+            let stored = TransactionStore::get(&*store, &id).await.expect("get");
+            self.seen.lock().expect("lock").extend(stored);
+        }
         let slip_in = self.slip_in.lock().expect("lock").take();
         if let Some(other) = slip_in {
             assert!(matches!(
