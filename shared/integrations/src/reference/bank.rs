@@ -82,6 +82,8 @@ pub struct Transfer {
     pub id: String,
     pub reference: String,
     pub amount: Amount,
+    /// The account it came from, when the bank knows it (where a refund goes).
+    pub sender: Option<String>,
 }
 
 /// Money the bank paid out for a reference.
@@ -104,6 +106,8 @@ struct RawRecord {
     reference: String,
     #[serde(default)]
     amount: Option<serde_json::Value>,
+    #[serde(default)]
+    sender: Option<String>,
 }
 
 impl RawRecord {
@@ -266,6 +270,7 @@ impl DemoBank {
             };
             transfers.push(Transfer {
                 id: record.id(),
+                sender: record.sender.filter(|s| !s.trim().is_empty()),
                 reference: record.reference,
                 amount,
             });
@@ -337,6 +342,11 @@ impl DemoBank {
             status => Err(unavailable("payout", format!("HTTP {status}")).into()),
         }
     }
+}
+
+/// The bank reference of a deposit's refund: `refund-<transaction id>`.
+pub fn refund_reference(transaction_id: &str) -> String {
+    format!("refund-{transaction_id}")
 }
 
 /// How many deposits are looked up at the bank at once.
@@ -482,6 +492,41 @@ impl<S> crate::reference::Anchor<S> {
         Ok(WithdrawalOutcome::Completed {
             external_transaction_id: Some(payout.id),
         })
+    }
+
+    /// Pays `amount` of a deposit back to the account its (first) transfer came from, once per
+    /// deposit (reference `refund-<id>`); answers the bank's payout id.
+    pub(crate) async fn refund_transfer(
+        &self,
+        transaction: &mooring::model::Transaction,
+        amount: Amount,
+    ) -> Result<Option<String>, IntegrationError> {
+        let Some(bank) = self.bank() else {
+            return Err(IntegrationError::invalid(
+                "no bank is configured (DEMO_BANK_URL) to refund the deposit through",
+            ));
+        };
+        let transfers = bank.transfers(&reference_of(transaction)).await?;
+        let Some(sender) = transfers.first().and_then(|t| t.sender.clone()) else {
+            return Err(IntegrationError::invalid(
+                "the bank does not say which account the deposit came from",
+            ));
+        };
+        let reference = refund_reference(&transaction.id);
+        let payout = match bank.pay_out(&reference, amount, &sender).await {
+            Ok(payout) => payout,
+            Err(PayoutError::AccountRejected(reason)) => {
+                let masked = crate::reference::rail::mask_account(&sender);
+                return Err(IntegrationError::Invalid(format!(
+                    "the bank refused the refund to account {masked}: {}",
+                    reason.replace(&sender, &masked)
+                )));
+            }
+            Err(PayoutError::Failed(error)) => return Err(error),
+        };
+        tracing::info!(transaction_id = %transaction.id, payout = %payout.id, %amount,
+            "refund_deposit: refunded at the demo bank");
+        Ok(Some(payout.id))
     }
 
     pub(crate) async fn completed_payouts(

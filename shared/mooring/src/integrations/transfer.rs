@@ -245,6 +245,30 @@ pub trait DepositIntegration: InteractiveFlow {
         let _ = transaction;
         async { Ok(()) }
     }
+
+    /// Returns `amount` of a deposit's off-chain funds to whoever sent them (the deposit is
+    /// refunded: `transaction.pending_refund` says who asked and why). Called by the Stellar
+    /// submitter at most once per claim, the claim written first; make the refund idempotent by
+    /// the transaction id all the same (a claim whose call never reported back goes to the
+    /// operator, not to a second call).
+    ///
+    /// `Ok(reference)`: the money is on its way back, for good; `reference` (the rail's id of
+    /// the refund, if any) goes into the SEP `refunds` object. `Unavailable`: nothing was done,
+    /// the refund is retried later. Any other error: the refund failed, the deposit goes to
+    /// `error` (with the message of `Invalid`) for the operator. The default refunds nothing
+    /// (`Invalid`): such an anchor refunds deposits by hand.
+    fn refund_deposit(
+        &self,
+        transaction: &Transaction,
+        amount: Amount,
+    ) -> impl Future<Output = Result<Option<String>, IntegrationError>> + Send {
+        let _ = (transaction, amount);
+        async {
+            Err(IntegrationError::invalid(
+                "this anchor does not refund deposits automatically; the operator refunds it by hand",
+            ))
+        }
+    }
 }
 
 /// A deposit whose off-chain funds arrived (answer of `poll_pending_deposits`).
@@ -285,11 +309,13 @@ pub struct CompletedPayout {
 pub trait WithdrawalIntegration: InteractiveFlow {
     /// Pays the user off-chain once their Stellar payment arrived (the transaction is
     /// `pending_anchor`, claimed by the withdrawal processor, with `amount_in` as received and
-    /// `amount_out` to pay). Called once per claim of the transaction: an error moves it to
-    /// `error` with the message as `status_message` (Polaris semantics), except
-    /// `IntegrationError::Unavailable`, which must mean nothing was paid: the claim is released
-    /// and the payout retried later. Make the payout itself idempotent by the transaction id
-    /// all the same. The default leaves the payout to the operator (`pending_external`).
+    /// `amount_out` to pay). Called once per claim of the transaction. Errors:
+    /// `IntegrationError::Unavailable` must mean nothing was paid: the claim is released and the
+    /// payout retried later; `Invalid` must mean the payout was refused for good and nothing was
+    /// paid (e.g. the bank refused the account): the user's payment is refunded to them on
+    /// Stellar; any other error moves the transaction to `error` (Polaris semantics) for the
+    /// operator. Make the payout itself idempotent by the transaction id all the same. The
+    /// default leaves the payout to the operator (`pending_external`).
     fn process_withdrawal(
         &self,
         transaction: &Transaction,

@@ -3,21 +3,22 @@
 //! payment. Overlapping runs are harmless: the conditional write lets one run move a deposit,
 //! the other skips it, and the submitter is idempotent anyway.
 //!
-//! It also re-queues deposits that have sat in `pending_anchor` or `pending_stellar` for a while
-//! (a message lost between the write and the send, a submission whose retries were
-//! dead-lettered and since fixed), each at most once per `requeue_after`: the submitter picks up
+//! It also re-queues what has sat on the submitter for a while (a message lost between the write
+//! and the send, a submission whose retries were dead-lettered and since fixed): deposits in
+//! `pending_anchor` or `pending_stellar`, and the Stellar refunds of withdrawals and SEP-31
+//! payments (`pending_stellar`), each at most once per `requeue_after`. The submitter picks up
 //! where the stored state says (a stored envelope is looked up, never rebuilt blindly).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{asset_config, list_deposits, WorkerError};
+use super::{asset_config, list_all, list_deposits, WorkerError};
 use crate::clock::Clock;
 use crate::config::AssetConfig;
 use crate::integrations::{
     DepositIntegration, FeeIntegration, FeeRequest, Operation, ReceivedDeposit,
 };
-use crate::model::{FeeDetails, Transaction, TransactionStatus};
+use crate::model::{FeeDetails, Kind, Transaction, TransactionStatus};
 use crate::queue::{Queue, QueueMessage};
 use crate::stellar::Amount;
 use crate::store::{StoreError, TransactionStore};
@@ -37,7 +38,8 @@ pub struct PollReport {
     /// Received but refused (amount not covering the fee, unknown asset...): status `error`; or,
     /// for a deposit bound to a SEP-38 quote, funds not matching it: status `on_hold`.
     pub refused: usize,
-    /// Deposits long in `pending_anchor` or `pending_stellar`, queued again.
+    /// Deposits long in `pending_anchor` or `pending_stellar` (and refunds long in
+    /// `pending_stellar`), queued again.
     pub requeued: usize,
     /// Messages that could not be sent (their deposits are re-queued by a later run).
     pub send_failures: usize,
@@ -257,6 +259,13 @@ where
         ] {
             stuck
                 .extend(list_deposits(&*self.store, status, self.page_size, self.max_pages).await?);
+        }
+        // The Stellar refunds of withdrawals and SEP-31 payments.
+        for kind in [Kind::Withdrawal, Kind::WithdrawalExchange, Kind::Receive] {
+            let status = TransactionStatus::PendingStellar;
+            stuck.extend(
+                list_all(&*self.store, kind, status, self.page_size, self.max_pages).await?,
+            );
         }
         for read in stuck.iter().filter(|t| t.updated_at < cutoff) {
             // Touch it first (conditional, status unchanged), so that it is sent again at most

@@ -26,6 +26,7 @@ mod claim;
 pub mod config;
 pub mod deposit_poller;
 pub mod outgoing;
+pub mod refund;
 pub mod submitter;
 pub mod trustlines;
 pub mod watcher;

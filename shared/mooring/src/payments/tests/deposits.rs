@@ -18,22 +18,22 @@ use crate::stellar::{
 use crate::store::{ChannelLeases, InMemoryStore, TransactionStore};
 use crate::time::Timestamp;
 
-struct Anchor {
-    store: Arc<InMemoryStore>,
-    ledger: Arc<Ledger>,
-    rail: Arc<Rail>,
-    queue: Arc<InMemoryQueue>,
-    clock: Arc<FixedClock>,
-    distribution: Keypair,
-    channel_seed: Keypair,
-    usdc: Asset,
-    assets: Vec<AssetConfig>,
-    channels: u32,
-    claimable_balances: bool,
+pub(super) struct Anchor {
+    pub(super) store: Arc<InMemoryStore>,
+    pub(super) ledger: Arc<Ledger>,
+    pub(super) rail: Arc<Rail>,
+    pub(super) queue: Arc<InMemoryQueue>,
+    pub(super) clock: Arc<FixedClock>,
+    pub(super) distribution: Keypair,
+    pub(super) channel_seed: Keypair,
+    pub(super) usdc: Asset,
+    pub(super) assets: Vec<AssetConfig>,
+    pub(super) channels: u32,
+    pub(super) claimable_balances: bool,
 }
 
 impl Anchor {
-    async fn new(channels: u32) -> Self {
+    pub(super) async fn new(channels: u32) -> Self {
         let issuer = key(30);
         let distribution = key(20);
         let channel_seed = key(10);
@@ -89,7 +89,7 @@ impl Anchor {
         }
     }
 
-    fn config(&self) -> PaymentsConfig {
+    pub(super) fn config(&self) -> PaymentsConfig {
         PaymentsConfig {
             channel_count: self.channels,
             account_starting_balance: amount("2.01"),
@@ -106,7 +106,7 @@ impl Anchor {
         }
     }
 
-    fn submitter(&self) -> Submitter<InMemoryStore, Ledger, Rail> {
+    pub(super) fn submitter(&self) -> Submitter<InMemoryStore, Ledger, Rail> {
         Submitter::new(
             self.store.clone(),
             self.ledger.clone(),
@@ -119,7 +119,7 @@ impl Anchor {
         .with_lookups(2, Duration::ZERO)
     }
 
-    fn poller(&self) -> DepositPoller<InMemoryStore, InMemoryQueue, Rail> {
+    pub(super) fn poller(&self) -> DepositPoller<InMemoryStore, InMemoryQueue, Rail> {
         DepositPoller::new(
             self.store.clone(),
             self.queue.clone(),
@@ -130,7 +130,7 @@ impl Anchor {
         .with_page_size(7)
     }
 
-    fn recheck(&self) -> TrustlineRecheck<InMemoryStore, Ledger, InMemoryQueue> {
+    pub(super) fn recheck(&self) -> TrustlineRecheck<InMemoryStore, Ledger, InMemoryQueue> {
         TrustlineRecheck::new(
             self.store.clone(),
             self.ledger.clone(),
@@ -140,7 +140,7 @@ impl Anchor {
     }
 
     /// A user account holding `xlm`, trusting USDC when `trusts`.
-    fn user(&self, n: u8, trusts: bool) -> AccountId {
+    pub(super) fn user(&self, n: u8, trusts: bool) -> AccountId {
         let user = key(n).account_id();
         self.ledger.inner.fund(user, amount("10"));
         if trusts {
@@ -152,13 +152,19 @@ impl Anchor {
     }
 
     /// A deposit of `out` USDC to `to`, in `status`, with an id memo.
-    async fn deposit(&self, to: &str, out: &str, memo: u64, status: TransactionStatus) -> String {
+    pub(super) async fn deposit(
+        &self,
+        to: &str,
+        out: &str,
+        memo: u64,
+        status: TransactionStatus,
+    ) -> String {
         self.deposit_of(Protocol::Sep24, Kind::Deposit, to, out, memo, status)
             .await
     }
 
     /// [`Self::deposit`] of a SEP and kind.
-    async fn deposit_of(
+    pub(super) async fn deposit_of(
         &self,
         protocol: Protocol,
         kind: Kind,
@@ -191,7 +197,7 @@ impl Anchor {
     }
 
     /// User 40, trusting USDC, and a `pending_anchor` deposit of `out` USDC to it (id memo 1).
-    async fn paying_user(&self, out: &str) -> (AccountId, String) {
+    pub(super) async fn paying_user(&self, out: &str) -> (AccountId, String) {
         let user = self.user(40, true);
         let id = self
             .deposit(&user.to_string(), out, 1, TransactionStatus::PendingAnchor)
@@ -199,26 +205,48 @@ impl Anchor {
         (user, id)
     }
 
+    /// A deposit to user `n` whose funds (1 USDC, with a bank reference) arrived and do not
+    /// cover its 1 USDC fee, after the poller's run (and that run's report).
+    pub(super) async fn underpaid_deposit(&self, n: u8) -> (String, PollReport) {
+        let user = self.user(n, true);
+        let id = self
+            .deposit(
+                &user.to_string(),
+                "0",
+                u64::from(n),
+                TransactionStatus::PendingUserTransferStart,
+            )
+            .await;
+        *self.rail.arrived.lock().expect("lock") = vec![ReceivedDeposit {
+            transaction_id: id.clone(),
+            amount_in: amount("1"),
+            amount_fee: None,
+            external_transaction_id: Some(format!("BANK-IN-{n}")),
+        }];
+        let report = self.poller().poll_deposits().await.expect("poll");
+        (id, report)
+    }
+
     /// One delivery of the deposit's message, to a fresh submitter.
-    async fn deliver(&self, id: &str) -> Result<SubmitOutcome, WorkerError> {
-        self.submitter().submit_deposit(&message(id)).await
+    pub(super) async fn deliver(&self, id: &str) -> Result<SubmitOutcome, WorkerError> {
+        self.submitter().submit(&message(id)).await
     }
 
     /// The envelopes submitted after the setup's issuance, in order.
-    fn submitted(&self) -> Vec<String> {
+    pub(super) fn submitted(&self) -> Vec<String> {
         self.ledger.inner.submitted().split_off(1)
     }
 
-    async fn stored(&self, id: &str) -> Transaction {
+    pub(super) async fn stored(&self, id: &str) -> Transaction {
         self.store.get(id).await.expect("get").expect("stored")
     }
 
-    fn usdc_of(&self, account: &AccountId) -> Option<Amount> {
+    pub(super) fn usdc_of(&self, account: &AccountId) -> Option<Amount> {
         self.ledger.inner.balance(account, &self.usdc)
     }
 
     /// Payments of USDC on the ledger to `account` (create-account records excluded).
-    async fn usdc_payments_to(&self, account: &AccountId) -> Vec<PaymentRecord> {
+    pub(super) async fn usdc_payments_to(&self, account: &AccountId) -> Vec<PaymentRecord> {
         self.ledger
             .inner
             .payments(account, None, 200)
@@ -230,7 +258,7 @@ impl Anchor {
     }
 
     /// Every lease is free again: `count` leases in a row succeed.
-    async fn assert_channels_released(&self) {
+    pub(super) async fn assert_channels_released(&self) {
         let now = Timestamp::from_secs(NOW);
         let until = Timestamp::from_secs(NOW + 60);
         for i in 0..self.channels {
@@ -252,11 +280,11 @@ impl Anchor {
     }
 }
 
-fn message(id: &str) -> QueueMessage {
+pub(super) fn message(id: &str) -> QueueMessage {
     QueueMessage::new(id, Kind::Deposit)
 }
 
-fn completed_hash(outcome: &SubmitOutcome) -> &str {
+pub(super) fn completed_hash(outcome: &SubmitOutcome) -> &str {
     match outcome {
         SubmitOutcome::Completed {
             stellar_transaction_id,
@@ -279,7 +307,7 @@ async fn pays_an_existing_account_exactly_amount_out_with_the_memo() {
         .await;
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     let hash = completed_hash(&outcome).to_owned();
@@ -303,7 +331,7 @@ async fn pays_an_existing_account_exactly_amount_out_with_the_memo() {
     anchor.assert_channels_released().await;
 
     // The message again: nothing to do.
-    let again = anchor.submitter().submit_deposit(&message(&id)).await;
+    let again = anchor.submitter().submit(&message(&id)).await;
     assert!(matches!(
         again,
         Ok(SubmitOutcome::Ignored {
@@ -324,7 +352,7 @@ async fn a_muxed_destination_is_paid_as_muxed() {
         .await;
     anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     let payments = anchor.usdc_payments_to(&user).await;
@@ -345,18 +373,15 @@ async fn the_same_message_twice_pays_once() {
     let submitter = anchor.submitter();
 
     // One after the other.
-    let a = submitter.submit_deposit(&message(&first)).await.expect("a");
-    let b = submitter.submit_deposit(&message(&first)).await.expect("b");
+    let a = submitter.submit(&message(&first)).await.expect("a");
+    let b = submitter.submit(&message(&first)).await.expect("b");
     completed_hash(&a);
     assert!(matches!(b, SubmitOutcome::Ignored { .. }));
 
     // At the same time, on two submitters.
     let other = anchor.submitter();
     let twice = message(&second);
-    let (c, d) = tokio::join!(
-        submitter.submit_deposit(&twice),
-        other.submit_deposit(&twice)
-    );
+    let (c, d) = tokio::join!(submitter.submit(&twice), other.submit(&twice));
     let outcomes = [c.expect("c"), d.expect("d")];
     assert_eq!(
         outcomes
@@ -430,13 +455,9 @@ async fn two_pollers_and_every_message_twice_pay_each_deposit_once() {
     let submitters: Vec<_> = (0..4).map(|_| anchor.submitter()).collect();
     let mut retries = Vec::new();
     for chunk in deliveries.chunks(4) {
-        let results = futures_util::future::join_all(
-            chunk
-                .iter()
-                .zip(&submitters)
-                .map(|(m, s)| s.submit_deposit(m)),
-        )
-        .await;
+        let results =
+            futures_util::future::join_all(chunk.iter().zip(&submitters).map(|(m, s)| s.submit(m)))
+                .await;
         for (m, result) in chunk.iter().zip(results) {
             if result.is_err() {
                 retries.push(m.clone());
@@ -447,7 +468,7 @@ async fn two_pollers_and_every_message_twice_pay_each_deposit_once() {
     for _ in 0..5 {
         let pending = std::mem::take(&mut retries);
         for m in pending {
-            if anchor.submitter().submit_deposit(&m).await.is_err() {
+            if anchor.submitter().submit(&m).await.is_err() {
                 retries.push(m);
             }
         }
@@ -476,22 +497,7 @@ async fn two_pollers_and_every_message_twice_pay_each_deposit_once() {
 #[tokio::test]
 async fn a_received_amount_below_the_fee_is_an_error() {
     let anchor = Anchor::new(1).await;
-    let user = anchor.user(40, true);
-    let id = anchor
-        .deposit(
-            &user.to_string(),
-            "0",
-            1,
-            TransactionStatus::PendingUserTransferStart,
-        )
-        .await;
-    *anchor.rail.arrived.lock().expect("lock") = vec![ReceivedDeposit {
-        transaction_id: id.clone(),
-        amount_in: amount("1"),
-        amount_fee: None,
-        external_transaction_id: None,
-    }];
-    let report = anchor.poller().poll_deposits().await.expect("poll");
+    let (id, report) = anchor.underpaid_deposit(40).await;
     assert_eq!((report.refused, report.queued), (1, 0));
     let t = anchor.stored(&id).await;
     assert_eq!(t.status, TransactionStatus::Error);
@@ -522,7 +528,7 @@ async fn stuck_pending_anchor_deposits_are_queued_again() {
     // The submitter picks it up as usual.
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     completed_hash(&outcome);
@@ -538,7 +544,7 @@ async fn a_504_after_applying_is_looked_up_not_paid_again() {
     anchor.ledger.inner.time_out_next_submission();
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     let hash = completed_hash(&outcome);
@@ -561,7 +567,7 @@ async fn a_lost_submission_resubmits_the_same_envelope() {
         .ledger
         .inner
         .push_submit_fault(SubmitFault::TimeoutWithoutApplying);
-    let first = anchor.submitter().submit_deposit(&message(&id)).await;
+    let first = anchor.submitter().submit(&message(&id)).await;
     assert!(matches!(first, Err(WorkerError::Pending(_))), "{first:?}");
     let stored = anchor.stored(&id).await;
     assert_eq!(stored.status, TransactionStatus::PendingStellar);
@@ -579,7 +585,7 @@ async fn a_lost_submission_resubmits_the_same_envelope() {
     anchor.clock.set(NOW + 30);
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("retry");
     let hash = completed_hash(&outcome);
@@ -630,7 +636,7 @@ async fn a_used_sequence_number_is_rebuilt_and_paid_once() {
 
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     let hash = completed_hash(&outcome);
@@ -659,12 +665,12 @@ async fn a_refused_bad_seq_that_may_still_land_keeps_the_envelope() {
         .ledger
         .inner
         .reject_next_submission("tx_bad_seq", &[]);
-    let first = anchor.submitter().submit_deposit(&message(&id)).await;
+    let first = anchor.submitter().submit(&message(&id)).await;
     assert!(matches!(first, Err(WorkerError::Pending(_))), "{first:?}");
     let hash = anchor.stored(&id).await.envelope_hash.expect("kept");
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("retry");
     assert_eq!(completed_hash(&outcome), hash);
@@ -680,7 +686,7 @@ async fn a_missing_account_is_created_then_waits_for_its_trustline() {
         .await;
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     assert_eq!(outcome, SubmitOutcome::PendingTrust);
@@ -714,7 +720,7 @@ async fn a_missing_account_is_created_then_waits_for_its_trustline() {
     assert_eq!(anchor.queue.drain(), [message(&id)]);
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     completed_hash(&outcome);
@@ -739,7 +745,7 @@ async fn a_missing_account_gets_a_claimable_balance_when_both_sides_support_it()
         .expect("update");
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     completed_hash(&outcome);
@@ -765,7 +771,7 @@ async fn an_existing_account_without_trustline_is_pending_trust_or_gets_a_claima
         .await;
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     assert_eq!(outcome, SubmitOutcome::PendingTrust);
@@ -784,7 +790,7 @@ async fn an_existing_account_without_trustline_is_pending_trust_or_gets_a_claima
         .expect("update");
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&other))
+        .submit(&message(&other))
         .await
         .expect("submit");
     completed_hash(&outcome);
@@ -804,7 +810,7 @@ async fn a_trustline_removed_before_payment_gives_pending_trust() {
         .reject_next_submission("tx_failed", &["op_no_trust"]);
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     assert_eq!(outcome, SubmitOutcome::PendingTrust);
@@ -828,7 +834,7 @@ async fn an_underfunded_distribution_account_is_an_error_with_a_message() {
         .await;
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     let SubmitOutcome::Failed { status_message } = outcome else {
@@ -873,10 +879,7 @@ async fn k_channels_and_n_concurrent_messages_never_collide() {
         assert!(rounds <= 10, "not done after 10 rounds: {pending:?}");
         let messages: Vec<QueueMessage> = pending.iter().map(|id| message(id)).collect();
         let results = futures_util::future::join_all(
-            messages
-                .iter()
-                .zip(&submitters)
-                .map(|(m, s)| s.submit_deposit(m)),
+            messages.iter().zip(&submitters).map(|(m, s)| s.submit(m)),
         )
         .await;
         let mut busy = Vec::new();
@@ -1190,7 +1193,7 @@ async fn an_envelope_stored_in_pending_anchor_before_this_change_is_resumed() {
     let first = anchor
         .submitter()
         .with_lookups(0, Duration::ZERO)
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await;
     assert!(first.is_err(), "{first:?}");
     // As an older submitter left it: the envelope stored, the deposit in pending_anchor.

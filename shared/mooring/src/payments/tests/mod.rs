@@ -8,6 +8,7 @@
 
 mod deposits;
 mod receives;
+mod refunds;
 mod withdrawals;
 
 use std::collections::HashMap;
@@ -54,7 +55,9 @@ fn key(n: u8) -> Keypair {
 /// `process_withdrawal` answers from a script (default `Completed`), counting calls per
 /// transaction; `poll_outgoing_transactions` completes every transaction in `settled`. SEP-31:
 /// `execute_outgoing_transaction` answers from its own script (default `Completed`), counting
-/// calls per transaction. Fees are the configured ones (1 USDC fixed in both scenes).
+/// calls per transaction. Deposit refunds: `refund_deposit` answers from a script (default a
+/// bank reference), counting calls per transaction. Fees are the configured ones (1 USDC fixed
+/// in both scenes).
 #[derive(Default)]
 struct Rail {
     arrived: Mutex<Vec<ReceivedDeposit>>,
@@ -65,6 +68,8 @@ struct Rail {
     polls: AtomicUsize,
     outgoing_calls: Calls,
     outgoing_answers: Mutex<Vec<Result<OutgoingOutcome, IntegrationError>>>,
+    refund_calls: Calls,
+    refund_answers: Mutex<Vec<Result<Option<String>, IntegrationError>>>,
 }
 
 impl Rail {
@@ -94,6 +99,14 @@ impl Rail {
 
     fn total_outgoing_calls(&self) -> usize {
         self.outgoing_calls.lock().expect("lock").values().sum()
+    }
+
+    fn answer_refund(&self, answer: Result<Option<String>, IntegrationError>) {
+        self.refund_answers.lock().expect("lock").push(answer);
+    }
+
+    fn refund_calls(&self, id: &str) -> usize {
+        count(&self.refund_calls, id)
     }
 }
 
@@ -154,6 +167,22 @@ impl DepositIntegration for Rail {
         assert_eq!(transaction.status, TransactionStatus::Completed);
         bump(&self.after_deposit, &transaction.id);
         Ok(())
+    }
+
+    async fn refund_deposit(
+        &self,
+        transaction: &Transaction,
+        amount: Amount,
+    ) -> Result<Option<String>, IntegrationError> {
+        assert_eq!(transaction.status, TransactionStatus::PendingAnchor);
+        let refund = transaction.pending_refund.as_ref().expect("a refund");
+        assert!(refund.started_at.is_some(), "claimed first");
+        assert_eq!(refund.amount, amount);
+        bump(&self.refund_calls, &transaction.id);
+        // Let a concurrent delivery run while the refund is "on the wire".
+        tokio::task::yield_now().await;
+        scripted(&self.refund_answers)
+            .unwrap_or_else(|| Ok(Some(format!("REFUND-{}", &transaction.id[..8]))))
     }
 }
 
@@ -392,6 +421,13 @@ impl IncomingPayments for YieldingStore {
     async fn get_payment(&self, id: &str) -> Result<Option<IncomingPayment>, StoreError> {
         pause().await;
         self.0.get_payment(id).await
+    }
+    async fn payments_for_transaction(
+        &self,
+        transaction_id: &str,
+    ) -> Result<Vec<IncomingPayment>, StoreError> {
+        pause().await;
+        self.0.payments_for_transaction(transaction_id).await
     }
     async fn list_needing_attention(
         &self,
