@@ -24,7 +24,7 @@ use serde::Serialize;
 use super::IntegrationError;
 use crate::config::{AssetConfig, TransferLimits};
 use crate::i18n::Lang;
-use crate::model::{Transaction, UserKey};
+use crate::model::{FeeDetails, FeeItem, Transaction, UserKey};
 use crate::stellar::Amount;
 
 /// One page of the interactive flow.
@@ -384,6 +384,58 @@ pub trait FeeIntegration: Send + Sync {
     ) -> impl Future<Output = Result<Amount, IntegrationError>> + Send {
         let fee = standard_fee(request);
         async move { fee }
+    }
+
+    /// The fee with how it is made up (e.g. a service fee and a bank fee), for the
+    /// transaction's `fee_details.breakdown` (SEP-6 `details`). The default is [`Self::fee`]
+    /// without a breakdown. An integration overriding it keeps `fee` answering the same total
+    /// (`GET /fee` and the interactive pages show `fee`); a breakdown that does not add up to
+    /// the total is left out.
+    fn fee_details(
+        &self,
+        request: &FeeRequest<'_>,
+    ) -> impl Future<Output = Result<Fee, IntegrationError>> + Send {
+        async move { self.fee(request).await.map(Fee::from) }
+    }
+}
+
+/// A fee and its breakdown (answer of [`FeeIntegration::fee_details`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fee {
+    pub total: Amount,
+    /// Empty: none given.
+    pub breakdown: Vec<FeeItem>,
+}
+
+impl From<Amount> for Fee {
+    fn from(total: Amount) -> Self {
+        Fee {
+            total,
+            breakdown: Vec::new(),
+        }
+    }
+}
+
+impl Fee {
+    /// The SEP `fee_details` of this fee in `asset` (a SEP-38 id). The SEPs want the breakdown
+    /// to add up to the total: one that does not is left out (and logged).
+    pub fn details(self, asset: String) -> FeeDetails {
+        let sum = self
+            .breakdown
+            .iter()
+            .try_fold(Amount::ZERO, |sum, item| sum.checked_add(item.amount));
+        let breakdown = if self.breakdown.is_empty() || sum == Some(self.total) {
+            self.breakdown
+        } else {
+            tracing::warn!(total = %self.total, ?sum,
+                "the fee's breakdown does not add up to its total; left out");
+            Vec::new()
+        };
+        FeeDetails {
+            total: self.total,
+            asset,
+            breakdown,
+        }
     }
 }
 

@@ -16,9 +16,9 @@ use super::{asset_config, list_all, list_deposits, WorkerError};
 use crate::clock::Clock;
 use crate::config::AssetConfig;
 use crate::integrations::{
-    DepositIntegration, FeeIntegration, FeeRequest, Operation, ReceivedDeposit,
+    DepositIntegration, Fee, FeeIntegration, FeeRequest, Operation, ReceivedDeposit,
 };
-use crate::model::{FeeDetails, Kind, Transaction, TransactionStatus};
+use crate::model::{Kind, Transaction, TransactionStatus};
 use crate::queue::{Queue, QueueMessage};
 use crate::stellar::Amount;
 use crate::store::{StoreError, TransactionStore};
@@ -157,11 +157,7 @@ where
             Ok(Some((fee, out))) => {
                 let asset_id = transaction.asset.sep38_id();
                 transaction.amount_in_asset = Some(asset_id.clone());
-                transaction.fee_details = Some(FeeDetails {
-                    total: fee,
-                    asset: asset_id.clone(),
-                    breakdown: Vec::new(),
-                });
+                transaction.fee_details = Some(fee.details(asset_id.clone()));
                 transaction.amount_out = Some(out);
                 transaction.amount_out_asset = Some(asset_id);
                 transaction.status = TransactionStatus::PendingAnchor;
@@ -203,19 +199,20 @@ where
         Ok(())
     }
 
-    /// The fee and `amount_out` of a received deposit, or why it cannot be paid.
+    /// The fee (with the fee integration's breakdown) and `amount_out` of a received deposit,
+    /// or why it cannot be paid.
     async fn amounts(
         &self,
         transaction: &Transaction,
         deposit: &ReceivedDeposit,
-    ) -> Result<(Amount, Amount), Refusal> {
+    ) -> Result<(Fee, Amount), Refusal> {
         if deposit.amount_in.stroops() <= 0 {
             return Err(Refusal::Error(
                 "the amount received must be positive".into(),
             ));
         }
         let fee = match deposit.amount_fee {
-            Some(fee) => fee,
+            Some(fee) => Fee::from(fee),
             None => {
                 let asset = asset_config(&self.assets, &transaction.asset).ok_or_else(|| {
                     Refusal::Error(format!("{} is not a configured asset", transaction.asset))
@@ -228,17 +225,17 @@ where
                     user: Some(&transaction.user),
                 };
                 self.integration
-                    .fee(&request)
+                    .fee_details(&request)
                     .await
                     .map_err(|e| Refusal::Error(format!("the fee could not be computed: {e}")))?
             }
         };
-        if fee.stroops() < 0 {
+        if fee.total.stroops() < 0 {
             return Err(Refusal::Error("the fee must not be negative".into()));
         }
         let out = deposit
             .amount_in
-            .checked_sub(fee)
+            .checked_sub(fee.total)
             .filter(|out| out.stroops() > 0)
             .ok_or_else(|| {
                 Refusal::Error("the amount received does not cover the fee".to_owned())

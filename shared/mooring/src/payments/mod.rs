@@ -17,7 +17,8 @@
 //!
 //! Withdrawals: the [`watcher`] matches the user's Stellar payment (`pending_anchor`, withdrawals
 //! queue) → [`withdrawals::WithdrawalProcessor`] pays out once → `completed` or
-//! `pending_external` (completed by the payout poller). SEP-31 payments received: the
+//! `pending_external` (completed by the payout poller); a payout the rail refuses for good is
+//! refunded ([`refund`]: `pending_stellar`, the [`Submitter`] sends it back → `refunded`). SEP-31 payments received: the
 //! [`watcher`] matches the sending anchor's payment (`pending_receiver`, outgoing queue; it also
 //! expires the unpaid ones) → [`outgoing::OutgoingProcessor`] pays the receiver once → the same
 //! endings, or back to the sending anchor for SEP-12 / transaction fields.

@@ -1215,3 +1215,64 @@ async fn an_envelope_stored_in_pending_anchor_before_this_change_is_resumed() {
     assert_eq!(anchor.submitted().len(), 1, "looked up, not sent again");
     assert_eq!(anchor.usdc_payments_to(&user).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_received_deposit_carries_the_fee_integrations_breakdown_when_it_adds_up() {
+    let anchor = Anchor::new(1).await;
+    let item = |name: &str, value: &str| crate::model::FeeItem {
+        name: name.into(),
+        description: None,
+        amount: amount(value),
+    };
+    // The configured fee is 1 USDC: 0.75 + 0.25 adds up, 0.5 alone does not.
+    *anchor.rail.fee_items.lock().expect("lock") =
+        vec![item("Service fee", "0.75"), item("Bank fee", "0.25")];
+    let (id, report) = anchor.underpaid_deposit(40).await;
+    assert_eq!(report.refused, 1, "1 USDC does not cover the fee");
+    let user = anchor.user(41, true);
+    let itemized = anchor
+        .deposit(
+            &user.to_string(),
+            "0",
+            2,
+            TransactionStatus::PendingUserTransferStart,
+        )
+        .await;
+    let unbalanced = anchor
+        .deposit(
+            &user.to_string(),
+            "0",
+            3,
+            TransactionStatus::PendingUserTransferStart,
+        )
+        .await;
+    let arrived = |id: &String| ReceivedDeposit {
+        transaction_id: id.clone(),
+        amount_in: amount("10"),
+        amount_fee: None,
+        external_transaction_id: None,
+    };
+    *anchor.rail.arrived.lock().expect("lock") = vec![arrived(&itemized)];
+    anchor.poller().poll_deposits().await.expect("poll");
+    *anchor.rail.fee_items.lock().expect("lock") = vec![item("Service fee", "0.5")];
+    *anchor.rail.arrived.lock().expect("lock") = vec![arrived(&unbalanced)];
+    anchor.poller().poll_deposits().await.expect("poll");
+
+    let fee = anchor.stored(&itemized).await.fee_details.expect("fee");
+    assert_eq!(fee.total, amount("1"));
+    assert_eq!(
+        fee.breakdown,
+        [item("Service fee", "0.75"), item("Bank fee", "0.25")]
+    );
+    let fee = anchor.stored(&unbalanced).await.fee_details.expect("fee");
+    assert_eq!(fee.total, amount("1"));
+    assert!(
+        fee.breakdown.is_empty(),
+        "a breakdown that does not add up is left out"
+    );
+    assert_eq!(
+        anchor.stored(&id).await.fee_details,
+        None,
+        "refused: no fee"
+    );
+}

@@ -23,12 +23,13 @@ use crate::horizon::{
 };
 use crate::i18n::Lang;
 use crate::integrations::{
-    CompletedPayout, DepositIntegration, FeeIntegration, FlowContext, Form, FormValues,
-    IntegrationError, InteractiveFlow, OutgoingOutcome, ReceiveIntegration, ReceivedDeposit,
-    WithdrawalIntegration, WithdrawalOutcome,
+    CompletedPayout, DepositIntegration, Fee, FeeIntegration, FeeRequest, FlowContext, Form,
+    FormValues, IntegrationError, InteractiveFlow, OutgoingOutcome, ReceiveIntegration,
+    ReceivedDeposit, WithdrawalIntegration, WithdrawalOutcome,
 };
 use crate::model::{
-    withdraw_memo, IncomingPayment, Kind, Protocol, Transaction, TransactionStatus, UserKey,
+    withdraw_memo, FeeItem, IncomingPayment, Kind, Protocol, Transaction, TransactionStatus,
+    UserKey,
 };
 use crate::payments::watcher::PaymentWatcher;
 use crate::payments::withdrawals::WithdrawalProcessor;
@@ -57,7 +58,7 @@ fn key(n: u8) -> Keypair {
 /// `execute_outgoing_transaction` answers from its own script (default `Completed`), counting
 /// calls per transaction. Deposit refunds: `refund_deposit` answers from a script (default a
 /// bank reference), counting calls per transaction. Fees are the configured ones (1 USDC fixed
-/// in both scenes).
+/// in both scenes), itemized as `fee_items` when some are set.
 #[derive(Default)]
 struct Rail {
     arrived: Mutex<Vec<ReceivedDeposit>>,
@@ -70,6 +71,7 @@ struct Rail {
     outgoing_answers: Mutex<Vec<Result<OutgoingOutcome, IntegrationError>>>,
     refund_calls: Calls,
     refund_answers: Mutex<Vec<Result<Option<String>, IntegrationError>>>,
+    fee_items: Mutex<Vec<FeeItem>>,
 }
 
 impl Rail {
@@ -239,7 +241,14 @@ impl ReceiveIntegration for Rail {
     }
 }
 
-impl FeeIntegration for Rail {}
+impl FeeIntegration for Rail {
+    async fn fee_details(&self, request: &FeeRequest<'_>) -> Result<Fee, IntegrationError> {
+        Ok(Fee {
+            total: self.fee(request).await?,
+            breakdown: self.fee_items.lock().expect("lock").clone(),
+        })
+    }
+}
 
 /// Fees from the asset's configuration (the default hook).
 struct ConfiguredFees;
