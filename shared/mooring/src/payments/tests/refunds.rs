@@ -8,7 +8,9 @@ use std::sync::Arc;
 use super::deposits::{message, Anchor};
 use super::*;
 use crate::horizon::{PaymentRecord, SubmitFault};
-use crate::lifecycle::refund::{request_refund, RefundError, RefundOrder};
+use crate::lifecycle::refund::{
+    commit_refund, prepare_refund, request_refund, RefundError, RefundOrder,
+};
 use crate::model::{PaymentOutcome, RefundPayment, Refunds, SubmissionState, SYSTEM_ACTOR};
 use crate::payments::outgoing::{OutgoingProcessed, OutgoingProcessor};
 use crate::payments::withdrawals::{WithdrawalProcessed, WithdrawalProcessor};
@@ -149,14 +151,16 @@ impl Bench {
             reason: "rejected by compliance",
             amount,
         };
-        request_refund(
+        let requested = request_refund(
             &*self.anchor.store,
             &*self.anchor.queue,
             &*self.anchor.clock,
             id,
             order,
         )
-        .await
+        .await?;
+        assert_eq!(requested.queued, Ok(()));
+        Ok(requested.transaction)
     }
 
     /// Delivers every queued message once (as the submissions queue would).
@@ -363,7 +367,12 @@ async fn two_operators_refunding_at_once_request_one_refund() {
         (Ok(won), Err(lost)) | (Err(lost), Ok(won)) => (won, lost),
         other => panic!("one request must win: {other:?}"),
     };
-    let winner = won.pending_refund.expect("under way").requested_by;
+    assert_eq!(won.queued, Ok(()));
+    let winner = won
+        .transaction
+        .pending_refund
+        .expect("under way")
+        .requested_by;
     assert!(
         matches!(&lost, RefundError::AlreadyRefunding { by, .. } if *by == winner),
         "{lost:?}"
@@ -588,7 +597,11 @@ async fn the_deposit_poller_sends_a_refund_whose_message_was_lost() {
     let requested = request_refund(&*anchor.store, &flaky, &*anchor.clock, &held.id, order)
         .await
         .expect("requested all the same");
-    assert_eq!(requested.status, TransactionStatus::PendingStellar);
+    assert!(requested.queued.is_err());
+    assert_eq!(
+        requested.transaction.status,
+        TransactionStatus::PendingStellar
+    );
     assert!(flaky.inner.messages().is_empty(), "lost");
 
     let report = anchor.poller().poll_deposits().await.expect("poll");
@@ -751,4 +764,80 @@ async fn a_claimed_deposit_refund_that_never_reported_back_goes_to_the_operator(
         .status_message
         .as_deref()
         .is_some_and(|m| m.contains("no recorded outcome")));
+}
+
+#[tokio::test]
+async fn a_console_prepares_a_refund_shows_it_and_commits_it_unless_the_transaction_changed() {
+    let bench = Bench::new().await;
+    let held = bench.held().await;
+    let anchor = &bench.anchor;
+    let order = RefundOrder {
+        by: ALICE,
+        reason: "rejected",
+        amount: None,
+    };
+    let blank = RefundOrder {
+        reason: " ",
+        ..order
+    };
+    let no_reason = prepare_refund(&*anchor.store, &*anchor.clock, &held, blank).await;
+    assert!(
+        matches!(no_reason, Err(RefundError::NoReason)),
+        "{no_reason:?}"
+    );
+    let plan = prepare_refund(&*anchor.store, &*anchor.clock, &held, order)
+        .await
+        .expect("plan");
+    // What the console shows before it asks: how much, to whom, with which memo.
+    assert_eq!(
+        (plan.refund.amount, plan.received),
+        (amount("15"), amount("15"))
+    );
+    let to = plan.refund.stellar.clone().expect("on Stellar");
+    assert_eq!(to.destination, bench.payer.account_id().to_string());
+    assert_eq!(anchor.stored(&held.id).await, held, "nothing written yet");
+
+    // Someone else changed it meanwhile: the stale plan is not written.
+    let mut changed = held.clone();
+    changed.status_message = Some("looked at".into());
+    anchor
+        .store
+        .update(&mut changed, TransactionStatus::OnHold)
+        .await
+        .expect("change");
+    let stale = commit_refund(
+        &*anchor.store,
+        &*anchor.queue,
+        &*anchor.clock,
+        &held,
+        plan.clone(),
+    )
+    .await;
+    assert!(matches!(stale, Err(RefundError::Conflict)), "{stale:?}");
+    assert!(anchor.queue.messages().is_empty());
+
+    let done = commit_refund(
+        &*anchor.store,
+        &*anchor.queue,
+        &*anchor.clock,
+        &changed,
+        plan,
+    )
+    .await
+    .expect("commit");
+    assert_eq!(done.queued, Ok(()));
+    assert_eq!(done.transaction.status, TransactionStatus::PendingStellar);
+    assert_eq!(anchor.queue.messages(), [message_of(&held)]);
+    let missing = request_refund(
+        &*anchor.store,
+        &*anchor.queue,
+        &*anchor.clock,
+        "no-such-id",
+        order,
+    )
+    .await;
+    assert!(
+        matches!(missing, Err(RefundError::NotFound(_))),
+        "{missing:?}"
+    );
 }
