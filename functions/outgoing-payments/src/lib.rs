@@ -2,8 +2,9 @@
 //! SEP-31 payment received (`pending_receiver`, queued by the payment watcher, by SEP-12 once
 //! the customers are complete, or by a `PATCH`) through [`OutgoingProcessor`]: a conditional
 //! claim, then the anchor's `execute_outgoing_transaction` hook once, then `completed`,
-//! `pending_external`, back to the sending anchor for SEP-12 or transaction fields, or `error`.
-//! A redelivery never calls the hook again. Messages to retry are reported as batch item
+//! `pending_external`, back to the sending anchor for SEP-12 or transaction fields, or `error`
+//! (a payout the rail refused for good is refunded to the sending anchor: queued on the
+//! submissions queue for the Stellar submitter). A redelivery never calls the hook again. Messages to retry are reported as batch item
 //! failures; after five receipts the queue moves them to its dead-letter queue.
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use mooring::clock::Clock;
 use mooring::config::Source;
 use mooring::integrations::ReceiveIntegration;
 use mooring::payments::OutgoingProcessor;
+use mooring::queue::DynQueue;
 use mooring::startup::StartupError;
 use mooring::store::{CustomerStore, TransactionStore};
 use mooring::transfer::callback::StatusListener;
@@ -27,6 +29,8 @@ pub struct Ports<S> {
     pub clock: Arc<dyn Clock>,
     /// Told of each status change written (SEP-31: the sending anchor's callback).
     pub status_listener: Arc<dyn StatusListener>,
+    /// The Stellar submitter's queue, for refunds of payouts the rail refused.
+    pub submissions: Arc<dyn DynQueue>,
 }
 
 /// Builds the worker (once per cold start) with the anchor's integration (its rail; the
@@ -43,7 +47,8 @@ where
     )?;
     Ok(
         OutgoingProcessor::new(ports.store, Arc::new(integration), ports.clock)
-            .with_status_listener(ports.status_listener),
+            .with_status_listener(ports.status_listener)
+            .with_refunds(ports.submissions),
     )
 }
 

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use mooring::clock::{Clock, SystemClock};
 use mooring::config::{AnchorConfig, Env};
+use mooring::queue::sqs::SqsQueue;
 use mooring::startup::StartupError;
 use mooring::store::dynamodb::DynamoStore;
 
@@ -11,7 +12,8 @@ async fn main() -> Result<(), mooring_lambda::Error> {
     mooring_lambda::run_sqs(&service, outgoing_payments::handle).await
 }
 
-/// Transactions (and the reference rail's customers) in DynamoDB: built once.
+/// Transactions (and the reference rail's customers) in DynamoDB, the submissions queue (refunds)
+/// in SQS: built once.
 async fn service() -> Result<outgoing_payments::Service<DynamoStore>, StartupError> {
     let anchor = AnchorConfig::from_source(&Env)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -20,6 +22,11 @@ async fn service() -> Result<outgoing_payments::Service<DynamoStore>, StartupErr
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
         status_listener: mooring::sep31::callbacks::http_listener(&Env, &anchor, clock.clone())?,
         clock,
+        submissions: Arc::new(SqsQueue::from_env_with(
+            &sdk,
+            &Env,
+            "SUBMISSIONS_QUEUE_URL",
+        )?),
     };
     outgoing_payments::service(&Env, ports)
 }

@@ -104,6 +104,7 @@ fn service(store: &Arc<InMemoryStore>) -> outgoing_payments::Service<InMemorySto
             store: store.clone(),
             clock: clock(),
             status_listener: mooring::transfer::callback::no_listener(),
+            submissions: Arc::new(mooring::queue::InMemoryQueue::default()),
         },
     )
     .expect("service")

@@ -1,6 +1,8 @@
 //! The Stellar submitter (SQS, the submissions queue): pays each `pending_anchor` deposit on
 //! the Stellar network from a leased channel account ([`Submitter`]); the signed envelope and
-//! its hash are stored before submission, so a redelivered message never pays twice. Messages
+//! its hash are stored before submission (the deposit is then `pending_stellar`), so a
+//! redelivered message never pays twice. It makes refunds the same way: a withdrawal's or
+//! SEP-31 payment's back to the sender on Stellar, a deposit's off chain through the rail. Messages
 //! that must be retried are reported as batch item failures; after five receipts the queue moves
 //! them to its dead-letter queue.
 
@@ -122,7 +124,7 @@ where
         .then_some(record.message_id)
 }
 
-/// Pays one deposit; `true` when its message must be delivered again. Logs within the message's
+/// Pays one deposit (or makes one refund); `true` when its message must be delivered again. Logs within the message's
 /// span (its transaction id).
 async fn pay<S, H>(service: &Service<S, H>, message: &QueueMessage, deadline: Instant) -> bool
 where
@@ -130,7 +132,7 @@ where
     H: Horizon,
 {
     let result = loop {
-        match service.submitter.submit_deposit(message).await {
+        match service.submitter.submit(message).await {
             // Every channel is leased: wait for one here rather than leave the message invisible
             // for the queue's whole visibility timeout.
             Err(WorkerError::ChannelsBusy) if Instant::now() + CHANNEL_WAIT < deadline => {
@@ -145,8 +147,11 @@ where
                 SubmitOutcome::Completed {
                     stellar_transaction_id,
                 } => tracing::info!(%stellar_transaction_id, "deposit paid on Stellar"),
+                SubmitOutcome::Refunded { payment_id } => {
+                    tracing::info!(%payment_id, "refund made")
+                }
                 SubmitOutcome::Failed { status_message } => {
-                    tracing::warn!(%status_message, "deposit payment failed")
+                    tracing::warn!(%status_message, "payment failed")
                 }
                 other => tracing::info!(outcome = ?other, "submissions message done"),
             }
@@ -154,7 +159,7 @@ where
         }
         Err(error) => {
             tracing::warn!(%error,
-                "deposit payment not finished; the message will be delivered again");
+                "payment not finished; the message will be delivered again");
             true
         }
     }

@@ -187,3 +187,60 @@ fn channel_accounts_match_the_python_derivation() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_batch_refunds_a_withdrawal_once() {
+    use mooring::model::{PendingRefund, StellarRefund};
+    let f = fixture().await;
+    let user = key(41).account_id();
+    f.ledger.fund(user, amount("10"));
+    f.ledger
+        .add_trustline(&user, &f.usdc, amount("1000000"), true);
+    // A withdrawal paid with 15 USDC and held, its refund requested (as `request_refund`
+    // leaves it).
+    let mut withdrawal = Transaction::new(
+        Protocol::Sep24,
+        Kind::Withdrawal,
+        TransactionStatus::PendingStellar,
+        UserKey {
+            account: user,
+            memo: None,
+        },
+        f.usdc.clone(),
+        Timestamp::from_secs(NOW - 10),
+    );
+    withdrawal.amount_in = Some(amount("15"));
+    withdrawal.stellar_transaction_id = Some("ab".repeat(32));
+    withdrawal.pending_refund = Some(PendingRefund {
+        amount: amount("15"),
+        stellar: Some(StellarRefund {
+            destination: user.to_string(),
+            memo_type: "id".into(),
+            memo: Some("9".into()),
+        }),
+        full: true,
+        from: TransactionStatus::OnHold,
+        requested_by: "operator:alice".into(),
+        requested_at: Timestamp::from_secs(NOW - 5),
+        reason: "wrong amount".into(),
+        started_at: None,
+    });
+    f.store.insert(&withdrawal).await.unwrap();
+
+    let json = include_str!("events/sqs_batch.json")
+        .replace("__DEPOSIT__", &withdrawal.id)
+        .replace(r#"\"kind\":\"deposit\""#, r#"\"kind\":\"withdrawal\""#);
+    let event: SqsEvent = serde_json::from_str(&json).unwrap();
+    let response = stellar_submitter::handle(&f.service, event).await;
+    assert_eq!(
+        response.failed_ids(),
+        ["a1b2c3d4-0000-4000-8000-00000000beef"]
+    );
+    let stored = f.store.get(&withdrawal.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, TransactionStatus::Refunded);
+    assert_eq!(stored.pending_refund, None);
+    let refunds = stored.refunds.expect("refunds");
+    assert_eq!(refunds.amount_refunded, amount("15"));
+    assert_eq!(refunds.payments.len(), 1, "refunded once");
+    assert_eq!(f.ledger.balance(&user, &f.usdc), Some(amount("15")));
+}

@@ -1,7 +1,8 @@
 //! The withdrawal processor (SQS, the withdrawals queue): pays out off-chain each withdrawal
 //! whose Stellar payment arrived ([`WithdrawalProcessor`]): a conditional claim, then the
-//! anchor's `process_withdrawal` hook once, then `completed` or `pending_external` (or `error`).
-//! A redelivery never calls the hook again. Messages to retry are reported as batch item
+//! anchor's `process_withdrawal` hook once, then `completed` or `pending_external` (or `error`;
+//! a payout the rail refused for good is refunded: queued on the submissions queue for the
+//! Stellar submitter). A redelivery never calls the hook again. Messages to retry are reported as batch item
 //! failures; after five receipts the queue moves them to its dead-letter queue.
 
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use anchor_integrations::{register_integrations, Integration};
 use mooring::clock::Clock;
 use mooring::config::Source;
 use mooring::payments::withdrawals::WithdrawalProcessor;
+use mooring::queue::DynQueue;
 use mooring::startup::StartupError;
 use mooring::store::{CustomerStore, TransactionStore};
 
@@ -21,6 +23,8 @@ pub type Service<S> = WithdrawalProcessor<S, Integration<S>>;
 pub struct Ports<S> {
     pub store: Arc<S>,
     pub clock: Arc<dyn Clock>,
+    /// The Stellar submitter's queue, for refunds of payouts the rail refused.
+    pub submissions: Arc<dyn DynQueue>,
 }
 
 /// Builds the processor (once per cold start) with the anchor's integration (its rail; the
@@ -33,11 +37,10 @@ where
         settings,
         anchor_integrations::Ports::new(&ports.store, &ports.clock),
     )?;
-    Ok(WithdrawalProcessor::new(
-        ports.store,
-        Arc::new(integration),
-        ports.clock,
-    ))
+    Ok(
+        WithdrawalProcessor::new(ports.store, Arc::new(integration), ports.clock)
+            .with_refunds(ports.submissions),
+    )
 }
 
 /// Handles a batch, one message after the other (payouts are few and each is one call to the

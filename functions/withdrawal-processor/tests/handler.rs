@@ -52,6 +52,7 @@ async fn a_batch_hands_the_payout_to_the_rail_once_and_reports_the_malformed_mes
         withdrawal_processor::Ports {
             store: store.clone(),
             clock: Arc::new(FixedClock::at(NOW)),
+            submissions: Arc::new(mooring::queue::InMemoryQueue::default()),
         },
     )
     .unwrap();

@@ -112,6 +112,24 @@ impl Redelivery for InMemoryBodyQueue {
     }
 }
 
+/// A queue behind `dyn`: a worker's optional queue without one more type parameter (e.g. the
+/// submissions queue of the payout workers, for refunds). Every [`Queue`] is one.
+pub trait DynQueue: Send + Sync {
+    fn send_boxed<'a>(
+        &'a self,
+        message: &'a QueueMessage,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), QueueError>> + Send + 'a>>;
+}
+
+impl<Q: Queue> DynQueue for Q {
+    fn send_boxed<'a>(
+        &'a self,
+        message: &'a QueueMessage,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), QueueError>> + Send + 'a>> {
+        Box::pin(self.send(message))
+    }
+}
+
 /// Records every message sent, in order.
 #[derive(Debug, Default)]
 pub struct InMemoryQueue {

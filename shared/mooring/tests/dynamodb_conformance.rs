@@ -473,6 +473,7 @@ async fn passes_the_payment_workers_checks_without_other_tables() {
     );
     conformance::cursors_move_by_conditional_saves(&store).await;
     conformance::payments_are_recorded_once(&store).await;
+    conformance::payments_are_found_by_their_transaction(&store).await;
 }
 
 /// A payment recorded at 1_600_000_000_123 ms.

@@ -84,7 +84,7 @@ pub struct Transfer {
     pub reference: String,
     pub amount: Amount,
     pub currency: Option<String>,
-    /// Who paid it, when the payer gave it.
+    /// The account it came from, when the bank knows it (where a refund goes).
     pub sender: Option<String>,
     /// When the bank received it (`created_at`), when readable.
     pub received_at: Option<mooring::time::Timestamp>,
@@ -374,10 +374,15 @@ fn read_transfers(body: &[u8]) -> Result<Vec<Transfer>, IntegrationError> {
             reference: record.reference,
             amount,
             currency: record.currency,
-            sender: record.sender,
+            sender: record.sender.filter(|s| !s.trim().is_empty()),
         });
     }
     Ok(transfers)
+}
+
+/// The bank reference of a deposit's refund: `refund-<transaction id>`.
+pub fn refund_reference(transaction_id: &str) -> String {
+    format!("refund-{transaction_id}")
 }
 
 /// How many deposits are looked up at the bank at once.
@@ -523,6 +528,41 @@ impl<S> crate::reference::Anchor<S> {
         Ok(WithdrawalOutcome::Completed {
             external_transaction_id: Some(payout.id),
         })
+    }
+
+    /// Pays `amount` of a deposit back to the account its (first) transfer came from, once per
+    /// deposit (reference `refund-<id>`); answers the bank's payout id.
+    pub(crate) async fn refund_transfer(
+        &self,
+        transaction: &mooring::model::Transaction,
+        amount: Amount,
+    ) -> Result<Option<String>, IntegrationError> {
+        let Some(bank) = self.bank() else {
+            return Err(IntegrationError::invalid(
+                "no bank is configured (DEMO_BANK_URL) to refund the deposit through",
+            ));
+        };
+        let transfers = bank.transfers(&reference_of(transaction)).await?;
+        let Some(sender) = transfers.first().and_then(|t| t.sender.clone()) else {
+            return Err(IntegrationError::invalid(
+                "the bank does not say which account the deposit came from",
+            ));
+        };
+        let reference = refund_reference(&transaction.id);
+        let payout = match bank.pay_out(&reference, amount, &sender).await {
+            Ok(payout) => payout,
+            Err(PayoutError::AccountRejected(reason)) => {
+                let masked = crate::reference::rail::mask_account(&sender);
+                return Err(IntegrationError::Invalid(format!(
+                    "the bank refused the refund to account {masked}: {}",
+                    reason.replace(&sender, &masked)
+                )));
+            }
+            Err(PayoutError::Failed(error)) => return Err(error),
+        };
+        tracing::info!(transaction_id = %transaction.id, payout = %payout.id, %amount,
+            "refund_deposit: refunded at the demo bank");
+        Ok(Some(payout.id))
     }
 
     pub(crate) async fn completed_payouts(

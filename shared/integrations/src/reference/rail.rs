@@ -44,6 +44,7 @@ use mooring::integrations::{
 };
 use mooring::model::{Transaction, UserKey};
 use mooring::sep9::{self, FieldType};
+use mooring::stellar::Amount;
 use mooring::store::CustomerStore;
 
 use super::kyc::DEFAULT_TYPE;
@@ -495,6 +496,18 @@ impl<S: CustomerStore> DepositIntegration for Anchor<S> {
         );
         Ok(())
     }
+
+    /// Pays `amount` back at the demo bank to the account the deposit's transfer came from
+    /// (the transfer's `sender`), with the reference `refund-<transaction id>`: the bank pays a
+    /// reference once, so a repeated call returns the same payout. A transfer without a sender,
+    /// or a sender account the bank refuses, is `Invalid` (the operator refunds by hand).
+    async fn refund_deposit(
+        &self,
+        transaction: &Transaction,
+        amount: Amount,
+    ) -> Result<Option<String>, IntegrationError> {
+        self.refund_transfer(transaction, amount).await
+    }
 }
 
 impl<S: CustomerStore> WithdrawalIntegration for Anchor<S> {
@@ -503,8 +516,8 @@ impl<S: CustomerStore> WithdrawalIntegration for Anchor<S> {
     /// so a repeated call returns the same payout. Done at once: `completed` with the payout id.
     /// A withdrawal without a `payout_account` (its form was filled before the account was kept
     /// whole) waits in `pending_external` for the operator. An account the bank refuses (e.g.
-    /// closed: nothing is paid) is `Invalid`: the withdrawal ends in `error` with the bank's
-    /// reason, the account masked, and the operator refunds it.
+    /// closed: nothing is paid) is `Invalid` with the bank's reason, the account masked: the
+    /// user's payment is refunded to them on Stellar.
     async fn process_withdrawal(
         &self,
         transaction: &Transaction,

@@ -157,10 +157,11 @@ pub trait ReceiveIntegration: Send + Sync {
 
     /// Pays the receiver off-chain (the transaction is `pending_receiver`, claimed by the
     /// outgoing-payments worker, `amount_in` received and `amount_out` to pay). Called once per
-    /// claim: an error moves it to `error` with the message, except `Unavailable`, which must
-    /// mean nothing was paid (the claim is released and the payout retried). Make the payout
-    /// idempotent by the transaction id all the same. The default leaves the payout to the
-    /// operator (`pending_external`).
+    /// claim. `Unavailable` must mean nothing was paid (the claim is released and the payout
+    /// retried); `Invalid` that the payout was refused for good and nothing was paid: the
+    /// payment is refunded to the sending anchor on Stellar; any other error moves the
+    /// transaction to `error` for the operator. Make the payout idempotent by the transaction
+    /// id all the same. The default leaves the payout to the operator (`pending_external`).
     fn execute_outgoing_transaction(
         &self,
         transaction: &Transaction,

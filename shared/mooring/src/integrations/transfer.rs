@@ -24,7 +24,7 @@ use serde::Serialize;
 use super::IntegrationError;
 use crate::config::{AssetConfig, TransferLimits};
 use crate::i18n::Lang;
-use crate::model::{OffChainTransfer, Transaction, UserKey};
+use crate::model::{FeeDetails, FeeItem, OffChainTransfer, Transaction, UserKey};
 use crate::stellar::Amount;
 use crate::time::Timestamp;
 
@@ -263,6 +263,30 @@ pub trait DepositIntegration: InteractiveFlow {
         let _ = transaction;
         async { Ok(()) }
     }
+
+    /// Returns `amount` of a deposit's off-chain funds to whoever sent them (the deposit is
+    /// refunded: `transaction.pending_refund` says who asked and why). Called by the Stellar
+    /// submitter at most once per claim, the claim written first; make the refund idempotent by
+    /// the transaction id all the same (a claim whose call never reported back goes to the
+    /// operator, not to a second call).
+    ///
+    /// `Ok(reference)`: the money is on its way back, for good; `reference` (the rail's id of
+    /// the refund, if any) goes into the SEP `refunds` object. `Unavailable`: nothing was done,
+    /// the refund is retried later. Any other error: the refund failed, the deposit goes to
+    /// `error` (with the message of `Invalid`) for the operator. The default refunds nothing
+    /// (`Invalid`): such an anchor refunds deposits by hand.
+    fn refund_deposit(
+        &self,
+        transaction: &Transaction,
+        amount: Amount,
+    ) -> impl Future<Output = Result<Option<String>, IntegrationError>> + Send {
+        let _ = (transaction, amount);
+        async {
+            Err(IntegrationError::invalid(
+                "this anchor does not refund deposits automatically; the operator refunds it by hand",
+            ))
+        }
+    }
 }
 
 /// A deposit whose off-chain funds arrived (answer of `poll_pending_deposits`).
@@ -330,11 +354,13 @@ pub struct CompletedPayout {
 pub trait WithdrawalIntegration: InteractiveFlow {
     /// Pays the user off-chain once their Stellar payment arrived (the transaction is
     /// `pending_anchor`, claimed by the withdrawal processor, with `amount_in` as received and
-    /// `amount_out` to pay). Called once per claim of the transaction: an error moves it to
-    /// `error` with the message as `status_message` (Polaris semantics), except
-    /// `IntegrationError::Unavailable`, which must mean nothing was paid: the claim is released
-    /// and the payout retried later. Make the payout itself idempotent by the transaction id
-    /// all the same. The default leaves the payout to the operator (`pending_external`).
+    /// `amount_out` to pay). Called once per claim of the transaction. Errors:
+    /// `IntegrationError::Unavailable` must mean nothing was paid: the claim is released and the
+    /// payout retried later; `Invalid` must mean the payout was refused for good and nothing was
+    /// paid (e.g. the bank refused the account): the user's payment is refunded to them on
+    /// Stellar; any other error moves the transaction to `error` (Polaris semantics) for the
+    /// operator. Make the payout itself idempotent by the transaction id all the same. The
+    /// default leaves the payout to the operator (`pending_external`).
     fn process_withdrawal(
         &self,
         transaction: &Transaction,
@@ -403,6 +429,58 @@ pub trait FeeIntegration: Send + Sync {
     ) -> impl Future<Output = Result<Amount, IntegrationError>> + Send {
         let fee = standard_fee(request);
         async move { fee }
+    }
+
+    /// The fee with how it is made up (e.g. a service fee and a bank fee), for the
+    /// transaction's `fee_details.breakdown` (SEP-6 `details`). The default is [`Self::fee`]
+    /// without a breakdown. An integration overriding it keeps `fee` answering the same total
+    /// (`GET /fee` and the interactive pages show `fee`); a breakdown that does not add up to
+    /// the total is left out.
+    fn fee_details(
+        &self,
+        request: &FeeRequest<'_>,
+    ) -> impl Future<Output = Result<Fee, IntegrationError>> + Send {
+        async move { self.fee(request).await.map(Fee::from) }
+    }
+}
+
+/// A fee and its breakdown (answer of [`FeeIntegration::fee_details`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fee {
+    pub total: Amount,
+    /// Empty: none given.
+    pub breakdown: Vec<FeeItem>,
+}
+
+impl From<Amount> for Fee {
+    fn from(total: Amount) -> Self {
+        Fee {
+            total,
+            breakdown: Vec::new(),
+        }
+    }
+}
+
+impl Fee {
+    /// The SEP `fee_details` of this fee in `asset` (a SEP-38 id). The SEPs want the breakdown
+    /// to add up to the total: one that does not is left out (and logged).
+    pub fn details(self, asset: String) -> FeeDetails {
+        let sum = self
+            .breakdown
+            .iter()
+            .try_fold(Amount::ZERO, |sum, item| sum.checked_add(item.amount));
+        let breakdown = if self.breakdown.is_empty() || sum == Some(self.total) {
+            self.breakdown
+        } else {
+            tracing::warn!(total = %self.total, ?sum,
+                "the fee's breakdown does not add up to its total; left out");
+            Vec::new()
+        };
+        FeeDetails {
+            total: self.total,
+            asset,
+            breakdown,
+        }
     }
 }
 

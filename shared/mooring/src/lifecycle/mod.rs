@@ -4,3 +4,4 @@
 
 pub mod expiry;
 pub mod operator;
+pub mod refund;

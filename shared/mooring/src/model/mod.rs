@@ -11,6 +11,6 @@ pub use payment::{IncomingPayment, OffChainTransfer, PaymentOutcome};
 pub use quote::{Quote, QuoteContext, QuoteFee, QuoteFeeDetail};
 pub use transaction::{
     receiving_key as transaction_receiving_key, withdraw_memo, FeeDetails, FeeItem, HistoryEntry,
-    Kind, Protocol, RefundPayment, Refunds, SubmissionState, Transaction, TransactionStatus,
-    UserKey, MAX_HISTORY, SYSTEM_ACTOR,
+    Kind, PendingRefund, Protocol, RefundPayment, Refunds, StellarRefund, SubmissionState,
+    Transaction, TransactionStatus, UserKey, MAX_HISTORY, SYSTEM_ACTOR,
 };

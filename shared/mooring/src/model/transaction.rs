@@ -227,6 +227,50 @@ pub struct Refunds {
     pub payments: Vec<RefundPayment>,
 }
 
+impl Refunds {
+    /// What went back to the sender so far, refund fees included: `None` on overflow.
+    pub fn total(&self) -> Option<Amount> {
+        self.amount_refunded.checked_add(self.amount_fee)
+    }
+}
+
+/// Where a refund goes on the Stellar network: the sender's account and the memo to pay with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StellarRefund {
+    /// `G...` or `M...`.
+    pub destination: String,
+    /// SEP form: `text`, `id`, `hash` (base64) or `none`.
+    pub memo_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memo: Option<String>,
+}
+
+/// A refund the anchor is making (`payments::refund`): set in the conditional write that
+/// requests it, cleared in the one that ends it. While it is set, the submitter refunds the
+/// transaction instead of paying it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRefund {
+    /// What goes back to the sender (units of the transaction's Stellar asset).
+    pub amount: Amount,
+    /// On the Stellar network (withdrawals, SEP-31 payments), or `None`: off-chain through the
+    /// deposit integration (deposits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stellar: Option<StellarRefund>,
+    /// Whether it returns everything left (the transaction ends `refunded`); a partial refund
+    /// returns the transaction to `from`.
+    pub full: bool,
+    /// The status the refund was requested in.
+    pub from: TransactionStatus,
+    /// [`SYSTEM_ACTOR`] or `operator:<name>`.
+    pub requested_by: String,
+    pub requested_at: Timestamp,
+    pub reason: String,
+    /// Off-chain: when the refund hook was claimed, written before it is called (at most one
+    /// call per claim).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+}
+
 /// One change in a transaction's life, kept with it for the operator (`mooring-admin show`):
 /// what the status became, when, who changed it and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -403,6 +447,11 @@ pub struct Transaction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payout_started_at: Option<Timestamp>,
 
+    /// The refund under way, if any (private to the anchor; the SEP `refunds` object records
+    /// the refunds made).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_refund: Option<PendingRefund>,
+
     /// Every status change and operator action, oldest first (at most [`MAX_HISTORY`]): the
     /// stores record a status change written without an entry of its own
     /// ([`Transaction::note_write`]). Private to the anchor: never rendered to wallets.
@@ -473,6 +522,7 @@ impl Transaction {
             envelope_xdr: None,
             envelope_hash: None,
             payout_started_at: None,
+            pending_refund: None,
             history: Vec::new(),
         }
     }

@@ -16,8 +16,11 @@
 //! 3. Call the hook exactly once and write its outcome on our claim (conditional; re-applied on
 //!    a fresh read while the claim is still ours: same `payout_started_at`, status the working
 //!    one or `pending_external`). `Unavailable` (nothing was paid) releases the claim instead
-//!    and the message is retried; `Invalid` ends in `error` with its message; any other error
-//!    in `error` with [`PAYOUT_FAILED_MESSAGE`] (the cause is logged).
+//!    and the message is retried; `Invalid` (the rail refused the payout for good: nothing was
+//!    paid) refunds the payment to its sender (`pending_stellar`, the refund queued for the
+//!    Stellar submitter: [`super::refund`]), or ends in `error` with its message when no refund
+//!    can be sent; any other error ends in `error` with [`PAYOUT_FAILED_MESSAGE`] (the cause is
+//!    logged; whether money left is unknown, so the operator decides on a refund).
 //!
 //! [`Claims::recover`] is the scheduled sweep: stale claims to the operator, unclaimed
 //! transactions not updated for as long sent to the queue again.
@@ -25,14 +28,15 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
+use super::refund::{self, RefundOrder};
 use super::withdrawals::{
     RecoveryReport, DEFAULT_BATCH, DEFAULT_STALE_CLAIM_SECS, PAYOUT_FAILED_MESSAGE,
 };
 use super::WorkerError;
 use crate::clock::Clock;
 use crate::integrations::IntegrationError;
-use crate::model::{Kind, Transaction, TransactionStatus};
-use crate::queue::{Queue, QueueMessage};
+use crate::model::{Kind, Transaction, TransactionStatus, SYSTEM_ACTOR};
+use crate::queue::{DynQueue, Queue, QueueMessage};
 use crate::store::scan::{scan_name, scan_status, ScanPlan};
 use crate::store::{Cursors, StoreError, TransactionStore};
 use crate::time::Timestamp;
@@ -50,6 +54,8 @@ pub(super) enum Ending {
     /// SEP-31: transaction fields are needed (`required_info_updates`); the claim is cleared.
     TransactionInfoNeeded(String, serde_json::Value),
     Error(String),
+    /// The rail refused the payout for good (this message): refunded to the sender.
+    Refund(String),
 }
 
 impl Ending {
@@ -89,6 +95,22 @@ impl Ending {
                 t.status = TransactionStatus::Error;
                 t.status_message = Some(message.clone());
             }
+            Ending::Refund(message) => {
+                let order = RefundOrder {
+                    by: SYSTEM_ACTOR,
+                    reason: message,
+                    amount: None,
+                };
+                match refund::plan(t, None, order, now) {
+                    Ok(plan) => refund::mark(t, plan, refunding_message(message), now),
+                    Err(error) => {
+                        tracing::error!(transaction_id = %t.id, %error,
+                            "the refused payout cannot be refunded automatically");
+                        t.status = TransactionStatus::Error;
+                        t.status_message = Some(message.clone());
+                    }
+                }
+            }
         }
         t.updated_at = now;
     }
@@ -104,8 +126,11 @@ pub(super) trait Processed: Debug + Sized {
     fn completed() -> Self;
     /// The hook started the payout: `pending_external`.
     fn pending_external() -> Self;
-    /// The hook failed (`Invalid` or another error but `Unavailable`).
+    /// The hook failed (another error than `Unavailable` and `Invalid`, or `Invalid` with
+    /// nothing to refund).
     fn failed() -> Self;
+    /// The rail refused the payout for good: the payment is being refunded.
+    fn refunding() -> Self;
 }
 
 /// The hook paid: `completed` (with the rail's id, if any).
@@ -124,7 +149,8 @@ pub(super) fn pending_external<P: Processed>(
 }
 
 /// Implements [`Processed`] for a processor's answer enum, whose variants for these cases are
-/// `NothingToDo { status }`, `HandedToOperator`, `Completed`, `PendingExternal` and `Failed`.
+/// `NothingToDo { status }`, `HandedToOperator`, `Completed`, `PendingExternal`, `Failed` and
+/// `Refunding`.
 macro_rules! processed {
     ($answer:ty) => {
         impl $crate::payments::claim::Processed for $answer {
@@ -147,10 +173,20 @@ macro_rules! processed {
             fn failed() -> Self {
                 Self::Failed
             }
+
+            fn refunding() -> Self {
+                Self::Refunding
+            }
         }
     };
 }
 pub(super) use processed;
+
+/// `status_message` of a payment refunded because the rail refused its payout.
+fn refunding_message(refusal: &str) -> String {
+    let refusal = refusal.trim().trim_end_matches('.');
+    format!("The payout could not be made ({refusal}); the payment is being refunded.")
+}
 
 pub(super) fn stale_claim_message(started: Timestamp) -> String {
     format!(
@@ -180,6 +216,9 @@ pub(super) struct Claims<S> {
     label: &'static str,
     /// Told of every status this lifecycle writes (SEP-31: the sending anchor's callback).
     pub(super) listener: Arc<dyn StatusListener>,
+    /// Where a refund of a refused payout is queued (the Stellar submitter's queue); without
+    /// one the deposit poller's re-queue of stuck transactions sends it.
+    pub(super) refunds: Option<Arc<dyn DynQueue>>,
 }
 
 impl<S: TransactionStore> Claims<S> {
@@ -198,6 +237,7 @@ impl<S: TransactionStore> Claims<S> {
             working,
             label,
             listener: no_listener(),
+            refunds: None,
         }
     }
 
@@ -262,15 +302,25 @@ impl<S: TransactionStore> Claims<S> {
                 return Err(IntegrationError::Unavailable(cause).into());
             }
             Err(IntegrationError::Invalid(message)) => {
-                tracing::warn!(transaction_id = id, %message, "{label}: payout refused");
-                (P::failed(), Ending::Error(message))
+                tracing::warn!(transaction_id = id, %message, "{label}: payout refused; refunding");
+                (P::refunding(), Ending::Refund(message))
             }
             Err(other) => {
                 tracing::error!(transaction_id = id, error = %other, "{label}: payout failed");
                 (P::failed(), Ending::Error(PAYOUT_FAILED_MESSAGE.to_owned()))
             }
         };
-        self.finish(claim, now, &ending).await?;
+        let written = self.finish(claim, now, &ending).await?;
+        if let Some(refunding) = written.filter(|t| t.pending_refund.is_some()) {
+            self.queue_refund(&refunding).await;
+            tracing::info!(transaction_id = id, "{label}: done, refunding");
+            return Ok(processed);
+        }
+        // A refund that could not be planned ended in `error`.
+        let processed = match ending {
+            Ending::Refund(_) => P::failed(),
+            _ => processed,
+        };
         tracing::info!(transaction_id = id, outcome = ?processed, "{label}: done");
         Ok(processed)
     }
@@ -294,14 +344,30 @@ impl<S: TransactionStore> Claims<S> {
         Ok(())
     }
 
+    /// Sends a refund to the Stellar submitter; a failure is left to the deposit poller's
+    /// re-queue of stuck transactions.
+    async fn queue_refund(&self, transaction: &Transaction) {
+        let Some(queue) = &self.refunds else {
+            tracing::warn!(transaction_id = %transaction.id,
+                "{}: no refunds queue; the deposit poller queues the refund", self.label);
+            return;
+        };
+        let message = QueueMessage::new(transaction.id.clone(), transaction.kind);
+        if let Err(error) = queue.send_boxed(&message).await {
+            tracing::error!(transaction_id = %transaction.id, %error,
+                "{}: the refund could not be queued; the deposit poller re-queues it", self.label);
+        }
+    }
+
     /// Writes the hook's outcome on our claim (conditional; re-applied on a fresh read while
-    /// the claim is still ours).
+    /// the claim is still ours); answers the transaction written (`None`: moved by someone
+    /// else, not written).
     async fn finish(
         &self,
         claim: Transaction,
         now: Timestamp,
         ending: &Ending,
-    ) -> Result<(), WorkerError> {
+    ) -> Result<Option<Transaction>, WorkerError> {
         let started = claim.payout_started_at;
         let mut current = claim;
         for _ in 0..WRITE_ATTEMPTS {
@@ -315,7 +381,7 @@ impl<S: TransactionStore> Claims<S> {
                 tracing::error!(transaction_id = %current.id, status = %current.status,
                     "{}: the transaction was moved during its payout; outcome not written",
                     self.label);
-                return Ok(());
+                return Ok(None);
             }
             let expected = current.status;
             let mut done = current.clone();
@@ -325,7 +391,7 @@ impl<S: TransactionStore> Claims<S> {
                     if done.status != expected {
                         self.listener.status_changed(&done).await;
                     }
-                    return Ok(());
+                    return Ok(Some(done));
                 }
                 Err(StoreError::Conflict) => current = self.reload(&current.id).await?,
                 Err(error) => return Err(error.into()),
@@ -418,11 +484,16 @@ impl<S: TransactionStore> Claims<S> {
     }
 
     fn is_stale(&self, since: Timestamp, now: Timestamp) -> bool {
-        now.millis().saturating_sub(since.millis())
-            >= i64::try_from(self.stale_claim_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+        older_than(since, now, self.stale_claim_secs)
     }
 
     pub(super) fn now(&self) -> Timestamp {
         Timestamp::from_secs(self.clock.now())
     }
+}
+
+/// Whether `since` is at least `secs` before `now`.
+pub(super) fn older_than(since: Timestamp, now: Timestamp, secs: u64) -> bool {
+    now.millis().saturating_sub(since.millis())
+        >= i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
 }

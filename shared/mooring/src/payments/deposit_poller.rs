@@ -3,9 +3,11 @@
 //! payment. Overlapping runs are harmless: the conditional write lets one run move a deposit,
 //! the other skips it, and the submitter is idempotent anyway.
 //!
-//! It also re-queues deposits that have sat in `pending_anchor` for a while (a message lost
-//! between the write and the send, or dead-lettered and since fixed), each at most once per
-//! `requeue_after`: the submitter picks up where the stored state says.
+//! It also re-queues what has sat on the submitter for a while (a message lost between the write
+//! and the send, a submission whose retries were dead-lettered and since fixed): deposits in
+//! `pending_anchor` or `pending_stellar`, and the Stellar refunds of withdrawals and SEP-31
+//! payments (`pending_stellar`), each at most once per `requeue_after`. The submitter picks up
+//! where the stored state says (a stored envelope is looked up, never rebuilt blindly).
 //!
 //! Then it reads the rail's feed of incoming transfers and records, for the operator, the money
 //! that pays no deposit ([`super::offchain`]).
@@ -23,9 +25,9 @@ use super::{asset_config, WorkerError};
 use crate::clock::Clock;
 use crate::config::AssetConfig;
 use crate::integrations::{
-    DepositIntegration, FeeIntegration, FeeRequest, Operation, ReceivedDeposit,
+    DepositIntegration, Fee, FeeIntegration, FeeRequest, Operation, ReceivedDeposit,
 };
-use crate::model::{FeeDetails, Kind, Transaction, TransactionStatus};
+use crate::model::{Kind, Transaction, TransactionStatus};
 use crate::queue::{Queue, QueueMessage};
 use crate::stellar::Amount;
 use crate::store::scan::{scan_name, scan_status, ScanPlan};
@@ -55,7 +57,8 @@ pub struct PollReport {
     /// Received but refused (amount not covering the fee, unknown asset...): status `error`; or,
     /// for a deposit bound to a SEP-38 quote, funds not matching it: status `on_hold`.
     pub refused: usize,
-    /// Deposits long in `pending_anchor`, queued again.
+    /// Deposits long in `pending_anchor` or `pending_stellar` (and refunds long in
+    /// `pending_stellar`), queued again.
     pub requeued: usize,
     /// Messages that could not be sent (their deposits are re-queued by a later run).
     pub send_failures: usize,
@@ -107,7 +110,8 @@ where
         self
     }
 
-    /// How long a deposit may sit in `pending_anchor` before it is queued again (default 5 min).
+    /// How long a deposit may sit in `pending_anchor` or `pending_stellar` before it is queued
+    /// again (default 5 min).
     pub fn with_requeue_after(mut self, after: Duration) -> Self {
         self.requeue_after = after;
         self
@@ -141,10 +145,18 @@ where
 
     /// This run's share of the deposits (plain and exchange) in `status`.
     async fn scan(&self, status: TransactionStatus) -> Result<Vec<Transaction>, WorkerError> {
+        self.scan_kinds(&Kind::DEPOSITS, status).await
+    }
+
+    async fn scan_kinds(
+        &self,
+        kinds: &[Kind],
+        status: TransactionStatus,
+    ) -> Result<Vec<Transaction>, WorkerError> {
         let plan = ScanPlan::newest_first(self.page_size);
         let now = Timestamp::from_secs(self.clock.now());
         let mut all = Vec::new();
-        for kind in Kind::DEPOSITS {
+        for &kind in kinds {
             let name = scan_name(WORKER, kind, status);
             all.extend(scan_status(&*self.store, &name, kind, status, &plan, now).await?);
         }
@@ -191,11 +203,7 @@ where
             Ok(Some((fee, out))) => {
                 let asset_id = transaction.asset.sep38_id();
                 transaction.amount_in_asset = Some(asset_id.clone());
-                transaction.fee_details = Some(FeeDetails {
-                    total: fee,
-                    asset: asset_id.clone(),
-                    breakdown: Vec::new(),
-                });
+                transaction.fee_details = Some(fee.details(asset_id.clone()));
                 transaction.amount_out = Some(out);
                 transaction.amount_out_asset = Some(asset_id);
                 transaction.status = TransactionStatus::PendingAnchor;
@@ -237,19 +245,20 @@ where
         Ok(())
     }
 
-    /// The fee and `amount_out` of a received deposit, or why it cannot be paid.
+    /// The fee (with the fee integration's breakdown) and `amount_out` of a received deposit,
+    /// or why it cannot be paid.
     async fn amounts(
         &self,
         transaction: &Transaction,
         deposit: &ReceivedDeposit,
-    ) -> Result<(Amount, Amount), Refusal> {
+    ) -> Result<(Fee, Amount), Refusal> {
         if deposit.amount_in.stroops() <= 0 {
             return Err(Refusal::Error(
                 "the amount received must be positive".into(),
             ));
         }
         let fee = match deposit.amount_fee {
-            Some(fee) => fee,
+            Some(fee) => Fee::from(fee),
             None => {
                 let asset = asset_config(&self.assets, &transaction.asset).ok_or_else(|| {
                     Refusal::Error(format!("{} is not a configured asset", transaction.asset))
@@ -262,17 +271,17 @@ where
                     user: Some(&transaction.user),
                 };
                 self.integration
-                    .fee(&request)
+                    .fee_details(&request)
                     .await
                     .map_err(|e| Refusal::Error(format!("the fee could not be computed: {e}")))?
             }
         };
-        if fee.stroops() < 0 {
+        if fee.total.stroops() < 0 {
             return Err(Refusal::Error("the fee must not be negative".into()));
         }
         let out = deposit
             .amount_in
-            .checked_sub(fee)
+            .checked_sub(fee.total)
             .filter(|out| out.stroops() > 0)
             .ok_or_else(|| {
                 Refusal::Error("the amount received does not cover the fee".to_owned())
@@ -286,17 +295,20 @@ where
             .now()
             .saturating_sub(self.requeue_after.as_secs());
         let cutoff = Timestamp::from_secs(cutoff);
-        let stuck = self.scan(TransactionStatus::PendingAnchor).await?;
+        let mut stuck = self.scan(TransactionStatus::PendingAnchor).await?;
+        stuck.extend(self.scan(TransactionStatus::PendingStellar).await?);
+        // The Stellar refunds of withdrawals and SEP-31 payments.
+        let refunds = [Kind::Withdrawal, Kind::WithdrawalExchange, Kind::Receive];
+        stuck.extend(
+            self.scan_kinds(&refunds, TransactionStatus::PendingStellar)
+                .await?,
+        );
         for read in stuck.iter().filter(|t| t.updated_at < cutoff) {
             // Touch it first (conditional, status unchanged), so that it is sent again at most
             // once per `requeue_after` however often the poller runs.
             let mut transaction = read.clone();
             transaction.updated_at = Timestamp::from_secs(self.clock.now());
-            match self
-                .store
-                .update(&mut transaction, TransactionStatus::PendingAnchor)
-                .await
-            {
+            match self.store.update(&mut transaction, read.status).await {
                 Ok(()) => {}
                 Err(StoreError::Conflict) => continue,
                 Err(error) => return Err(error.into()),

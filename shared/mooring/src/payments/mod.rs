@@ -4,18 +4,21 @@
 //!
 //! Deposits: [`DepositPoller`] (off-chain funds arrived → `pending_anchor` → submissions queue)
 //! → [`Submitter`] (one Stellar transaction per deposit from a leased channel account, the
-//! signed envelope stored before it is submitted) → `completed`; [`TrustlineRecheck`] sends
-//! `pending_trust` deposits back once their account trusts the asset.
+//! signed envelope stored before it is submitted, in the write that moves the deposit to
+//! `pending_stellar`) → `completed`; [`TrustlineRecheck`] sends `pending_trust` deposits back
+//! once their account trusts the asset.
 //!
 //! The submitter's bookkeeping on [`Transaction`](crate::model::Transaction):
-//! `submission = Signed` with `envelope_xdr`/`envelope_hash` means "this envelope may be on the
-//! network": nothing new is built for the deposit until Horizon shows the envelope landed, or
-//! proves it never can (its channel's sequence number was used by another transaction, or its
-//! time bounds passed), and only then is it cleared (`NotSubmitted`) with a conditional write.
+//! `submission = Signed` with `envelope_xdr`/`envelope_hash` (status `pending_stellar`) means
+//! "this envelope may be on the network": nothing new is built for the deposit until Horizon
+//! shows the envelope landed, or proves it never can (its channel's sequence number was used by
+//! another transaction, or its time bounds passed), and only then is it cleared
+//! (`NotSubmitted`, still `pending_stellar` with a `status_message`) with a conditional write.
 //!
 //! Withdrawals: the [`watcher`] matches the user's Stellar payment (`pending_anchor`, withdrawals
 //! queue) → [`withdrawals::WithdrawalProcessor`] pays out once → `completed` or
-//! `pending_external` (completed by the payout poller). SEP-31 payments received: the
+//! `pending_external` (completed by the payout poller); a payout the rail refuses for good is
+//! refunded ([`refund`]: `pending_stellar`, the [`Submitter`] sends it back → `refunded`). SEP-31 payments received: the
 //! [`watcher`] matches the sending anchor's payment (`pending_receiver`, outgoing queue; it also
 //! expires the unpaid ones) → [`outgoing::OutgoingProcessor`] pays the receiver once → the same
 //! endings, or back to the sending anchor for SEP-12 / transaction fields.
@@ -25,6 +28,7 @@ pub mod config;
 pub mod deposit_poller;
 pub mod offchain;
 pub mod outgoing;
+pub mod refund;
 pub mod submitter;
 pub mod trustlines;
 pub mod watcher;

@@ -21,7 +21,7 @@
 //! | `CustomerInfoNeeded` | `pending_customer_info_update` with `required_info_message`, claim cleared (SEP-12 queues it again once the customer changes) |
 //! | `TransactionInfoNeeded` | `pending_transaction_info_update` with `required_info_message` and `required_info_updates` (`{"transaction": {...}}`, as `/info`'s `fields`), claim cleared |
 //! | `Err(Unavailable)` | claim released, the message retried (nothing was paid) |
-//! | `Err(Invalid)` | `error` with its message |
+//! | `Err(Invalid)` | the payout was refused for good (nothing paid): refunded to the sending anchor on Stellar (`pending_stellar`, then `refunded`; [`super::refund`]) |
 //! | any other error | `error` with a generic message (the cause is logged) |
 //!
 //! A delivery that finds the payout claimed and not finished never calls the hook again: while
@@ -45,7 +45,7 @@ use super::WorkerError;
 use crate::clock::Clock;
 use crate::integrations::{InfoField, OutgoingOutcome, ReceiveIntegration};
 use crate::model::{Kind, Transaction, TransactionStatus};
-use crate::queue::{Queue, QueueMessage};
+use crate::queue::{DynQueue, Queue, QueueMessage};
 use crate::store::{Cursors, TransactionStore};
 use crate::transfer::callback::StatusListener;
 
@@ -67,6 +67,9 @@ pub enum OutgoingProcessed {
     Failed,
     /// An earlier claim never finished: `pending_external` for the operator, hook not called.
     HandedToOperator,
+    /// The rail refused the payout for good (`Invalid`: nothing was paid): the payment is
+    /// refunded to its sender (`pending_stellar`, queued for the Stellar submitter).
+    Refunding,
 }
 
 /// The worker over a store `S` and the anchor's SEP-31 integration `I`. Built once per cold
@@ -118,6 +121,13 @@ where
     /// Tells `listener` of every status change the processor writes (SEP-31 callbacks).
     pub fn with_status_listener(mut self, listener: Arc<dyn StatusListener>) -> Self {
         self.claims.listener = listener;
+        self
+    }
+
+    /// Queues the refund of a payout the rail refused for good on `submissions` (the Stellar
+    /// submitter's queue). Without it the deposit poller's re-queue sends it, later.
+    pub fn with_refunds(mut self, submissions: Arc<dyn DynQueue>) -> Self {
+        self.claims.refunds = Some(submissions);
         self
     }
 

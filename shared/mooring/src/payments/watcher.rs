@@ -55,10 +55,10 @@ use super::WorkerError;
 use crate::clock::Clock;
 use crate::config::AssetConfig;
 use crate::horizon::{Horizon, PaymentRecord};
-use crate::integrations::{standard_fee, FeeIntegration, FeeRequest, IntegrationError, Operation};
-use crate::model::{
-    FeeDetails, IncomingPayment, Kind, PaymentOutcome, Transaction, TransactionStatus,
+use crate::integrations::{
+    standard_fee, Fee, FeeIntegration, FeeRequest, IntegrationError, Operation,
 };
+use crate::model::{IncomingPayment, Kind, PaymentOutcome, Transaction, TransactionStatus};
 use crate::queue::{Queue, QueueMessage};
 use crate::stellar::{AccountId, Amount, Asset, Memo};
 use crate::store::{Cursors, IncomingPayments, StoreError, TransactionStore};
@@ -827,12 +827,13 @@ where
                 )));
             }
         };
-        let out = match amount.checked_sub(fee) {
-            Some(out) if out > Amount::ZERO && fee >= Amount::ZERO => out,
+        let out = match amount.checked_sub(fee.total) {
+            Some(out) if out > Amount::ZERO && fee.total >= Amount::ZERO => out,
             _ => {
                 return Ok(hold(format!(
-                    "Received {amount} {}, which does not cover the fee of {fee}; held for review by the anchor.",
-                    asset.code()
+                    "Received {amount} {}, which does not cover the fee of {}; held for review by the anchor.",
+                    asset.code(),
+                    fee.total
                 )))
             }
         };
@@ -847,20 +848,12 @@ where
                 .fee_details
                 .as_ref()
                 .map_or_else(|| asset_id.clone(), |f| f.asset.clone());
-            paid.fee_details = Some(FeeDetails {
-                total: fee,
-                asset: fee_asset,
-                breakdown: Vec::new(),
-            });
+            paid.fee_details = Some(fee.details(fee_asset));
             let one_to_one = tx.amount_out_asset.as_deref().is_none_or(|a| a == asset_id);
             paid.amount_out = one_to_one.then_some(out);
         } else {
             paid.amount_in_asset = Some(asset_id.clone());
-            paid.fee_details = Some(FeeDetails {
-                total: fee,
-                asset: asset_id.clone(),
-                breakdown: Vec::new(),
-            });
+            paid.fee_details = Some(fee.details(asset_id.clone()));
             paid.amount_out = Some(out);
             paid.amount_out_asset = Some(asset_id);
         }
@@ -893,9 +886,9 @@ where
         Ok(false)
     }
 
-    /// The fee of the amount received: a withdrawal's from the asset's `FeeIntegration`, a
-    /// SEP-31 transaction's from the asset's `receive` settings.
-    async fn fee(&self, tx: &Transaction, amount: Amount) -> Result<Amount, IntegrationError> {
+    /// The fee of the amount received: a withdrawal's from the asset's `FeeIntegration` (with
+    /// its breakdown), a SEP-31 transaction's from the asset's `receive` settings.
+    async fn fee(&self, tx: &Transaction, amount: Amount) -> Result<Fee, IntegrationError> {
         let Some(asset) = self.assets.iter().find(|a| a.asset.0 == tx.asset) else {
             return Err(IntegrationError::Internal(format!(
                 "asset {} is not configured",
@@ -903,10 +896,10 @@ where
             )));
         };
         if tx.kind == Kind::Receive {
-            return receive_fee(asset, amount);
+            return receive_fee(asset, amount).map(Fee::from);
         }
         self.fees
-            .fee(&FeeRequest {
+            .fee_details(&FeeRequest {
                 operation: Operation::Withdraw,
                 fee_type: None,
                 asset,

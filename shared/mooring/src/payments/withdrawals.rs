@@ -11,9 +11,11 @@
 //!    `pending_anchor`). Of two deliveries racing, one wins; the other re-reads.
 //! 3. Call [`WithdrawalIntegration::process_withdrawal`] exactly once, then write the outcome
 //!    (conditional): `Completed` -> `completed` with `completed_at`; `PendingExternal` ->
-//!    `pending_external`; `Invalid` -> `error` with its message; any other error but
-//!    `Unavailable` -> `error` with a generic message (the cause is logged); `Unavailable` (the
-//!    rail is down, nothing was paid) -> the claim is released and the message retried.
+//!    `pending_external`; `Invalid` (the rail refused the payout for good, nothing was paid) ->
+//!    the payment is refunded to the user on Stellar (`pending_stellar`, then `refunded`:
+//!    [`super::refund`]); any other error but `Unavailable` -> `error` with a generic message
+//!    (the cause is logged; the operator may refund); `Unavailable` (the rail is down, nothing
+//!    was paid) -> the claim is released and the message retried.
 //!
 //! A delivery that finds the payout claimed and not finished never calls the hook again: while
 //! the claim is recent the message is retried later (an `Err`: the first delivery may still be
@@ -41,7 +43,7 @@ use super::WorkerError;
 use crate::clock::Clock;
 use crate::integrations::{WithdrawalIntegration, WithdrawalOutcome};
 use crate::model::{Kind, Transaction, TransactionStatus};
-use crate::queue::{Queue, QueueMessage};
+use crate::queue::{DynQueue, Queue, QueueMessage};
 use crate::store::{Cursors, StoreError, TransactionStore};
 use crate::transfer::callback::StatusListener;
 
@@ -73,6 +75,9 @@ pub enum WithdrawalProcessed {
     Failed,
     /// An earlier claim never finished: `pending_external` for the operator, hook not called.
     HandedToOperator,
+    /// The rail refused the payout for good (`Invalid`: nothing was paid): the payment is
+    /// refunded to its sender (`pending_stellar`, queued for the Stellar submitter).
+    Refunding,
 }
 
 /// What a `complete_external_withdrawals` run did.
@@ -133,6 +138,13 @@ where
     /// Tells `listener` of every status change the processor writes (SEP-31 callbacks).
     pub fn with_status_listener(mut self, listener: Arc<dyn StatusListener>) -> Self {
         self.claims.listener = listener;
+        self
+    }
+
+    /// Queues the refund of a payout the rail refused for good on `submissions` (the Stellar
+    /// submitter's queue). Without it the deposit poller's re-queue sends it, later.
+    pub fn with_refunds(mut self, submissions: Arc<dyn DynQueue>) -> Self {
+        self.claims.refunds = Some(submissions);
         self
     }
 

@@ -25,13 +25,15 @@ where
         params: &BTreeMap<String, String>,
     ) -> Result<Amount, ApiError> {
         let (operation, asset, amount) = fee_query(&self.anchor.assets, Sep::Sep24, params)?;
-        self.fee_of(
-            operation,
-            param(params, "type"),
-            asset,
-            amount,
-            &caller.key(),
-        )
-        .await
+        let fee = self
+            .fee_of(
+                operation,
+                param(params, "type"),
+                asset,
+                amount,
+                &caller.key(),
+            )
+            .await?;
+        Ok(fee.total)
     }
 }

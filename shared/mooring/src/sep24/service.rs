@@ -18,7 +18,7 @@ use crate::config::{AnchorConfig, AssetConfig, Sep, Sep24Config};
 use crate::error::ApiError;
 use crate::i18n::Lang;
 use crate::integrations::{
-    DepositIntegration, FeeIntegration, FeeRequest, Operation, WithdrawalIntegration,
+    DepositIntegration, Fee, FeeIntegration, FeeRequest, Operation, WithdrawalIntegration,
 };
 use crate::model::{Kind, Protocol, QuoteContext, Transaction, TransactionStatus, UserKey};
 use crate::sep24::token::InteractiveKeys;
@@ -135,7 +135,7 @@ where
         find_asset(&self.anchor.assets, Sep::Sep24, code, issuer)
     }
 
-    /// The fee of `amount` from the anchor's [`FeeIntegration`].
+    /// The fee of `amount` (with its breakdown) from the anchor's [`FeeIntegration`].
     pub(super) async fn fee_of(
         &self,
         operation: Operation,
@@ -143,7 +143,7 @@ where
         asset: &AssetConfig,
         amount: Amount,
         user: &UserKey,
-    ) -> Result<Amount, ApiError> {
+    ) -> Result<Fee, ApiError> {
         let request = FeeRequest {
             operation,
             fee_type,
@@ -151,7 +151,7 @@ where
             amount,
             user: Some(user),
         };
-        Ok(self.integration.fee(&request).await?)
+        Ok(self.integration.fee_details(&request).await?)
     }
 
     /// Opens an `incomplete` SEP-24 transaction for the interactive flow and answers its URL.

@@ -170,4 +170,81 @@ mod tests {
             "the account leaks: {body}"
         );
     }
+
+    #[test]
+    fn a_refunded_withdrawal_shows_its_refunds_and_fee_breakdown_but_not_the_refund_under_way() {
+        use crate::model::{FeeItem, PendingRefund, RefundPayment, Refunds};
+        let amount = |s: &str| s.parse().expect("amount");
+        let mut t = transaction(Kind::Withdrawal);
+        t.status = TransactionStatus::Refunded;
+        t.amount_in = Some(amount("15"));
+        t.completed_at = Some(Timestamp::from_secs(1_700_000_600));
+        t.fee_details = Some(FeeDetails {
+            total: amount("1.5"),
+            asset: t.asset.sep38_id(),
+            breakdown: vec![FeeItem {
+                name: "Service fee".into(),
+                description: Some("fixed".into()),
+                amount: amount("1.5"),
+            }],
+        });
+        t.refunds = Some(Refunds {
+            amount_refunded: amount("15"),
+            amount_fee: amount("0"),
+            payments: vec![
+                RefundPayment {
+                    id: "ab".repeat(32),
+                    id_type: "stellar".into(),
+                    amount: amount("5"),
+                    fee: amount("0"),
+                },
+                RefundPayment {
+                    id: "cd".repeat(32),
+                    id_type: "stellar".into(),
+                    amount: amount("10"),
+                    fee: amount("0"),
+                },
+            ],
+        });
+        let body = render(&t);
+        let tx = &body["transaction"];
+        assert_eq!(tx["status"], "refunded");
+        assert_eq!(tx["completed_at"], "2023-11-14T22:23:20.000Z");
+        assert_eq!(
+            tx["refunds"],
+            json!({"amount_refunded": "15", "amount_fee": "0", "payments": [
+                {"id": "ab".repeat(32), "id_type": "stellar", "amount": "5", "fee": "0"},
+                {"id": "cd".repeat(32), "id_type": "stellar", "amount": "10", "fee": "0"}
+            ]})
+        );
+        assert_eq!(
+            tx["fee_details"]["breakdown"],
+            json!([{"name": "Service fee", "description": "fixed", "amount": "1.5"}])
+        );
+
+        // While a refund is under way, only its status and message show.
+        t.status = TransactionStatus::PendingStellar;
+        t.status_message = Some("The payment is being refunded.".into());
+        t.pending_refund = Some(PendingRefund {
+            amount: amount("15"),
+            stellar: None,
+            full: true,
+            from: TransactionStatus::OnHold,
+            requested_by: "operator:alice".into(),
+            requested_at: Timestamp::from_secs(1_700_000_500),
+            reason: "compliance review REF-77".into(),
+            started_at: None,
+        });
+        let body = render(&t);
+        assert_eq!(body["transaction"]["status"], "pending_stellar");
+        assert_eq!(
+            body["transaction"]["message"],
+            "The payment is being refunded."
+        );
+        let text = body.to_string();
+        assert!(
+            !text.contains("operator:alice") && !text.contains("REF-77"),
+            "{text}"
+        );
+    }
 }

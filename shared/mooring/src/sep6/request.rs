@@ -429,7 +429,7 @@ where
             amount,
             user: Some(&transaction.user),
         };
-        let fee = self.integration.fee(&request).await?;
+        let fee = self.integration.fee_details(&request).await?;
         set_amounts(transaction, asset, amount, fee)
     }
 

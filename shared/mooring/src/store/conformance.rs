@@ -116,6 +116,7 @@ pub async fn run_payment_workers<S: ChannelLeases + Cursors + IncomingPayments>(
     cursors_move_by_conditional_saves(store).await;
     payments_are_recorded_once(store).await;
     payments_needing_attention_are_listed_oldest_first(store).await;
+    payments_are_found_by_their_transaction(store).await;
 }
 
 fn user(memo: Option<u64>) -> UserKey {
@@ -161,6 +162,20 @@ pub async fn transactions_round_trip<S: TransactionStore>(store: &S) {
     t.submission = SubmissionState::Signed;
     t.envelope_hash = Some("ab".repeat(32));
     t.status_message = Some("unicode ✓ and \"quotes\"".into());
+    t.pending_refund = Some(crate::model::PendingRefund {
+        amount: "100.5".parse().expect("amount"),
+        stellar: Some(crate::model::StellarRefund {
+            destination: Keypair::random().account_id().to_string(),
+            memo_type: "id".into(),
+            memo: Some("12345".into()),
+        }),
+        full: true,
+        from: TransactionStatus::OnHold,
+        requested_by: "operator:alice".into(),
+        requested_at: Timestamp::from_millis(1_700_000_000_500),
+        reason: "wrong amount ✓".into(),
+        started_at: None,
+    });
     store.insert(&t).await.expect("insert");
     assert_eq!(
         store.get(&t.id).await.expect("get"),
@@ -1210,6 +1225,33 @@ pub async fn payments_are_recorded_once<S: IncomingPayments>(store: &S) {
     assert_eq!(store.record(&off_chain).await, Ok(true));
     assert_eq!(store.record(&off_chain).await, Ok(false), "once");
     assert_eq!(store.get_payment(&off_chain.id).await, Ok(Some(off_chain)));
+}
+
+/// A transaction's payments (matched or not), oldest first; none for an unknown or empty id.
+pub async fn payments_are_found_by_their_transaction<S: IncomingPayments>(store: &S) {
+    let transaction_id = format!("tx-{}", rand_u64());
+    let mut matched = incoming_payment(PaymentOutcome::Matched, 1_700_000_002_000);
+    matched.transaction_id = Some(transaction_id.clone());
+    let mut duplicate = incoming_payment(PaymentOutcome::Duplicate, 1_700_000_001_000);
+    duplicate.transaction_id = Some(transaction_id.clone());
+    let mut other = incoming_payment(PaymentOutcome::WrongAmount, 1_700_000_000_000);
+    other.transaction_id = Some(format!("tx-{}", rand_u64()));
+    let unmatched = incoming_payment(PaymentOutcome::Unmatched, 1_700_000_000_000);
+    for payment in [&matched, &duplicate, &other, &unmatched] {
+        assert_eq!(store.record(payment).await, Ok(true));
+    }
+    assert_eq!(
+        store.payments_for_transaction(&transaction_id).await,
+        Ok(vec![duplicate, matched]),
+        "a transaction's payments, oldest first"
+    );
+    assert_eq!(
+        store
+            .payments_for_transaction(&format!("tx-{}", rand_u64()))
+            .await,
+        Ok(Vec::new())
+    );
+    assert_eq!(store.payments_for_transaction("").await, Ok(Vec::new()));
 }
 
 pub async fn payments_needing_attention_are_listed_oldest_first<S: IncomingPayments>(store: &S) {

@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use super::{
     ChallengeStore, ChannelLease, ChannelLeases, Cursors, CustomerStore, IncomingPayments, Page,
     QuoteStore, StoreError, StoredCursor, TransactionQuery, TransactionStore,
+    MAX_PAYMENTS_PER_TRANSACTION,
 };
 use crate::model::{
     Customer, IncomingPayment, Kind, Quote, Transaction, TransactionStatus, UserKey,
@@ -393,6 +394,20 @@ impl IncomingPayments for InMemoryStore {
 
     async fn get_payment(&self, id: &str) -> Result<Option<IncomingPayment>, StoreError> {
         Ok(lock(&self.payments).get(id).cloned())
+    }
+
+    async fn payments_for_transaction(
+        &self,
+        transaction_id: &str,
+    ) -> Result<Vec<IncomingPayment>, StoreError> {
+        let mut found: Vec<IncomingPayment> = lock(&self.payments)
+            .values()
+            .filter(|p| p.transaction_id.as_deref() == Some(transaction_id))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (a.recorded_at, &a.id).cmp(&(b.recorded_at, &b.id)));
+        found.truncate(MAX_PAYMENTS_PER_TRANSACTION);
+        Ok(found)
     }
 
     async fn list_needing_attention(

@@ -303,6 +303,9 @@ pub trait Cursors: Send + Sync {
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
+/// The most payments [`IncomingPayments::payments_for_transaction`] answers.
+pub const MAX_PAYMENTS_PER_TRANSACTION: usize = 100;
+
 pub trait IncomingPayments: Send + Sync {
     /// Records a payment once, by its operation id; false when it was already recorded (the
     /// stored record is left as it is).
@@ -315,6 +318,14 @@ pub trait IncomingPayments: Send + Sync {
         &self,
         id: &str,
     ) -> impl Future<Output = Result<Option<crate::model::IncomingPayment>, StoreError>> + Send;
+
+    /// The payments recorded for `transaction_id` (matched to it, or left for the operator
+    /// with its id: a duplicate, a wrong asset or amount), oldest first, at most
+    /// [`MAX_PAYMENTS_PER_TRANSACTION`].
+    fn payments_for_transaction(
+        &self,
+        transaction_id: &str,
+    ) -> impl Future<Output = Result<Vec<crate::model::IncomingPayment>, StoreError>> + Send;
 
     /// Payments that need the operator (every outcome but `Matched` and `History`), oldest first.
     fn list_needing_attention(

@@ -9,7 +9,7 @@ use crate::config::{AssetConfig, TransferLimits};
 use crate::decimal::Decimal;
 use crate::error::ApiError;
 use crate::integrations::Operation;
-use crate::model::{FeeDetails, Quote, QuoteContext, Transaction, UserKey};
+use crate::model::{FeeDetails, FeeItem, Quote, QuoteContext, Transaction, UserKey};
 use crate::stellar::Amount;
 use crate::store::{users_quote, QuoteStore, StoreError};
 use crate::time::Timestamp;
@@ -109,10 +109,24 @@ pub fn bind_quote(transaction: &mut Transaction, quote: &Quote) -> Result<(), Ap
     transaction.amount_in_asset = Some(quote.sell_asset.clone());
     transaction.amount_out = Some(amount(quote.buy_amount)?);
     transaction.amount_out_asset = Some(quote.buy_asset.clone());
+    // The quote's fee, with the breakdown the quote integration gave (the SEPs want the
+    // transaction's fee to be the quote's).
+    let breakdown = quote
+        .fee
+        .details
+        .iter()
+        .map(|detail| {
+            Ok(FeeItem {
+                name: detail.name.clone(),
+                description: detail.description.clone(),
+                amount: amount(detail.amount)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
     transaction.fee_details = Some(FeeDetails {
         total: amount(quote.fee.total)?,
         asset: quote.fee.asset.clone(),
-        breakdown: Vec::new(),
+        breakdown,
     });
     Ok(())
 }

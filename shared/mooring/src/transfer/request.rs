@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use crate::config::{AssetConfig, Sep, TransferLimits};
 use crate::error::ApiError;
-use crate::integrations::Operation;
-use crate::model::{FeeDetails, Transaction};
+use crate::integrations::{Fee, Operation};
+use crate::model::Transaction;
 use crate::stellar::{AccountId, Amount, Memo, MuxedAccount};
 use crate::store::StoreError;
 
@@ -124,19 +124,22 @@ pub fn parse_account(value: &str) -> Result<MuxedAccount, ApiError> {
 }
 
 /// A transaction's amounts of `amount` of `asset` less `fee`: `amount_in`, `amount_out`, the
-/// fee (`fee_details`), all in the asset; 400 when the amount does not cover the fee.
+/// fee (`fee_details`, with the fee integration's breakdown), all in the asset; 400 when the
+/// amount does not cover the fee.
 pub fn set_amounts(
     transaction: &mut Transaction,
     asset: &AssetConfig,
     amount: Amount,
-    fee: Amount,
+    fee: impl Into<Fee>,
 ) -> Result<(), ApiError> {
+    let fee = fee.into();
     let amount_out = amount
-        .checked_sub(fee)
+        .checked_sub(fee.total)
         .filter(|out| *out >= Amount::ZERO)
         .ok_or_else(|| {
             ApiError::bad_request(format!(
-                "the amount does not cover the fee of {fee} {}",
+                "the amount does not cover the fee of {} {}",
+                fee.total,
                 asset.asset.code()
             ))
         })?;
@@ -145,11 +148,7 @@ pub fn set_amounts(
     transaction.amount_out = Some(amount_out);
     transaction.amount_in_asset = Some(asset_id.clone());
     transaction.amount_out_asset = Some(asset_id.clone());
-    transaction.fee_details = Some(FeeDetails {
-        total: fee,
-        asset: asset_id,
-        breakdown: Vec::new(),
-    });
+    transaction.fee_details = Some(fee.details(asset_id));
     Ok(())
 }
 

@@ -369,16 +369,13 @@ async fn a_payout_conflict_or_a_missing_amount_is_an_error() {
     );
 }
 
+/// The bank's refusal of a closed account.
+const CLOSED: &str =
+    r#"{"error": "account DE89370400440532013000 is closed", "code": "account_closed"}"#;
+
 #[tokio::test]
 async fn a_withdrawal_to_an_account_the_bank_refuses_fails_with_the_reason_masked() {
-    let (url, seen) = bank(Arc::new(|_, _: &str, _| {
-        (
-            422,
-            r#"{"error": "account DE89370400440532013000 is closed", "code": "account_closed"}"#
-                .into(),
-        )
-    }))
-    .await;
+    let (url, seen) = bank(Arc::new(|_, _: &str, _| (422, CLOSED.into()))).await;
     let anchor = anchor(Some(&url));
     let error = anchor
         .process_withdrawal(&withdrawal("abcd0000-0000-4000-8000-000000000000"))
@@ -572,4 +569,91 @@ async fn the_feed_tells_which_transfers_may_pay_a_deposit() {
         .await
         .unwrap()
         .is_empty());
+}
+
+#[tokio::test]
+async fn a_deposit_is_refunded_once_to_the_account_its_transfer_came_from() {
+    let (url, seen) = bank(Arc::new(|method, path: &str, body| {
+        match (method, path) {
+            ("GET", "/transfers?reference=MOOR-CCCC3333") => (
+                200,
+                r#"{"transfers": [{"id": 11, "reference": "MOOR-CCCC3333", "amount": "100", "currency": "USD", "sender": "GB29NWBK60161331926819", "created_at": "x"}]}"#
+                    .into(),
+            ),
+            ("POST", "/payouts") => {
+                let sent: serde_json::Value = serde_json::from_str(body).unwrap();
+                (
+                    201,
+                    serde_json::json!({"id": 21, "reference": sent["reference"], "amount": sent["amount"], "account": sent["account"]})
+                        .to_string(),
+                )
+            }
+            _ => (404, r#"{"error": "not found"}"#.into()),
+        }
+    }))
+    .await;
+    let anchor = anchor(Some(&url));
+    let deposit = deposit("cccc3333-0000-4000-8000-000000000000");
+    let reference = anchor.refund_deposit(&deposit, amount("99.5")).await;
+    assert_eq!(reference, Ok(Some("21".into())));
+    let requests = seen.lock().unwrap().clone();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    let payout: serde_json::Value =
+        serde_json::from_str(requests[1].trim_start_matches("POST /payouts ")).unwrap();
+    assert_eq!(
+        payout,
+        serde_json::json!({
+            "reference": "refund-cccc3333-0000-4000-8000-000000000000",
+            "amount": "99.5",
+            "account": "GB29NWBK60161331926819"
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_deposit_whose_sender_is_unknown_or_refused_is_not_refunded() {
+    let (url, _) = bank(Arc::new(|method, path: &str, _| match (method, path) {
+        ("GET", "/transfers?reference=MOOR-DDDD4444") => (
+            200,
+            r#"{"transfers": [{"id": 12, "reference": "MOOR-DDDD4444", "amount": "5", "currency": "USD", "created_at": "x"}]}"#
+                .into(),
+        ),
+        ("GET", _) => (
+            200,
+            r#"{"transfers": [{"id": 13, "reference": "MOOR-EEEE5555", "amount": "5", "currency": "USD", "sender": "DE89370400440532013000", "created_at": "x"}]}"#
+                .into(),
+        ),
+        _ => (422, CLOSED.into()),
+    }))
+    .await;
+    let anchor = anchor(Some(&url));
+    let unknown = anchor
+        .refund_deposit(
+            &deposit("dddd4444-0000-4000-8000-000000000000"),
+            amount("5"),
+        )
+        .await;
+    assert!(
+        matches!(unknown, Err(IntegrationError::Invalid(_))),
+        "{unknown:?}"
+    );
+    let refused = anchor
+        .refund_deposit(
+            &deposit("eeee5555-0000-4000-8000-000000000000"),
+            amount("5"),
+        )
+        .await;
+    assert_eq!(
+        refused,
+        Err(IntegrationError::Invalid(
+            "the bank refused the refund to account ****3000: account ****3000 is closed".into()
+        ))
+    );
+    let without_bank = self::anchor(None)
+        .refund_deposit(
+            &deposit("eeee5555-0000-4000-8000-000000000000"),
+            amount("5"),
+        )
+        .await;
+    assert!(matches!(without_bank, Err(IntegrationError::Invalid(_))));
 }

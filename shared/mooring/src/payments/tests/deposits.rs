@@ -18,22 +18,22 @@ use crate::stellar::{
 use crate::store::{ChannelLeases, InMemoryStore, TransactionStore};
 use crate::time::Timestamp;
 
-struct Anchor {
-    store: Arc<InMemoryStore>,
-    ledger: Arc<Ledger>,
-    rail: Arc<Rail>,
-    queue: Arc<InMemoryQueue>,
-    clock: Arc<FixedClock>,
-    distribution: Keypair,
-    channel_seed: Keypair,
-    usdc: Asset,
-    assets: Vec<AssetConfig>,
-    channels: u32,
-    claimable_balances: bool,
+pub(super) struct Anchor {
+    pub(super) store: Arc<InMemoryStore>,
+    pub(super) ledger: Arc<Ledger>,
+    pub(super) rail: Arc<Rail>,
+    pub(super) queue: Arc<InMemoryQueue>,
+    pub(super) clock: Arc<FixedClock>,
+    pub(super) distribution: Keypair,
+    pub(super) channel_seed: Keypair,
+    pub(super) usdc: Asset,
+    pub(super) assets: Vec<AssetConfig>,
+    pub(super) channels: u32,
+    pub(super) claimable_balances: bool,
 }
 
 impl Anchor {
-    async fn new(channels: u32) -> Self {
+    pub(super) async fn new(channels: u32) -> Self {
         let issuer = key(30);
         let distribution = key(20);
         let channel_seed = key(10);
@@ -89,7 +89,7 @@ impl Anchor {
         }
     }
 
-    fn config(&self) -> PaymentsConfig {
+    pub(super) fn config(&self) -> PaymentsConfig {
         PaymentsConfig {
             channel_count: self.channels,
             account_starting_balance: amount("2.01"),
@@ -105,7 +105,7 @@ impl Anchor {
         }
     }
 
-    fn submitter(&self) -> Submitter<InMemoryStore, Ledger, Rail> {
+    pub(super) fn submitter(&self) -> Submitter<InMemoryStore, Ledger, Rail> {
         Submitter::new(
             self.store.clone(),
             self.ledger.clone(),
@@ -118,7 +118,7 @@ impl Anchor {
         .with_lookups(2, Duration::ZERO)
     }
 
-    fn poller(&self) -> DepositPoller<InMemoryStore, InMemoryQueue, Rail> {
+    pub(super) fn poller(&self) -> DepositPoller<InMemoryStore, InMemoryQueue, Rail> {
         DepositPoller::new(
             self.store.clone(),
             self.queue.clone(),
@@ -129,7 +129,7 @@ impl Anchor {
         .with_page_size(7)
     }
 
-    fn recheck(&self) -> TrustlineRecheck<InMemoryStore, Ledger, InMemoryQueue> {
+    pub(super) fn recheck(&self) -> TrustlineRecheck<InMemoryStore, Ledger, InMemoryQueue> {
         TrustlineRecheck::new(
             self.store.clone(),
             self.ledger.clone(),
@@ -139,7 +139,7 @@ impl Anchor {
     }
 
     /// A user account holding `xlm`, trusting USDC when `trusts`.
-    fn user(&self, n: u8, trusts: bool) -> AccountId {
+    pub(super) fn user(&self, n: u8, trusts: bool) -> AccountId {
         let user = key(n).account_id();
         self.ledger.inner.fund(user, amount("10"));
         if trusts {
@@ -151,13 +151,19 @@ impl Anchor {
     }
 
     /// A deposit of `out` USDC to `to`, in `status`, with an id memo.
-    async fn deposit(&self, to: &str, out: &str, memo: u64, status: TransactionStatus) -> String {
+    pub(super) async fn deposit(
+        &self,
+        to: &str,
+        out: &str,
+        memo: u64,
+        status: TransactionStatus,
+    ) -> String {
         self.deposit_of(Protocol::Sep24, Kind::Deposit, to, out, memo, status)
             .await
     }
 
     /// [`Self::deposit`] of a SEP and kind.
-    async fn deposit_of(
+    pub(super) async fn deposit_of(
         &self,
         protocol: Protocol,
         kind: Kind,
@@ -205,21 +211,57 @@ impl Anchor {
         t.id
     }
 
+    /// User 40, trusting USDC, and a `pending_anchor` deposit of `out` USDC to it (id memo 1).
+    pub(super) async fn paying_user(&self, out: &str) -> (AccountId, String) {
+        let user = self.user(40, true);
+        let id = self
+            .deposit(&user.to_string(), out, 1, TransactionStatus::PendingAnchor)
+            .await;
+        (user, id)
+    }
+
+    /// A deposit to user `n` whose funds (1 USDC, with a bank reference) arrived and do not
+    /// cover its 1 USDC fee, after the poller's run (and that run's report).
+    pub(super) async fn underpaid_deposit(&self, n: u8) -> (String, PollReport) {
+        let user = self.user(n, true);
+        let id = self
+            .deposit(
+                &user.to_string(),
+                "0",
+                u64::from(n),
+                TransactionStatus::PendingUserTransferStart,
+            )
+            .await;
+        *self.rail.arrived.lock().expect("lock") = vec![ReceivedDeposit {
+            transaction_id: id.clone(),
+            amount_in: amount("1"),
+            amount_fee: None,
+            external_transaction_id: Some(format!("BANK-IN-{n}")),
+        }];
+        let report = self.poller().poll_deposits().await.expect("poll");
+        (id, report)
+    }
+
+    /// One delivery of the deposit's message, to a fresh submitter.
+    pub(super) async fn deliver(&self, id: &str) -> Result<SubmitOutcome, WorkerError> {
+        self.submitter().submit(&message(id)).await
+    }
+
     /// The envelopes submitted after the setup's issuance, in order.
-    fn submitted(&self) -> Vec<String> {
+    pub(super) fn submitted(&self) -> Vec<String> {
         self.ledger.inner.submitted().split_off(1)
     }
 
-    async fn stored(&self, id: &str) -> Transaction {
+    pub(super) async fn stored(&self, id: &str) -> Transaction {
         self.store.get(id).await.expect("get").expect("stored")
     }
 
-    fn usdc_of(&self, account: &AccountId) -> Option<Amount> {
+    pub(super) fn usdc_of(&self, account: &AccountId) -> Option<Amount> {
         self.ledger.inner.balance(account, &self.usdc)
     }
 
     /// Payments of USDC on the ledger to `account` (create-account records excluded).
-    async fn usdc_payments_to(&self, account: &AccountId) -> Vec<PaymentRecord> {
+    pub(super) async fn usdc_payments_to(&self, account: &AccountId) -> Vec<PaymentRecord> {
         self.ledger
             .inner
             .payments(account, None, 200)
@@ -231,7 +273,7 @@ impl Anchor {
     }
 
     /// Every lease is free again: `count` leases in a row succeed.
-    async fn assert_channels_released(&self) {
+    pub(super) async fn assert_channels_released(&self) {
         let now = Timestamp::from_secs(NOW);
         let until = Timestamp::from_secs(NOW + 60);
         for i in 0..self.channels {
@@ -253,11 +295,11 @@ impl Anchor {
     }
 }
 
-fn message(id: &str) -> QueueMessage {
+pub(super) fn message(id: &str) -> QueueMessage {
     QueueMessage::new(id, Kind::Deposit)
 }
 
-fn completed_hash(outcome: &SubmitOutcome) -> &str {
+pub(super) fn completed_hash(outcome: &SubmitOutcome) -> &str {
     match outcome {
         SubmitOutcome::Completed {
             stellar_transaction_id,
@@ -280,7 +322,7 @@ async fn pays_an_existing_account_exactly_amount_out_with_the_memo() {
         .await;
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     let hash = completed_hash(&outcome).to_owned();
@@ -304,7 +346,7 @@ async fn pays_an_existing_account_exactly_amount_out_with_the_memo() {
     anchor.assert_channels_released().await;
 
     // The message again: nothing to do.
-    let again = anchor.submitter().submit_deposit(&message(&id)).await;
+    let again = anchor.submitter().submit(&message(&id)).await;
     assert!(matches!(
         again,
         Ok(SubmitOutcome::Ignored {
@@ -325,7 +367,7 @@ async fn a_muxed_destination_is_paid_as_muxed() {
         .await;
     anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     let payments = anchor.usdc_payments_to(&user).await;
@@ -346,18 +388,15 @@ async fn the_same_message_twice_pays_once() {
     let submitter = anchor.submitter();
 
     // One after the other.
-    let a = submitter.submit_deposit(&message(&first)).await.expect("a");
-    let b = submitter.submit_deposit(&message(&first)).await.expect("b");
+    let a = submitter.submit(&message(&first)).await.expect("a");
+    let b = submitter.submit(&message(&first)).await.expect("b");
     completed_hash(&a);
     assert!(matches!(b, SubmitOutcome::Ignored { .. }));
 
     // At the same time, on two submitters.
     let other = anchor.submitter();
     let twice = message(&second);
-    let (c, d) = tokio::join!(
-        submitter.submit_deposit(&twice),
-        other.submit_deposit(&twice)
-    );
+    let (c, d) = tokio::join!(submitter.submit(&twice), other.submit(&twice));
     let outcomes = [c.expect("c"), d.expect("d")];
     assert_eq!(
         outcomes
@@ -497,13 +536,9 @@ async fn two_pollers_and_every_message_twice_pay_each_deposit_once() {
     let submitters: Vec<_> = (0..4).map(|_| anchor.submitter()).collect();
     let mut retries = Vec::new();
     for chunk in deliveries.chunks(4) {
-        let results = futures_util::future::join_all(
-            chunk
-                .iter()
-                .zip(&submitters)
-                .map(|(m, s)| s.submit_deposit(m)),
-        )
-        .await;
+        let results =
+            futures_util::future::join_all(chunk.iter().zip(&submitters).map(|(m, s)| s.submit(m)))
+                .await;
         for (m, result) in chunk.iter().zip(results) {
             if result.is_err() {
                 retries.push(m.clone());
@@ -514,7 +549,7 @@ async fn two_pollers_and_every_message_twice_pay_each_deposit_once() {
     for _ in 0..5 {
         let pending = std::mem::take(&mut retries);
         for m in pending {
-            if anchor.submitter().submit_deposit(&m).await.is_err() {
+            if anchor.submitter().submit(&m).await.is_err() {
                 retries.push(m);
             }
         }
@@ -543,22 +578,7 @@ async fn two_pollers_and_every_message_twice_pay_each_deposit_once() {
 #[tokio::test]
 async fn a_received_amount_below_the_fee_is_an_error() {
     let anchor = Anchor::new(1).await;
-    let user = anchor.user(40, true);
-    let id = anchor
-        .deposit(
-            &user.to_string(),
-            "0",
-            1,
-            TransactionStatus::PendingUserTransferStart,
-        )
-        .await;
-    *anchor.rail.arrived.lock().expect("lock") = vec![ReceivedDeposit {
-        transaction_id: id.clone(),
-        amount_in: amount("1"),
-        amount_fee: None,
-        external_transaction_id: None,
-    }];
-    let report = anchor.poller().poll_deposits().await.expect("poll");
+    let (id, report) = anchor.underpaid_deposit(40).await;
     assert_eq!((report.refused, report.queued), (1, 0));
     let t = anchor.stored(&id).await;
     assert_eq!(t.status, TransactionStatus::Error);
@@ -589,7 +609,7 @@ async fn stuck_pending_anchor_deposits_are_queued_again() {
     // The submitter picks it up as usual.
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     completed_hash(&outcome);
@@ -605,7 +625,7 @@ async fn a_504_after_applying_is_looked_up_not_paid_again() {
     anchor.ledger.inner.time_out_next_submission();
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     let hash = completed_hash(&outcome);
@@ -628,11 +648,17 @@ async fn a_lost_submission_resubmits_the_same_envelope() {
         .ledger
         .inner
         .push_submit_fault(SubmitFault::TimeoutWithoutApplying);
-    let first = anchor.submitter().submit_deposit(&message(&id)).await;
+    let first = anchor.submitter().submit(&message(&id)).await;
     assert!(matches!(first, Err(WorkerError::Pending(_))), "{first:?}");
     let stored = anchor.stored(&id).await;
-    assert_eq!(stored.status, TransactionStatus::PendingAnchor);
+    assert_eq!(stored.status, TransactionStatus::PendingStellar);
     assert_eq!(stored.submission, SubmissionState::Signed);
+    let problem = stored.status_message.clone().unwrap_or_default();
+    let hash = stored.envelope_hash.clone().unwrap_or_default();
+    assert!(
+        problem.contains("not confirmed") && problem.contains(&hash),
+        "{problem}"
+    );
     assert_eq!(anchor.usdc_of(&user), Some(Amount::ZERO));
     anchor.assert_channels_released().await;
 
@@ -640,7 +666,7 @@ async fn a_lost_submission_resubmits_the_same_envelope() {
     anchor.clock.set(NOW + 30);
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("retry");
     let hash = completed_hash(&outcome);
@@ -650,35 +676,9 @@ async fn a_lost_submission_resubmits_the_same_envelope() {
     assert_eq!(submitted[0], submitted[1], "the same envelope");
     assert_eq!(anchor.usdc_of(&user), Some(amount("9")));
     assert_eq!(anchor.rail.after_deposit_calls(&id), 1);
-}
-
-#[tokio::test]
-async fn an_envelope_past_its_time_bounds_is_rebuilt() {
-    let anchor = Anchor::new(1).await;
-    let user = anchor.user(40, true);
-    let id = anchor
-        .deposit(&user.to_string(), "4", 1, TransactionStatus::PendingAnchor)
-        .await;
-    anchor
-        .ledger
-        .inner
-        .push_submit_fault(SubmitFault::TimeoutWithoutApplying);
-    assert!(anchor
-        .submitter()
-        .submit_deposit(&message(&id))
-        .await
-        .is_err());
-    let lost = anchor.stored(&id).await.envelope_hash.expect("hash");
-    // Redelivered after the envelope's max time (300 s) and the margin: it can never land.
-    anchor.clock.set(NOW + 400);
-    anchor.ledger.inner.set_now(NOW + 400);
-    let outcome = anchor
-        .submitter()
-        .submit_deposit(&message(&id))
-        .await
-        .expect("retry");
-    assert_ne!(completed_hash(&outcome), lost);
-    assert_eq!(anchor.usdc_of(&user), Some(amount("4")));
+    let done = anchor.stored(&id).await;
+    assert_eq!(done.status, TransactionStatus::Completed);
+    assert_eq!(done.status_message, None, "success clears the problem");
 }
 
 #[tokio::test]
@@ -717,7 +717,7 @@ async fn a_used_sequence_number_is_rebuilt_and_paid_once() {
 
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     let hash = completed_hash(&outcome);
@@ -746,12 +746,12 @@ async fn a_refused_bad_seq_that_may_still_land_keeps_the_envelope() {
         .ledger
         .inner
         .reject_next_submission("tx_bad_seq", &[]);
-    let first = anchor.submitter().submit_deposit(&message(&id)).await;
+    let first = anchor.submitter().submit(&message(&id)).await;
     assert!(matches!(first, Err(WorkerError::Pending(_))), "{first:?}");
     let hash = anchor.stored(&id).await.envelope_hash.expect("kept");
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("retry");
     assert_eq!(completed_hash(&outcome), hash);
@@ -767,7 +767,7 @@ async fn a_missing_account_is_created_then_waits_for_its_trustline() {
         .await;
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     assert_eq!(outcome, SubmitOutcome::PendingTrust);
@@ -806,7 +806,7 @@ async fn a_missing_account_is_created_then_waits_for_its_trustline() {
     assert_eq!(anchor.queue.drain(), [message(&id)]);
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     completed_hash(&outcome);
@@ -831,7 +831,7 @@ async fn a_missing_account_gets_a_claimable_balance_when_both_sides_support_it()
         .expect("update");
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     completed_hash(&outcome);
@@ -857,7 +857,7 @@ async fn an_existing_account_without_trustline_is_pending_trust_or_gets_a_claima
         .await;
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     assert_eq!(outcome, SubmitOutcome::PendingTrust);
@@ -876,7 +876,7 @@ async fn an_existing_account_without_trustline_is_pending_trust_or_gets_a_claima
         .expect("update");
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&other))
+        .submit(&message(&other))
         .await
         .expect("submit");
     completed_hash(&outcome);
@@ -896,7 +896,7 @@ async fn a_trustline_removed_before_payment_gives_pending_trust() {
         .reject_next_submission("tx_failed", &["op_no_trust"]);
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     assert_eq!(outcome, SubmitOutcome::PendingTrust);
@@ -920,7 +920,7 @@ async fn an_underfunded_distribution_account_is_an_error_with_a_message() {
         .await;
     let outcome = anchor
         .submitter()
-        .submit_deposit(&message(&id))
+        .submit(&message(&id))
         .await
         .expect("submit");
     let SubmitOutcome::Failed { status_message } = outcome else {
@@ -965,10 +965,7 @@ async fn k_channels_and_n_concurrent_messages_never_collide() {
         assert!(rounds <= 10, "not done after 10 rounds: {pending:?}");
         let messages: Vec<QueueMessage> = pending.iter().map(|id| message(id)).collect();
         let results = futures_util::future::join_all(
-            messages
-                .iter()
-                .zip(&submitters)
-                .map(|(m, s)| s.submit_deposit(m)),
+            messages.iter().zip(&submitters).map(|(m, s)| s.submit(m)),
         )
         .await;
         let mut busy = Vec::new();
@@ -1075,5 +1072,293 @@ async fn a_sep6_deposit_exchange_is_polled_and_queued_as_a_deposit() {
     assert_eq!(
         anchor.stored(&id).await.status,
         TransactionStatus::PendingAnchor
+    );
+}
+
+/// The statuses a transaction went through, from its history: `[from, to, to, ...]`.
+fn statuses(t: &Transaction) -> Vec<TransactionStatus> {
+    let mut seen: Vec<TransactionStatus> = t.history.first().map(|e| e.from).into_iter().collect();
+    seen.extend(t.history.iter().map(|e| e.status));
+    seen
+}
+
+#[tokio::test]
+async fn the_envelope_is_stored_with_pending_stellar_before_it_is_submitted() {
+    let anchor = Anchor::new(1).await;
+    let (_, id) = anchor.paying_user("5").await;
+    // What the ledger sees at submission time: the stored transaction.
+    *anchor.ledger.on_submit.lock().expect("lock") = Some((anchor.store.clone(), id.clone()));
+    let outcome = anchor.deliver(&id).await.expect("submit");
+    let hash = completed_hash(&outcome).to_owned();
+    let seen = anchor.ledger.seen.lock().expect("lock").clone();
+    let [at_submission] = seen.as_slice() else {
+        panic!("one submission expected, saw {seen:?}")
+    };
+    assert_eq!(at_submission.status, TransactionStatus::PendingStellar);
+    assert_eq!(at_submission.submission, SubmissionState::Signed);
+    assert_eq!(at_submission.envelope_hash.as_deref(), Some(hash.as_str()));
+    let t = anchor.stored(&id).await;
+    assert_eq!(
+        statuses(&t),
+        [
+            TransactionStatus::PendingAnchor,
+            TransactionStatus::PendingStellar,
+            TransactionStatus::Completed
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_refusal_that_may_pass_later_stays_pending_stellar_with_a_message() {
+    let anchor = Anchor::new(1).await;
+    let (user, id) = anchor.paying_user("5").await;
+    anchor
+        .ledger
+        .inner
+        .reject_next_submission("tx_insufficient_fee", &[]);
+    let first = anchor.deliver(&id).await;
+    assert!(matches!(first, Err(WorkerError::Pending(_))), "{first:?}");
+    let t = anchor.stored(&id).await;
+    assert_eq!(t.status, TransactionStatus::PendingStellar);
+    assert_eq!(
+        t.submission,
+        SubmissionState::Signed,
+        "the envelope is kept"
+    );
+    let problem = t.status_message.clone().unwrap_or_default();
+    assert!(problem.contains("tx_insufficient_fee"), "{problem}");
+    assert_eq!(anchor.usdc_of(&user), Some(Amount::ZERO));
+
+    // The same refusal again changes nothing more (no second write of the same message).
+    anchor
+        .ledger
+        .inner
+        .reject_next_submission("tx_insufficient_fee", &[]);
+    let again = anchor.deliver(&id).await;
+    assert!(again.is_err());
+    assert_eq!(anchor.stored(&id).await.version, t.version);
+
+    let outcome = anchor.deliver(&id).await.expect("retry");
+    assert_eq!(Some(completed_hash(&outcome)), t.envelope_hash.as_deref());
+    let done = anchor.stored(&id).await;
+    assert_eq!(done.status, TransactionStatus::Completed);
+    assert_eq!(done.status_message, None);
+    assert_eq!(anchor.usdc_payments_to(&user).await.len(), 1);
+}
+
+#[tokio::test]
+async fn horizon_out_of_reach_at_submission_stays_pending_stellar_and_pays_once() {
+    let anchor = Anchor::new(1).await;
+    let (user, id) = anchor.paying_user("5").await;
+    anchor
+        .ledger
+        .down_at_submit
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let first = anchor.deliver(&id).await;
+    assert!(matches!(first, Err(WorkerError::Horizon(_))), "{first:?}");
+    let t = anchor.stored(&id).await;
+    assert_eq!(t.status, TransactionStatus::PendingStellar);
+    assert_eq!(t.submission, SubmissionState::Signed);
+    assert!(t
+        .status_message
+        .as_deref()
+        .is_some_and(|m| m.contains("could not be reached")));
+
+    let outcome = anchor.deliver(&id).await.expect("retry");
+    assert_eq!(Some(completed_hash(&outcome)), t.envelope_hash.as_deref());
+    assert_eq!(anchor.stored(&id).await.status_message, None);
+    assert_eq!(anchor.usdc_payments_to(&user).await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_envelope_past_its_time_bounds_is_rebuilt_in_pending_stellar_with_a_message() {
+    let anchor = Anchor::new(1).await;
+    let (user, id) = anchor.paying_user("4").await;
+    anchor
+        .ledger
+        .inner
+        .push_submit_fault(SubmitFault::TimeoutWithoutApplying);
+    assert!(anchor.deliver(&id).await.is_err());
+    let lost = anchor.stored(&id).await.envelope_hash.expect("hash");
+    // Redelivered after the envelope's max time (300 s) and the margin: it can never land. The
+    // rebuilt envelope is refused for now: the history says the first one was dropped.
+    anchor.clock.set(NOW + 400);
+    anchor.ledger.inner.set_now(NOW + 400);
+    anchor
+        .ledger
+        .inner
+        .reject_next_submission("tx_insufficient_fee", &[]);
+    assert!(anchor.deliver(&id).await.is_err());
+    let t = anchor.stored(&id).await;
+    assert_eq!(t.status, TransactionStatus::PendingStellar);
+    assert_ne!(t.envelope_hash.as_deref(), Some(lost.as_str()), "rebuilt");
+    assert!(t
+        .history
+        .iter()
+        .any(|e| e.note.as_deref().is_some_and(|n| n.contains(&lost))));
+    let outcome = anchor.deliver(&id).await.expect("retry");
+    assert_ne!(completed_hash(&outcome), lost);
+    assert_eq!(anchor.usdc_of(&user), Some(amount("4")));
+    assert_eq!(anchor.usdc_payments_to(&user).await.len(), 1);
+    assert_eq!(anchor.stored(&id).await.status_message, None);
+}
+
+#[tokio::test]
+async fn a_definitive_failure_after_submission_is_an_error_from_pending_stellar() {
+    let anchor = Anchor::new(1).await;
+    let (_, id) = anchor.paying_user("5").await;
+    anchor
+        .ledger
+        .inner
+        .reject_next_submission("tx_bad_auth", &[]);
+    let outcome = anchor.deliver(&id).await.expect("submit");
+    assert!(
+        matches!(outcome, SubmitOutcome::Failed { .. }),
+        "{outcome:?}"
+    );
+    let t = anchor.stored(&id).await;
+    assert_eq!(t.status, TransactionStatus::Error);
+    assert_eq!(t.submission, SubmissionState::Failed);
+    assert_eq!(
+        statuses(&t),
+        [
+            TransactionStatus::PendingAnchor,
+            TransactionStatus::PendingStellar,
+            TransactionStatus::Error
+        ]
+    );
+    // Never sent again.
+    let again = anchor.deliver(&id).await;
+    assert!(
+        matches!(again, Ok(SubmitOutcome::Ignored { .. })),
+        "{again:?}"
+    );
+    assert_eq!(anchor.submitted().len(), 1);
+}
+
+#[tokio::test]
+async fn a_stuck_pending_stellar_deposit_is_queued_again_and_resumed_not_rebuilt() {
+    let anchor = Anchor::new(1).await;
+    let (user, id) = anchor.paying_user("2").await;
+    anchor
+        .ledger
+        .inner
+        .push_submit_fault(SubmitFault::TimeoutWithoutApplying);
+    assert!(anchor.deliver(&id).await.is_err());
+    let signed = anchor.stored(&id).await;
+    assert_eq!(signed.status, TransactionStatus::PendingStellar);
+    // Its message was dead-lettered; a later poller run sends it again.
+    let report = anchor.poller().poll_deposits().await.expect("poll");
+    assert_eq!(report.requeued, 0, "recent");
+    anchor.clock.set(NOW + 120);
+    anchor.ledger.inner.set_now(NOW + 120);
+    let report = anchor.poller().poll_deposits().await.expect("poll");
+    assert_eq!(report.requeued, 0, "not for requeue_after");
+    anchor.clock.set(NOW + 301);
+    let report = anchor.poller().poll_deposits().await.expect("poll");
+    assert_eq!(report.requeued, 1);
+    assert_eq!(anchor.queue.drain(), [message(&id)]);
+    let outcome = anchor.deliver(&id).await.expect("resumed");
+    assert_eq!(
+        Some(completed_hash(&outcome)),
+        signed.envelope_hash.as_deref(),
+        "the stored envelope, not a new one"
+    );
+    assert_eq!(anchor.usdc_payments_to(&user).await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_envelope_stored_in_pending_anchor_before_this_change_is_resumed() {
+    let anchor = Anchor::new(1).await;
+    let (user, id) = anchor.paying_user("3").await;
+    // Applied, but the answer was lost and not looked up yet.
+    anchor
+        .ledger
+        .inner
+        .push_submit_fault(SubmitFault::TimeoutAfterApplying);
+    let first = anchor
+        .submitter()
+        .with_lookups(0, Duration::ZERO)
+        .submit(&message(&id))
+        .await;
+    assert!(first.is_err(), "{first:?}");
+    // As an older submitter left it: the envelope stored, the deposit in pending_anchor.
+    let signed = anchor.stored(&id).await;
+    let mut legacy = signed.clone();
+    legacy.status = TransactionStatus::PendingAnchor;
+    legacy.status_message = None;
+    anchor
+        .store
+        .update(&mut legacy, signed.status)
+        .await
+        .expect("legacy state");
+
+    let outcome = anchor.deliver(&id).await.expect("resume");
+    assert_eq!(
+        Some(completed_hash(&outcome)),
+        signed.envelope_hash.as_deref()
+    );
+    assert_eq!(anchor.submitted().len(), 1, "looked up, not sent again");
+    assert_eq!(anchor.usdc_payments_to(&user).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_received_deposit_carries_the_fee_integrations_breakdown_when_it_adds_up() {
+    let anchor = Anchor::new(1).await;
+    let item = |name: &str, value: &str| crate::model::FeeItem {
+        name: name.into(),
+        description: None,
+        amount: amount(value),
+    };
+    // The configured fee is 1 USDC: 0.75 + 0.25 adds up, 0.5 alone does not.
+    *anchor.rail.fee_items.lock().expect("lock") =
+        vec![item("Service fee", "0.75"), item("Bank fee", "0.25")];
+    let (id, report) = anchor.underpaid_deposit(40).await;
+    assert_eq!(report.refused, 1, "1 USDC does not cover the fee");
+    let user = anchor.user(41, true);
+    let itemized = anchor
+        .deposit(
+            &user.to_string(),
+            "0",
+            2,
+            TransactionStatus::PendingUserTransferStart,
+        )
+        .await;
+    let unbalanced = anchor
+        .deposit(
+            &user.to_string(),
+            "0",
+            3,
+            TransactionStatus::PendingUserTransferStart,
+        )
+        .await;
+    let arrived = |id: &String| ReceivedDeposit {
+        transaction_id: id.clone(),
+        amount_in: amount("10"),
+        amount_fee: None,
+        external_transaction_id: None,
+    };
+    *anchor.rail.arrived.lock().expect("lock") = vec![arrived(&itemized)];
+    anchor.poller().poll_deposits().await.expect("poll");
+    *anchor.rail.fee_items.lock().expect("lock") = vec![item("Service fee", "0.5")];
+    *anchor.rail.arrived.lock().expect("lock") = vec![arrived(&unbalanced)];
+    anchor.poller().poll_deposits().await.expect("poll");
+
+    let fee = anchor.stored(&itemized).await.fee_details.expect("fee");
+    assert_eq!(fee.total, amount("1"));
+    assert_eq!(
+        fee.breakdown,
+        [item("Service fee", "0.75"), item("Bank fee", "0.25")]
+    );
+    let fee = anchor.stored(&unbalanced).await.fee_details.expect("fee");
+    assert_eq!(fee.total, amount("1"));
+    assert!(
+        fee.breakdown.is_empty(),
+        "a breakdown that does not add up is left out"
+    );
+    assert_eq!(
+        anchor.stored(&id).await.fee_details,
+        None,
+        "refused: no fee"
     );
 }

@@ -10,6 +10,7 @@
 mod deposits;
 mod offchain;
 mod receives;
+mod refunds;
 mod withdrawals;
 
 use std::collections::HashMap;
@@ -24,12 +25,13 @@ use crate::horizon::{
 };
 use crate::i18n::Lang;
 use crate::integrations::{
-    CompletedPayout, DepositIntegration, FeeIntegration, FlowContext, Form, FormValues,
-    IncomingTransfer, IntegrationError, InteractiveFlow, OutgoingOutcome, ReceiveIntegration,
-    ReceivedDeposit, WithdrawalIntegration, WithdrawalOutcome,
+    CompletedPayout, DepositIntegration, Fee, FeeIntegration, FeeRequest, FlowContext, Form,
+    FormValues, IncomingTransfer, IntegrationError, InteractiveFlow, OutgoingOutcome,
+    ReceiveIntegration, ReceivedDeposit, WithdrawalIntegration, WithdrawalOutcome,
 };
 use crate::model::{
-    withdraw_memo, IncomingPayment, Kind, Protocol, Transaction, TransactionStatus, UserKey,
+    withdraw_memo, FeeItem, IncomingPayment, Kind, Protocol, Transaction, TransactionStatus,
+    UserKey,
 };
 use crate::payments::watcher::PaymentWatcher;
 use crate::payments::withdrawals::WithdrawalProcessor;
@@ -56,7 +58,9 @@ fn key(n: u8) -> Keypair {
 /// `process_withdrawal` answers from a script (default `Completed`), counting calls per
 /// transaction; `poll_outgoing_transactions` completes every transaction in `settled`. SEP-31:
 /// `execute_outgoing_transaction` answers from its own script (default `Completed`), counting
-/// calls per transaction. Fees are the configured ones (1 USDC fixed in both scenes).
+/// calls per transaction. Deposit refunds: `refund_deposit` answers from a script (default a
+/// bank reference), counting calls per transaction. Fees are the configured ones (1 USDC fixed
+/// in both scenes), itemized as `fee_items` when some are set.
 #[derive(Default)]
 struct Rail {
     arrived: Mutex<Vec<ReceivedDeposit>>,
@@ -69,6 +73,9 @@ struct Rail {
     polls: AtomicUsize,
     outgoing_calls: Calls,
     outgoing_answers: Mutex<Vec<Result<OutgoingOutcome, IntegrationError>>>,
+    refund_calls: Calls,
+    refund_answers: Mutex<Vec<Result<Option<String>, IntegrationError>>>,
+    fee_items: Mutex<Vec<FeeItem>>,
 }
 
 impl Rail {
@@ -98,6 +105,14 @@ impl Rail {
 
     fn total_outgoing_calls(&self) -> usize {
         self.outgoing_calls.lock().expect("lock").values().sum()
+    }
+
+    fn answer_refund(&self, answer: Result<Option<String>, IntegrationError>) {
+        self.refund_answers.lock().expect("lock").push(answer);
+    }
+
+    fn refund_calls(&self, id: &str) -> usize {
+        count(&self.refund_calls, id)
     }
 }
 
@@ -175,6 +190,22 @@ impl DepositIntegration for Rail {
         bump(&self.after_deposit, &transaction.id);
         Ok(())
     }
+
+    async fn refund_deposit(
+        &self,
+        transaction: &Transaction,
+        amount: Amount,
+    ) -> Result<Option<String>, IntegrationError> {
+        assert_eq!(transaction.status, TransactionStatus::PendingAnchor);
+        let refund = transaction.pending_refund.as_ref().expect("a refund");
+        assert!(refund.started_at.is_some(), "claimed first");
+        assert_eq!(refund.amount, amount);
+        bump(&self.refund_calls, &transaction.id);
+        // Let a concurrent delivery run while the refund is "on the wire".
+        tokio::task::yield_now().await;
+        scripted(&self.refund_answers)
+            .unwrap_or_else(|| Ok(Some(format!("REFUND-{}", &transaction.id[..8]))))
+    }
 }
 
 impl WithdrawalIntegration for Rail {
@@ -230,18 +261,30 @@ impl ReceiveIntegration for Rail {
     }
 }
 
-impl FeeIntegration for Rail {}
+impl FeeIntegration for Rail {
+    async fn fee_details(&self, request: &FeeRequest<'_>) -> Result<Fee, IntegrationError> {
+        Ok(Fee {
+            total: self.fee(request).await?,
+            breakdown: self.fee_items.lock().expect("lock").clone(),
+        })
+    }
+}
 
 /// Fees from the asset's configuration (the default hook).
 struct ConfiguredFees;
 impl FeeIntegration for ConfiguredFees {}
 
 /// The in-memory ledger behind a wrapper that yields to the scheduler around every call (so
-/// that `join!`ed workers interleave) and can slip a transaction in before the next submission.
+/// that `join!`ed workers interleave), can slip a transaction in before the next submission, be
+/// out of reach for submissions (`down_at_submit`), and record how a transaction of the store
+/// looked each time an envelope was submitted (`on_submit` → `seen`).
 #[derive(Default)]
 struct Ledger {
     inner: InMemoryHorizon,
     slip_in: Mutex<Option<String>>,
+    down_at_submit: std::sync::atomic::AtomicBool,
+    on_submit: Mutex<Option<(Arc<InMemoryStore>, String)>>,
+    seen: Mutex<Vec<Transaction>>,
 }
 
 impl Horizon for Ledger {
@@ -252,6 +295,14 @@ impl Horizon for Ledger {
 
     async fn submit(&self, envelope_xdr: &str) -> Result<Submission, HorizonError> {
         tokio::task::yield_now().await;
+        if self.down_at_submit.swap(false, Ordering::SeqCst) {
+            return Err(HorizonError::Unreachable("connection refused".into()));
+        }
+        let watched = self.on_submit.lock().expect("lock").clone();
+        if let Some((store, id)) = watched {
+            let stored = TransactionStore::get(&*store, &id).await.expect("get");
+            self.seen.lock().expect("lock").extend(stored);
+        }
         let slip_in = self.slip_in.lock().expect("lock").take();
         if let Some(other) = slip_in {
             assert!(matches!(
@@ -411,6 +462,13 @@ impl IncomingPayments for YieldingStore {
     async fn get_payment(&self, id: &str) -> Result<Option<IncomingPayment>, StoreError> {
         pause().await;
         self.0.get_payment(id).await
+    }
+    async fn payments_for_transaction(
+        &self,
+        transaction_id: &str,
+    ) -> Result<Vec<IncomingPayment>, StoreError> {
+        pause().await;
+        self.0.payments_for_transaction(transaction_id).await
     }
     async fn list_needing_attention(
         &self,

@@ -9,7 +9,7 @@ use crate::config::AssetConfig;
 use crate::http::body::Params;
 use crate::i18n::Lang;
 use crate::integrations::{
-    DepositIntegration, FeeIntegration, FeeRequest, IntegrationError, WithdrawalIntegration,
+    DepositIntegration, Fee, FeeIntegration, FeeRequest, IntegrationError, WithdrawalIntegration,
 };
 use crate::model::Transaction;
 use crate::stellar::Amount;
@@ -28,14 +28,14 @@ where
     S: TransactionStore + ChallengeStore,
     C: CallbackSender,
 {
-    /// The fee and amount out of `amount`.
+    /// The fee (with its breakdown) and amount out of `amount`.
     pub(super) async fn fee_for(
         &self,
         transaction: &Transaction,
         asset: &AssetConfig,
         amount: Amount,
         m: &Messages,
-    ) -> Result<(Amount, Amount), AmountRefusal> {
+    ) -> Result<(Fee, Amount), AmountRefusal> {
         let request = FeeRequest {
             operation: operation_of(transaction),
             fee_type: None,
@@ -43,16 +43,16 @@ where
             amount,
             user: Some(&transaction.user),
         };
-        let fee = match self.integration.fee(&request).await {
+        let fee = match self.integration.fee_details(&request).await {
             Ok(fee) => fee,
             Err(IntegrationError::Invalid(message)) => return Err(AmountRefusal::Field(message)),
             Err(other) => return Err(AmountRefusal::Flow(other.into())),
         };
-        match amount.checked_sub(fee) {
-            Some(out) if out > Amount::ZERO && fee >= Amount::ZERO => Ok((fee, out)),
+        match amount.checked_sub(fee.total) {
+            Some(out) if out > Amount::ZERO && fee.total >= Amount::ZERO => Ok((fee, out)),
             _ => Err(AmountRefusal::Field(fill(
                 m.amount_below_fee,
-                &[("fee", &fee.to_string())],
+                &[("fee", &fee.total.to_string())],
             ))),
         }
     }
@@ -88,7 +88,7 @@ where
         match self.fee_for(transaction, asset, amount, m).await {
             Ok((fee, out)) => Ok(Reply::Json {
                 status: StatusCode::OK,
-                body: serde_json::json!({"fee": fee.to_string(), "amount_out": out.to_string()}),
+                body: serde_json::json!({"fee": fee.total.to_string(), "amount_out": out.to_string()}),
             }),
             Err(AmountRefusal::Field(message)) => Err(FlowError::BadRequest(message)),
             Err(AmountRefusal::Flow(error)) => Err(error),

@@ -21,7 +21,7 @@ use crate::integrations::{
     DepositIntegration, FeeIntegration, FieldKind, FlowContext, Form, IntegrationError, Page,
     WithdrawalIntegration,
 };
-use crate::model::{FeeDetails, Transaction, TransactionStatus};
+use crate::model::{Transaction, TransactionStatus};
 use crate::sep24::token::Session;
 use crate::sep24::view::{Envelope, TransactionView};
 use crate::store::{ChallengeStore, StoreError, TransactionStore};
@@ -92,7 +92,7 @@ where
                 shown.and_then(|s| parse_amount(&s, asset.significant_decimals, limits).ok())
             {
                 if let Ok((f, out)) = self.fee_for(transaction, asset, amount, m).await {
-                    fee = Some((f.to_string(), out.to_string()));
+                    fee = Some((f.total.to_string(), out.to_string()));
                 }
             }
         }
@@ -304,11 +304,7 @@ where
                 let asset_id = transaction.asset.sep38_id();
                 updated.amount_in = Some(amount);
                 updated.amount_in_asset = Some(asset_id.clone());
-                updated.fee_details = Some(FeeDetails {
-                    total: fee,
-                    asset: asset_id.clone(),
-                    breakdown: Vec::new(),
-                });
+                updated.fee_details = Some(fee.details(asset_id.clone()));
                 updated.amount_out = Some(out);
                 updated.amount_out_asset = Some(asset_id);
             }

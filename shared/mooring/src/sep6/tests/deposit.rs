@@ -72,6 +72,15 @@ async fn a_ready_deposit_answers_how_instructions_id_and_limits_and_stores_the_t
         (fee.total, fee.asset.as_str()),
         ("1.5".parse().expect("amount"), usdc().sep38_id().as_str())
     );
+    assert_eq!(
+        fee.breakdown,
+        [FeeItem {
+            name: "Service fee".into(),
+            description: Some("SEPA".into()),
+            amount: "1.5".parse().expect("amount"),
+        }],
+        "the fee integration's breakdown"
+    );
     assert_eq!(stored.amount_in_asset, Some(usdc().sep38_id()));
     assert_eq!(stored.instructions, Some(bank_instructions_json()));
     assert_eq!(stored.required_info_message, None);

@@ -300,3 +300,36 @@ async fn a_transaction_is_found_by_any_of_its_ids_and_sep24_ones_are_not_shown()
     let list = anchor.get("/transactions?asset_code=USDC", &jane).await;
     assert_eq!(ids(&list), [t.id.clone()]);
 }
+
+#[tokio::test]
+async fn a_refunded_deposit_shows_its_refunds_and_completed_at() {
+    use crate::model::{RefundPayment, Refunds};
+    let anchor = anchor();
+    let jane = token(&g(7));
+    let amount = |text: &str| -> Amount { text.parse().expect("amount") };
+    let mut t = transaction(user(7, None), Kind::Deposit, TransactionStatus::Refunded);
+    t.amount_in = Some(amount("100"));
+    t.completed_at = Some(t.updated_at);
+    t.refunds = Some(Refunds {
+        amount_refunded: amount("100"),
+        amount_fee: amount("0"),
+        payments: vec![RefundPayment {
+            id: "BANK-REFUND-1".into(),
+            id_type: "external".into(),
+            amount: amount("100"),
+            fee: amount("0"),
+        }],
+    });
+    anchor.store.insert(&t).await.expect("insert");
+    let answer = anchor.transaction(&t.id, &jane).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let shown = &answer.body["transaction"];
+    assert_eq!(shown["status"], "refunded");
+    assert_eq!(shown["completed_at"], STARTED);
+    assert_eq!(
+        shown["refunds"],
+        json!({"amount_refunded": "100", "amount_fee": "0", "payments": [
+            {"id": "BANK-REFUND-1", "id_type": "external", "amount": "100", "fee": "0"}
+        ]})
+    );
+}

@@ -35,11 +35,11 @@ use crate::clock::FixedClock;
 use crate::config::{AnchorConfig, Secret, Sep24Config};
 use crate::i18n::Lang;
 use crate::integrations::{
-    standard_fee, CustomerInfo, CustomerIntegration, CustomerQuery, CustomerUpdate, FeeIntegration,
-    FeeRequest, InfoField, Instruction, Instructions, IntegrationError, Operation,
+    standard_fee, CustomerInfo, CustomerIntegration, CustomerQuery, CustomerUpdate, Fee,
+    FeeIntegration, FeeRequest, InfoField, Instruction, Instructions, IntegrationError, Operation,
     ProgrammaticIntegration, Sep6Answer, Sep6Ready, Sep6Request,
 };
-use crate::model::{CustomerStatus, Transaction, TransactionStatus, UserKey};
+use crate::model::{CustomerStatus, FeeItem, Transaction, TransactionStatus, UserKey};
 use crate::sep10::{Claims, JwtKeys};
 use crate::stellar::{AccountId, Amount, Asset, Keypair, MuxedAccount, Network};
 use crate::store::{InMemoryStore, TransactionQuery, TransactionStore};
@@ -259,7 +259,8 @@ impl ProgrammaticIntegration for Double {
     }
 }
 
-/// The configured fee, recording the `type` it is told.
+/// The configured fee, recording the `type` it is told; itemized as one "Service fee" (described
+/// by the `type`) for the transaction's `fee_details`.
 impl FeeIntegration for Double {
     async fn fee(&self, request: &FeeRequest<'_>) -> Result<Amount, IntegrationError> {
         self.fee_types
@@ -267,6 +268,18 @@ impl FeeIntegration for Double {
             .expect("lock")
             .push(request.fee_type.map(str::to_owned));
         standard_fee(request)
+    }
+
+    async fn fee_details(&self, request: &FeeRequest<'_>) -> Result<Fee, IntegrationError> {
+        let total = self.fee(request).await?;
+        Ok(Fee {
+            total,
+            breakdown: vec![FeeItem {
+                name: "Service fee".into(),
+                description: request.fee_type.map(str::to_owned),
+                amount: total,
+            }],
+        })
     }
 }
 

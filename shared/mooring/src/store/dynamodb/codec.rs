@@ -36,6 +36,8 @@ pub(super) const UNTIL: &str = "until";
 pub(super) const VALUE: &str = "value";
 pub(super) const ATTENTION: &str = "attention";
 pub(super) const RECORDED: &str = "recorded";
+/// An incoming payment's transaction, key of `by_transaction`.
+pub(super) const PAID_TRANSACTION: &str = "transaction_id";
 pub(super) const EXPIRES: &str = "expires";
 
 /// The `attention` value of every payment needing the operator (one partition of the index).
@@ -48,6 +50,7 @@ pub(super) const BY_RECEIVING: &str = "by_receiving";
 pub(super) const BY_STELLAR_TX: &str = "by_stellar_tx";
 pub(super) const BY_EXTERNAL_ID: &str = "by_external_id";
 pub(super) const NEEDING_ATTENTION: &str = "needing_attention";
+pub(super) const BY_TRANSACTION: &str = "by_transaction";
 
 /// How long a quote is kept after it expires: a transaction may reference its quote (`quote_id`)
 /// long after the quote could last be used, so TTL erases it only a year later.
@@ -169,6 +172,10 @@ pub(super) fn payment_item(p: &IncomingPayment) -> Result<Item, StoreError> {
     if p.outcome.needs_attention() {
         item.insert(ATTENTION.to_owned(), s(OPEN));
         item.insert(RECORDED.to_owned(), s(started_key(p.recorded_at, &p.id)));
+    }
+    // `by_transaction`: the payments of a transaction (its refund finds what it was paid).
+    if let Some(transaction_id) = p.transaction_id.as_deref().filter(|t| !t.is_empty()) {
+        item.insert(PAID_TRANSACTION.to_owned(), s(transaction_id));
     }
     Ok(item)
 }
@@ -459,6 +466,14 @@ mod tests {
         );
         let back: IncomingPayment = decode_doc(&item, "incoming payment").expect("decodes");
         assert_eq!(back, p);
+        assert!(
+            !item.contains_key(PAID_TRANSACTION),
+            "no transaction: not in by_transaction"
+        );
+        let mut named = p.clone();
+        named.transaction_id = Some("tx-9".into());
+        let item = payment_item(&named).expect("item");
+        assert_eq!(item.get(PAID_TRANSACTION), Some(&s("tx-9")));
     }
 
     #[test]

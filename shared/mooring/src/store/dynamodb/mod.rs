@@ -48,7 +48,9 @@
 //! **Incoming payments** (`PaymentsTable`, table key `id`, Horizon's operation id): `doc`, and
 //! only when the outcome needs the operator (every outcome but `matched` and `history`)
 //! `attention = "open"` and `recorded` (`recorded_at` millis zero-padded, `#`, id): the keys of
-//! the sparse index `needing_attention`, read oldest first. `record` puts on `attribute_not_exists(id)`, so a
+//! the sparse index `needing_attention`, read oldest first; and, when the payment names a
+//! transaction, `transaction_id`, the key of the sparse index `by_transaction` (a refund finds
+//! what the sender paid). `record` puts on `attribute_not_exists(id)`, so a
 //! payment is recorded once and never overwritten.
 //!
 //! **Quotes** (`QuotesTable`, table key `id`; SEP-38 firm quotes): `doc`, and `expires` (N, epoch

@@ -1,12 +1,13 @@
-//! [`IncomingPayments`] on `PAYMENTS_TABLE`, with the sparse `needing_attention` index.
+//! [`IncomingPayments`] on `PAYMENTS_TABLE`, with the sparse `needing_attention` and
+//! `by_transaction` indexes.
 
 use super::codec::{
     attention_key_of, cursor_from_key, decode_attention_cursor, decode_doc, payment_item, s, Item,
-    ATTENTION, ID, NEEDING_ATTENTION, OPEN,
+    ATTENTION, BY_TRANSACTION, ID, NEEDING_ATTENTION, OPEN, PAID_TRANSACTION,
 };
 use super::{configured, unavailable, DynamoStore, PAYMENTS_TABLE};
 use crate::model::IncomingPayment;
-use crate::store::{IncomingPayments, Page, StoreError};
+use crate::store::{IncomingPayments, Page, StoreError, MAX_PAYMENTS_PER_TRANSACTION};
 
 impl DynamoStore {
     fn payments_table(&self) -> Result<&str, StoreError> {
@@ -30,6 +31,42 @@ impl IncomingPayments for DynamoStore {
             .await?
             .map(|item| decode_doc(&item, "incoming payment"))
             .transpose()
+    }
+
+    async fn payments_for_transaction(
+        &self,
+        transaction_id: &str,
+    ) -> Result<Vec<IncomingPayment>, StoreError> {
+        let table = self.payments_table()?;
+        let mut found = Vec::new();
+        if transaction_id.is_empty() {
+            return Ok(found);
+        }
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(table)
+                .index_name(BY_TRANSACTION)
+                .key_condition_expression("#transaction = :id")
+                .expression_attribute_names("#transaction", PAID_TRANSACTION)
+                .expression_attribute_values(":id", s(transaction_id))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", e))?;
+            for row in out.items() {
+                found.push(decode_doc::<IncomingPayment>(row, "incoming payment")?);
+            }
+            match out.last_evaluated_key {
+                Some(key) if found.len() < MAX_PAYMENTS_PER_TRANSACTION => start = Some(key),
+                _ => break,
+            }
+        }
+        found.sort_by(|a, b| (a.recorded_at, &a.id).cmp(&(b.recorded_at, &b.id)));
+        found.truncate(MAX_PAYMENTS_PER_TRANSACTION);
+        Ok(found)
     }
 
     async fn list_needing_attention(

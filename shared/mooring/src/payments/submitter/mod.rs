@@ -1,11 +1,21 @@
-//! The Stellar submitter: pays one `pending_anchor` deposit per queue message.
+//! The Stellar submitter: pays one `pending_anchor` deposit per queue message, or makes one
+//! refund (`Transaction::pending_refund`, see [`super::refund`]): a withdrawal's or SEP-31
+//! payment's back to the sender on the Stellar network, with the same machinery as a deposit's
+//! payment, or a deposit's off chain through `DepositIntegration::refund_deposit`, once per
+//! claim.
 //!
 //! A payment is never submitted twice. Before anything is sent, the signed envelope and its hash
-//! are stored on the transaction (`submission = Signed`) with a conditional write; whoever wins
-//! that write owns the submission. A later delivery that finds an envelope stored first asks
-//! Horizon what became of it:
+//! are stored on the transaction (`submission = Signed`) with a conditional write that also
+//! moves it to `pending_stellar`; whoever wins that write owns the submission. While the
+//! envelope awaits confirmation the transaction stays `pending_stellar`: a submission that
+//! failed in a way that may be retried (refused for now, not confirmed in time, Horizon out of
+//! reach, an envelope that can never land and is rebuilt) keeps it there with a
+//! `status_message` describing the problem; a definitive failure is `error`; success is
+//! `completed` (or `pending_trust`) and clears the `status_message`. A later delivery that finds
+//! an envelope stored first asks Horizon what became of it:
 //!
-//! - it landed (successful) → the deposit completes with its hash;
+//! - it landed (successful) → the deposit completes with its hash (a refund is recorded in
+//!   `refunds`);
 //! - it landed and failed → the failure is handled (a rebuilt transaction says why);
 //! - it did not land, and can no longer land (the channel account's sequence number moved past
 //!   it, or its time bounds ended, checked *before* the hash is looked up, so the look-up is at
@@ -17,21 +27,24 @@
 //! [`ChannelLeases`], so concurrent submitters never share a sequence number; the distribution
 //! account is every operation's source.
 
+mod deposit;
+mod envelope;
+mod refund;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use self::deposit::is_submitters;
+use self::envelope::{Envelope, Fate};
 use super::{PaymentsConfig, Signers, WorkerError};
 use crate::clock::Clock;
-use crate::horizon::{AccountRecord, Horizon, Submission, TransactionRecord};
+use crate::horizon::{Horizon, Submission, TransactionRecord};
 use crate::integrations::DepositIntegration;
 use crate::lifecycle::expiry::ExpiryConfig;
-use crate::model::{SubmissionState, Transaction, TransactionStatus};
+use crate::model::{SubmissionState, Transaction, TransactionStatus, SYSTEM_ACTOR};
 use crate::queue::QueueMessage;
 use crate::stellar::payment::MIN_BASE_FEE;
-use crate::stellar::{
-    build_signed, claimable_balance_id, decode_envelope, xdr, AccountId, Amount, Asset, Keypair,
-    Memo, MuxedAccount, Network, Outgoing, PaymentSpec,
-};
+use crate::stellar::{build_signed, Keypair, Memo, Network, Outgoing, PaymentSpec};
 use crate::store::{ChannelLease, ChannelLeases, StoreError, TransactionStore};
 use crate::time::Timestamp;
 
@@ -47,11 +60,39 @@ pub enum SubmitOutcome {
     /// The account does not trust the asset (it may have just been created): `pending_trust`
     /// until [`TrustlineRecheck`](super::TrustlineRecheck) sees the trustline.
     PendingTrust,
-    /// The payment failed for good: status `error` with this `status_message`.
+    /// The payment (or refund) failed for good: status `error` with this `status_message`.
     Failed { status_message: String },
-    /// Nothing to do: no such transaction, not a deposit, or not `pending_anchor` (already paid
-    /// by an earlier delivery, say).
+    /// The refund was made: recorded in `refunds` with this id (a Stellar transaction's hash,
+    /// or the rail's reference of an off-chain refund).
+    Refunded { payment_id: String },
+    /// Nothing to do: no such transaction, or no work for the submitter in it (a deposit
+    /// neither `pending_anchor` nor `pending_stellar`, no refund under way: already done by an
+    /// earlier delivery, say).
     Ignored { status: Option<TransactionStatus> },
+}
+
+/// What the submitter does for a transaction as it stands; `None`: nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Job {
+    /// Pay the deposit (`pending_anchor`, or `pending_stellar` with its envelope).
+    Deposit,
+    /// Send the refund on Stellar (`pending_stellar`, a refund with a Stellar destination).
+    StellarRefund,
+    /// Refund a deposit off chain (`pending_anchor`, a refund without one).
+    ExternalRefund,
+}
+
+impl Job {
+    fn of(t: &Transaction) -> Option<Job> {
+        match &t.pending_refund {
+            Some(refund) if refund.stellar.is_some() => {
+                (t.status == TransactionStatus::PendingStellar).then_some(Job::StellarRefund)
+            }
+            Some(_) => (t.kind.is_deposit() && t.status == TransactionStatus::PendingAnchor)
+                .then_some(Job::ExternalRefund),
+            None => (t.kind.is_deposit() && is_submitters(t.status)).then_some(Job::Deposit),
+        }
+    }
 }
 
 /// The deposit submitter, built once per Lambda instance.
@@ -70,81 +111,16 @@ pub struct Submitter<S, H, I> {
     expiry: ExpiryConfig,
 }
 
-/// What a stored envelope is, read back from its XDR.
-#[derive(Debug, Clone)]
-struct Envelope {
-    xdr: String,
-    hash: String,
-    source: AccountId,
-    sequence: i64,
-    max_time: u64,
-    /// Whether it pays the deposit (a payment or claimable balance), not only creates the
-    /// account.
-    pays: bool,
-    /// The claimable balance it creates, if any.
-    claimable_balance_id: Option<String>,
-}
-
-impl Envelope {
-    fn read(transaction: &Transaction) -> Option<Self> {
-        let xdr_text = transaction.envelope_xdr.clone()?;
-        let hash = transaction.envelope_hash.clone()?;
-        let Ok(xdr::TransactionEnvelope::Tx(envelope)) = decode_envelope(&xdr_text) else {
-            return None;
-        };
-        let tx = &envelope.tx;
-        let source = MuxedAccount::from_xdr(&tx.source_account).account;
-        let max_time = match &tx.cond {
-            xdr::Preconditions::Time(bounds) => bounds.max_time.0,
-            xdr::Preconditions::V2(v2) => v2.time_bounds.as_ref().map_or(0, |b| b.max_time.0),
-            xdr::Preconditions::None => 0,
-        };
-        let mut pays = false;
-        let mut balance = None;
-        for (index, op) in tx.operations.iter().enumerate() {
-            match &op.body {
-                xdr::OperationBody::Payment(_) => pays = true,
-                xdr::OperationBody::CreateClaimableBalance(_) => {
-                    pays = true;
-                    balance = Some(claimable_balance_id(
-                        &source,
-                        tx.seq_num.0,
-                        u32::try_from(index).unwrap_or(0),
-                    ));
-                }
-                _ => {}
-            }
-        }
-        Some(Self {
-            xdr: xdr_text,
-            hash,
-            source,
-            sequence: tx.seq_num.0,
-            max_time,
-            pays,
-            claimable_balance_id: balance,
-        })
-    }
-}
-
-/// What became of a stored envelope.
-enum Fate {
-    Landed(TransactionRecord),
-    /// It is not in the ledger and never can be.
-    Never,
-    /// Not in the ledger (yet).
-    Undecided,
-}
-
 /// One round's result: finished, or read the transaction again and decide anew.
 enum Step {
     Done(SubmitOutcome),
     Again,
 }
 
-/// What the deposit's Stellar transaction does, decided from the destination account.
+/// What the job's Stellar transaction does (with this memo), decided from the destination
+/// account; or why it cannot be sent.
 enum Plan {
-    Submit(Vec<Outgoing>),
+    Submit(Memo, Vec<Outgoing>),
     PendingTrust(String),
     Fail(String),
 }
@@ -194,28 +170,27 @@ where
         self
     }
 
-    /// Handles one message of the submissions queue. `Ok`: acknowledge it; `Err`: retry it
-    /// later (redelivery is safe).
-    pub async fn submit_deposit(
-        &self,
-        message: &QueueMessage,
-    ) -> Result<SubmitOutcome, WorkerError> {
+    /// Handles one message of the submissions queue: a deposit to pay or a refund to make.
+    /// `Ok`: acknowledge it; `Err`: retry it later (redelivery is safe).
+    pub async fn submit(&self, message: &QueueMessage) -> Result<SubmitOutcome, WorkerError> {
         for _ in 0..MAX_ROUNDS {
             let Some(transaction) = self.store.get(&message.transaction_id).await? else {
                 tracing::warn!(transaction_id = %message.transaction_id, "no such transaction");
                 return Ok(SubmitOutcome::Ignored { status: None });
             };
-            if !transaction.kind.is_deposit()
-                || transaction.status != TransactionStatus::PendingAnchor
-            {
+            let Some(job) = Job::of(&transaction) else {
                 return Ok(SubmitOutcome::Ignored {
                     status: Some(transaction.status),
                 });
-            }
-            let step = if transaction.submission == SubmissionState::Signed {
-                self.resume(transaction).await?
-            } else {
-                self.start(transaction).await?
+            };
+            // A signed envelope, whatever the status (`pending_anchor` for one stored before
+            // envelopes moved deposits to `pending_stellar`), is resumed, never rebuilt.
+            let step = match job {
+                Job::ExternalRefund => self.refund_off_chain(transaction).await?,
+                _ if transaction.submission == SubmissionState::Signed => {
+                    self.resume(job, transaction).await?
+                }
+                _ => self.start(job, transaction).await?,
             };
             if let Step::Done(outcome) = step {
                 return Ok(outcome);
@@ -231,31 +206,58 @@ where
     }
 
     /// An envelope is stored: find out what became of it before anything else.
-    async fn resume(&self, transaction: Transaction) -> Result<Step, WorkerError> {
+    async fn resume(&self, job: Job, transaction: Transaction) -> Result<Step, WorkerError> {
         let Some(envelope) = Envelope::read(&transaction) else {
             // Not ours to read: nothing can be resubmitted. Leave it to the operator.
             tracing::error!(transaction_id = %transaction.id, "a stored envelope could not be read");
             return self
                 .fail(
+                    job,
                     transaction,
                     "the stored Stellar transaction could not be read".into(),
                 )
                 .await;
         };
         match self.fate(&envelope).await? {
-            Fate::Landed(record) => self.settle(transaction, &envelope, &record).await,
+            Fate::Landed(record) => self.settle(job, transaction, &envelope, &record).await,
             Fate::Never => self.clear(transaction).await,
             Fate::Undecided => {
                 tracing::info!(transaction_id = %transaction.id, hash = %envelope.hash,
                     "resubmitting the stored envelope");
-                let submission = self.horizon.submit(&envelope.xdr).await?;
-                self.on_submission(transaction, &envelope, submission).await
+                self.send(job, transaction, &envelope).await
+            }
+        }
+    }
+
+    /// Sends the stored envelope to Horizon and acts on the answer. Horizon out of reach (the
+    /// envelope was not sent) is a problem to retry, noted on the transaction.
+    async fn send(
+        &self,
+        job: Job,
+        transaction: Transaction,
+        envelope: &Envelope,
+    ) -> Result<Step, WorkerError> {
+        match self.horizon.submit(&envelope.xdr).await {
+            Ok(submission) => {
+                self.on_submission(job, transaction, envelope, submission)
+                    .await
+            }
+            Err(error) => {
+                tracing::warn!(transaction_id = %transaction.id, %error,
+                    "Horizon unavailable; the submission will be retried");
+                self.retry_later(
+                    transaction,
+                    "The Stellar network could not be reached; the payment will be sent again."
+                        .into(),
+                    WorkerError::Horizon(error),
+                )
+                .await
             }
         }
     }
 
     /// No envelope yet: lease a channel, build, store, submit.
-    async fn start(&self, transaction: Transaction) -> Result<Step, WorkerError> {
+    async fn start(&self, job: Job, transaction: Transaction) -> Result<Step, WorkerError> {
         let now = self.now();
         let holder = format!("{}#{}", transaction.id, uuid::Uuid::new_v4());
         let until = now.saturating_add(self.config.lease.as_secs());
@@ -271,7 +273,7 @@ where
         else {
             return Err(WorkerError::ChannelsBusy);
         };
-        let result = self.start_leased(transaction, &lease).await;
+        let result = self.start_leased(job, transaction, &lease).await;
         if let Err(error) = self.store.release(&lease).await {
             // It expires by itself.
             tracing::warn!(channel = lease.index, %error, "could not release a channel lease");
@@ -281,21 +283,21 @@ where
 
     async fn start_leased(
         &self,
+        job: Job,
         mut transaction: Transaction,
         lease: &ChannelLease,
     ) -> Result<Step, WorkerError> {
         let channel = self.signers.channel(lease.index).ok_or_else(|| {
             WorkerError::Config(format!("no key for channel account {}", lease.index))
         })?;
-        let (destination, amount, memo) = match deposit_terms(&transaction) {
-            Ok(terms) => terms,
-            Err(message) => return self.fail(transaction, message).await,
+        let plan = match job {
+            Job::Deposit => self.deposit_plan(&transaction).await?,
+            _ => self.refund_plan(&transaction).await?,
         };
-        let account = self.horizon.account(&destination.account).await?;
-        let operations = match self.plan(&transaction, destination, amount, account.as_ref()) {
-            Plan::Submit(operations) => operations,
+        let (memo, operations) = match plan {
+            Plan::Submit(memo, operations) => (memo, operations),
             Plan::PendingTrust(message) => return self.pending_trust(transaction, message).await,
-            Plan::Fail(message) => return self.fail(transaction, message).await,
+            Plan::Fail(message) => return self.fail(job, transaction, message).await,
         };
         let channel_account = self
             .horizon
@@ -329,22 +331,21 @@ where
             Err(error) => {
                 return self
                     .fail(
+                        job,
                         transaction,
                         format!("the Stellar transaction could not be built: {error}"),
                     )
                     .await
             }
         };
+        let expected = transaction.status;
         transaction.envelope_xdr = Some(signed.envelope_xdr.clone());
         transaction.envelope_hash = Some(signed.hash_hex.clone());
         transaction.submission = SubmissionState::Signed;
+        transaction.status = TransactionStatus::PendingStellar;
         transaction.updated_at = Timestamp::from_secs(now);
         // Stored BEFORE it is submitted: whoever loses this write submits nothing.
-        match self
-            .store
-            .update(&mut transaction, TransactionStatus::PendingAnchor)
-            .await
-        {
+        match self.store.update(&mut transaction, expected).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => return Ok(Step::Again),
             Err(error) => return Err(error.into()),
@@ -355,69 +356,8 @@ where
             ));
         };
         tracing::info!(transaction_id = %transaction.id, hash = %envelope.hash,
-            channel = lease.index, "submitting");
-        let submission = self.horizon.submit(&envelope.xdr).await?;
-        self.on_submission(transaction, &envelope, submission).await
-    }
-
-    /// What to send to `destination` (its account record, `None` if it does not exist).
-    fn plan(
-        &self,
-        transaction: &Transaction,
-        destination: MuxedAccount,
-        amount: Amount,
-        account: Option<&AccountRecord>,
-    ) -> Plan {
-        let asset = &transaction.asset;
-        let claimable =
-            transaction.claimable_balance_supported && self.config.sep24.claimable_balances;
-        let claimable_balance = || Outgoing::ClaimableBalance {
-            claimant: destination.account,
-            asset: asset.clone(),
-            amount,
-        };
-        let Some(account) = account else {
-            if !self.config.sep24.account_creation {
-                if claimable && *asset != Asset::Native {
-                    return Plan::Submit(vec![claimable_balance()]);
-                }
-                return Plan::Fail("the destination account does not exist".into());
-            }
-            if *asset == Asset::Native {
-                if amount.stroops() < 10_000_000 {
-                    return Plan::Fail(
-                        "the destination account does not exist and the amount is below the 1 XLM it needs".into(),
-                    );
-                }
-                return Plan::Submit(vec![Outgoing::CreateAccount {
-                    destination: destination.account,
-                    starting_balance: amount,
-                }]);
-            }
-            let create = Outgoing::CreateAccount {
-                destination: destination.account,
-                starting_balance: self.config.account_starting_balance,
-            };
-            if claimable {
-                return Plan::Submit(vec![create, claimable_balance()]);
-            }
-            // Create it now; the deposit waits in pending_trust for the trustline.
-            return Plan::Submit(vec![create]);
-        };
-        let trusts = *asset == Asset::Native
-            || asset.issuer() == Some(&destination.account)
-            || account.balance(asset).is_some();
-        if trusts {
-            return Plan::Submit(vec![Outgoing::Payment {
-                destination,
-                asset: asset.clone(),
-                amount,
-            }]);
-        }
-        if claimable {
-            return Plan::Submit(vec![claimable_balance()]);
-        }
-        Plan::PendingTrust(no_trust_message(asset))
+            channel = lease.index, ?job, "submitting");
+        self.send(job, transaction, &envelope).await
     }
 
     /// The fee bid per operation: configured, else Horizon's fee stats, else the minimum.
@@ -459,6 +399,7 @@ where
 
     async fn on_submission(
         &self,
+        job: Job,
         transaction: Transaction,
         envelope: &Envelope,
         submission: Submission,
@@ -471,7 +412,7 @@ where
                     ledger,
                     created_at: Timestamp::from_secs(self.now()),
                 };
-                self.settle(transaction, envelope, &record).await
+                self.settle(job, transaction, envelope, &record).await
             }
             Submission::Unknown => {
                 for _ in 0..self.lookup_tries {
@@ -479,15 +420,25 @@ where
                         tokio::time::sleep(self.lookup_delay).await;
                     }
                     if let Some(record) = self.horizon.transaction(&envelope.hash).await? {
-                        return self.settle(transaction, envelope, &record).await;
+                        return self.settle(job, transaction, envelope, &record).await;
                     }
                 }
                 tracing::warn!(transaction_id = %transaction.id, hash = %envelope.hash,
                     "submission outcome unknown; the same envelope will be resubmitted");
-                Err(WorkerError::Pending(format!(
+                let problem = WorkerError::Pending(format!(
                     "the outcome of {} is not known yet",
                     envelope.hash
-                )))
+                ));
+                self.retry_later(
+                    transaction,
+                    format!(
+                        "The Stellar network has not confirmed transaction {} yet; it is being \
+                         checked and sent again if needed.",
+                        envelope.hash
+                    ),
+                    problem,
+                )
+                .await
             }
             Submission::Rejected {
                 transaction: code,
@@ -495,12 +446,12 @@ where
             } => {
                 if code == "tx_failed" {
                     // In the ledger, failed: final for this envelope.
-                    return self.failed_in_ledger(transaction, &operations).await;
+                    return self.failed_in_ledger(job, transaction, &operations).await;
                 }
                 // Not applied now, but an earlier submission of the same envelope may have
                 // landed (a resubmission of a landed envelope can answer tx_bad_seq).
                 match self.fate(envelope).await? {
-                    Fate::Landed(record) => self.settle(transaction, envelope, &record).await,
+                    Fate::Landed(record) => self.settle(job, transaction, envelope, &record).await,
                     Fate::Never if matches!(code.as_str(), "tx_bad_seq" | "tx_too_late") => {
                         tracing::info!(transaction_id = %transaction.id, %code,
                             "the envelope can never land; rebuilding");
@@ -517,11 +468,21 @@ where
                     {
                         // Transient: keep the envelope, try again later.
                         tracing::warn!(transaction_id = %transaction.id, %code, "submission refused; retrying later");
-                        Err(WorkerError::Pending(format!("Stellar refused it: {code}")))
+                        let problem = WorkerError::Pending(format!("Stellar refused it: {code}"));
+                        self.retry_later(
+                            transaction,
+                            format!(
+                                "The Stellar network refused the payment for now ({code}); it \
+                                 will be sent again."
+                            ),
+                            problem,
+                        )
+                        .await
                     }
                     _ => {
                         tracing::error!(transaction_id = %transaction.id, %code, "submission refused");
                         self.fail(
+                            job,
                             transaction,
                             format!("the Stellar network refused the payment ({code})"),
                         )
@@ -535,6 +496,7 @@ where
     /// The envelope is in the ledger.
     async fn settle(
         &self,
+        job: Job,
         transaction: Transaction,
         envelope: &Envelope,
         record: &TransactionRecord,
@@ -543,6 +505,9 @@ where
             // Failed, reason unknown here: it can never apply, so a new transaction is built
             // and its submission says why.
             return self.clear(transaction).await;
+        }
+        if job != Job::Deposit {
+            return self.refund_sent(transaction, &record.hash).await;
         }
         if envelope.pays {
             self.complete(
@@ -553,18 +518,19 @@ where
             .await
         } else {
             // Only the account was created.
-            let message = no_trust_message(&transaction.asset);
+            let message = deposit::no_trust_message(&transaction.asset);
             self.pending_trust(transaction, message).await
         }
     }
 
     async fn failed_in_ledger(
         &self,
+        job: Job,
         transaction: Transaction,
         operations: &[String],
     ) -> Result<Step, WorkerError> {
-        if operations.iter().any(|c| c == "op_no_trust") {
-            let message = no_trust_message(&transaction.asset);
+        if job == Job::Deposit && operations.iter().any(|c| c == "op_no_trust") {
+            let message = deposit::no_trust_message(&transaction.asset);
             return self.pending_trust(transaction, message).await;
         }
         let codes = operations
@@ -574,78 +540,41 @@ where
             .collect::<Vec<_>>()
             .join(", ");
         self.fail(
+            job,
             transaction,
             format!("the Stellar payment failed (tx_failed: {codes})"),
         )
         .await
     }
 
-    async fn complete(
-        &self,
-        mut transaction: Transaction,
-        hash: &str,
-        claimable_balance: Option<String>,
-    ) -> Result<Step, WorkerError> {
-        let now = Timestamp::from_secs(self.now());
-        transaction.status = TransactionStatus::Completed;
-        transaction.status_message = None;
-        transaction.stellar_transaction_id = Some(hash.to_owned());
-        transaction.completed_at = Some(now);
-        transaction.updated_at = now;
-        transaction.submission = SubmissionState::Confirmed;
-        if claimable_balance.is_some() {
-            transaction.claimable_balance_id = claimable_balance;
-        }
-        match self
-            .store
-            .update(&mut transaction, TransactionStatus::PendingAnchor)
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::Conflict) => return Ok(Step::Again),
-            Err(error) => return Err(error.into()),
-        }
-        tracing::info!(transaction_id = %transaction.id, hash, "deposit completed");
-        // Only the writer that completed it gets here: once.
-        if let Err(error) = self.integration.after_deposit(&transaction).await {
-            tracing::error!(transaction_id = %transaction.id, %error, "after_deposit failed");
-        }
-        Ok(Step::Done(SubmitOutcome::Completed {
-            stellar_transaction_id: hash.to_owned(),
-        }))
-    }
-
-    async fn pending_trust(
-        &self,
-        mut transaction: Transaction,
-        message: String,
-    ) -> Result<Step, WorkerError> {
-        transaction.status = TransactionStatus::PendingTrust;
-        transaction.status_message = Some(message);
-        transaction.submission = SubmissionState::NotSubmitted;
-        transaction.envelope_xdr = None;
-        transaction.envelope_hash = None;
-        transaction.updated_at = Timestamp::from_secs(self.now());
-        self.expiry
-            .stamp(&mut transaction, Some(TransactionStatus::PendingAnchor));
-        self.write(transaction, SubmitOutcome::PendingTrust).await
-    }
-
+    /// The payment failed for good: `error` with `message` (a refund's ending says it was
+    /// the refund, and clears `pending_refund`: the operator may request it again).
     async fn fail(
         &self,
+        job: Job,
         mut transaction: Transaction,
         message: String,
     ) -> Result<Step, WorkerError> {
-        tracing::error!(transaction_id = %transaction.id, %message, "deposit failed");
-        transaction.status = TransactionStatus::Error;
-        transaction.status_message = Some(message.clone());
+        tracing::error!(transaction_id = %transaction.id, %message, ?job, "payment failed");
+        let expected = transaction.status;
+        let now = Timestamp::from_secs(self.now());
+        let message = if job == Job::Deposit {
+            transaction.status = TransactionStatus::Error;
+            transaction.status_message = Some(message.clone());
+            transaction.updated_at = now;
+            message
+        } else {
+            let message = format!("The refund could not be sent: {message}");
+            crate::payments::refund::abandon(&mut transaction, message.clone(), now);
+            message
+        };
         if transaction.submission == SubmissionState::Signed {
             // The hash stays for the operator.
             transaction.submission = SubmissionState::Failed;
         }
-        transaction.updated_at = Timestamp::from_secs(self.now());
         self.write(
             transaction,
+            expected,
             SubmitOutcome::Failed {
                 status_message: message,
             },
@@ -653,62 +582,65 @@ where
         .await
     }
 
-    /// Forgets an envelope that can never land, so that the next round builds a new one.
+    /// Forgets an envelope that can never land, so that the next round builds a new one: the
+    /// transaction stays `pending_stellar`, its `status_message` saying why it is sent again.
     async fn clear(&self, mut transaction: Transaction) -> Result<Step, WorkerError> {
+        let expected = transaction.status;
+        let lost = transaction.envelope_hash.take().unwrap_or_default();
+        transaction.status = TransactionStatus::PendingStellar;
+        transaction.status_message = Some(format!(
+            "Stellar transaction {lost} did not go through and never can; a new one is being \
+             sent."
+        ));
         transaction.submission = SubmissionState::NotSubmitted;
         transaction.envelope_xdr = None;
-        transaction.envelope_hash = None;
         transaction.updated_at = Timestamp::from_secs(self.now());
-        match self
-            .store
-            .update(&mut transaction, TransactionStatus::PendingAnchor)
-            .await
-        {
+        // Kept in the history even though the status may not change: the operator sees why.
+        let note = transaction.status_message.clone();
+        transaction.record(expected, SYSTEM_ACTOR, note);
+        match self.store.update(&mut transaction, expected).await {
             Ok(()) | Err(StoreError::Conflict) => Ok(Step::Again),
             Err(error) => Err(error.into()),
         }
     }
 
+    /// A problem the next delivery may overcome (the envelope is kept): the transaction stays
+    /// `pending_stellar` with `message` as its `status_message` (a conditional write, skipped
+    /// when it says so already), and the message is retried (`problem`).
+    async fn retry_later(
+        &self,
+        mut transaction: Transaction,
+        message: String,
+        problem: WorkerError,
+    ) -> Result<Step, WorkerError> {
+        let expected = transaction.status;
+        if expected != TransactionStatus::PendingStellar
+            || transaction.status_message.as_deref() != Some(message.as_str())
+        {
+            transaction.status = TransactionStatus::PendingStellar;
+            transaction.status_message = Some(message.clone());
+            transaction.updated_at = Timestamp::from_secs(self.now());
+            transaction.record(expected, SYSTEM_ACTOR, Some(message));
+            match self.store.update(&mut transaction, expected).await {
+                // Lost to another writer: the next delivery reads what it did.
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(problem)
+    }
+
+    /// Writes an ending over the version read in status `expected`.
     async fn write(
         &self,
         mut transaction: Transaction,
+        expected: TransactionStatus,
         outcome: SubmitOutcome,
     ) -> Result<Step, WorkerError> {
-        match self
-            .store
-            .update(&mut transaction, TransactionStatus::PendingAnchor)
-            .await
-        {
+        match self.store.update(&mut transaction, expected).await {
             Ok(()) => Ok(Step::Done(outcome)),
             Err(StoreError::Conflict) => Ok(Step::Again),
             Err(error) => Err(error.into()),
         }
     }
-}
-
-/// The destination, amount and memo of a deposit, or why it cannot be paid.
-fn deposit_terms(transaction: &Transaction) -> Result<(MuxedAccount, Amount, Memo), String> {
-    let destination: MuxedAccount = transaction
-        .to
-        .as_deref()
-        .ok_or("the deposit has no destination account")?
-        .parse()
-        .map_err(|_| "the deposit's destination account is not valid".to_owned())?;
-    let amount = transaction
-        .amount_out
-        .filter(|a| a.stroops() > 0)
-        .ok_or("the deposit has no positive amount_out")?;
-    let memo = Memo::from_sep(
-        transaction.deposit_memo_type.as_deref(),
-        transaction.deposit_memo.as_deref(),
-    )
-    .map_err(|e| format!("the deposit memo is not valid: {e}"))?;
-    Ok((destination, amount, memo))
-}
-
-fn no_trust_message(asset: &Asset) -> String {
-    format!(
-        "the destination account does not trust {}; add a trustline to receive the deposit",
-        asset.code()
-    )
 }
