@@ -48,6 +48,10 @@ EXPECTED: dict[str, set[str]] = {
     "payout-poller": {"SIGNING_SEED"},
     # Signs the sending anchor's callback when a SEP-31 transaction expires.
     "expiry-sweeper": {"SIGNING_SEED"},
+    # Queues callbacks from the tables' streams: no secret.
+    "callback-dispatcher": set(),
+    # Signs every status callback it posts.
+    "callback-sender": {"SIGNING_SEED"},
 }
 
 # The config readers of `mooring` that read a secret, and which (a function reading a secret

@@ -109,3 +109,47 @@ def _template(pipeline, anchor):
     assert opened.status_code == 200, opened.text
     item = pipeline.item(opened.json()["id"])
     return {"doc": json.loads(item["doc"]["S"]), "user": item["user"]}
+
+
+def test_an_on_hold_withdrawal_is_refunded_once_and_the_ledger_shows_it(admin, pipeline, anchor):
+    from test_sep6_deployed import METHOD, Sep6Wallet
+
+    wallet = Sep6Wallet(anchor)
+    user = pipeline.user(trusts=True, usdc="100")
+    token = wallet.login(user)
+    wallet.complete_kyc(token)
+    opened = wallet.get(token, "/withdraw", asset_code=anchor.asset_code, account=user.public_key,
+                        funding_method=METHOD, amount="30")
+    assert opened.status_code == 200, opened.text
+    tid = opened.json()["id"]
+    patched = wallet.patch(token, tid, {"dest": "GB29 NWBK 6016 1331 9268 19"})
+    assert patched.status_code == 200, patched.text
+    shown = patched.json()["transaction"]
+    # 20 % short: more than the 10 % the anchor accepts, so the payment is held for a person.
+    paid = (Decimal(shown["amount_in"]) * Decimal("0.8")).quantize(Decimal("0.0000001"))
+    pipeline.pay_anchor(user, str(paid), shown["withdraw_anchor_account"], shown["withdraw_memo_type"],
+                        shown["withdraw_memo"])
+    pipeline.invoke("PaymentWatcherFunction")
+    pipeline.wait_status(tid, "on_hold", timeout=60)
+    held = as_json(admin("incoming", "--json"))
+    assert any(p.get("transaction_id") == tid for p in held["payments"]), held
+    before = pipeline.balance(user.public_key)
+    payments_before = len(pipeline.payments_to(user.public_key))
+
+    refunded = admin("resolve", tid, "--refund", "--yes", "--operator", "e2e", "--reason", "paid 20 % short")
+    assert refunded.returncode == 0, (refunded.stdout, refunded.stderr)
+    done = pipeline.wait_status(tid, "refunded", timeout=120)
+    assert Decimal(done["refunds"]["amount_refunded"]) == paid, done["refunds"]
+    assert any(e["by"] == "operator:e2e" and "paid 20 % short" in (e.get("note") or "") for e in done["history"])
+    back = pipeline.payments_to(user.public_key)[payments_before:]
+    assert [Decimal(p["amount"]) for p in back] == [paid], back
+    assert back[0]["from"] == anchor.distribution_account
+    assert pipeline.balance(user.public_key) == before + paid
+    seen = wallet.transaction(token, tid)
+    assert seen["status"] == "refunded" and Decimal(seen["refunds"]["amount_refunded"]) == paid, seen
+
+    # Asked again: refused, and nothing more is paid.
+    again = admin("refund", tid, "--yes", "--operator", "e2e")
+    assert again.returncode == 1, again
+    pipeline.invoke("DepositPollerFunction")
+    assert len(pipeline.payments_to(user.public_key)) == payments_before + 1

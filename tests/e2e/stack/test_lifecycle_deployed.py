@@ -41,7 +41,7 @@ def test_a_deposit_left_unpaid_expires_at_its_deadline(pipeline, anchor):
     ended = pipeline.wait_status(tid, "expired", timeout=30)
     assert ended["history"][-1]["from"] == "pending_user_transfer_start", ended["history"]
     seen = wallet.transaction(token, tid)
-    assert seen["status"] == "expired" and seen.get("status_message"), seen
+    assert seen["status"] == "expired" and seen.get("message"), seen  # SEP-24 `message`: why
     assert seen.get("user_action_required_by") is None, seen
     # Swept again: nothing more happens to it.
     pipeline.invoke("ExpirySweeperFunction")
