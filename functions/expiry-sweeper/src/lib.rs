@@ -1,7 +1,8 @@
 //! The expiry sweeper (every minute): transactions that waited on their users for longer than
 //! the anchor allows end — `incomplete` and `pending_user_transfer_start` (SEP-6/24) and SEP-31
 //! `pending_sender` in `expired`, `pending_trust` deposits as `PENDING_TRUST_ACTION` says
-//! ([`ExpirySweeper`], `mooring::lifecycle::expiry`). Each end is a conditional write; a
+//! (`error`, or `refund`: the refund is queued to the Stellar submitter on the submissions
+//! queue) ([`ExpirySweeper`], `mooring::lifecycle::expiry`). Each end is a conditional write; a
 //! withdrawal or SEP-31 transaction waits for the payment watcher to have read past its
 //! deadline.
 
@@ -11,24 +12,27 @@ use mooring::clock::Clock;
 use mooring::config::AnchorConfig;
 use mooring::lifecycle::expiry::{ExpiryConfig, ExpirySweeper, SweepReport};
 use mooring::payments::WorkerError;
-use mooring::store::{Cursors, TransactionStore};
+use mooring::queue::Queue;
+use mooring::store::{Cursors, IncomingPayments, TransactionStore};
 use mooring::transfer::callback::StatusListener;
 
 /// The ports and settings a sweep is built from (cheaply, per invocation: a run may carry an
 /// operator's knob, see [`handle`]).
-pub struct Service<S> {
-    ports: Ports<S>,
+pub struct Service<S, Q> {
+    ports: Ports<S, Q>,
     expiry: ExpiryConfig,
 }
 
-impl<S> Service<S>
+impl<S, Q> Service<S, Q>
 where
-    S: TransactionStore + Cursors,
+    S: TransactionStore + Cursors + IncomingPayments,
+    Q: Queue,
 {
     /// A sweeper over the service's ports.
-    pub fn sweeper(&self) -> ExpirySweeper<S> {
+    pub fn sweeper(&self) -> ExpirySweeper<S, Q> {
         ExpirySweeper::new(
             self.ports.store.clone(),
+            self.ports.submissions.clone(),
             self.expiry.clone(),
             self.ports.clock.clone(),
         )
@@ -36,8 +40,11 @@ where
     }
 }
 
-pub struct Ports<S> {
+pub struct Ports<S, Q> {
     pub store: Arc<S>,
+    /// The Stellar submitter's queue: refunds of `pending_trust` deposits
+    /// (`PENDING_TRUST_ACTION=refund`).
+    pub submissions: Arc<Q>,
     pub clock: Arc<dyn Clock>,
     /// Told of each transaction ended (SEP-31: the sending anchor's callback).
     pub status_listener: Arc<dyn StatusListener>,
@@ -46,7 +53,7 @@ pub struct Ports<S> {
 /// Builds the service (once per cold start) with the anchor's expiry settings
 /// (`EXPIRE_*_AFTER_SECONDS`, `PENDING_TRUST_AFTER_SECONDS`, `PENDING_TRUST_ACTION`, read with
 /// the anchor's settings). Holds no secret.
-pub fn service<S>(anchor: &AnchorConfig, ports: Ports<S>) -> Service<S> {
+pub fn service<S, Q>(anchor: &AnchorConfig, ports: Ports<S, Q>) -> Service<S, Q> {
     Service {
         ports,
         expiry: anchor.expiry.clone(),
@@ -56,12 +63,13 @@ pub fn service<S>(anchor: &AnchorConfig, ports: Ports<S>) -> Service<S> {
 /// One run; answers what it did. A schedule event runs with the default pages (100
 /// transactions, at most three pages per kind and status); an operator (or a test) may invoke
 /// the function with `{"page_size": n}` to read less per run.
-pub async fn handle<S>(
-    service: &Service<S>,
+pub async fn handle<S, Q>(
+    service: &Service<S, Q>,
     event: serde_json::Value,
 ) -> Result<serde_json::Value, WorkerError>
 where
-    S: TransactionStore + Cursors,
+    S: TransactionStore + Cursors + IncomingPayments,
+    Q: Queue,
 {
     let mut sweeper = service.sweeper();
     if let Some(size) = event.get("page_size").and_then(serde_json::Value::as_u64) {
@@ -75,6 +83,7 @@ where
         "checked": report.checked,
         "expired": report.expired,
         "ended": report.ended,
+        "refunded": report.refunded,
         "skipped": report.skipped,
         "awaiting_watcher": report.awaiting_watcher,
     }))

@@ -1,14 +1,16 @@
 //! The expiry sweeper's Lambda handler over the in-memory store (schedule event fixture): the
 //! transactions waiting past their deadline end, the ones still in time stay, an operator's
-//! smaller pages read less, and bad expiry settings stop the function at start.
+//! smaller pages read less, `PENDING_TRUST_ACTION=refund` refunds an untrusted deposit once (queued
+//! to the submissions queue), and bad expiry settings stop the function at start.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use mooring::clock::FixedClock;
 use mooring::config::AnchorConfig;
-use mooring::model::{Kind, Protocol, Transaction, TransactionStatus, UserKey};
-use mooring::stellar::{Asset, Keypair, Network};
+use mooring::model::{Kind, Protocol, Transaction, TransactionStatus, UserKey, SYSTEM_ACTOR};
+use mooring::queue::{InMemoryQueue, QueueMessage};
+use mooring::stellar::{Amount, Asset, Keypair, Network};
 use mooring::store::{InMemoryStore, TransactionStore};
 use mooring::time::Timestamp;
 use mooring::transfer::callback::RecordingListener;
@@ -33,20 +35,23 @@ fn settings(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 struct Sweeper {
-    service: expiry_sweeper::Service<InMemoryStore>,
+    service: expiry_sweeper::Service<InMemoryStore, InMemoryQueue>,
     anchor: AnchorConfig,
     store: Arc<InMemoryStore>,
+    submissions: Arc<InMemoryQueue>,
     listener: Arc<RecordingListener>,
 }
 
 fn sweeper(extra: &[(&str, &str)]) -> Sweeper {
     let store = Arc::new(InMemoryStore::default());
+    let submissions = Arc::new(InMemoryQueue::default());
     let listener = Arc::new(RecordingListener::default());
     let anchor = AnchorConfig::from_source(&settings(extra)).unwrap();
     let service = expiry_sweeper::service(
         &anchor,
         expiry_sweeper::Ports {
             store: store.clone(),
+            submissions: submissions.clone(),
             clock: Arc::new(FixedClock::at(NOW)),
             status_listener: listener.clone(),
         },
@@ -55,6 +60,7 @@ fn sweeper(extra: &[(&str, &str)]) -> Sweeper {
         service,
         anchor,
         store,
+        submissions,
         listener,
     }
 }
@@ -120,6 +126,7 @@ async fn a_scheduled_run_ends_what_waited_too_long_and_nothing_else() {
     assert_eq!(s.status(&form_in_time).await, Incomplete);
     assert_eq!(s.status(&unpaid).await, PendingSender);
     assert_eq!(s.listener.statuses().len(), 3, "each end is announced");
+    assert!(s.submissions.messages().is_empty(), "error is the default");
 
     let again = s.run(schedule()).await;
     assert_eq!(
@@ -143,13 +150,44 @@ async fn an_operator_may_read_smaller_pages() {
     assert_eq!(report["expired"], 6, "{report}");
 }
 
+#[tokio::test]
+async fn with_the_refund_action_an_untrusted_deposit_is_refunded_once() {
+    let s = sweeper(&[("PENDING_TRUST_ACTION", "refund")]);
+    let mut untrusted = s
+        .waiting(Kind::Deposit, TransactionStatus::PendingTrust, 7 * 86_400)
+        .await;
+    untrusted.amount_in = Some(Amount::from_stroops(100_000_000));
+    s.store
+        .update(&mut untrusted, TransactionStatus::PendingTrust)
+        .await
+        .unwrap();
+
+    let report = s.run(schedule()).await;
+    assert_eq!(report["refunded"], 1, "{report}");
+    assert_eq!(report["ended"], 0, "{report}");
+    let stored = s.store.get(&untrusted.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, TransactionStatus::PendingAnchor);
+    let refund = stored.pending_refund.expect("requested");
+    assert_eq!(refund.requested_by, SYSTEM_ACTOR);
+    assert_eq!(refund.amount, Amount::from_stroops(100_000_000));
+    assert_eq!(
+        s.submissions.messages(),
+        [QueueMessage::new(untrusted.id.clone(), Kind::Deposit)]
+    );
+    assert_eq!(s.listener.statuses().len(), 1, "the refund is announced");
+
+    let again = s.run(schedule()).await;
+    assert_eq!(again["refunded"], 0, "{again}");
+    assert_eq!(s.submissions.messages().len(), 1, "queued once");
+}
+
 #[test]
-fn a_refund_action_stops_the_function_at_start_with_a_clear_error() {
-    let error = AnchorConfig::from_source(&settings(&[("PENDING_TRUST_ACTION", "refund")]))
+fn bad_expiry_settings_stop_the_function_at_start_with_a_clear_error() {
+    let error = AnchorConfig::from_source(&settings(&[("PENDING_TRUST_ACTION", "later")]))
         .unwrap_err()
         .to_string();
     assert!(error.contains("PENDING_TRUST_ACTION"), "{error}");
-    assert!(error.contains("not available yet"), "{error}");
+    assert!(error.contains("use 'error' or 'refund'"), "{error}");
     let error = AnchorConfig::from_source(&settings(&[(
         "EXPIRE_PENDING_USER_TRANSFER_START_AFTER_SECONDS",
         "a day",

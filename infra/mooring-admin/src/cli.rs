@@ -60,7 +60,7 @@ pub enum Command {
         #[command(flatten)]
         resolution: Resolution,
     },
-    /// Refund a transaction to its sender
+    /// Refund a transaction to its sender, everything it paid (needs --reason)
     Refund { id: String },
     /// End a transaction nobody will finish: status expired
     Expire {
@@ -88,7 +88,7 @@ pub struct Resolution {
     /// Let it go on: back to the status its worker continues from, and queued
     #[arg(long)]
     pub accept: bool,
-    /// Refund it to its sender
+    /// Refund it to its sender (needs --reason)
     #[arg(long)]
     pub refund: bool,
 }

@@ -7,7 +7,7 @@ use mooring::horizon::Horizon;
 use mooring::lifecycle::operator::listing::incoming_payments;
 use mooring::lifecycle::operator::{
     self, list_transactions, redrive, AccountBalances, AnchorAccounts, Applied, DeadLetterQueue,
-    Operator, OperatorError, Plan, RedriveReport,
+    Operator, OperatorError, Plan, RedriveReport, RefundScope,
 };
 use mooring::model::{IncomingPayment, Transaction};
 use mooring::queue::Queue;
@@ -127,16 +127,24 @@ pub async fn show<S: TransactionStore>(store: &S, id: &str) -> Result<Output, Ad
     Ok(Output::Transaction(Box::new(transaction)))
 }
 
-/// An action: read the transaction, plan with `decide`, confirm the plan, apply it.
+/// How an action plans from the transaction as read.
+pub enum Decide<'a> {
+    /// From the transaction alone (retry, accept, expire).
+    Plan(Box<dyn FnOnce(&Transaction) -> Result<Plan, OperatorError> + 'a>),
+    /// A refund, planned from the transaction and its recorded payment (the reason is required).
+    Refund(RefundScope),
+}
+
+/// An action: read the transaction, plan it as `decide` says, confirm the plan, apply it.
 pub async fn act<S, Q, R, W>(
     operator: &Operator<'_, S, Q>,
     id: &str,
-    decide: impl FnOnce(&Transaction) -> Result<Plan, OperatorError>,
+    decide: Decide<'_>,
     reason: Option<&str>,
     confirmation: &mut Confirmation<R, W>,
 ) -> Result<Output, AdminError>
 where
-    S: TransactionStore,
+    S: TransactionStore + IncomingPayments,
     Q: Queue,
     R: BufRead,
     W: Write,
@@ -144,7 +152,14 @@ where
     // A bad reason fails before anything is asked.
     let reason = reason.map(operator::check_reason).transpose()?;
     let read = operator.transaction(id).await?;
-    let plan = decide(&read)?;
+    let plan = match decide {
+        Decide::Plan(decide) => decide(&read)?,
+        Decide::Refund(scope) => {
+            operator
+                .plan_refund(&read, scope, reason.as_deref())
+                .await?
+        }
+    };
     confirmation.ask(&plan.describe())?;
     let applied = operator.apply(&read, &plan, reason.as_deref()).await?;
     Ok(Output::Applied(Box::new(applied)))
@@ -248,7 +263,7 @@ mod tests {
 
     use mooring::clock::FixedClock;
     use mooring::lifecycle::operator::dead_letters::InMemoryDeadLetters;
-    use mooring::lifecycle::operator::{plan_refund, plan_retry, Actor, Queues, RefundScope};
+    use mooring::lifecycle::operator::{plan_retry, Actor, Queues};
     use mooring::model::{Kind, Protocol, TransactionStatus, UserKey};
     use mooring::queue::{InMemoryQueue, QueueMessage};
     use mooring::stellar::{Asset, Keypair};
@@ -342,7 +357,7 @@ mod tests {
         let output = act(
             &anchor.operator(),
             &t.id,
-            plan_retry,
+            Decide::Plan(Box::new(plan_retry)),
             Some("stuck"),
             &mut asked,
         )
@@ -372,7 +387,7 @@ mod tests {
         let declined = act(
             &anchor.operator(),
             &t.id,
-            plan_retry,
+            Decide::Plan(Box::new(plan_retry)),
             None,
             &mut confirmation(false, true, "n\n"),
         )
@@ -381,7 +396,7 @@ mod tests {
         let bad_reason = act(
             &anchor.operator(),
             &t.id,
-            plan_retry,
+            Decide::Plan(Box::new(plan_retry)),
             Some(" "),
             &mut confirmation(true, false, ""),
         )
@@ -393,17 +408,22 @@ mod tests {
         let refund = act(
             &anchor.operator(),
             &t.id,
-            |t| plan_refund(t, RefundScope::Any),
+            Decide::Refund(RefundScope::Any),
             None,
             &mut confirmation(true, false, ""),
         )
         .await
-        .expect_err("not yet");
-        assert!(refund.to_string().contains("not available yet"), "{refund}");
+        .expect_err("no reason");
+        assert!(
+            refund
+                .to_string()
+                .ends_with("a reason for the refund is required"),
+            "{refund}"
+        );
         let missing = act(
             &anchor.operator(),
             "nope",
-            plan_retry,
+            Decide::Plan(Box::new(plan_retry)),
             None,
             &mut confirmation(true, false, ""),
         )
@@ -412,6 +432,65 @@ mod tests {
         assert_eq!(missing.to_string(), "no transaction nope");
         assert_eq!(anchor.store.get(&t.id).await.expect("get"), Some(t));
         assert!(anchor.queue.messages().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_refund_shows_amount_and_destination_before_it_is_requested() {
+        let (anchor, held) = Anchor::with(TransactionStatus::OnHold).await;
+        let mut t = held;
+        t.amount_in = Some(mooring::stellar::Amount::from_stroops(250_000_000));
+        anchor
+            .store
+            .update(&mut t, TransactionStatus::OnHold)
+            .await
+            .expect("amount");
+        let mut declined = confirmation(false, true, "n\n");
+        async fn refund(
+            anchor: &Anchor,
+            id: &str,
+            confirmation: &mut Confirmation<Cursor<String>, Vec<u8>>,
+        ) -> Result<Output, AdminError> {
+            let operator = anchor.operator();
+            let decide = Decide::Refund(RefundScope::OnHold);
+            act(&operator, id, decide, Some("customer asked"), confirmation).await
+        }
+        assert!(matches!(
+            refund(&anchor, &t.id, &mut declined).await,
+            Err(AdminError::Cancelled)
+        ));
+        let prompt = String::from_utf8(declined.prompt).expect("utf-8");
+        assert!(
+            prompt.starts_with(&format!(
+                "refund deposit {}: on_hold -> pending_anchor, queued to submissions",
+                t.id
+            )) && prompt.contains("25 of the 25 received back off chain"),
+            "{prompt}"
+        );
+        assert!(anchor.queue.messages().is_empty(), "declined: nothing done");
+
+        let output = refund(&anchor, &t.id, &mut confirmation(true, false, ""))
+            .await
+            .expect("refunded");
+        let Output::Applied(applied) = output else {
+            panic!("applied")
+        };
+        let stored = applied.transaction;
+        assert_eq!(stored.status, TransactionStatus::PendingAnchor);
+        let entry = stored.history.last().expect("recorded");
+        assert_eq!(entry.by, "operator:ana");
+        assert_eq!(
+            anchor.queue.messages(),
+            [QueueMessage::new(t.id.clone(), Kind::Deposit)]
+        );
+        let again = refund(&anchor, &t.id, &mut confirmation(true, false, ""))
+            .await
+            .expect_err("no longer on hold");
+        assert!(
+            again
+                .to_string()
+                .contains("resolve --refund is for on_hold"),
+            "{again}"
+        );
     }
 
     fn filled(counts: &[(&str, usize)]) -> Vec<NamedDeadLetters<InMemoryDeadLetters>> {

@@ -14,13 +14,13 @@ use mooring::clock::SystemClock;
 use mooring::config::ConfigError;
 use mooring::horizon::{HorizonError, HttpHorizon};
 use mooring::lifecycle::operator::{
-    anchor_accounts, plan_accept, plan_expire, plan_refund, plan_retry, Actor, Operator,
-    OperatorError, Queues, RefundScope,
+    anchor_accounts, plan_accept, plan_expire, plan_retry, Actor, Operator, OperatorError, Queues,
+    RefundScope,
 };
 use mooring::time::Timestamp;
 
 use crate::cli::{Cli, Command, DlqCommand};
-use crate::commands::{Confirmation, NamedDeadLetters, Output};
+use crate::commands::{Confirmation, Decide, NamedDeadLetters, Output};
 use crate::stack::{Resources, SqsDeadLetters};
 
 #[derive(Debug, thiserror::Error)]
@@ -105,22 +105,23 @@ async fn run(cli: &Cli) -> Result<Output, AdminError> {
         }
         Command::Show { id } => commands::show(&stack::store(&sdk, &resources)?, id).await,
         Command::Retry { id } => {
-            act(cli, &sdk, &resources, id, plan_retry, &mut confirmation).await
+            let retry = Decide::Plan(Box::new(plan_retry));
+            act(cli, &sdk, &resources, id, retry, &mut confirmation).await
         }
         Command::Resolve { id, resolution } => {
-            if resolution.accept {
-                act(cli, &sdk, &resources, id, plan_accept, &mut confirmation).await
+            let decide = if resolution.accept {
+                Decide::Plan(Box::new(plan_accept))
             } else {
-                let refund = |t: &_| plan_refund(t, RefundScope::OnHold);
-                act(cli, &sdk, &resources, id, refund, &mut confirmation).await
-            }
+                Decide::Refund(RefundScope::OnHold)
+            };
+            act(cli, &sdk, &resources, id, decide, &mut confirmation).await
         }
         Command::Refund { id } => {
-            let refund = |t: &_| plan_refund(t, RefundScope::Any);
+            let refund = Decide::Refund(RefundScope::Any);
             act(cli, &sdk, &resources, id, refund, &mut confirmation).await
         }
         Command::Expire { id, message } => {
-            let expire = |t: &_| plan_expire(t, message.as_deref());
+            let expire = Decide::Plan(Box::new(|t: &_| plan_expire(t, message.as_deref())));
             act(cli, &sdk, &resources, id, expire, &mut confirmation).await
         }
         Command::Incoming { limit } => {
@@ -152,9 +153,7 @@ async fn act<R: std::io::BufRead, W: std::io::Write>(
     sdk: &aws_config::SdkConfig,
     resources: &Resources,
     id: &str,
-    decide: impl FnOnce(
-        &mooring::model::Transaction,
-    ) -> Result<mooring::lifecycle::operator::Plan, OperatorError>,
+    decide: Decide<'_>,
     confirmation: &mut Confirmation<R, W>,
 ) -> Result<Output, AdminError> {
     let name = cli::operator_name(cli.operator.as_deref(), env).map_err(AdminError::Usage)?;

@@ -8,7 +8,7 @@
 //! | `pending_user_transfer_start` | SEP-6/24 deposits | `EXPIRE_PENDING_USER_TRANSFER_START_AFTER_SECONDS` (24 h) | `expired` | [`FUNDS_MESSAGE`] |
 //! | `pending_user_transfer_start` | SEP-6/24 withdrawals | the same | `expired` | [`PAYMENT_MESSAGE`] |
 //! | `pending_sender` | SEP-31 | `EXPIRE_PENDING_SENDER_AFTER_SECONDS` (24 h) | `expired` | [`PAYMENT_MESSAGE`] |
-//! | `pending_trust` | deposits | `PENDING_TRUST_AFTER_SECONDS` (7 days) | `PENDING_TRUST_ACTION`: `error` | [`pending_trust_message`] |
+//! | `pending_trust` | deposits | `PENDING_TRUST_AFTER_SECONDS` (7 days) | `PENDING_TRUST_ACTION`: `error` (default), or `refund` | [`pending_trust_message`]; refunded: [`REFUNDING_MESSAGE`](crate::payments::refund::REFUNDING_MESSAGE) |
 //!
 //! **The deadline.** Whoever moves a transaction into one of these statuses (or creates it
 //! there) sets `user_action_required_by` with [`ExpiryConfig::stamp`]: the time it entered plus
@@ -32,6 +32,13 @@
 //! completed by its form) is left alone: the concurrent change wins. The status listener (the
 //! SEP-31 sending anchor's callback) is told of each end.
 //!
+//! **Refunds.** With `PENDING_TRUST_ACTION=refund` a `pending_trust` deposit past its time is
+//! refunded by [`SYSTEM_ACTOR`] ([`prepare_refund`] and [`commit_refund`] over the
+//! transaction as read, so a deposit whose trustline arrived meanwhile is left to go on), then
+//! queued to the Stellar submitter, which calls the deposit integration's `refund_deposit`
+//! once. A deposit the refund module will not refund (e.g. a Stellar payment signed for it)
+//! ends in `error` as with `PENDING_TRUST_ACTION=error`.
+//!
 //! **Bounded and fair.** Each run reads every listing it sweeps with [`scan_status`]: the oldest
 //! page (the ones due first) and the next pages of a rotation saved between runs, so a backlog
 //! that is not due yet (withdrawals waiting for the watcher) never hides one that is.
@@ -49,11 +56,13 @@ pub use config::{
 };
 
 use crate::clock::Clock;
-use crate::model::{Kind, Transaction, TransactionStatus};
+use crate::lifecycle::refund::{commit_refund, prepare_refund, RefundError, RefundOrder};
+use crate::model::{Kind, Transaction, TransactionStatus, SYSTEM_ACTOR};
 use crate::payments::watcher::caught_up_at;
 use crate::payments::WorkerError;
+use crate::queue::Queue;
 use crate::store::scan::{scan_name, scan_status, Head, ScanPlan};
-use crate::store::{Cursors, StoreError, TransactionStore};
+use crate::store::{Cursors, IncomingPayments, StoreError, TransactionStore};
 use crate::time::Timestamp;
 use crate::transfer::callback::{no_listener, StatusListener};
 
@@ -195,28 +204,39 @@ pub struct SweepReport {
     pub expired: usize,
     /// `pending_trust` deposits ended (`error`).
     pub ended: usize,
+    /// `pending_trust` deposits whose refund was requested (`PENDING_TRUST_ACTION=refund`).
+    pub refunded: usize,
     /// Due, but changed by someone else first (left as they are).
     pub skipped: usize,
     /// Due, but waiting for the payment watcher to read past their deadline.
     pub awaiting_watcher: usize,
 }
 
-/// The expiry sweeper: one [`sweep`](Self::sweep) per scheduled run.
-pub struct ExpirySweeper<S> {
+/// The expiry sweeper: one [`sweep`](Self::sweep) per scheduled run. The submissions queue
+/// (the Stellar submitter's) takes the refunds of `PENDING_TRUST_ACTION=refund`.
+pub struct ExpirySweeper<S, Q> {
     store: Arc<S>,
+    submissions: Arc<Q>,
     config: ExpiryConfig,
     clock: Arc<dyn Clock>,
     listener: Arc<dyn StatusListener>,
     plan: ScanPlan,
 }
 
-impl<S> ExpirySweeper<S>
+impl<S, Q> ExpirySweeper<S, Q>
 where
-    S: TransactionStore + Cursors,
+    S: TransactionStore + Cursors + IncomingPayments,
+    Q: Queue,
 {
-    pub fn new(store: Arc<S>, config: ExpiryConfig, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        store: Arc<S>,
+        submissions: Arc<Q>,
+        config: ExpiryConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             store,
+            submissions,
             config,
             clock,
             listener: no_listener(),
@@ -307,7 +327,13 @@ where
         let quote_expired = read.quote_deadline().is_some_and(|quote| due >= quote);
         let expired = match read.status {
             TransactionStatus::PendingTrust => {
-                self.end_pending_trust(&mut ended);
+                if self.config.pending_trust_action == PendingTrustAction::Refund
+                    && self.refund(&read, now, report).await?
+                {
+                    return Ok(());
+                }
+                ended.status = TransactionStatus::Error;
+                ended.status_message = Some(pending_trust_message(&ended));
                 false
             }
             TransactionStatus::Incomplete => {
@@ -363,12 +389,47 @@ where
         Ok(())
     }
 
-    /// What ends a `pending_trust` deposit: [`PendingTrustAction`] (the refund seam).
-    fn end_pending_trust(&self, transaction: &mut Transaction) {
-        match self.config.pending_trust_action {
-            PendingTrustAction::Error => {
-                transaction.status = TransactionStatus::Error;
-                transaction.status_message = Some(pending_trust_message(transaction));
+    /// Refunds a `pending_trust` deposit past its time, over the transaction as read. `false`
+    /// when the refund module refuses it (it then ends in `error`); a lost race is skipped.
+    async fn refund(
+        &self,
+        read: &Transaction,
+        now: Timestamp,
+        report: &mut SweepReport,
+    ) -> Result<bool, WorkerError> {
+        let reason = format!(
+            "the receiving account did not trust {} within {} seconds",
+            read.asset.code(),
+            self.config.pending_trust.as_secs()
+        );
+        let order = RefundOrder {
+            by: SYSTEM_ACTOR,
+            reason: &reason,
+            amount: None,
+        };
+        let clock = &*self.clock;
+        let requested = match prepare_refund(&*self.store, clock, read, order).await {
+            Ok(plan) => commit_refund(&*self.store, &*self.submissions, clock, read, plan).await,
+            Err(error) => Err(error),
+        };
+        match requested {
+            Ok(requested) => {
+                tracing::info!(transaction_id = %read.id, at = %now,
+                    "expiry sweeper: pending_trust deposit refunded");
+                report.refunded += 1;
+                self.listener.status_changed(&requested.transaction).await;
+                Ok(true)
+            }
+            // Its trustline arrived, or someone else acted: that change wins.
+            Err(RefundError::Conflict) => {
+                report.skipped += 1;
+                Ok(true)
+            }
+            Err(RefundError::Store(error)) => Err(error.into()),
+            Err(refused) => {
+                tracing::warn!(transaction_id = %read.id, %refused,
+                    "expiry sweeper: the pending_trust deposit cannot be refunded; it ends in error");
+                Ok(false)
             }
         }
     }

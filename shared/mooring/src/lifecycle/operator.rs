@@ -28,9 +28,13 @@ mod tests;
 use serde::Serialize;
 
 use crate::clock::Clock;
+use crate::lifecycle::refund::{
+    commit_refund, prepare_refund, RefundError, RefundOrder, RefundPlan,
+};
 use crate::model::{Kind, SubmissionState, Transaction, TransactionStatus};
+use crate::payments::refund::REFUNDING_MESSAGE;
 use crate::queue::{Queue, QueueError, QueueMessage};
-use crate::store::{StoreError, TransactionStore};
+use crate::store::{IncomingPayments, StoreError, TransactionStore};
 use crate::time::Timestamp;
 
 pub use balances::{
@@ -70,11 +74,6 @@ pub enum OperatorError {
         queue: WorkerQueue,
         cause: QueueError,
     },
-    #[error(
-        "refunds are not available yet: they come with the refund support of issue 16 \
-         (mooring::lifecycle::refund); nothing was done"
-    )]
-    RefundsNotAvailable,
     #[error("{0}")]
     Invalid(String),
     #[error("storage: {0}")]
@@ -225,6 +224,9 @@ pub struct Plan {
     pub status_message: MessageChange,
     /// Where the transaction is sent after the write.
     pub queue: Option<WorkerQueue>,
+    /// A refund: what goes back, where, with which memo, asked by whom and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund: Option<RefundPlan>,
 }
 
 impl Plan {
@@ -238,6 +240,7 @@ impl Plan {
             to,
             status_message: MessageChange::Clear,
             queue: None,
+            refund: None,
         }
     }
 
@@ -253,6 +256,9 @@ impl Plan {
         );
         if let MessageChange::Set(message) = &self.status_message {
             line.push_str(&format!(" (status_message \"{message}\")"));
+        }
+        if let Some(refund) = &self.refund {
+            line.push_str(&format!("; {}", describe_refund(refund)));
         }
         line
     }
@@ -286,6 +292,7 @@ fn refused(action: Action, t: &Transaction, why: impl std::fmt::Display) -> Oper
 /// | kind | status | does |
 /// |---|---|---|
 /// | deposit | `pending_anchor`, `pending_stellar` | queued to submissions (status kept) |
+/// | withdrawal, SEP-31 | `pending_stellar` with a refund under way | queued to submissions (the submitter makes the refund) |
 /// | deposit | `pending_trust` | `pending_anchor`, queued to submissions (the submitter checks the trustline again) |
 /// | withdrawal | `pending_anchor` | queued to withdrawals (status kept) |
 /// | SEP-31 | `pending_receiver` | queued to outgoing payments (status kept) |
@@ -293,6 +300,13 @@ fn refused(action: Action, t: &Transaction, why: impl std::fmt::Display) -> Oper
 pub fn plan_retry(t: &Transaction) -> Result<Plan, OperatorError> {
     use TransactionStatus as S;
     let worker = WorkerQueue::of(t.kind);
+    if t.status == S::PendingStellar && t.pending_refund.is_some() && !t.kind.is_deposit() {
+        // A withdrawal's or SEP-31 payment's refund is the Stellar submitter's.
+        let mut plan = Plan::new(Action::Retry, t, t.status);
+        plan.status_message = MessageChange::Keep;
+        plan.queue = Some(WorkerQueue::Submissions);
+        return Ok(plan);
+    }
     let mut plan =
         match (worker, t.status) {
             (WorkerQueue::Submissions, S::PendingAnchor | S::PendingStellar)
@@ -317,7 +331,7 @@ pub fn plan_retry(t: &Transaction) -> Result<Plan, OperatorError> {
                 t,
                 "no worker takes it in this status. Retry re-queues deposits in pending_anchor, \
                  pending_stellar or pending_trust, withdrawals in pending_anchor, SEP-31 \
-                 payments in pending_receiver, and a transaction in error that failed in one of \
+                 payments in pending_receiver, refunds in pending_stellar, and a transaction in error that failed in one of \
                  those steps before anything was paid",
             )),
         };
@@ -489,20 +503,6 @@ pub enum RefundScope {
     OnHold,
 }
 
-/// `refund` and `resolve --refund`: the console's one entry to refunds. The refund support of
-/// issue 16 (`mooring::lifecycle::refund`, built separately) is connected here; until then the
-/// answer is [`OperatorError::RefundsNotAvailable`] after the console's own checks.
-pub fn plan_refund(t: &Transaction, scope: RefundScope) -> Result<Plan, OperatorError> {
-    if scope == RefundScope::OnHold && t.status != TransactionStatus::OnHold {
-        return Err(refused(
-            Action::Refund,
-            t,
-            "resolve --refund is for on_hold transactions (use refund)",
-        ));
-    }
-    Err(OperatorError::RefundsNotAvailable)
-}
-
 /// What [`Operator::apply`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Applied {
@@ -510,6 +510,38 @@ pub struct Applied {
     /// The transaction as written.
     pub transaction: Transaction,
     pub queued: Option<WorkerQueue>,
+}
+
+/// `100.0000000 of the 100.0000000 received back to G... on Stellar (memo text "abc")`, or
+/// off chain for a deposit.
+fn describe_refund(plan: &RefundPlan) -> String {
+    let refund = &plan.refund;
+    let mut line = format!("{} of the {} received", refund.amount, plan.received);
+    match &refund.stellar {
+        Some(to) => {
+            line.push_str(&format!(
+                " back to {} on Stellar (memo {}",
+                to.destination, to.memo_type
+            ));
+            if let Some(memo) = &to.memo {
+                line.push_str(&format!(" \"{memo}\""));
+            }
+            line.push(')');
+        }
+        None => line.push_str(" back off chain, through the deposit integration"),
+    }
+    line
+}
+
+/// A refused refund in the console's words (the refund module's reason), a lost race as
+/// [`OperatorError::Changed`].
+fn refund_error(t: &Transaction, error: RefundError) -> OperatorError {
+    match error {
+        RefundError::Conflict => OperatorError::Changed(t.id.clone()),
+        RefundError::NotFound(id) => OperatorError::NotFound(id),
+        RefundError::Store(error) => OperatorError::Store(error),
+        refused_refund => refused(Action::Refund, t, refused_refund),
+    }
 }
 
 /// The operator's actions over a store and the worker queues.
@@ -549,8 +581,9 @@ impl<'a, S: TransactionStore, Q: Queue> Operator<'a, S, Q> {
         {
             return Err(OperatorError::Changed(read.id.clone()));
         }
-        if plan.action == Action::Refund {
-            return Err(OperatorError::RefundsNotAvailable);
+        if let Some(refund) = &plan.refund {
+            // The reason is in the plan (prepare_refund required it).
+            return self.apply_refund(read, refund.clone()).await;
         }
         let reason = reason.map(check_reason).transpose()?;
         let mut updated = read.clone();
@@ -590,6 +623,82 @@ impl<'a, S: TransactionStore, Q: Queue> Operator<'a, S, Q> {
             transaction: updated,
             queued: plan.queue,
         })
+    }
+}
+
+impl<S: TransactionStore, Q: Queue> Operator<'_, S, Q> {
+    /// Requests the refund planned from `read` with [`commit_refund`] (one conditional write
+    /// over the status and version read, recorded as the operator's with the reason) and
+    /// queues it to the Stellar submitter.
+    async fn apply_refund(
+        &self,
+        read: &Transaction,
+        refund: RefundPlan,
+    ) -> Result<Applied, OperatorError> {
+        let requested = commit_refund(
+            self.store,
+            self.queues.submissions,
+            self.clock,
+            read,
+            refund,
+        )
+        .await
+        .map_err(|error| refund_error(read, error))?;
+        let transaction = requested.transaction;
+        if let Err(cause) = requested.queued {
+            return Err(OperatorError::NotQueued {
+                id: transaction.id,
+                status: transaction.status,
+                queue: WorkerQueue::Submissions,
+                cause,
+            });
+        }
+        Ok(Applied {
+            action: Action::Refund,
+            transaction,
+            queued: Some(WorkerQueue::Submissions),
+        })
+    }
+}
+
+impl<S: TransactionStore + IncomingPayments, Q: Queue> Operator<'_, S, Q> {
+    /// `refund` and `resolve --refund`: the refund of `read` (everything left to refund), as
+    /// [`prepare_refund`] plans it, by this operator for `reason`; written by
+    /// [`Operator::apply`]. Refused with the refund module's reason (no reason given, a refund
+    /// under way, a status that cannot be refunded, a sender that cannot be paid...).
+    pub async fn plan_refund(
+        &self,
+        read: &Transaction,
+        scope: RefundScope,
+        reason: Option<&str>,
+    ) -> Result<Plan, OperatorError> {
+        if scope == RefundScope::OnHold && read.status != TransactionStatus::OnHold {
+            return Err(refused(
+                Action::Refund,
+                read,
+                "resolve --refund is for on_hold transactions (use refund)",
+            ));
+        }
+        let reason = reason.map(check_reason).transpose()?.unwrap_or_default();
+        let by = self.actor.label();
+        let order = RefundOrder {
+            by: &by,
+            reason: &reason,
+            amount: None,
+        };
+        let planned = prepare_refund(self.store, self.clock, read, order)
+            .await
+            .map_err(|error| refund_error(read, error))?;
+        let to = if planned.refund.stellar.is_some() {
+            TransactionStatus::PendingStellar
+        } else {
+            TransactionStatus::PendingAnchor
+        };
+        let mut plan = Plan::new(Action::Refund, read, to);
+        plan.status_message = MessageChange::Set(REFUNDING_MESSAGE.to_owned());
+        plan.queue = Some(WorkerQueue::Submissions);
+        plan.refund = Some(planned);
+        Ok(plan)
     }
 }
 

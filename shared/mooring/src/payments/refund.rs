@@ -192,8 +192,9 @@ pub fn paying_payment<'a>(
 }
 
 /// A refund ready to be requested with [`mark`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RefundPlan {
+    #[serde(flatten)]
     pub refund: PendingRefund,
     /// What the sender paid (becomes `amount_in` when it differs).
     pub received: Amount,

@@ -26,29 +26,24 @@ const MAX_SECONDS: u64 = 365 * 86_400;
 
 /// What ends a deposit that waited too long in `pending_trust`. The user's off-chain money is
 /// with the anchor by then.
-///
-/// The seam for refunds: once deposits can be refunded off chain (the deposit refund hook of
-/// `lifecycle`), a `Refund` action joins this enum, [`PendingTrustAction::parse`] accepts
-/// `refund`, and the sweeper's `end_pending_trust` hands such deposits to the refund.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PendingTrustAction {
     /// The deposit ends in `error`, its `status_message` saying why; the operator refunds it.
     Error,
+    /// The deposit is refunded off chain (`lifecycle::refund`, the deposit integration's
+    /// `refund_deposit` called by the Stellar submitter) and ends `refunded`.
+    Refund,
 }
 
 impl PendingTrustAction {
     pub fn parse(value: &str) -> Result<Self, ConfigError> {
         match value.trim().to_ascii_lowercase().as_str() {
             "error" => Ok(Self::Error),
-            "refund" => Err(invalid(
-                PENDING_TRUST_ACTION_VAR,
-                "'refund' is not available yet (deposits cannot be refunded automatically); \
-                 use 'error': the deposit ends in error and the operator refunds it",
-            )),
+            "refund" => Ok(Self::Refund),
             other => Err(invalid(
                 PENDING_TRUST_ACTION_VAR,
                 format!(
-                    "'{}' is not an action; the one available is 'error'",
+                    "'{}' is not an action; use 'error' or 'refund'",
                     other.chars().take(40).collect::<String>()
                 ),
             )),
@@ -58,6 +53,7 @@ impl PendingTrustAction {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Error => "error",
+            Self::Refund => "refund",
         }
     }
 }
@@ -203,14 +199,14 @@ mod tests {
     }
 
     #[test]
-    fn refund_is_refused_until_refunds_exist() {
-        let error = ExpiryConfig::from_source(&[(PENDING_TRUST_ACTION_VAR, "refund")])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.starts_with("PENDING_TRUST_ACTION is invalid: 'refund' is not available yet"),
-            "{error}"
+    fn pending_trust_ends_in_error_unless_refund_is_asked_for() {
+        assert_eq!(
+            ExpiryConfig::default().pending_trust_action,
+            PendingTrustAction::Error
         );
+        let refund =
+            ExpiryConfig::from_source(&[(PENDING_TRUST_ACTION_VAR, " Refund ")]).expect("refund");
+        assert_eq!(refund.pending_trust_action, PendingTrustAction::Refund);
     }
 
     #[test]

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use super::*;
 use crate::clock::FixedClock;
 use crate::model::{Protocol, UserKey};
+use crate::queue::{InMemoryQueue, QueueMessage};
+use crate::stellar::Amount;
 use crate::stellar::{Asset, Keypair};
 use crate::store::InMemoryStore;
 use crate::transfer::callback::{Announcement, RecordingListener};
@@ -42,6 +44,7 @@ fn transaction(
 
 struct Scene {
     store: Arc<InMemoryStore>,
+    submissions: Arc<InMemoryQueue>,
     clock: Arc<FixedClock>,
     config: ExpiryConfig,
 }
@@ -50,13 +53,19 @@ impl Scene {
     fn new() -> Self {
         Self {
             store: Arc::new(InMemoryStore::default()),
+            submissions: Arc::new(InMemoryQueue::default()),
             clock: Arc::new(FixedClock::at(NOW)),
             config: ExpiryConfig::default(),
         }
     }
 
-    fn sweeper(&self) -> ExpirySweeper<InMemoryStore> {
-        ExpirySweeper::new(self.store.clone(), self.config.clone(), self.clock.clone())
+    fn sweeper(&self) -> ExpirySweeper<InMemoryStore, InMemoryQueue> {
+        ExpirySweeper::new(
+            self.store.clone(),
+            self.submissions.clone(),
+            self.config.clone(),
+            self.clock.clone(),
+        )
     }
 
     /// A transaction created `ago` seconds before now in `status`, with the deadline a writer
@@ -438,11 +447,113 @@ fn the_anchor_settings_carry_the_expiry_settings_and_refuse_bad_ones_at_start() 
         anchor.expiry.pending_user_transfer_start,
         ExpiryConfig::default().pending_user_transfer_start
     );
-    let mut refund = base;
+    let mut refund = base.clone();
     refund[4] = (PENDING_TRUST_ACTION_VAR, "refund");
-    let error = AnchorConfig::from_source(&refund).unwrap_err().to_string();
+    assert_eq!(
+        AnchorConfig::from_source(&refund)
+            .unwrap()
+            .expiry
+            .pending_trust_action,
+        PendingTrustAction::Refund
+    );
+    let mut unknown = base;
+    unknown[4] = (PENDING_TRUST_ACTION_VAR, "shrug");
+    let error = AnchorConfig::from_source(&unknown).unwrap_err().to_string();
     assert!(
         error.starts_with("PENDING_TRUST_ACTION is invalid"),
         "{error}"
     );
+}
+
+/// A deposit whose 25 USDC arrived, waiting `ago` seconds in `pending_trust`.
+async fn untrusted_deposit(scene: &Scene, ago: u64) -> Transaction {
+    let mut t = transaction(
+        Protocol::Sep24,
+        Kind::Deposit,
+        TransactionStatus::PendingTrust,
+        at(NOW - ago),
+    );
+    t.amount_in = Some(Amount::from_stroops(250_000_000));
+    scene.config.stamp(&mut t, None);
+    scene.store.insert(&t).await.unwrap();
+    t
+}
+
+#[tokio::test]
+async fn with_refund_a_pending_trust_deposit_past_its_time_is_refunded_once() {
+    let mut scene = Scene::new();
+    scene.config.pending_trust_action = PendingTrustAction::Refund;
+    let due = untrusted_deposit(&scene, 7 * DAY).await;
+    let waiting = untrusted_deposit(&scene, 7 * DAY - 1).await;
+
+    let report = scene.sweeper().sweep().await.unwrap();
+    assert_eq!((report.refunded, report.ended), (1, 0));
+    let refunded = scene.store.get(&due.id).await.unwrap().unwrap();
+    assert_eq!(refunded.status, TransactionStatus::PendingAnchor);
+    assert_eq!(refunded.user_action_required_by, None);
+    let refund = refunded.pending_refund.as_ref().expect("requested");
+    assert_eq!(refund.amount, Amount::from_stroops(250_000_000));
+    assert_eq!(
+        (refund.requested_by.as_str(), refund.stellar.as_ref()),
+        (SYSTEM_ACTOR, None)
+    );
+    assert!(
+        refund.reason.contains("did not trust USDC"),
+        "{}",
+        refund.reason
+    );
+    assert_eq!(
+        refunded.history.last().map(|e| e.by.as_str()),
+        Some(SYSTEM_ACTOR)
+    );
+    assert_eq!(
+        scene.submissions.messages(),
+        [QueueMessage::new(due.id.clone(), Kind::Deposit)]
+    );
+    assert_eq!(
+        scene.store.get(&waiting.id).await.unwrap().unwrap().status,
+        TransactionStatus::PendingTrust
+    );
+
+    // The next run finds nothing more to do.
+    assert_eq!(scene.sweeper().sweep().await.unwrap().refunded, 0);
+    assert_eq!(scene.submissions.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn two_sweeps_racing_refund_a_pending_trust_deposit_once() {
+    let mut scene = Scene::new();
+    scene.config.pending_trust_action = PendingTrustAction::Refund;
+    let due = untrusted_deposit(&scene, 8 * DAY).await;
+    let (one, two) = (scene.sweeper(), scene.sweeper());
+    let (a, b) = tokio::join!(one.sweep(), two.sweep());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.refunded + b.refunded, 1, "{a:?} {b:?}");
+    assert_eq!(scene.submissions.messages().len(), 1);
+    let stored = scene.store.get(&due.id).await.unwrap().unwrap();
+    let requests = stored
+        .history
+        .iter()
+        .filter(|e| {
+            e.note
+                .as_deref()
+                .is_some_and(|n| n.starts_with("refund of"))
+        })
+        .count();
+    assert_eq!(requests, 1);
+}
+
+#[tokio::test]
+async fn a_pending_trust_deposit_that_cannot_be_refunded_ends_in_error() {
+    let mut scene = Scene::new();
+    scene.config.pending_trust_action = PendingTrustAction::Refund;
+    // No amount_in: nothing says what to refund.
+    let t = scene
+        .deposit(TransactionStatus::PendingTrust, 8 * DAY)
+        .await;
+    let report = scene.sweeper().sweep().await.unwrap();
+    assert_eq!((report.refunded, report.ended), (0, 1));
+    let stored = scene.store.get(&t.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, TransactionStatus::Error);
+    assert!(scene.submissions.messages().is_empty());
 }

@@ -589,28 +589,205 @@ async fn a_queue_failure_after_the_write_is_an_error_that_says_what_happened() {
     );
 }
 
-#[tokio::test]
-async fn refunds_answer_not_available_after_the_consoles_own_checks() {
-    let anchor = Anchor::new();
+/// A withdrawal held for its amount: its Stellar payment (from key 9, memo text "MOOR-1",
+/// 5 USDC) is on record.
+async fn held_withdrawal(anchor: &Anchor) -> Transaction {
     let t = anchor
+        .moved(
+            Kind::Withdrawal,
+            TransactionStatus::PendingUserTransferStart,
+            TransactionStatus::OnHold,
+            |t| {
+                t.stellar_transaction_id = Some("hash-p1".into());
+            },
+        )
+        .await;
+    let mut paid = payment("p1", PaymentOutcome::Matched, NOW - 300);
+    paid.transaction_id = Some(t.id.clone());
+    anchor.store.record(&paid).await.expect("record");
+    t
+}
+
+/// Plans the refund of `id` as `operator` from a fresh read, and applies it.
+async fn refund(
+    anchor: &Anchor,
+    operator: &str,
+    id: &str,
+    scope: RefundScope,
+    reason: Option<&str>,
+) -> Result<Applied, OperatorError> {
+    let operator = anchor.operator(operator);
+    let read = operator.transaction(id).await?;
+    let plan = operator.plan_refund(&read, scope, reason).await?;
+    operator.apply(&read, &plan, None).await
+}
+
+#[tokio::test]
+async fn an_on_hold_withdrawal_is_refunded_to_its_payer_recorded_and_queued_once() {
+    let anchor = Anchor::new();
+    let t = held_withdrawal(&anchor).await;
+    let operator = anchor.operator("ana");
+    let plan = operator
+        .plan_refund(&t, RefundScope::OnHold, Some("wrong amount"))
+        .await
+        .expect("plan");
+    let line = plan.describe();
+    let payer = key(9).account_id().to_string();
+    assert!(
+        line.contains("on_hold -> pending_stellar, queued to submissions")
+            && line.contains(&format!("5 of the 5 received back to {payer}"))
+            && line.contains("memo text \"MOOR-1\""),
+        "{line}"
+    );
+    assert_eq!(anchor.get(&t.id).await, t, "planning writes nothing");
+
+    let applied = operator.apply(&t, &plan, None).await.expect("applied");
+    assert_eq!(applied.queued, Some(WorkerQueue::Submissions));
+    let stored = anchor.get(&t.id).await;
+    assert_eq!(stored.status, TransactionStatus::PendingStellar);
+    let refund = stored.pending_refund.as_ref().expect("under way");
+    assert_eq!(refund.requested_by, "operator:ana");
+    assert_eq!(refund.reason, "wrong amount");
+    let entry = stored.history.last().expect("recorded");
+    assert_eq!(
+        (entry.by.as_str(), entry.from),
+        ("operator:ana", TransactionStatus::OnHold)
+    );
+    assert!(entry
+        .note
+        .as_deref()
+        .is_some_and(|n| n.contains("wrong amount")));
+    assert_eq!(anchor.queued(), [1, 0, 0]);
+    assert_eq!(
+        anchor.submissions.messages(),
+        [QueueMessage::new(t.id.clone(), Kind::Withdrawal)]
+    );
+
+    // The same plan again: the transaction moved on, nothing more is done.
+    assert!(matches!(
+        operator.apply(&t, &plan, None).await,
+        Err(OperatorError::Changed(_))
+    ));
+    assert_eq!(anchor.queued(), [1, 0, 0]);
+}
+
+#[tokio::test]
+async fn of_two_operators_refunding_at_once_one_refunds() {
+    let anchor = Anchor::new();
+    let t = held_withdrawal(&anchor).await;
+    let (ana, bo) = (anchor.operator("ana"), anchor.operator("bo"));
+    let ana_plan = ana
+        .plan_refund(&t, RefundScope::OnHold, Some("rejected"))
+        .await
+        .expect("plan");
+    let bo_plan = bo
+        .plan_refund(&t, RefundScope::Any, Some("rejected too"))
+        .await
+        .expect("plan");
+    let (first, second) =
+        tokio::join!(ana.apply(&t, &ana_plan, None), bo.apply(&t, &bo_plan, None));
+    assert_eq!(
+        [first.is_ok(), second.is_ok()]
+            .iter()
+            .filter(|ok| **ok)
+            .count(),
+        1,
+        "{first:?} {second:?}"
+    );
+    let lost = if first.is_ok() { second } else { first };
+    assert!(matches!(lost, Err(OperatorError::Changed(_))), "{lost:?}");
+    assert_eq!(anchor.queued(), [1, 0, 0], "queued once");
+
+    // Planned again from a fresh read: the refund under way is the reason.
+    let why = refusal(refund(&anchor, "bo", &t.id, RefundScope::Any, Some("again")).await);
+    assert!(
+        why.contains("a refund is already under way (requested by operator:"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn refunds_are_refused_with_the_refund_modules_reasons() {
+    let anchor = Anchor::new();
+    let pending = anchor
         .transaction(Kind::Withdrawal, TransactionStatus::PendingAnchor, 60)
         .await;
-    assert!(matches!(
-        plan_refund(&t, RefundScope::Any),
-        Err(OperatorError::RefundsNotAvailable)
-    ));
-    let why = match plan_refund(&t, RefundScope::OnHold) {
-        Err(OperatorError::Refused(why)) => why,
-        other => panic!("{other:?}"),
-    };
-    assert!(why.contains("on_hold"), "{why}");
-    let held = anchor
-        .transaction(Kind::Withdrawal, TransactionStatus::OnHold, 60)
+    let why = refusal(refund(&anchor, "ana", &pending.id, RefundScope::OnHold, Some("x")).await);
+    assert!(why.contains("resolve --refund is for on_hold"), "{why}");
+    let why = refusal(refund(&anchor, "ana", &pending.id, RefundScope::Any, Some("x")).await);
+    assert!(why.starts_with(&format!("cannot refund withdrawal {} (pending_anchor): a withdrawal in pending_anchor cannot be refunded", pending.id)), "{why}");
+
+    let held = held_withdrawal(&anchor).await;
+    let why = refusal(refund(&anchor, "ana", &held.id, RefundScope::OnHold, None).await);
+    assert!(
+        why.ends_with("a reason for the refund is required"),
+        "{why}"
+    );
+    let completed = anchor
+        .transaction(Kind::Deposit, TransactionStatus::Completed, 60)
         .await;
+    refusal(refund(&anchor, "ana", &completed.id, RefundScope::Any, Some("x")).await);
     assert!(matches!(
-        plan_refund(&held, RefundScope::OnHold),
-        Err(OperatorError::RefundsNotAvailable)
+        refund(&anchor, "ana", "nope", RefundScope::Any, Some("x")).await,
+        Err(OperatorError::NotFound(_))
     ));
+    assert_eq!(anchor.queued(), [0, 0, 0]);
+    assert_eq!(anchor.get(&held.id).await, held);
+}
+
+#[tokio::test]
+async fn an_on_hold_deposit_is_refunded_off_chain_through_the_submitter() {
+    let anchor = Anchor::new();
+    let t = anchor
+        .moved(
+            Kind::Deposit,
+            TransactionStatus::PendingUserTransferStart,
+            TransactionStatus::OnHold,
+            |_| {},
+        )
+        .await;
+    let applied = refund(
+        &anchor,
+        "ana",
+        &t.id,
+        RefundScope::OnHold,
+        Some("kyc failed"),
+    )
+    .await
+    .expect("refund");
+    assert_eq!(applied.transaction.status, TransactionStatus::PendingAnchor);
+    let refund = applied.transaction.pending_refund.expect("under way");
+    assert_eq!(
+        (refund.amount, refund.stellar),
+        (Amount::from_stroops(100_000_000), None)
+    );
+    assert_eq!(anchor.queued(), [1, 0, 0]);
+}
+
+#[tokio::test]
+async fn retry_requeues_a_refund_stuck_in_pending_stellar_to_the_submitter() {
+    let anchor = Anchor::new();
+    let t = held_withdrawal(&anchor).await;
+    refund(&anchor, "ana", &t.id, RefundScope::OnHold, Some("rejected"))
+        .await
+        .expect("refund");
+    act(&anchor, "bo", &t.id, plan_retry, Some("stuck"))
+        .await
+        .expect("retried");
+    assert_eq!(anchor.queued(), [2, 0, 0]);
+    let stored = anchor.get(&t.id).await;
+    assert_eq!(stored.status, TransactionStatus::PendingStellar);
+    assert!(stored.pending_refund.is_some(), "still the refund");
+    // A withdrawal in pending_stellar without a refund is not the console's to re-queue.
+    let paying = anchor
+        .moved(
+            Kind::Withdrawal,
+            TransactionStatus::PendingAnchor,
+            TransactionStatus::PendingStellar,
+            |_| {},
+        )
+        .await;
+    refusal(act(&anchor, "bo", &paying.id, plan_retry, None).await);
 }
 
 #[tokio::test]

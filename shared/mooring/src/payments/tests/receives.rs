@@ -356,7 +356,7 @@ async fn an_asset_received_through_sep31_only_is_watched() {
 // ------------------------------------------------------------------------------------------
 
 /// The expiry sweeper over the scene's store, SEP-31 transactions waiting `pending_sender`.
-fn sweeper<S>(scene: &Scene<S>, pending_sender: Duration) -> ExpirySweeper<S>
+fn sweeper<S>(scene: &Scene<S>, pending_sender: Duration) -> ExpirySweeper<S, InMemoryQueue>
 where
     S: TransactionStore + Cursors + IncomingPayments + Default,
 {
@@ -364,7 +364,13 @@ where
         pending_sender,
         ..ExpiryConfig::default()
     };
-    ExpirySweeper::new(scene.store.clone(), config, scene.clock.clone())
+    let submissions = Arc::new(InMemoryQueue::default());
+    ExpirySweeper::new(
+        scene.store.clone(),
+        submissions,
+        config,
+        scene.clock.clone(),
+    )
 }
 
 #[tokio::test]
@@ -458,6 +464,7 @@ async fn an_unpaid_sep31_transaction_waits_a_day_by_default() {
     let (watcher, _, _) = watcher(&scene);
     let sweeper = ExpirySweeper::new(
         scene.store.clone(),
+        Arc::new(InMemoryQueue::default()),
         ExpiryConfig::default(),
         scene.clock.clone(),
     );
