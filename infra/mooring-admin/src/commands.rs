@@ -127,10 +127,13 @@ pub async fn show<S: TransactionStore>(store: &S, id: &str) -> Result<Output, Ad
     Ok(Output::Transaction(Box::new(transaction)))
 }
 
+/// Plans an action from the transaction alone.
+pub type PlanFrom<'a> = Box<dyn FnOnce(&Transaction) -> Result<Plan, OperatorError> + 'a>;
+
 /// How an action plans from the transaction as read.
 pub enum Decide<'a> {
     /// From the transaction alone (retry, accept, expire).
-    Plan(Box<dyn FnOnce(&Transaction) -> Result<Plan, OperatorError> + 'a>),
+    Plan(PlanFrom<'a>),
     /// A refund, planned from the transaction and its recorded payment (the reason is required).
     Refund(RefundScope),
 }

@@ -4,9 +4,10 @@
 //!
 //! Every action is two steps, so that a person confirms what will happen before it happens:
 //!
-//! 1. a *plan* ([`plan_retry`], [`plan_accept`], [`plan_expire`], [`plan_refund`]) decides from
-//!    the transaction as read what the action does (the status it moves to, the worker queue it
-//!    is sent to), or refuses with the reason;
+//! 1. a *plan* ([`plan_retry`], [`plan_accept`], [`plan_expire`], [`Operator::plan_refund`])
+//!    decides from the transaction as read what the action does (the status it moves to, the
+//!    worker queue it is sent to; for a refund, the amount, destination and memo planned by
+//!    [`prepare_refund`]), or refuses with the reason;
 //! 2. [`Operator::apply`] writes it: one conditional write on the status **and version** read,
 //!    with a history entry by `operator:<name>` saying what was done and why, then the queue
 //!    message. A transaction changed since it was read (a worker, another operator) is

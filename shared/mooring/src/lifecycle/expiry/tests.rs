@@ -447,7 +447,7 @@ fn the_anchor_settings_carry_the_expiry_settings_and_refuse_bad_ones_at_start() 
         anchor.expiry.pending_user_transfer_start,
         ExpiryConfig::default().pending_user_transfer_start
     );
-    let mut refund = base.clone();
+    let mut refund = base;
     refund[4] = (PENDING_TRUST_ACTION_VAR, "refund");
     assert_eq!(
         AnchorConfig::from_source(&refund)
