@@ -27,7 +27,7 @@ EXPECTED: dict[str, set[str]] = {
     "sep10-auth": {"SIGNING_SEED", "JWT_SECRET"},
     # Verifies SEP-10 JWTs (JWT_SECRET), signs the sending anchor's callback when a customer's
     # change releases its SEP-31 transaction (SIGNING_SEED).
-    "sep12-kyc": {"JWT_SECRET", "SIGNING_SEED"},
+    "sep12-kyc": {"JWT_SECRET"},
     "sep24-transfer": {"JWT_SECRET"},
     # Verifies JWTs (JWT_SECRET), signs on_change_callback posts (SIGNING_SEED).
     "sep6-transfer": {"JWT_SECRET", "SIGNING_SEED"},
@@ -41,13 +41,12 @@ EXPECTED: dict[str, set[str]] = {
     "stellar-submitter": {"DISTRIBUTION_SEED", "CHANNEL_SEED"},
     "deposit-poller": set(),
     "trustline-recheck": set(),
-    # Sign the sending anchor's callback on each SEP-31 status change they write.
-    "payment-watcher": {"SIGNING_SEED"},
+    # The workers' status changes are announced by the callback worker (the tables' streams).
+    "payment-watcher": set(),
     "withdrawal-processor": set(),
-    "outgoing-payments": {"SIGNING_SEED"},
-    "payout-poller": {"SIGNING_SEED"},
-    # Signs the sending anchor's callback when a SEP-31 transaction expires.
-    "expiry-sweeper": {"SIGNING_SEED"},
+    "outgoing-payments": set(),
+    "payout-poller": set(),
+    "expiry-sweeper": set(),
     # Queues callbacks from the tables' streams: no secret.
     "callback-dispatcher": set(),
     # Signs every status callback it posts.

@@ -13,7 +13,7 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 }
 
 /// Transactions and the scans' rotations (worker state) in DynamoDB, the submissions queue
-/// (refunds) in SQS, the sending anchors' callbacks over HTTPS: built once.
+/// (refunds) in SQS: built once.
 async fn service() -> Result<expiry_sweeper::Service<DynamoStore, SqsQueue>, StartupError> {
     let anchor = AnchorConfig::from_source(&Env)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -25,7 +25,8 @@ async fn service() -> Result<expiry_sweeper::Service<DynamoStore, SqsQueue>, Sta
             &Env,
             "SUBMISSIONS_QUEUE_URL",
         )?),
-        status_listener: mooring::sep31::callbacks::http_listener(&Env, &anchor, clock.clone())?,
+        // Status callbacks go through the tables' streams (callback-dispatcher), not from here.
+        status_listener: mooring::transfer::callback::no_listener(),
         clock,
     };
     Ok(expiry_sweeper::service(&anchor, ports))

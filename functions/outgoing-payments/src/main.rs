@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use mooring::clock::{Clock, SystemClock};
-use mooring::config::{AnchorConfig, Env};
+use mooring::config::Env;
 use mooring::queue::sqs::SqsQueue;
 use mooring::startup::StartupError;
 use mooring::store::dynamodb::DynamoStore;
@@ -15,12 +15,12 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 /// Transactions (and the reference rail's customers) in DynamoDB, the submissions queue (refunds)
 /// in SQS: built once.
 async fn service() -> Result<outgoing_payments::Service<DynamoStore>, StartupError> {
-    let anchor = AnchorConfig::from_source(&Env)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let sdk = mooring::aws::config_loader().load().await;
     let ports = outgoing_payments::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
-        status_listener: mooring::sep31::callbacks::http_listener(&Env, &anchor, clock.clone())?,
+        // Status callbacks go through the tables' streams (callback-dispatcher), not from here.
+        status_listener: mooring::transfer::callback::no_listener(),
         clock,
         submissions: Arc::new(SqsQueue::from_env_with(
             &sdk,

@@ -29,7 +29,8 @@ async fn service(
             "WITHDRAWALS_QUEUE_URL",
         )?),
         outgoing: Arc::new(SqsQueue::from_env_with(&sdk, &Env, "OUTGOING_QUEUE_URL")?),
-        status_listener: mooring::sep31::callbacks::http_listener(&Env, &anchor, clock.clone())?,
+        // Status callbacks go through the tables' streams (callback-dispatcher), not from here.
+        status_listener: mooring::transfer::callback::no_listener(),
         clock,
     };
     payment_watcher::service(&Env, &anchor, ports)

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use mooring::clock::{Clock, SystemClock};
-use mooring::config::{AnchorConfig, Env};
+use mooring::config::Env;
 use mooring::queue::sqs::SqsQueue;
 use mooring::startup::StartupError;
 use mooring::store::dynamodb::DynamoStore;
@@ -14,7 +14,6 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 
 /// Transactions in DynamoDB, the withdrawals and outgoing-payments queues in SQS: built once.
 async fn service() -> Result<payout_poller::Service<DynamoStore, SqsQueue>, StartupError> {
-    let anchor = AnchorConfig::from_source(&Env)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let sdk = mooring::aws::config_loader().load().await;
     let ports = payout_poller::Ports {
@@ -25,7 +24,8 @@ async fn service() -> Result<payout_poller::Service<DynamoStore, SqsQueue>, Star
             "WITHDRAWALS_QUEUE_URL",
         )?),
         outgoing: Arc::new(SqsQueue::from_env_with(&sdk, &Env, "OUTGOING_QUEUE_URL")?),
-        status_listener: mooring::sep31::callbacks::http_listener(&Env, &anchor, clock.clone())?,
+        // Status callbacks go through the tables' streams (callback-dispatcher), not from here.
+        status_listener: mooring::transfer::callback::no_listener(),
         clock,
     };
     payout_poller::service(&Env, ports)

@@ -24,7 +24,8 @@ async fn service(
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
         files: Arc::new(DynamoFileStore::from_env_with(&sdk)?),
         outgoing: Arc::new(SqsQueue::from_env_with(&sdk, &Env, "OUTGOING_QUEUE_URL")?),
-        status_listener: mooring::sep31::callbacks::http_listener(&Env, &anchor, clock.clone())?,
+        // Status callbacks go through the tables' streams (callback-dispatcher), not from here.
+        status_listener: mooring::transfer::callback::no_listener(),
         clock,
     };
     sep12_kyc::service(&Env, &anchor, ports)
