@@ -10,13 +10,10 @@ use std::sync::Arc;
 
 use super::view::{Envelope, TransactionView};
 use crate::clock::Clock;
-use crate::config::{AnchorConfig, Source};
 use crate::model::{Protocol, Transaction};
-use crate::startup::StartupError;
 use crate::stellar::Keypair;
 use crate::transfer::callback::{
-    post_to_callback_url, Announcement, CallbackSender, CallbackSettings, HttpCallbackSender,
-    StatusListener,
+    post_to_callback_url, Announcement, CallbackSender, StatusListener,
 };
 
 /// Posts SEP-31 transactions to their sending anchor's callback URL, signed by `signer`
@@ -57,20 +54,4 @@ impl<C: CallbackSender> StatusListener for SendingAnchorCallbacks<C> {
     fn status_changed<'a>(&'a self, transaction: &'a Transaction) -> Announcement<'a> {
         Box::pin(self.notify(transaction))
     }
-}
-
-/// The listener a worker that moves SEP-31 transactions is built with: callbacks over HTTP
-/// (`SIGNING_SEED`, `SEP24_CALLBACK_TIMEOUT_MS`, `SEP24_CALLBACK_ALLOW_INSECURE`, read once).
-pub fn http_listener(
-    settings: &impl Source,
-    anchor: &AnchorConfig,
-    clock: Arc<dyn Clock>,
-) -> Result<Arc<dyn StatusListener>, StartupError> {
-    let callbacks = CallbackSettings::from_source(settings, anchor)?;
-    let sender = HttpCallbackSender::from_settings(&callbacks)?;
-    Ok(Arc::new(SendingAnchorCallbacks::new(
-        sender,
-        callbacks.signing_key,
-        clock,
-    )))
 }
