@@ -25,6 +25,5 @@ cd "$(dirname "$0")/.."
 
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "python3 (3.11+) is required" >&2; exit 1; }
-[ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+bash infra/venv.sh .venv infra/requirements.txt
 exec .venv/bin/python -m infra.local_stack up "$@"

@@ -14,10 +14,7 @@ run_start=$(date +%s)
 step() { printf '\n==> %s  [%ss]\n' "$*" "$(( $(date +%s) - run_start ))"; }
 
 step "Python tools (.venv: stellar-sdk, pytest, cfn-lint, ministack, AWS CLI)"
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
-fi
-.venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+bash infra/venv.sh .venv tests/requirements.txt
 
 step "Browser for the interactive-page tests (Debian's chromium, driven by playwright-core)"
 # Debian's chromium at /usr/bin/chromium (nothing downloads a browser of its own), installed with
@@ -66,11 +63,7 @@ step "cfn-lint template.yaml"
 
 step "sam validate --lint (the SAM CLI of README \"Deploying to AWS\", offline)"
 # The SAM CLI pins a boto3 that the AWS CLI of .venv cannot share: it has a venv of its own.
-if [ ! -x .venv-sam/bin/sam ] || ! cmp -s tests/sam-requirements.txt .venv-sam/requirements.txt; then
-  python3 -m venv .venv-sam
-  .venv-sam/bin/pip install --quiet --disable-pip-version-check -r tests/sam-requirements.txt
-  cp tests/sam-requirements.txt .venv-sam/requirements.txt
-fi
+bash infra/venv.sh .venv-sam tests/sam-requirements.txt
 SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --lint --template-file template.yaml
 SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --region us-east-1 --template-file template.yaml
 
