@@ -6,6 +6,7 @@ the in-process gateway run here unchanged."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import tempfile
@@ -31,7 +32,8 @@ def responses_match_the_api_description():
     front doors of the session's stacks record each exchange, and the session fails at its end
     with the list of mismatches (undocumented path, method, status, content type or shape)."""
     with tempfile.TemporaryDirectory(prefix="mooring-exchanges-") as work:
-        recording = Path(work) / "exchanges.jsonl"
+        # A recording the developer asked for is kept where they asked.
+        recording = Path(os.environ.get(RECORD_ENV) or Path(work) / "exchanges.jsonl")
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv(RECORD_ENV, str(recording))
             yield
