@@ -9,7 +9,7 @@ to an in-process anchor (`mooring-local`) configured for every SEP. Each answer 
   type and body, so every refusal of the API is a 4xx with `{"error": "<message>"}` (or SEP-6 and
   SEP-24's documented `authentication_required`), and the interactive pages answer with a page.
 
-Examples per operation and mode (valid, invalid): MOORING_PROPERTY_EXAMPLES (default 10, about
+Examples per operation and mode (valid, invalid): MOORING_PROPERTY_EXAMPLES (default 8, about
 a minute and a half in all); a longer run: MOORING_PROPERTY_EXAMPLES=500.
 """
 
@@ -31,7 +31,7 @@ from infra.local_stack.processes import free_port  # noqa: E402
 from openapi_check import DOCUMENT, Checker, Exchange, load_document  # noqa: E402
 from sep24_wallet import TransferServer  # noqa: E402
 
-EXAMPLES = int(os.environ.get("MOORING_PROPERTY_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("MOORING_PROPERTY_EXAMPLES", "8"))
 TIMEOUT = 10
 
 
