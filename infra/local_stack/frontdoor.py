@@ -1,10 +1,16 @@
 """The front door: http://localhost:8000 serving the deployed HTTP API at the root, so the home
 domain is `localhost:8000` and every URL in stellar.toml works from a wallet on this machine.
-It forwards each request unchanged to the emulator's API Gateway (`.../$default/<path>`)."""
+It forwards each request unchanged to the emulator's API Gateway (`.../$default/<path>`).
+
+With MOORING_RECORD_EXCHANGES set to a file path, it also appends every exchange the API
+answered (method, path, query, status, content type, body) to that file as one JSON line each:
+the deployed tests check them against docs/openapi.yaml (tests/e2e/openapi_check.py)."""
 
 from __future__ import annotations
 
 import http.client
+import json
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -15,6 +21,29 @@ HOP_BY_HOP = {
     "transfer-encoding", "upgrade", "host", "content-length",
 }
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+RECORD_ENV = "MOORING_RECORD_EXCHANGES"
+
+
+class ExchangeRecorder:
+    """Appends exchanges as JSON lines to a file shared by every front door of the process."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.lock = threading.Lock()
+
+    def record(self, method: str, target: str, status: int, content_type: str, body: bytes) -> None:
+        path, _, query = target.partition("?")
+        line = json.dumps({
+            "method": method, "path": path, "query": query, "status": status,
+            "content_type": content_type, "body": body.decode("utf-8", errors="replace"),
+        })
+        with self.lock, open(self.path, "a", encoding="utf-8") as out:
+            out.write(line + "\n")
+
+
+def recorder_from_env() -> ExchangeRecorder | None:
+    path = os.environ.get(RECORD_ENV)
+    return ExchangeRecorder(path) if path else None
 
 
 class _Server(ThreadingHTTPServer):
@@ -24,9 +53,11 @@ class _Server(ThreadingHTTPServer):
 
 
 class FrontDoor:
-    def __init__(self, api_url: str, host: str = "127.0.0.1", port: int = 8000):
+    def __init__(self, api_url: str, host: str = "127.0.0.1", port: int = 8000,
+                 recorder: ExchangeRecorder | None = None):
         target = urlsplit(api_url)
-        handler = _handler(target.hostname or "127.0.0.1", target.port or 80, target.path.rstrip("/"))
+        recorder = recorder or recorder_from_env()
+        handler = _handler(target.hostname or "127.0.0.1", target.port or 80, target.path.rstrip("/"), recorder)
         self.server = _Server((host, port), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, name="front-door", daemon=True)
 
@@ -44,7 +75,7 @@ class FrontDoor:
         self.server.server_close()
 
 
-def _handler(upstream_host: str, upstream_port: int, prefix: str):
+def _handler(upstream_host: str, upstream_port: int, prefix: str, recorder: ExchangeRecorder | None):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -62,6 +93,9 @@ def _handler(upstream_host: str, upstream_port: int, prefix: str):
                 upstream.request(self.command, prefix + self.path, body=body, headers=headers)
                 response = upstream.getresponse()
                 payload = response.read()
+                if recorder is not None:
+                    recorder.record(self.command, self.path, response.status,
+                                    response.getheader("Content-Type") or "", payload)
                 self.send_response(response.status)
                 sent = set()
                 for key, value in response.getheaders():

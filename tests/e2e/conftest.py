@@ -454,6 +454,71 @@ def wallet_domain(_wallet_domain_server):
     _wallet_domain_server.serve_not_found()
 
 
+def start_mooring_local(binary: Path, env: dict) -> tuple[subprocess.Popen, list[str]]:
+    """Starts `mooring-local` with `env` and waits until it listens; returns the process and the
+    list its log lines are appended to. Exits the session if it does not start."""
+    process = subprocess.Popen(
+        [str(binary)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
+    lines: "queue.Queue[str | None]" = queue.Queue()
+    log: list[str] = []
+    threading.Thread(target=_pump, args=(process.stdout, lines, log), daemon=True).start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    ready = False
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        if line.startswith("mooring-local listening on http://127.0.0.1:"):
+            ready = True
+            break
+    if not ready:
+        process.kill()
+        process.wait(timeout=5)
+        pytest.exit(
+            "mooring-local did not start (exit code "
+            f"{process.returncode}):\n{''.join(log)[-4000:]}",
+            returncode=2,
+        )
+    return process, log
+
+
+def stop_mooring_local(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def launch_mooring_local():
+    """Starts further `mooring-local` processes with an environment of the test's choosing
+    (`launch(env) -> (process, log)`); all are stopped at the end of the session."""
+    binary = _mooring_local_binary()
+    started: list[subprocess.Popen] = []
+
+    def launch(env: dict) -> tuple[subprocess.Popen, list[str]]:
+        process, log = start_mooring_local(binary, env)
+        started.append(process)
+        return process, log
+
+    yield launch
+    for process in started:
+        stop_mooring_local(process)
+
+
 @pytest.fixture(scope="session")
 def anchor(horizon):
     binary = _mooring_local_binary()
@@ -494,39 +559,7 @@ def anchor(horizon):
         # read them from the log, as an operator would from their email/SMS sender).
         "RUST_LOG": os.environ.get("RUST_LOG", "warn") + ",anchor_integrations=info",
     }
-    process = subprocess.Popen(
-        [str(binary)],
-        cwd=REPO_ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
-    )
-    lines: "queue.Queue[str | None]" = queue.Queue()
-    log: list[str] = []
-    threading.Thread(target=_pump, args=(process.stdout, lines, log), daemon=True).start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    ready = False
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            break
-        if line is None:
-            break
-        if line.startswith("mooring-local listening on http://127.0.0.1:"):
-            ready = True
-            break
-    if not ready:
-        process.kill()
-        process.wait(timeout=5)
-        pytest.exit(
-            "mooring-local did not start (exit code "
-            f"{process.returncode}):\n{''.join(log)[-4000:]}",
-            returncode=2,
-        )
+    process, log = start_mooring_local(binary, env)
     yield Anchor(
         base_url=public_url,
         home_domain=home_domain,
@@ -543,9 +576,4 @@ def anchor(horizon):
         process=process,
         log=log,
     )
-    process.terminate()
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
+    stop_mooring_local(process)

@@ -6,8 +6,10 @@ the in-process gateway run here unchanged."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +20,31 @@ REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from infra.local_stack.frontdoor import RECORD_ENV  # noqa: E402
 from infra.local_stack.stack import LocalStack  # noqa: E402
+from openapi_check import DOCUMENT, check_recording  # noqa: E402
 from stacks import running_stack  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def responses_match_the_api_description():
+    """Every answer of the deployed API in these tests, checked against docs/openapi.yaml: the
+    front doors of the session's stacks record each exchange, and the session fails at its end
+    with the list of mismatches (undocumented path, method, status, content type or shape)."""
+    with tempfile.TemporaryDirectory(prefix="mooring-exchanges-") as work:
+        # A recording the developer asked for is kept where they asked.
+        recording = Path(os.environ.get(RECORD_ENV) or Path(work) / "exchanges.jsonl")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv(RECORD_ENV, str(recording))
+            yield
+        checked, mismatches = check_recording(recording)
+        if mismatches:
+            listing = "\n".join(f"  {m}" for m in mismatches)
+            pytest.fail(
+                f"{len(mismatches)} answers of the deployed API do not match {DOCUMENT.name} "
+                f"({checked} exchanges checked):\n{listing}",
+                pytrace=False,
+            )
 
 
 @pytest.fixture(scope="session")
