@@ -85,6 +85,7 @@ where
 {
     let deadline = Instant::now() + BATCH_BUDGET;
     let mut failed = Vec::new();
+    mooring::queue::sqs_event::note_received(&event.records);
     let mut records = event.records.into_iter().peekable();
     while records.peek().is_some() {
         let wave: Vec<_> = records
