@@ -104,6 +104,9 @@ class LocalAws:
             "cloudformation", "deploy",
             "--template-file", str(packaged),
             "--stack-name", stack,
+            # Through the bucket, as `sam deploy` does: a template over 51,200 bytes (the
+            # alarms and log groups of every function) cannot be sent inline.
+            "--s3-bucket", "artifacts",
             "--capabilities", "CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND",
             "--no-fail-on-empty-changeset",
             "--parameter-overrides", *overrides,

@@ -19,6 +19,7 @@ use mooring::startup::StartupError;
 use mooring::status_callbacks::dispatch::{Bodies, DispatchError, Dispatcher};
 use mooring::store::{Cursors, CustomerStore, TransactionStore};
 use serde::Deserialize;
+use tracing::Instrument;
 
 pub use mooring::status_callbacks::stream::{StreamEvent, StreamRecord};
 
@@ -78,7 +79,11 @@ where
     Q: BodyQueue,
 {
     for record in &event.records {
-        if let Err(error) = dispatch(service, record).await {
+        // Each record's lines name it, and the transaction once it is read.
+        let span = tracing::info_span!("record",
+            sequence_number = %record.dynamodb.sequence_number,
+            transaction_id = tracing::field::Empty);
+        if let Err(error) = dispatch(service, record).instrument(span).await {
             tracing::warn!(sequence_number = %record.dynamodb.sequence_number, %error,
                 "change not dispatched; the stream will deliver it again");
             return SqsBatchResponse::failed([record.dynamodb.sequence_number.clone()]);
@@ -101,6 +106,7 @@ where
         let Some(new) = read::<Transaction>(record, doc) else {
             return Ok(());
         };
+        mooring::telemetry::record_transaction_id(&new.id);
         let old = record
             .old_doc()
             .and_then(|doc| read::<Transaction>(record, doc));

@@ -56,6 +56,7 @@ pub async fn handle<C: CallbackSender, R: Redelivery>(
     event: SqsEvent,
 ) -> SqsBatchResponse {
     let mut failed = Vec::new();
+    mooring::queue::sqs_event::note_received(&event.records);
     for record in event.records {
         let attempt = record.receive_count();
         match service.deliverer.deliver(&record.body, attempt).await {

@@ -4,13 +4,15 @@
 //! (`error`, or `refund`: the refund is queued to the Stellar submitter on the submissions
 //! queue) ([`ExpirySweeper`], `mooring::lifecycle::expiry`). Each end is a conditional write; a
 //! withdrawal or SEP-31 transaction waits for the payment watcher to have read past its
-//! deadline.
+//! deadline. Then it counts the transactions stuck past their status's expected time
+//! (`StuckTransactions` per status, `mooring::lifecycle::stuck`).
 
 use std::sync::Arc;
 
 use mooring::clock::Clock;
 use mooring::config::AnchorConfig;
 use mooring::lifecycle::expiry::{ExpiryConfig, ExpirySweeper, SweepReport};
+use mooring::lifecycle::stuck::{StuckCheck, StuckConfig};
 use mooring::payments::WorkerError;
 use mooring::queue::Queue;
 use mooring::store::{Cursors, IncomingPayments, TransactionStore};
@@ -21,6 +23,7 @@ use mooring::transfer::callback::StatusListener;
 pub struct Service<S, Q> {
     ports: Ports<S, Q>,
     expiry: ExpiryConfig,
+    stuck: StuckConfig,
 }
 
 impl<S, Q> Service<S, Q>
@@ -37,6 +40,13 @@ where
             self.ports.clock.clone(),
         )
         .with_status_listener(self.ports.status_listener.clone())
+    }
+
+    /// Counts transactions stuck `stuck.after` past their status's expected time
+    /// (`STUCK_AFTER_SECONDS`; default an hour).
+    pub fn with_stuck(mut self, stuck: StuckConfig) -> Self {
+        self.stuck = stuck;
+        self
     }
 }
 
@@ -57,6 +67,7 @@ pub fn service<S, Q>(anchor: &AnchorConfig, ports: Ports<S, Q>) -> Service<S, Q>
     Service {
         ports,
         expiry: anchor.expiry.clone(),
+        stuck: StuckConfig::default(),
     }
 }
 
@@ -79,7 +90,20 @@ where
         .sweep()
         .await
         .inspect_err(|error| tracing::error!(%error, "expiry sweep failed"))?;
+    // After the sweep, so that what it just ended is not counted. A failed count leaves the
+    // metric without data for this minute, which its alarm treats as no news.
+    let stuck = StuckCheck::new(
+        service.ports.store.clone(),
+        service.expiry.clone(),
+        service.stuck,
+        service.ports.clock.clone(),
+    )
+    .report()
+    .await
+    .inspect_err(|error| tracing::warn!(%error, "stuck transactions not counted"))
+    .ok();
     Ok(serde_json::json!({
+        "stuck": stuck,
         "checked": report.checked,
         "expired": report.expired,
         "ended": report.ended,

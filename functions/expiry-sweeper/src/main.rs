@@ -29,5 +29,6 @@ async fn service() -> Result<expiry_sweeper::Service<DynamoStore, SqsQueue>, Sta
         status_listener: mooring::transfer::callback::no_listener(),
         clock,
     };
-    Ok(expiry_sweeper::service(&anchor, ports))
+    let stuck = mooring::lifecycle::stuck::StuckConfig::from_source(&Env)?;
+    Ok(expiry_sweeper::service(&anchor, ports).with_stuck(stuck))
 }

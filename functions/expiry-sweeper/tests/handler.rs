@@ -120,6 +120,10 @@ async fn a_scheduled_run_ends_what_waited_too_long_and_nothing_else() {
     assert_eq!(report["ended"], 1, "{report}");
     assert_eq!(report["awaiting_watcher"], 1, "{report}");
     assert_eq!(report["skipped"], 0, "{report}");
+    assert_eq!(
+        report["stuck"], 0,
+        "due, but not past the hour after: {report}"
+    );
     assert_eq!(s.status(&abandoned_form).await, Expired);
     assert_eq!(s.status(&unfunded).await, Expired);
     assert_eq!(s.status(&untrusted).await, Error);

@@ -15,6 +15,7 @@ use anchor_integrations::{register_integrations, Integration};
 use mooring::clock::Clock;
 use mooring::config::{AnchorConfig, Source};
 use mooring::horizon::Horizon;
+use mooring::lifecycle::operator::{accounts_of, BalanceWatch};
 use mooring::payments::{PaymentsConfig, Signers, SubmitOutcome, Submitter, WorkerError};
 use mooring::queue::QueueMessage;
 use mooring::startup::StartupError;
@@ -27,7 +28,12 @@ pub use mooring::queue::sqs_event::{SqsBatchResponse, SqsEvent, SqsRecord};
 pub struct Service<S, H> {
     submitter: Submitter<S, H, Integration<S>>,
     parallel: usize,
+    /// The lowest balances of the accounts it pays from, for the low-balance alarms.
+    balances: BalanceWatch<H>,
 }
+
+/// How often (at most) a batch is followed by a look at the accounts' balances.
+const BALANCES_EVERY: Duration = Duration::from_secs(300);
 
 /// While every channel is leased (by this batch's other messages, or by other instances), a
 /// message waits for one, checking every `CHANNEL_WAIT`, until the batch has run for
@@ -61,7 +67,13 @@ where
         anchor_integrations::Ports::new(&ports.store, &ports.clock),
     )?;
     let parallel = usize::try_from(config.channel_count).unwrap_or(1).max(1);
+    let balances = BalanceWatch::new(
+        ports.horizon.clone(),
+        accounts_of(anchor, &signers),
+        BALANCES_EVERY,
+    );
     Ok(Service {
+        balances,
         submitter: Submitter::new(
             ports.store,
             ports.horizon,
@@ -85,6 +97,7 @@ where
 {
     let deadline = Instant::now() + BATCH_BUDGET;
     let mut failed = Vec::new();
+    mooring::queue::sqs_event::note_received(&event.records);
     let mut records = event.records.into_iter().peekable();
     while records.peek().is_some() {
         let wave: Vec<_> = records
@@ -99,6 +112,7 @@ where
                 .flatten(),
         );
     }
+    service.balances.check_if_due().await;
     SqsBatchResponse::failed(failed)
 }
 

@@ -72,11 +72,13 @@ where
             // exceeds the compiler's layout depth.
             Box::pin(handler(service, request))
         });
+        let started = std::time::Instant::now();
         async move {
             let response = match work?.await {
                 Ok(response) => response,
                 Err(never) => match never {},
             };
+            record_answer(response.status(), started.elapsed());
             api_gateway::answer(response)
         }
     })
@@ -132,6 +134,24 @@ pub fn invocation_span(request_id: &str, trace_id: Option<&str>) -> Span {
     tracing::info_span!("invocation", request_id = %request_id, xray_trace_id = trace_id,
         method = tracing::field::Empty, path = tracing::field::Empty,
         transaction_id = tracing::field::Empty)
+}
+
+/// An HTTP answer's metrics: one request, whether it was a 4xx or a 5xx (0 or 1, so that an
+/// average is the error rate), and its latency.
+fn record_answer(status: http::StatusCode, latency: std::time::Duration) {
+    use mooring::metrics::{record, Metric};
+    record(Metric::Requests, &[], 1.0);
+    record(
+        Metric::ClientErrors,
+        &[],
+        f64::from(u8::from(status.is_client_error())),
+    );
+    record(
+        Metric::ServerErrors,
+        &[],
+        f64::from(u8::from(status.is_server_error())),
+    );
+    record(Metric::Latency, &[], latency.as_secs_f64() * 1000.0);
 }
 
 /// Names an HTTP request's method and path on its invocation span.
@@ -243,5 +263,75 @@ mod tests {
         assert!(logged[0]["span"].get("transaction_id").is_none(), "{text}");
         assert_eq!(logged[1]["span"]["transaction_id"], "tx-9d1c", "{text}");
         assert!(!text.contains("secret"), "no query string: {text}");
+    }
+
+    #[tokio::test]
+    async fn every_line_of_an_sqs_batch_names_the_request_and_its_message_transaction() {
+        let lines = Lines::default();
+        let _guard = lines.capture();
+        let metrics = mooring::metrics::Recording::start();
+        let event: SqsEvent = serde_json::from_value(serde_json::json!({"Records": [
+            {"messageId": "m-1", "body": r#"{"transaction_id":"tx-a","kind":"receive"}"#,
+             "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1"}},
+            {"messageId": "m-2", "body": "not a message",
+             "attributes": {"ApproximateReceiveCount": "2"}},
+            {"messageId": "m-3", "body": r#"{"transaction_id":"tx-b","kind":"receive"}"#,
+             "attributes": {"ApproximateReceiveCount": "3"}}
+        ]}))
+        .expect("event");
+        let answer = mooring::queue::sqs_event::one_by_one(event, "test", async |message| {
+            tracing::info!("working");
+            if message.transaction_id == "tx-b" {
+                Err("the rail is down")
+            } else {
+                Ok(())
+            }
+        })
+        .instrument(invocation_span("req-sqs-1", None))
+        .await;
+        assert_eq!(answer.failed_ids(), ["m-2", "m-3"]);
+        let (text, logged) = lines.logged();
+        assert_eq!(logged.len(), 5, "{text}");
+        for line in &logged {
+            assert_eq!(line["spans"][0]["request_id"], "req-sqs-1", "{line}");
+        }
+        let of = |transaction: &str| {
+            logged
+                .iter()
+                .filter(|line| line["span"]["transaction_id"] == transaction)
+                .count()
+        };
+        assert_eq!(of("tx-a"), 2, "working, done: {text}");
+        assert_eq!(of("tx-b"), 2, "working, not finished: {text}");
+        assert!(text.contains("unreadable test message"), "{text}");
+        use mooring::metrics::Metric;
+        assert_eq!(metrics.total(Metric::Redeliveries, &[]), 2.0);
+        assert_eq!(
+            metrics
+                .recorded()
+                .iter()
+                .filter(|m| m.0 == Metric::QueueLag)
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn an_http_answer_counts_a_request_its_error_class_and_latency() {
+        let recording = mooring::metrics::Recording::start();
+        record_answer(
+            http::StatusCode::NOT_FOUND,
+            std::time::Duration::from_millis(3),
+        );
+        record_answer(
+            http::StatusCode::BAD_GATEWAY,
+            std::time::Duration::from_millis(5),
+        );
+        record_answer(http::StatusCode::OK, std::time::Duration::from_millis(1));
+        use mooring::metrics::Metric;
+        assert_eq!(recording.total(Metric::Requests, &[]), 3.0);
+        assert_eq!(recording.total(Metric::ClientErrors, &[]), 1.0);
+        assert_eq!(recording.total(Metric::ServerErrors, &[]), 1.0);
+        assert_eq!(recording.total(Metric::Latency, &[]), 9.0);
     }
 }

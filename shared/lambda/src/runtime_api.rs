@@ -169,6 +169,9 @@ where
         let span = crate::invocation_span(&request_id, trace_id.as_deref());
         mooring::telemetry::set_trace_id(trace_id.as_deref());
         let outcome = handle(payload, &span).instrument(span.clone()).await;
+        // The invocation's metrics are written before its answer: Lambda may freeze the
+        // environment as soon as it has the answer.
+        mooring::metrics::flush();
         match outcome {
             Ok(answer) => api.respond(&request_id, answer).await?,
             Err(error) => {

@@ -5,3 +5,4 @@
 pub mod expiry;
 pub mod operator;
 pub mod refund;
+pub mod stuck;

@@ -39,7 +39,8 @@ use crate::store::{IncomingPayments, StoreError, TransactionStore};
 use crate::time::Timestamp;
 
 pub use balances::{
-    anchor_accounts, balances, AccountBalances, AnchorAccount, AnchorAccounts, AssetBalance,
+    accounts_of, anchor_accounts, balances, record_lowest, AccountBalances, AnchorAccount,
+    AnchorAccounts, AssetBalance, BalanceWatch,
 };
 pub use dead_letters::{redrive, DeadLetter, DeadLetterQueue, RedriveReport};
 pub use listing::{list_transactions, ListFilter, Listing};

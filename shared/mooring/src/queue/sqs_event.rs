@@ -29,6 +29,9 @@ pub struct SqsAttributes {
     /// How many times the message was received, this time included (a number, as a string).
     #[serde(rename = "ApproximateReceiveCount", default)]
     pub approximate_receive_count: String,
+    /// When the message was sent, in Unix milliseconds (a number, as a string).
+    #[serde(rename = "SentTimestamp", default)]
+    pub sent_timestamp: String,
 }
 
 impl SqsRecord {
@@ -39,6 +42,29 @@ impl SqsRecord {
             .parse()
             .unwrap_or(1)
             .max(1)
+    }
+
+    /// Records the message's queue metrics as its processing starts at `now_ms` (Unix
+    /// milliseconds): how long it waited since it was sent (none when the attribute is missing
+    /// or in the future), and whether it is a redelivery.
+    pub fn note_received(&self, now_ms: i64) {
+        use crate::metrics::{count, record, Metric};
+        if let Ok(sent) = self.attributes.sent_timestamp.parse::<i64>() {
+            if sent <= now_ms {
+                record(Metric::QueueLag, &[], (now_ms - sent) as f64);
+            }
+        }
+        if self.receive_count() > 1 {
+            count(Metric::Redeliveries, &[]);
+        }
+    }
+}
+
+/// Records the queue metrics of a batch's messages ([`SqsRecord::note_received`]) as of now.
+pub fn note_received(records: &[SqsRecord]) {
+    let now_ms = crate::time::Timestamp::now().millis();
+    for record in records {
+        record.note_received(now_ms);
     }
 }
 
@@ -88,6 +114,7 @@ where
     use tracing::Instrument;
 
     let mut failed = Vec::new();
+    note_received(&event.records);
     for record in event.records {
         let message = match crate::queue::QueueMessage::from_json(&record.body) {
             Ok(message) => message,

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use super::DueCallback;
+use super::{DueCallback, Subject};
 use crate::clock::Clock;
+use crate::metrics::Metric;
 use crate::stellar::Keypair;
 use crate::transfer::callback::{parse_callback_url, sign_callback, CallbackError, CallbackSender};
 
@@ -54,11 +55,34 @@ impl<C: CallbackSender> Deliverer<C> {
     }
 
     /// Delivers a queued message (`attempt`: its receive count, 1 the first time).
+    /// Counts it delivered or failed (`CallbacksDelivered`, `CallbacksFailed`), and logs in a
+    /// span naming the transaction (or customer) it is about.
     pub async fn deliver(&self, message: &str, attempt: u32) -> Delivery {
+        use tracing::Instrument;
+
         let callback = match DueCallback::from_json(message) {
             Ok(callback) => callback,
-            Err(error) => return Delivery::Dropped(format!("an unreadable callback: {error}")),
+            Err(error) => {
+                crate::metrics::count(Metric::CallbacksFailed, &[]);
+                return Delivery::Dropped(format!("an unreadable callback: {error}"));
+            }
         };
+        let span = match callback.subject {
+            Subject::Transaction => {
+                tracing::info_span!("callback", transaction_id = %callback.id)
+            }
+            Subject::Customer => tracing::info_span!("callback", customer_id = %callback.id),
+        };
+        let delivery = self.post(callback, attempt).instrument(span).await;
+        let metric = match delivery {
+            Delivery::Delivered => Metric::CallbacksDelivered,
+            Delivery::Dropped(_) | Delivery::Retry { .. } => Metric::CallbacksFailed,
+        };
+        crate::metrics::count(metric, &[]);
+        delivery
+    }
+
+    async fn post(&self, callback: DueCallback, attempt: u32) -> Delivery {
         let Some(url) = parse_callback_url(&callback.url) else {
             return Delivery::Dropped("not a callback URL".into());
         };

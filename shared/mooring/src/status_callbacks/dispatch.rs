@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use super::{DueCallback, Subject};
 use crate::integrations::{CustomerIntegration, CustomerQuery, IntegrationError};
-use crate::model::{Customer, Protocol, Transaction};
+use crate::metrics::Metric;
+use crate::model::{Customer, Kind, Protocol, Transaction};
 use crate::queue::{BodyQueue, QueueError};
 use crate::store::{Cursors, StoreError};
 use crate::transfer::callback::parse_callback_url;
@@ -88,6 +89,26 @@ pub fn transaction_callback(
     }))
 }
 
+/// Counts a transaction that just reached a final status (`TransactionsFinished`, by kind and
+/// outcome). Every write passes through the dispatcher, so this is the one place that sees
+/// every ending, whichever function wrote it.
+fn count_outcome(old: Option<&Transaction>, new: &Transaction) {
+    if !new.status.is_final() || old.is_some_and(|old| old.status == new.status) {
+        return;
+    }
+    let kind = if new.kind.is_deposit() {
+        "deposit"
+    } else if new.kind == Kind::Receive {
+        "receive"
+    } else {
+        "withdrawal"
+    };
+    crate::metrics::count(
+        Metric::TransactionsFinished,
+        &[("Kind", kind), ("Outcome", new.status.as_str())],
+    );
+}
+
 /// The dispatcher: turns the tables' changes into queued callbacks, built once per cold start.
 pub struct Dispatcher<Q, I, W> {
     queue: Arc<Q>,
@@ -125,13 +146,18 @@ where
         old: Option<&Transaction>,
         new: &Transaction,
     ) -> Result<bool, DispatchError> {
-        let Some(callback) = transaction_callback(old, new, &self.bodies)? else {
-            return Ok(false);
+        let queued = match transaction_callback(old, new, &self.bodies)? {
+            Some(callback) => {
+                self.queue.send_body(&callback.to_json()).await?;
+                tracing::info!(transaction_id = %new.id, version = new.version,
+                    status = %new.status, "callback queued");
+                true
+            }
+            None => false,
         };
-        self.queue.send_body(&callback.to_json()).await?;
-        tracing::info!(transaction_id = %new.id, version = new.version, status = %new.status,
-            "callback queued");
-        Ok(true)
+        // Counted once the change is dispatched: a change that fails comes again.
+        count_outcome(old, new);
+        Ok(queued)
     }
 
     /// A customer was written: queues the `GET /customer` body if its status changed since the

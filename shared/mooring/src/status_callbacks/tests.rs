@@ -15,6 +15,7 @@ use crate::clock::FixedClock;
 use crate::integrations::{
     CustomerInfo, CustomerIntegration, CustomerQuery, CustomerUpdate, IntegrationError,
 };
+use crate::metrics::Metric;
 use crate::model::{
     Customer, CustomerStatus, Kind, Protocol, Transaction, TransactionStatus, UserKey,
 };
@@ -266,12 +267,25 @@ async fn every_status_change_is_delivered_signed_even_when_the_writer_died_after
         .expect("a write that keeps the status");
 
     let (dispatcher, queue) = dispatcher(CustomerStatus::Accepted);
+    let metrics = crate::metrics::Recording::start();
     for (before, after) in store.take_stream() {
         dispatcher
             .transaction_changed(before.as_ref(), &after)
             .await
             .expect("dispatched");
     }
+    assert_eq!(
+        metrics.recorded(),
+        [(
+            Metric::TransactionsFinished,
+            vec![
+                ("Kind", "deposit".to_owned()),
+                ("Outcome", "completed".to_owned())
+            ],
+            1.0
+        )],
+        "the ending counted once, not the write after it"
+    );
     let queued = queue.drain();
     let statuses: Vec<(u64, String)> = queued
         .iter()
@@ -329,6 +343,8 @@ async fn every_status_change_is_delivered_signed_even_when_the_writer_died_after
         queued.len(),
         "each delivered once, after the 2xx"
     );
+    assert_eq!(metrics.total(Metric::CallbacksDelivered, &[]), 5.0);
+    assert_eq!(metrics.total(Metric::CallbacksFailed, &[]), 3.0);
     assert_eq!(delays, [15, 30, 60], "retried with backoff until the 2xx");
     for callback in &received {
         assert_signed(callback);
@@ -387,6 +403,7 @@ async fn undeliverable_callbacks_are_dropped_and_failures_back_off() {
         "a private address".into(),
     )]));
     let deliverer = Deliverer::new(receiver.clone(), signer(), Arc::new(FixedClock::at(NOW)));
+    let metrics = crate::metrics::Recording::start();
     assert!(matches!(
         deliverer.deliver("not json", 1).await,
         Delivery::Dropped(_)
@@ -412,6 +429,8 @@ async fn undeliverable_callbacks_are_dropped_and_failures_back_off() {
         1,
         "garbage is never sent"
     );
+    assert_eq!(metrics.total(Metric::CallbacksFailed, &[]), 3.0);
+    assert_eq!(metrics.total(Metric::CallbacksDelivered, &[]), 0.0);
     let delays: Vec<u32> = (1..=10).map(backoff).collect();
     assert_eq!(delays, [15, 30, 60, 120, 240, 480, 900, 900, 900, 900]);
     assert_eq!(backoff(u32::MAX), MAX_BACKOFF_SECS);

@@ -1,10 +1,14 @@
 //! The anchor's own Stellar accounts (distribution, channels) and their balances from Horizon:
 //! an empty channel account stops deposits, an empty distribution account stops them all.
 
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use serde::Serialize;
 
 use crate::config::{AnchorConfig, ConfigError, Source};
 use crate::horizon::Horizon;
+use crate::metrics::Metric;
 use crate::payments::{PaymentsConfig, Signers};
 use crate::stellar::{AccountId, Amount, Asset};
 
@@ -31,6 +35,15 @@ pub fn anchor_accounts(submitter: &impl Source) -> Result<AnchorAccounts, Config
     let anchor = AnchorConfig::from_source(submitter)?;
     let config = PaymentsConfig::from_source(submitter)?;
     let signers = Signers::from_source(submitter, &anchor, &config)?;
+    Ok(AnchorAccounts {
+        accounts: accounts_of(&anchor, &signers),
+        horizon_url: anchor.horizon_url,
+    })
+}
+
+/// The accounts `signers` pay from: the distribution account, any other distribution account
+/// an asset names, and the channel accounts.
+pub fn accounts_of(anchor: &AnchorConfig, signers: &Signers) -> Vec<AnchorAccount> {
     let mut accounts = vec![AnchorAccount {
         role: "distribution".into(),
         account: signers.distribution.account_id(),
@@ -56,10 +69,7 @@ pub fn anchor_accounts(submitter: &impl Source) -> Result<AnchorAccounts, Config
                 account: channel.account_id(),
             }),
     );
-    Ok(AnchorAccounts {
-        horizon_url: anchor.horizon_url,
-        accounts,
-    })
+    accounts
 }
 
 /// One balance of an account.
@@ -119,4 +129,152 @@ pub async fn balances<H: Horizon>(horizon: &H, accounts: &[AnchorAccount]) -> Ve
         all.push(entry);
     }
     all
+}
+
+/// Records the lowest balance of the anchor's accounts (`LowestBalance`) in four groups, for
+/// the low-balance alarms: `Accounts` `distribution` (every distribution account) or
+/// `channels`, and `Asset` `XLM` or `issued` (every other asset; the distribution accounts'
+/// only). An account that does not exist counts as 0 XLM; one Horizon could not answer for
+/// counts as nothing (no news).
+pub fn record_lowest(balances: &[AccountBalances]) {
+    let mut lowest: [Option<i64>; 3] = [None; 3];
+    let mut note = |slot: usize, stroops: i64| {
+        lowest[slot] = Some(lowest[slot].map_or(stroops, |low| low.min(stroops)));
+    };
+    for entry in balances.iter().filter(|entry| entry.error.is_none()) {
+        let channel = entry.role.starts_with("channel");
+        let xlm_slot = if channel { 1 } else { 0 };
+        if !entry.exists {
+            note(xlm_slot, 0);
+            continue;
+        }
+        for balance in &entry.balances {
+            match (balance.asset == "XLM", channel) {
+                (true, _) => note(xlm_slot, balance.balance.stroops()),
+                (false, false) => note(2, balance.balance.stroops()),
+                (false, true) => {}
+            }
+        }
+    }
+    let groups = [
+        ("distribution", "XLM"),
+        ("channels", "XLM"),
+        ("distribution", "issued"),
+    ];
+    for ((accounts, asset), low) in groups.into_iter().zip(lowest) {
+        if let Some(stroops) = low {
+            crate::metrics::record(
+                Metric::LowestBalance,
+                &[("Accounts", accounts), ("Asset", asset)],
+                stroops as f64 / 10_000_000.0,
+            );
+        }
+    }
+}
+
+/// Checks the balances of the accounts a function pays from at most once per `every` (the
+/// Stellar submitter, after a batch: only its payments lower them), and records the lowest.
+pub struct BalanceWatch<H> {
+    horizon: Arc<H>,
+    accounts: Vec<AnchorAccount>,
+    every: Duration,
+    last: Mutex<Option<Instant>>,
+}
+
+impl<H: Horizon> BalanceWatch<H> {
+    pub fn new(horizon: Arc<H>, accounts: Vec<AnchorAccount>, every: Duration) -> Self {
+        Self {
+            horizon,
+            accounts,
+            every,
+            last: Mutex::new(None),
+        }
+    }
+
+    /// Checks now unless it did within `every`. True when it checked.
+    pub async fn check_if_due(&self) -> bool {
+        {
+            let mut last = self
+                .last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|at| at.elapsed() < self.every) {
+                return false;
+            }
+            *last = Some(Instant::now());
+        }
+        let found = balances(self.horizon.as_ref(), &self.accounts).await;
+        for entry in found.iter().filter(|entry| entry.error.is_some()) {
+            tracing::warn!(role = %entry.role, error = entry.error.as_deref().unwrap_or_default(),
+                "balance not read");
+        }
+        record_lowest(&found);
+        true
+    }
+}
+
+#[cfg(test)]
+mod metric_tests {
+    use super::*;
+
+    fn entry(role: &str, exists: bool, balances: &[(&str, i64)]) -> AccountBalances {
+        AccountBalances {
+            role: role.into(),
+            account: crate::stellar::Keypair::from_seed_bytes([3; 32]).account_id(),
+            exists,
+            balances: balances
+                .iter()
+                .map(|(asset, stroops)| AssetBalance {
+                    asset: (*asset).into(),
+                    balance: Amount::from_stroops(*stroops),
+                    limit: None,
+                })
+                .collect(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn the_lowest_balance_of_each_group_is_recorded() {
+        let mut unknown = entry("channel 2", true, &[("XLM", 1)]);
+        unknown.error = Some("Horizon down".into());
+        let all = [
+            entry(
+                "distribution",
+                true,
+                &[("XLM", 500_000_000), ("USDC:GA", 70_000_000)],
+            ),
+            entry(
+                "distribution of EURC",
+                true,
+                &[("XLM", 900_000_000), ("EURC:GB", 20_000_000)],
+            ),
+            entry("channel 0", true, &[("XLM", 25_000_000)]),
+            entry("channel 1", true, &[("XLM", 45_000_000)]),
+            unknown,
+        ];
+        let metrics = crate::metrics::Recording::start();
+        record_lowest(&all);
+        let of = |accounts, asset| {
+            metrics.total(
+                Metric::LowestBalance,
+                &[("Accounts", accounts), ("Asset", asset)],
+            )
+        };
+        assert_eq!(metrics.recorded().len(), 3);
+        assert_eq!(of("distribution", "XLM"), 50.0);
+        assert_eq!(of("channels", "XLM"), 2.5);
+        assert_eq!(of("distribution", "issued"), 2.0);
+
+        let metrics = crate::metrics::Recording::start();
+        record_lowest(&[entry("channel 0", false, &[])]);
+        assert_eq!(metrics.recorded().len(), 1, "an unfunded account is empty");
+        assert_eq!(
+            metrics.total(
+                Metric::LowestBalance,
+                &[("Accounts", "channels"), ("Asset", "XLM")]
+            ),
+            0.0
+        );
+    }
 }

@@ -41,6 +41,7 @@ use crate::clock::Clock;
 use crate::horizon::{Horizon, Submission, TransactionRecord};
 use crate::integrations::DepositIntegration;
 use crate::lifecycle::expiry::ExpiryConfig;
+use crate::metrics::Metric;
 use crate::model::{SubmissionState, Transaction, TransactionStatus, SYSTEM_ACTOR};
 use crate::queue::QueueMessage;
 use crate::stellar::payment::MIN_BASE_FEE;
@@ -237,7 +238,15 @@ where
         transaction: Transaction,
         envelope: &Envelope,
     ) -> Result<Step, WorkerError> {
-        match self.horizon.submit(&envelope.xdr).await {
+        let answer = self.horizon.submit(&envelope.xdr).await;
+        let outcome = match &answer {
+            Ok(Submission::Applied { .. }) => "applied",
+            Ok(Submission::Unknown) => "unknown",
+            Ok(Submission::Rejected { .. }) => "rejected",
+            Err(_) => "unreachable",
+        };
+        crate::metrics::count(Metric::StellarSubmissions, &[("Outcome", outcome)]);
+        match answer {
             Ok(submission) => {
                 self.on_submission(job, transaction, envelope, submission)
                     .await
@@ -613,6 +622,7 @@ where
         message: String,
         problem: WorkerError,
     ) -> Result<Step, WorkerError> {
+        crate::metrics::count(Metric::SubmissionRetries, &[]);
         let expected = transaction.status;
         if expected != TransactionStatus::PendingStellar
             || transaction.status_message.as_deref() != Some(message.as_str())
