@@ -8,6 +8,7 @@
 //! deposit.
 
 mod deposits;
+mod faults;
 mod offchain;
 mod receives;
 mod refunds;
