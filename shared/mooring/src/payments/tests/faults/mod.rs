@@ -13,6 +13,7 @@
 mod ports;
 mod rail;
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -119,13 +120,14 @@ impl World {
             "receive": {"fee_fixed": 1}
         }]))
         .expect("assets");
+        let clock = Arc::new(FixedClock::at(NOW));
         let mut world = World {
             store: Arc::new(FaultyStore::new(faults.clone())),
-            rail: Arc::new(SimRail::new(faults.clone())),
+            rail: Arc::new(SimRail::new(faults.clone(), clock.clone())),
             submissions: Arc::new(SimQueue::new(faults.clone())),
             withdrawals: Arc::new(SimQueue::new(faults.clone())),
             outgoing: Arc::new(SimQueue::new(faults.clone())),
-            clock: Arc::new(FixedClock::at(NOW)),
+            clock,
             faults,
             ledger,
             issuer,
@@ -611,52 +613,37 @@ fn sub(a: Amount, b: Amount) -> Result<Amount, String> {
     a.checked_sub(b).ok_or_else(|| "overflow".to_owned())
 }
 
+/// What the runs went through and came to, for the summary.
+#[derive(Debug, Default)]
+struct Tally {
+    faults: usize,
+    kills: usize,
+    dead_lettered: usize,
+    endings: std::collections::BTreeMap<String, usize>,
+}
+
 /// One seeded run: its invariant failure, if any.
-async fn run(seed: u64) -> Result<(), String> {
-    let t0 = std::time::Instant::now();
+async fn run(seed: u64, tally: &mut Tally) -> Result<(), String> {
     let mut world = World::new(seed).await;
     world.plan().await;
-    let t1 = t0.elapsed();
     let steps = 20 + world.faults.below(40);
     for _ in 0..steps {
         world.step().await;
     }
-    let t2 = t0.elapsed();
     world.quiesce().await;
-    let t3 = t0.elapsed();
-    let r = world.check().await;
-    if std::env::var("FAULT_DEBUG").is_ok() {
-        eprintln!(
-            "seed {seed}: setup {t1:?} steps {t2:?} quiesce {t3:?} injected {} kills {} dlq {}",
-            world
-                .faults
-                .injected
-                .load(std::sync::atomic::Ordering::SeqCst),
-            world.faults.kills.load(std::sync::atomic::Ordering::SeqCst),
-            world
-                .submissions
-                .dead_lettered
-                .load(std::sync::atomic::Ordering::SeqCst)
-                + world
-                    .withdrawals
-                    .dead_lettered
-                    .load(std::sync::atomic::Ordering::SeqCst)
-                + world
-                    .outgoing
-                    .dead_lettered
-                    .load(std::sync::atomic::Ordering::SeqCst)
-        );
-        for c in &world.cases {
-            let t = world.stored(&c.id).await;
-            eprintln!(
-                "   {:?} {} {:?}",
-                c.plan,
-                t.status.as_str(),
-                t.status_message
-            );
-        }
+    world.check().await?;
+    tally.faults += world.faults.injected.load(Ordering::SeqCst);
+    tally.kills += world.faults.kills.load(Ordering::SeqCst);
+    tally.dead_lettered += [&world.submissions, &world.withdrawals, &world.outgoing]
+        .iter()
+        .map(|q| q.dead_lettered.load(Ordering::SeqCst))
+        .sum::<usize>();
+    for case in &world.cases {
+        let t = world.stored(&case.id).await;
+        let ending = format!("{:?} -> {}", case.plan, t.status.as_str());
+        *tally.endings.entry(ending).or_default() += 1;
     }
-    r
+    Ok(())
 }
 
 fn env_u64(name: &str) -> Option<u64> {
@@ -677,12 +664,14 @@ fn run_seeds(seeds: Vec<u64>) -> Vec<u64> {
             .build()
             .expect("runtime");
         let mut failures = Vec::new();
+        let mut tally = Tally::default();
         for seed in seeds {
-            if let Err(problem) = runtime.block_on(Box::pin(run(seed))) {
+            if let Err(problem) = runtime.block_on(Box::pin(run(seed, &mut tally))) {
                 eprintln!("fault run failed: MOORING_FAULT_SEED={seed}: {problem}");
                 failures.push(seed);
             }
         }
+        eprintln!("fault runs: {tally:#?}");
         failures
     };
     std::thread::Builder::new()

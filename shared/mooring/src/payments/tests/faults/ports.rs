@@ -150,8 +150,8 @@ impl Faults {
             .await
     }
 
-    /// How the current port call goes.
-    fn draw(&self, write: bool) -> Draw {
+    /// How the current port call goes, `rate` per mille of calls failing.
+    fn draw(&self, write: bool, rate: u64) -> Draw {
         let Ok(invocation) = INVOCATION.try_with(Arc::clone) else {
             return Draw::Pass;
         };
@@ -168,7 +168,7 @@ impl Faults {
                 Draw::KillAfter
             };
         }
-        if !rng.chance(self.rate) {
+        if !rng.chance(rate) {
             return Draw::Pass;
         }
         self.injected.fetch_add(1, Ordering::SeqCst);
@@ -186,8 +186,19 @@ impl Faults {
         fail: impl FnOnce(&mut Rng) -> E,
         call: impl Future<Output = Result<T, E>>,
     ) -> Result<T, E> {
+        self.port_failing(self.rate, write, fail, call).await
+    }
+
+    /// [`Self::port`] with its own failure rate.
+    async fn port_failing<T, E>(
+        &self,
+        rate: u64,
+        write: bool,
+        fail: impl FnOnce(&mut Rng) -> E,
+        call: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
         tokio::task::yield_now().await;
-        let draw = self.draw(write);
+        let draw = self.draw(write, rate);
         match draw {
             Draw::Pass => call.await,
             Draw::Fail => Err(fail(&mut self.rng.lock().expect("rng"))),
@@ -383,12 +394,19 @@ impl IncomingPayments for FaultyStore {
     }
 }
 
+/// Per mille of submissions that fail: the submitter's recovery is the suite's main target.
+const SUBMIT_FAULT_RATE: u64 = 300;
+
 /// The in-memory ledger behind the faults: reads answer 503 or time out; a submission is
-/// refused before it is sent (`Unreachable`), lost on the way (`Unknown`, never applied) or
-/// applied and answered `Unknown` (Horizon's 504 after the ledger closed).
+/// refused before it is sent (`Unreachable`), answered `Unknown` and lost, answered `Unknown`
+/// and applied a little later (still queued in the network when Horizon gave up: it lands at a
+/// later call, if its sequence number and time bounds still allow), or applied and answered
+/// `Unknown` (Horizon's 504 after the ledger closed).
 pub(super) struct FaultyLedger {
     pub(super) inner: InMemoryHorizon,
     faults: Arc<Faults>,
+    /// Envelopes answered `Unknown` that may still land.
+    in_flight: Mutex<Vec<String>>,
 }
 
 impl FaultyLedger {
@@ -396,12 +414,30 @@ impl FaultyLedger {
         Self {
             inner: InMemoryHorizon::default(),
             faults,
+            in_flight: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Now and then, an envelope still in flight reaches a ledger (applied or refused, as the
+    /// ledger decides then).
+    async fn land_in_flight(&self) {
+        let landing = {
+            let mut in_flight = self.in_flight.lock().expect("ledger");
+            if in_flight.is_empty() || !self.faults.chance(300) {
+                None
+            } else {
+                Some(in_flight.remove(0))
+            }
+        };
+        if let Some(envelope) = landing {
+            let _ = self.inner.submit(&envelope).await;
         }
     }
 }
 
 impl Horizon for FaultyLedger {
     async fn account(&self, id: &AccountId) -> Result<Option<AccountRecord>, HorizonError> {
+        self.land_in_flight().await;
         self.faults
             .port(false, horizon_error, self.inner.account(id))
             .await
@@ -419,18 +455,32 @@ impl Horizon for FaultyLedger {
                 }
             }
         };
+        self.land_in_flight().await;
         match self
             .faults
-            .port(true, unknown, self.inner.submit(envelope_xdr))
+            .port_failing(
+                SUBMIT_FAULT_RATE,
+                true,
+                unknown,
+                self.inner.submit(envelope_xdr),
+            )
             .await
         {
-            // A 504 (or a timeout once sent) is `Unknown` by the port's contract.
-            Err(HorizonError::Status { status: 504, .. }) => Ok(Submission::Unknown),
+            // A 504 (or a timeout once sent) is `Unknown` by the port's contract; the envelope
+            // may still be on its way.
+            Err(HorizonError::Status { status: 504, .. }) => {
+                if self.faults.chance(500) {
+                    let mut in_flight = self.in_flight.lock().expect("ledger");
+                    in_flight.push(envelope_xdr.to_owned());
+                }
+                Ok(Submission::Unknown)
+            }
             other => other,
         }
     }
 
     async fn transaction(&self, hash: &str) -> Result<Option<TransactionRecord>, HorizonError> {
+        self.land_in_flight().await;
         self.faults
             .port(false, horizon_error, self.inner.transaction(hash))
             .await

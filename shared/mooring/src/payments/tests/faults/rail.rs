@@ -1,11 +1,14 @@
 //! The simulation's rail: reports the deposits whose bank transfers arrived, pays withdrawals
 //! and SEP-31 receivers as each case's [`Payout`] says (recording every payout, so a payout
-//! made twice shows), and is sometimes out of reach (`Unavailable`: nothing paid).
+//! made twice shows), is sometimes out of reach (`Unavailable`: nothing paid), and sometimes
+//! so slow that the claim of the payout it is making goes stale meanwhile (the clock moves past
+//! the stale limit while the hook runs, and a concurrent delivery may hand it to the operator).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::ports::Faults;
+use crate::clock::{Clock, FixedClock};
 use crate::i18n::Lang;
 use crate::integrations::{
     CompletedPayout, DepositIntegration, FeeIntegration, FlowContext, Form, FormValues,
@@ -13,6 +16,7 @@ use crate::integrations::{
     WithdrawalIntegration, WithdrawalOutcome,
 };
 use crate::model::{Transaction, TransactionStatus};
+use crate::payments::withdrawals::DEFAULT_STALE_CLAIM_SECS;
 use crate::stellar::Amount;
 
 /// How the rail answers a case's payout.
@@ -28,9 +32,12 @@ pub(super) enum Payout {
 
 /// Per mille of rail calls that find it out of reach.
 const UNAVAILABLE: u64 = 60;
+/// Per mille of payouts that take longer than a claim stays fresh.
+const SLOW: u64 = 80;
 
 pub(super) struct SimRail {
     faults: Arc<Faults>,
+    clock: Arc<FixedClock>,
     arrived: Mutex<Vec<ReceivedDeposit>>,
     plans: Mutex<HashMap<String, Payout>>,
     /// Every payout made, per transaction.
@@ -38,9 +45,10 @@ pub(super) struct SimRail {
 }
 
 impl SimRail {
-    pub(super) fn new(faults: Arc<Faults>) -> Self {
+    pub(super) fn new(faults: Arc<Faults>, clock: Arc<FixedClock>) -> Self {
         Self {
             faults,
+            clock,
             arrived: Mutex::default(),
             plans: Mutex::default(),
             bank: Mutex::default(),
@@ -95,6 +103,14 @@ impl SimRail {
             .entry(t.id.clone())
             .or_default()
             .push(paid);
+        if self.faults.active() && self.faults.chance(SLOW) {
+            // Past the stale-claim limit before the answer comes back; others run meanwhile.
+            self.clock
+                .set(self.clock.now() + DEFAULT_STALE_CLAIM_SECS + 1 + self.faults.below(300));
+            for _ in 0..8 {
+                tokio::task::yield_now().await;
+            }
+        }
         Ok(plan)
     }
 
