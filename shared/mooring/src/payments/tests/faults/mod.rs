@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use self::ports::{Faults, FaultyLedger, FaultyStore, SimQueue};
 use self::rail::{Payout, SimRail};
-use super::{amount, key, memo_of, NOW};
+use super::{amount, key, memo_of, payment_from, NOW};
 use crate::clock::{Clock, FixedClock};
 use crate::config::{AssetConfig, Sep24Config};
 use crate::horizon::{Horizon, Submission};
@@ -30,9 +30,7 @@ use crate::payments::watcher::PaymentWatcher;
 use crate::payments::withdrawals::WithdrawalProcessor;
 use crate::payments::{channel_accounts, DepositPoller, PaymentsConfig, Signers, Submitter};
 use crate::queue::{DynQueue, QueueMessage};
-use crate::stellar::{
-    build_signed, AccountId, Amount, Asset, Keypair, Memo, Outgoing, PaymentSpec,
-};
+use crate::stellar::{AccountId, Amount, Asset, Keypair, Memo};
 use crate::store::TransactionStore;
 use crate::time::Timestamp;
 
@@ -164,27 +162,7 @@ impl World {
     /// A payment of `value` USDC made outside the anchor (issuance, the user's payments).
     async fn transfer(&self, from: &Keypair, to: AccountId, value: &str, memo: Memo) {
         let inner = &self.ledger.inner;
-        let source = from.account_id();
-        let sequence = inner
-            .account(&source)
-            .await
-            .expect("account")
-            .expect("funded")
-            .sequence;
-        let spec = PaymentSpec {
-            source,
-            sequence: sequence + 1,
-            fee_per_op: 100,
-            time_bounds: (0, 0),
-            memo,
-            operation_source: source,
-            operations: vec![Outgoing::Payment {
-                destination: to.into(),
-                asset: self.usdc.clone(),
-                amount: amount(value),
-            }],
-        };
-        let signed = build_signed(&spec, inner.network(), &[from]).expect("sign");
+        let signed = payment_from(inner, from, to.into(), &self.usdc, value, memo).await;
         let applied = inner.submit(&signed.envelope_xdr).await.expect("submit");
         assert!(matches!(applied, Submission::Applied { .. }), "{applied:?}");
     }
