@@ -633,21 +633,28 @@ fn env_u64(name: &str) -> Option<u64> {
     )
 }
 
-/// The runs of `seeds`: the seeds that failed. On a thread of its own, with room for the
-/// workers' deep futures, and one single-threaded runtime (a seed replays exactly).
+/// The runs of `seeds`: the seeds that failed (an invariant broken, or a panic). On a thread
+/// of its own, with room for the workers' deep futures, each on a fresh single-threaded runtime
+/// (a seed replays exactly).
 fn run_seeds(seeds: Vec<u64>) -> Vec<u64> {
     let runs = move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("runtime");
         let mut failures = Vec::new();
         let mut tally = Tally::default();
         for seed in seeds {
-            if let Err(problem) = runtime.block_on(Box::pin(run(seed, &mut tally))) {
-                eprintln!("fault run failed: MOORING_FAULT_SEED={seed}: {problem}");
-                failures.push(seed);
-            }
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .expect("runtime");
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                runtime.block_on(Box::pin(run(seed, &mut tally)))
+            }));
+            let problem = match outcome {
+                Ok(Ok(())) => continue,
+                Ok(Err(problem)) => problem,
+                Err(_) => "panicked (see above)".to_owned(),
+            };
+            eprintln!("fault run failed: MOORING_FAULT_SEED={seed}: {problem}");
+            failures.push(seed);
         }
         eprintln!("fault runs: {tally:#?}");
         failures
