@@ -31,6 +31,7 @@ STANDALONE_PASSPHRASE = "Standalone Network ; February 2017"
 TOTAL_COINS = 100_000_000_000 * STROOPS_PER_XLM  # what stellar-core's genesis root account holds
 FRIENDBOT_STARTING_BALANCE = "10000"
 SUBMIT_TIMEOUT = 30.0  # seconds Horizon waits for a submitted transaction before answering 504
+SUBMIT_HOLD = 20.0  # seconds `submit_hold_next` holds a landed transaction's answer (a slow network)
 FEE_STATS_LEDGERS = 5
 MAX_CURSOR = 2**63 - 1
 
@@ -124,7 +125,7 @@ class Ledger:
         self.close_times: dict[int, int] = {}
         self.pending: list[Ticket] = []
         self.pending_by_hash: dict[str, Ticket] = {}
-        self.faults = {"submit_timeout_next": 0, "submit_timeout_early_next": 0}
+        self.faults = {"submit_timeout_next": 0, "submit_timeout_early_next": 0, "submit_hold_next": 0}
         self.store: Store | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -350,6 +351,9 @@ class Ledger:
             return 504, render.timeout(), False
         if fault == "submit_timeout_next":
             return 504, render.timeout(), False
+        if fault == "submit_hold_next":
+            # Landed, answered late: the window in which a test kills the submitter.
+            time.sleep(SUBMIT_HOLD)
         return accepted.outcome
 
     def submit_async(self, envelope_b64: str) -> tuple[int, dict]:
@@ -419,7 +423,7 @@ class Ledger:
                         self.faults[k] += int(v)
             except (OSError, ValueError, AttributeError) as e:
                 print(f"ledger: ignoring fault file {self.fault_file}: {e!r}", file=sys.stderr, flush=True)
-        for k in ("submit_timeout_next", "submit_timeout_early_next"):
+        for k in ("submit_timeout_next", "submit_timeout_early_next", "submit_hold_next"):
             if self.faults[k] > 0:
                 self.faults[k] -= 1
                 return k

@@ -8,6 +8,7 @@
 //! deposit.
 
 mod deposits;
+mod faults;
 mod offchain;
 mod receives;
 mod refunds;
@@ -676,6 +677,39 @@ fn memo_of(tx: &Transaction) -> Memo {
         tx.receiving_memo.as_deref(),
     )
     .expect("memo")
+}
+
+/// A payment of `value` `asset` from `from` to `to` with `memo`, signed with the next sequence
+/// number of `from` on `ledger`: its envelope and hash (for payments made outside the anchor).
+async fn payment_from(
+    ledger: &InMemoryHorizon,
+    from: &Keypair,
+    to: crate::stellar::MuxedAccount,
+    asset: &Asset,
+    value: &str,
+    memo: Memo,
+) -> crate::stellar::SignedTransaction {
+    let source = from.account_id();
+    let sequence = ledger
+        .account(&source)
+        .await
+        .expect("account")
+        .expect("exists")
+        .sequence;
+    let spec = crate::stellar::PaymentSpec {
+        source,
+        sequence: sequence + 1,
+        fee_per_op: 100,
+        time_bounds: (0, 0),
+        memo,
+        operation_source: source,
+        operations: vec![crate::stellar::Outgoing::Payment {
+            destination: to,
+            asset: asset.clone(),
+            amount: amount(value),
+        }],
+    };
+    crate::stellar::build_signed(&spec, ledger.network(), &[from]).expect("sign")
 }
 
 fn rand_bytes() -> [u8; 32] {

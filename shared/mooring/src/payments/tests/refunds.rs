@@ -15,7 +15,7 @@ use crate::model::{PaymentOutcome, RefundPayment, Refunds, SubmissionState, SYST
 use crate::payments::outgoing::{OutgoingProcessed, OutgoingProcessor};
 use crate::payments::withdrawals::{WithdrawalProcessed, WithdrawalProcessor};
 use crate::payments::{SubmitOutcome, WorkerError};
-use crate::stellar::{build_signed, MuxedAccount, Outgoing, PaymentSpec};
+use crate::stellar::MuxedAccount;
 
 const ALICE: &str = "operator:alice";
 
@@ -60,27 +60,7 @@ impl Bench {
         memo: Memo,
     ) -> Result<String, String> {
         let ledger = &self.anchor.ledger.inner;
-        let source = from.account_id();
-        let sequence = ledger
-            .account(&source)
-            .await
-            .expect("account")
-            .expect("exists")
-            .sequence;
-        let spec = PaymentSpec {
-            source,
-            sequence: sequence + 1,
-            fee_per_op: 100,
-            time_bounds: (0, 0),
-            memo,
-            operation_source: source,
-            operations: vec![Outgoing::Payment {
-                destination: to,
-                asset: self.anchor.usdc.clone(),
-                amount: amount(value),
-            }],
-        };
-        let signed = build_signed(&spec, ledger.network(), &[from]).expect("sign");
+        let signed = payment_from(ledger, from, to, &self.anchor.usdc, value, memo).await;
         match ledger.submit(&signed.envelope_xdr).await {
             Ok(Submission::Applied { .. }) => Ok(signed.hash_hex),
             other => Err(format!("{other:?}")),
