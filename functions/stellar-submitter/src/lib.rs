@@ -43,8 +43,10 @@ pub struct Ports<S, H> {
     pub clock: Arc<dyn Clock>,
 }
 
-/// Reads configuration (once per cold start): the payment settings and the signing keys
-/// (`DISTRIBUTION_SEED`, `CHANNEL_SEED`: this is the only function holding them).
+/// Reads configuration (once per cold start): the payment settings and local signing keys
+/// (`DISTRIBUTION_SEED`, `CHANNEL_SEED`: this is the only function holding them). Keys in KMS
+/// are connected by the function's start (`SignerSettings::connect`) and passed to
+/// [`service_with_signers`].
 pub fn service<S, H>(
     settings: &impl Source,
     anchor: &AnchorConfig,
@@ -56,6 +58,21 @@ where
 {
     let config = PaymentsConfig::from_source(settings)?;
     let signers = Signers::from_source(settings, anchor, &config)?;
+    service_with_signers(settings, anchor, ports, signers)
+}
+
+/// [`service`] with signers already connected (keys in KMS).
+pub fn service_with_signers<S, H>(
+    settings: &impl Source,
+    anchor: &AnchorConfig,
+    ports: Ports<S, H>,
+    signers: Signers,
+) -> Result<Service<S, H>, StartupError>
+where
+    S: TransactionStore + ChannelLeases + CustomerStore,
+    H: Horizon,
+{
+    let config = PaymentsConfig::from_source(settings)?;
     let integration = register_integrations(
         settings,
         anchor_integrations::Ports::new(&ports.store, &ports.clock),

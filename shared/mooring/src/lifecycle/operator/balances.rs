@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::config::{AnchorConfig, ConfigError, Source};
 use crate::horizon::Horizon;
-use crate::payments::{PaymentsConfig, Signers};
+use crate::payments::{public_accounts, PaymentsConfig};
 use crate::stellar::{AccountId, Amount, Asset};
 
 /// One of the anchor's accounts and what it is for.
@@ -24,16 +24,17 @@ pub struct AnchorAccounts {
 }
 
 /// The accounts the Stellar submitter pays from, read from its settings (its function's
-/// environment): the distribution account of `DISTRIBUTION_SEED`, the channel accounts derived
-/// from `CHANNEL_SEED`, and any other distribution account an asset names. Public keys only:
-/// the seeds go no further than this function.
+/// environment): `DISTRIBUTION_ACCOUNT` and `CHANNEL_ACCOUNTS` (public keys; a deployed
+/// submitter's keys are in KMS or Secrets Manager, out of the console's reach), else the accounts
+/// of plain `DISTRIBUTION_SEED` / `CHANNEL_SEED` values (development), and any other
+/// distribution account an asset names. Public keys only: seeds go no further than this function.
 pub fn anchor_accounts(submitter: &impl Source) -> Result<AnchorAccounts, ConfigError> {
     let anchor = AnchorConfig::from_source(submitter)?;
     let config = PaymentsConfig::from_source(submitter)?;
-    let signers = Signers::from_source(submitter, &anchor, &config)?;
+    let (distribution, channels) = public_accounts(submitter, &config)?;
     let mut accounts = vec![AnchorAccount {
         role: "distribution".into(),
-        account: signers.distribution.account_id(),
+        account: distribution,
     }];
     for asset in &anchor.assets {
         let Some(account) = asset.distribution_account() else {
@@ -47,13 +48,12 @@ pub fn anchor_accounts(submitter: &impl Source) -> Result<AnchorAccounts, Config
         }
     }
     accounts.extend(
-        signers
-            .channels
-            .iter()
+        channels
+            .into_iter()
             .enumerate()
-            .map(|(index, channel)| AnchorAccount {
+            .map(|(index, account)| AnchorAccount {
                 role: format!("channel {index}"),
-                account: channel.account_id(),
+                account,
             }),
     );
     Ok(AnchorAccounts {
