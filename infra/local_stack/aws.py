@@ -104,6 +104,8 @@ class LocalAws:
             "cloudformation", "deploy",
             "--template-file", str(packaged),
             "--stack-name", stack,
+            # The template is past the 51,200 bytes an inline deploy may send.
+            "--s3-bucket", "artifacts",
             "--capabilities", "CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND",
             "--no-fail-on-empty-changeset",
             "--parameter-overrides", *overrides,
