@@ -83,7 +83,7 @@ impl PaymentsConfig {
 #[derive(Debug, Clone)]
 pub enum KeyLocation {
     /// In this process: a seed (read from Secrets Manager when deployed).
-    Local(Keypair),
+    Local(Box<Keypair>),
     /// In AWS KMS (an `ECC_NIST_EDWARDS25519` key's ARN, id or alias): the private key never
     /// leaves KMS; its account is read at cold start.
     Kms(String),
@@ -117,7 +117,7 @@ impl SignerSettings {
                 }
                 KeyLocation::Kms(key.trim().to_owned())
             }
-            None => KeyLocation::Local(seed(src, "DISTRIBUTION_SEED")?),
+            None => KeyLocation::Local(Box::new(seed(src, "DISTRIBUTION_SEED")?)),
         };
         let channels = match src.get("CHANNEL_KMS_KEY_IDS") {
             Some(keys) => {
@@ -148,7 +148,7 @@ impl SignerSettings {
             None => {
                 let channel_seed = seed(src, "CHANNEL_SEED")?;
                 (0..config.channel_count)
-                    .map(|i| KeyLocation::Local(channel_keypair(&channel_seed, i)))
+                    .map(|i| KeyLocation::Local(Box::new(channel_keypair(&channel_seed, i))))
                     .collect()
             }
         };
@@ -210,7 +210,7 @@ impl SignerSettings {
             let kms = &kms;
             async move {
                 match key {
-                    KeyLocation::Local(key) => Ok(Arc::new(key) as Arc<dyn Signer>),
+                    KeyLocation::Local(key) => Ok(Arc::new(*key) as Arc<dyn Signer>),
                     KeyLocation::Kms(id) => kms(id).await.map_err(|e| invalid(setting, e)),
                 }
             }
@@ -341,7 +341,7 @@ impl Signers {
     ) -> Result<Self, ConfigError> {
         let settings = SignerSettings::from_source(src, config)?;
         let local = |key: KeyLocation, setting: &'static str| match key {
-            KeyLocation::Local(key) => Ok(Arc::new(key) as Arc<dyn Signer>),
+            KeyLocation::Local(key) => Ok(Arc::new(*key) as Arc<dyn Signer>),
             KeyLocation::Kms(_) => Err(invalid(
                 setting,
                 "a key in KMS needs the function's KMS client (SignerSettings::connect)",
