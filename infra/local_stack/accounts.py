@@ -43,10 +43,15 @@ def _exists(horizon_url: str, account: str) -> bool:
     return requests.get(f"{horizon_url}/accounts/{account}", timeout=10).status_code == 200
 
 
-def _submit(server: Server, passphrase: str, source: Keypair, add_operation) -> None:
+def _submit(server: Server, passphrase: str, source, add_operation) -> None:
+    """Builds, signs and submits one transaction of `source`: a Keypair, or an account whose key
+    is in KMS (`keys_in_aws.KmsAccount`, which signs the hash through KMS)."""
     account = server.load_account(source.public_key)
     builder = TransactionBuilder(account, passphrase, base_fee=100).set_timeout(60)
     add_operation(builder)
     transaction = builder.build()
-    transaction.sign(source)
+    if isinstance(source, Keypair):
+        transaction.sign(source)
+    else:
+        source.sign_envelope(transaction)
     server.submit_transaction(transaction)

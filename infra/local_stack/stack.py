@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .aws import LocalAws, build_functions
+from .channels import channel_keypairs
 from .frontdoor import FrontDoor
 from .processes import Processes, port_in_use
 from .watch import write_watch_config
@@ -42,6 +43,9 @@ class Settings:
     asset_code: str = "USDC"
     # Channel accounts the Stellar submitter pays deposits from (template parameter ChannelCount).
     channel_count: int = 4
+    # The distribution account is a KMS key of the local AWS (as in production); False: a seed
+    # in Secrets Manager (DISTRIBUTION_SEED of anchor.env).
+    distribution_in_kms: bool = True
     extra_parameters: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -97,6 +101,36 @@ class LocalStack:
         venv_bin = Path(sys.executable).parent
         self.aws = LocalAws(self.processes, settings.aws_port, work / "ministack", venv_bin)
         self.front_door: FrontDoor | None = None
+        # Template parameters naming the keys and secrets in the local AWS (`provision_keys`).
+        self.key_parameters: dict[str, str] = {}
+
+    def provision_keys(self) -> None:
+        """The keys the template takes by ARN, created in the local AWS: the distribution account
+        as a KMS key (it replaces `keys.distribution`, which then signs through KMS), the signing
+        and channel seeds as Secrets Manager secrets."""
+        from .keys_in_aws import kms_account, put_secret
+
+        s = self.settings
+        secrets = self.aws.boto("secretsmanager")
+        parameters = {
+            "SigningSeedSecretArn": put_secret(secrets, f"{s.stack}/signing-seed", self.keys.signing.secret),
+            "ChannelSeedSecretArn": put_secret(secrets, f"{s.stack}/channel-seed", self.keys.channel_seed.secret),
+        }
+        if s.distribution_in_kms:
+            self.keys.distribution = kms_account(self.aws.boto("kms"), f"alias/{s.stack}-distribution")
+            parameters["DistributionKmsKeyArn"] = self.keys.distribution.key_id
+        else:
+            parameters["DistributionSeedSecretArn"] = put_secret(
+                secrets, f"{s.stack}/distribution-seed", self.keys.distribution.secret
+            )
+        parameters["DistributionAccount"] = self.keys.distribution.public_key
+        self.key_parameters = parameters
+
+    @property
+    def jwt_secret(self) -> str:
+        """The JWT secret the template generated (Secrets Manager), for tests that mint tokens."""
+        arn = self.aws.physical_ids(self.settings.stack)["JwtSecret"]
+        return self.aws.boto("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
 
     @property
     def horizon_url(self) -> str:
@@ -164,6 +198,8 @@ class LocalStack:
             self.start_bank()
             say(f"starting the local AWS (ministack) on 127.0.0.1:{s.aws_port} ...")
             self.aws.start()
+            say("creating the keys (KMS) and secrets (Secrets Manager) ...")
+            self.provision_keys()
             say("deploying template.yaml ...")
             self.aws.deploy(s.repo / "template.yaml", s.work_dir / "build", s.work_dir / "deploy", s.stack, self.parameters())
             write_watch_config(self.aws, s.stack, s.repo / "template.yaml", s.work_dir, s.watch_port)
@@ -234,8 +270,6 @@ class LocalStack:
             "NetworkPassphrase": s.network_passphrase,
             "HorizonUrl": self.horizon_url,
             "SigningKey": self.keys.signing.public_key,
-            "SigningSeed": self.keys.signing.secret,
-            "JwtSecret": self.keys.jwt_secret,
             "Assets": json.dumps(self.assets, separators=(",", ":")),
             "OrgName": "Mooring local anchor",
             # SEP-38: the demo dollar against US dollars at the demo bank, both ways.
@@ -250,10 +284,11 @@ class LocalStack:
             "LogLevel": s.log_level,
             # The reference rail's bank, reached by the functions on this machine.
             "DemoBankUrl": s.bank_url,
-            # The payment workers: the submitter pays deposits from the distribution account
-            # through channel accounts derived from the channel seed.
-            "DistributionSeed": self.keys.distribution.secret,
-            "ChannelSeed": self.keys.channel_seed.secret,
+            # The payment workers: the submitter pays deposits from the distribution account (a
+            # KMS key) through channel accounts derived from the channel seed; keys and secrets by
+            # ARN only (`provision_keys`).
+            **self.key_parameters,
+            "ChannelAccounts": ",".join(k.public_key for k in channel_keypairs(self.keys.channel_seed, s.channel_count)),
             "ChannelCount": str(s.channel_count),
             # SEP-31: any SEP-10 account may act as a sending anchor on this machine (the
             # template's default admits nobody).

@@ -2,6 +2,10 @@
 reads, no more (a leaked function leaks nothing it does not need) and no fewer (it would refuse
 to start, or silently skip what the secret is for). README "Configuration" says the same.
 
+A function never receives a secret's value: it receives the secret's ARN (`<NAME>_ARN`) and reads
+it from Secrets Manager at cold start, or a KMS key (`*_KMS_KEY_ID(S)`) it signs with; its IAM
+policy allows reading exactly those secrets and signing with exactly those keys.
+
 `EXPECTED` is the table both sides are checked against: the template (its Globals and each
 function's own variables) and the function crates' sources (the config readers they call)."""
 
@@ -66,6 +70,7 @@ READERS = {
     "CallbackSettings::from_source": {"SIGNING_SEED"},
     "http_listener": {"SIGNING_SEED"},
     "Signers::from_source": {"DISTRIBUTION_SEED", "CHANNEL_SEED"},
+    "SignerSettings::from_source": {"DISTRIBUTION_SEED", "CHANNEL_SEED"},
     "Signers::from_env": {"DISTRIBUTION_SEED", "CHANNEL_SEED"},
 }
 
@@ -80,10 +85,14 @@ def variables(section: dict) -> dict:
 
 
 def received(template: dict) -> dict[str, set[str]]:
-    """Binary -> the secrets the template gives it (Globals and its own variables)."""
-    global_secrets = set(variables(template.get("Globals", {}).get("Function", {}))) & SECRETS
+    """Binary -> the secrets the template gives it by ARN (Globals and its own variables); the
+    previous JWT secret of a rotation counts as the JWT secret."""
+    def secrets_of(section: dict) -> set[str]:
+        names = {name.removesuffix("_ARN") for name in variables(section) if name.endswith("_ARN")}
+        return {"JWT_SECRET" if name == "JWT_SECRET_PREVIOUS" else name for name in names} & SECRETS
+    global_secrets = secrets_of(template.get("Globals", {}).get("Function", {}))
     return {
-        binary: global_secrets | (set(variables(template["Resources"][logical_id]["Properties"])) & SECRETS)
+        binary: global_secrets | secrets_of(template["Resources"][logical_id]["Properties"])
         for logical_id, binary in tpl.function_binaries(template).items()
     }
 
@@ -118,13 +127,90 @@ def test_each_function_uses_the_secrets_of_the_table(binary):
     assert used(binary) == EXPECTED[binary]
 
 
-def test_each_secret_is_a_parameter_passed_by_reference(template):
-    """Secrets come from NoEcho parameters, never literals in the template."""
-    parameters = {"SIGNING_SEED": "SigningSeed", "JWT_SECRET": "JwtSecret",
-                  "DISTRIBUTION_SEED": "DistributionSeed", "CHANNEL_SEED": "ChannelSeed"}
-    for name, parameter in parameters.items():
-        assert template["Parameters"][parameter].get("NoEcho") is True, parameter
+# The setting naming each secret's ARN -> what the template passes: a generated secret (a
+# resource) or an ARN parameter.
+ARN_SOURCES = {
+    "SIGNING_SEED_ARN": "SigningSeedSecretArn",
+    "JWT_SECRET_ARN": "JwtSecret",
+    "JWT_SECRET_PREVIOUS_ARN": "JwtSecretPreviousArn",
+    "DISTRIBUTION_SEED_ARN": "DistributionSeedSecretArn",
+    "CHANNEL_SEED_ARN": "ChannelSeedSecretArn",
+}
+# The settings naming KMS keys -> their ARN parameters.
+KMS_SOURCES = {"DISTRIBUTION_KMS_KEY_ID": "DistributionKmsKeyArn", "CHANNEL_KMS_KEY_IDS": "ChannelKmsKeyArns"}
+
+
+def function_variables(template: dict, logical_id: str) -> dict:
+    return variables(template["Resources"][logical_id]["Properties"])
+
+
+def test_no_function_receives_a_secret_value(template):
+    """Only ARNs: no variable named like a secret, no parameter holding one (NoEcho)."""
     for logical_id in tpl.function_binaries(template):
-        for name, value in variables(template["Resources"][logical_id]["Properties"]).items():
-            if name in SECRETS:
-                assert value == {"Ref": parameters[name]}, (logical_id, name)
+        names = set(function_variables(template, logical_id))
+        assert not names & SECRETS, (logical_id, names & SECRETS)
+        assert not names & {"SIGNING_SEED_PREVIOUS", "JWT_SECRET_PREVIOUS"}, logical_id
+    assert not [name for name, p in template["Parameters"].items() if p.get("NoEcho")]
+    assert template["Resources"]["JwtSecret"]["Type"] == "AWS::SecretsManager::Secret"
+    assert "GenerateSecretString" in template["Resources"]["JwtSecret"]["Properties"]
+
+
+def test_each_secret_and_key_is_passed_by_reference(template):
+    for logical_id in tpl.function_binaries(template):
+        for name, value in function_variables(template, logical_id).items():
+            if name in ARN_SOURCES:
+                assert value == {"Ref": ARN_SOURCES[name]}, (logical_id, name)
+            if name in KMS_SOURCES:
+                assert value == {"Ref": KMS_SOURCES[name]}, (logical_id, name)
+
+
+def refs(value) -> set[str]:
+    """The names every `Ref` inside value names."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"}:
+            return {value["Ref"]}
+        return set().union(*(refs(inner) for inner in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(refs(inner) for inner in value)) if value else set()
+    return set()
+
+
+def statements(properties: dict) -> list[dict]:
+    """Every policy statement of a function; one under `Fn::If` counts (its condition only
+    decides whether the resource was configured)."""
+    found = []
+    for policy in properties.get("Policies", []) or []:
+        if not isinstance(policy, dict):
+            continue
+        for statement in policy.get("Statement", []) or []:
+            if isinstance(statement, dict) and "Fn::If" in statement:
+                statement = statement["Fn::If"][1]
+            found.append(statement)
+    return found
+
+
+def allowed(properties: dict, prefix: str) -> tuple[set[str], set[str]]:
+    """(actions, referenced resources) of the statements allowing actions of a service."""
+    actions, resources = set(), set()
+    for statement in statements(properties):
+        listed = statement.get("Action", [])
+        listed = [listed] if isinstance(listed, str) else listed
+        if any(action.startswith(prefix) for action in listed):
+            actions |= set(listed)
+            resources |= refs(statement.get("Resource"))
+    return actions, resources
+
+
+def test_each_policy_names_exactly_the_secrets_and_keys_of_its_function(template):
+    for logical_id in tpl.function_binaries(template):
+        properties = template["Resources"][logical_id]["Properties"]
+        names = function_variables(template, logical_id)
+        secret_actions, secret_resources = allowed(properties, "secretsmanager:")
+        assert secret_resources == {ARN_SOURCES[n] for n in names if n in ARN_SOURCES}, logical_id
+        assert secret_actions <= {"secretsmanager:GetSecretValue"}, logical_id
+        kms_actions, kms_resources = allowed(properties, "kms:")
+        assert kms_resources == {KMS_SOURCES[n] for n in names if n in KMS_SOURCES}, logical_id
+        assert kms_actions <= {"kms:Sign", "kms:GetPublicKey"}, logical_id
+    # The submitter is the one function with keys.
+    submitter = template["Resources"]["StellarSubmitterFunction"]["Properties"]
+    assert allowed(submitter, "kms:")[1] == {"DistributionKmsKeyArn", "ChannelKmsKeyArns"}

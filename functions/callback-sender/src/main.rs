@@ -14,8 +14,14 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 
 /// The callbacks queue in SQS (for the retries' backoff), callbacks over HTTPS: built once.
 async fn service() -> Result<callback_sender::Service<HttpCallbackSender, SqsQueue>, StartupError> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let sdk = mooring::aws::config_loader().load().await;
-    let queue = Arc::new(SqsQueue::from_env_with(&sdk, &Env, "CALLBACKS_QUEUE_URL")?);
-    callback_sender::service(&Env, queue, clock)
+    // The secrets named by *_ARN settings, read once from Secrets Manager.
+    let settings = mooring::aws::secrets::with_secrets(Env, &sdk).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let queue = Arc::new(SqsQueue::from_env_with(
+        &sdk,
+        &settings,
+        "CALLBACKS_QUEUE_URL",
+    )?);
+    callback_sender::service(&settings, queue, clock)
 }

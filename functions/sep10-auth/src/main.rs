@@ -4,10 +4,13 @@ use mooring::store::dynamodb::DynamoStore;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), mooring_lambda::Error> {
     let service = mooring_lambda::start(async {
-        let anchor = AnchorConfig::from_source(&Env)?;
+        let sdk = mooring::aws::config_loader().load().await;
+        // SIGNING_SEED and JWT_SECRET from Secrets Manager (their *_ARN settings), read once.
+        let settings = mooring::aws::secrets::with_secrets(Env, &sdk).await?;
+        let anchor = AnchorConfig::from_source(&settings)?;
         // Used challenges are recorded in DynamoDB (ChallengesTable, expiring by TTL).
-        let challenges = DynamoStore::from_env().await?;
-        sep10_auth::service(&Env, &anchor, challenges)
+        let challenges = DynamoStore::from_env_with(&sdk)?;
+        sep10_auth::service(&settings, &anchor, challenges)
     })
     .await?;
     mooring_lambda::run_http(&service, sep10_auth::handle).await

@@ -17,16 +17,22 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 /// one AWS configuration, loaded once, behind every adapter.
 async fn service(
 ) -> Result<sep12_kyc::Service<DynamoStore, DynamoFileStore, SqsQueue>, StartupError> {
-    let anchor = AnchorConfig::from_source(&Env)?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let sdk = mooring::aws::config_loader().load().await;
+    // The secrets named by *_ARN settings, read once from Secrets Manager.
+    let settings = mooring::aws::secrets::with_secrets(Env, &sdk).await?;
+    let anchor = AnchorConfig::from_source(&settings)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ports = sep12_kyc::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
         files: Arc::new(DynamoFileStore::from_env_with(&sdk)?),
-        outgoing: Arc::new(SqsQueue::from_env_with(&sdk, &Env, "OUTGOING_QUEUE_URL")?),
+        outgoing: Arc::new(SqsQueue::from_env_with(
+            &sdk,
+            &settings,
+            "OUTGOING_QUEUE_URL",
+        )?),
         // Status callbacks go through the tables' streams (callback-dispatcher), not from here.
         status_listener: mooring::transfer::callback::no_listener(),
         clock,
     };
-    sep12_kyc::service(&Env, &anchor, ports)
+    sep12_kyc::service(&settings, &anchor, ports)
 }

@@ -13,13 +13,15 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 
 /// Transactions, used links and customers in DynamoDB; wallet callbacks over HTTPS.
 async fn service() -> Result<sep24_interactive::Service<DynamoStore>, StartupError> {
-    let anchor = AnchorConfig::from_source(&Env)?;
-    let config = sep24_interactive::config(&Env, &anchor)?;
     let sdk = mooring::aws::config_loader().load().await;
+    // The secrets named by *_ARN settings, read once from Secrets Manager.
+    let settings = mooring::aws::secrets::with_secrets(Env, &sdk).await?;
+    let anchor = AnchorConfig::from_source(&settings)?;
+    let config = sep24_interactive::config(&settings, &anchor)?;
     let ports = sep24_interactive::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
         callbacks: sep24_interactive::http_callbacks(&config)?,
         clock: Arc::new(SystemClock),
     };
-    sep24_interactive::service(&Env, config, ports)
+    sep24_interactive::service(&settings, config, ports)
 }

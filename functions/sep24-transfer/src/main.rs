@@ -13,11 +13,13 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 
 /// Transactions and customers in DynamoDB, behind one AWS configuration loaded once.
 async fn service() -> Result<sep24_transfer::Service<DynamoStore>, StartupError> {
-    let anchor = AnchorConfig::from_source(&Env)?;
     let sdk = mooring::aws::config_loader().load().await;
+    // The secrets named by *_ARN settings, read once from Secrets Manager.
+    let settings = mooring::aws::secrets::with_secrets(Env, &sdk).await?;
+    let anchor = AnchorConfig::from_source(&settings)?;
     let ports = sep24_transfer::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
         clock: Arc::new(SystemClock),
     };
-    sep24_transfer::service(&Env, &anchor, ports)
+    sep24_transfer::service(&settings, &anchor, ports)
 }

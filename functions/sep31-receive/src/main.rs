@@ -16,14 +16,20 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 /// Transactions, quotes and customers in DynamoDB, the outgoing-payments queue in SQS, callbacks
 /// over HTTPS: one AWS configuration, loaded once, behind every adapter.
 async fn service() -> Result<sep31_receive::Service<DynamoStore, SqsQueue>, StartupError> {
-    let anchor = AnchorConfig::from_source(&Env)?;
-    let callbacks = CallbackSettings::from_source(&Env, &anchor)?;
     let sdk = mooring::aws::config_loader().load().await;
+    // The secrets named by *_ARN settings, read once from Secrets Manager.
+    let settings = mooring::aws::secrets::with_secrets(Env, &sdk).await?;
+    let anchor = AnchorConfig::from_source(&settings)?;
+    let callbacks = CallbackSettings::from_source(&settings, &anchor)?;
     let ports = sep31_receive::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
-        outgoing: Arc::new(SqsQueue::from_env_with(&sdk, &Env, "OUTGOING_QUEUE_URL")?),
+        outgoing: Arc::new(SqsQueue::from_env_with(
+            &sdk,
+            &settings,
+            "OUTGOING_QUEUE_URL",
+        )?),
         callbacks: sep31_receive::http_callbacks(&callbacks)?,
         clock: Arc::new(SystemClock),
     };
-    sep31_receive::service(&Env, &anchor, callbacks, ports)
+    sep31_receive::service(&settings, &anchor, callbacks, ports)
 }

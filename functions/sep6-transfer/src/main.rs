@@ -13,12 +13,14 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 
 /// Transactions, quotes and customers in DynamoDB; `on_change_callback` posts over HTTPS.
 async fn service() -> Result<sep6_transfer::Service<DynamoStore>, StartupError> {
-    let anchor = AnchorConfig::from_source(&Env)?;
     let sdk = mooring::aws::config_loader().load().await;
+    // The secrets named by *_ARN settings, read once from Secrets Manager.
+    let settings = mooring::aws::secrets::with_secrets(Env, &sdk).await?;
+    let anchor = AnchorConfig::from_source(&settings)?;
     let ports = sep6_transfer::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
-        callbacks: sep6_transfer::http_callbacks(&Env, &anchor)?,
+        callbacks: sep6_transfer::http_callbacks(&settings, &anchor)?,
         clock: Arc::new(SystemClock),
     };
-    sep6_transfer::service(&Env, &anchor, ports)
+    sep6_transfer::service(&settings, &anchor, ports)
 }

@@ -49,8 +49,10 @@ pub struct Ports<S, H> {
     pub clock: Arc<dyn Clock>,
 }
 
-/// Reads configuration (once per cold start): the payment settings and the signing keys
-/// (`DISTRIBUTION_SEED`, `CHANNEL_SEED`: this is the only function holding them).
+/// Reads configuration (once per cold start): the payment settings and local signing keys
+/// (`DISTRIBUTION_SEED`, `CHANNEL_SEED`: this is the only function holding them). Keys in KMS
+/// are connected by the function's start (`SignerSettings::connect`) and passed to
+/// [`service_with_signers`].
 pub fn service<S, H>(
     settings: &impl Source,
     anchor: &AnchorConfig,
@@ -62,6 +64,21 @@ where
 {
     let config = PaymentsConfig::from_source(settings)?;
     let signers = Signers::from_source(settings, anchor, &config)?;
+    service_with_signers(settings, anchor, ports, signers)
+}
+
+/// [`service`] with signers already connected (keys in KMS).
+pub fn service_with_signers<S, H>(
+    settings: &impl Source,
+    anchor: &AnchorConfig,
+    ports: Ports<S, H>,
+    signers: Signers,
+) -> Result<Service<S, H>, StartupError>
+where
+    S: TransactionStore + ChannelLeases + CustomerStore,
+    H: Horizon,
+{
+    let config = PaymentsConfig::from_source(settings)?;
     let integration = register_integrations(
         settings,
         anchor_integrations::Ports::new(&ports.store, &ports.clock),
@@ -69,7 +86,11 @@ where
     let parallel = usize::try_from(config.channel_count).unwrap_or(1).max(1);
     let balances = BalanceWatch::new(
         ports.horizon.clone(),
-        accounts_of(anchor, &signers),
+        accounts_of(
+            anchor,
+            signers.distribution.account_id(),
+            signers.channels.iter().map(|channel| channel.account_id()).collect(),
+        ),
         BALANCES_EVERY,
     );
     Ok(Service {

@@ -14,7 +14,7 @@ use http::header::AUTHORIZATION;
 use http::HeaderMap;
 
 use crate::clock::Clock;
-use crate::config::{AnchorConfig, ConfigError, Secret, Source};
+use crate::config::{AnchorConfig, ConfigError, PreviousJwtSecret, Secret, Source};
 use crate::error::ApiError;
 use crate::sep10::{Claims, JwtError, JwtKeys, WebAuthUser};
 
@@ -23,6 +23,8 @@ use crate::sep10::{Claims, JwtError, JwtKeys, WebAuthUser};
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
     pub jwt_secret: Secret,
+    /// The JWT secret being retired, during a rotation (`JWT_SECRET_PREVIOUS`).
+    pub jwt_previous: Option<PreviousJwtSecret>,
     pub issuer: String,
 }
 
@@ -39,6 +41,7 @@ impl AuthConfig {
         }
         Ok(Self {
             jwt_secret: Secret::new(secret),
+            jwt_previous: PreviousJwtSecret::from_source(src)?,
             issuer: anchor.web_auth_endpoint(),
         })
     }
@@ -81,7 +84,11 @@ pub struct Authenticator {
 impl Authenticator {
     pub fn new(config: &AuthConfig, clock: Arc<dyn Clock>) -> Self {
         Self {
-            keys: JwtKeys::new(&config.jwt_secret, config.issuer.clone()),
+            keys: PreviousJwtSecret::keys(
+                config.jwt_previous.as_ref(),
+                &config.jwt_secret,
+                config.issuer.clone(),
+            ),
             clock,
         }
     }
@@ -129,6 +136,7 @@ mod tests {
     fn config() -> AuthConfig {
         AuthConfig {
             jwt_secret: Secret::new("s".repeat(32)),
+            jwt_previous: None,
             issuer: ISSUER.into(),
         }
     }

@@ -111,6 +111,65 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// A retired JWT secret during a rotation (`JWT_SECRET_PREVIOUS`, `JWT_SECRET_PREVIOUS_UNTIL`):
+/// tokens it signed are accepted until `until` (Unix seconds), then refused.
+#[derive(Debug, Clone)]
+pub struct PreviousJwtSecret {
+    pub secret: Secret,
+    pub until: u64,
+}
+
+impl PreviousJwtSecret {
+    pub fn from_source(src: &impl Source) -> Result<Option<Self>, ConfigError> {
+        let Some(secret) = src.get("JWT_SECRET_PREVIOUS") else {
+            return Ok(None);
+        };
+        let until = required(src, "JWT_SECRET_PREVIOUS_UNTIL")?
+            .trim()
+            .parse()
+            .map_err(|e| invalid("JWT_SECRET_PREVIOUS_UNTIL", e))?;
+        Ok(Some(Self {
+            secret: Secret::new(secret),
+            until,
+        }))
+    }
+
+    /// The keys of `secret`, also accepting this previous secret's tokens until its deadline.
+    pub fn keys(previous: Option<&Self>, secret: &Secret, issuer: String) -> crate::sep10::JwtKeys {
+        let keys = crate::sep10::JwtKeys::new(secret, issuer);
+        match previous {
+            Some(previous) => keys.with_previous(&previous.secret, previous.until),
+            None => keys,
+        }
+    }
+}
+
+/// The retired SEP-10 key during a rotation: its public key and until when (Unix seconds) the
+/// challenges it signed are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreviousSigningKey {
+    pub account: AccountId,
+    pub until: u64,
+}
+
+impl PreviousSigningKey {
+    pub fn from_source(src: &impl Source) -> Result<Option<Self>, ConfigError> {
+        let Some(account) = src.get("SIGNING_KEY_PREVIOUS") else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            account: account
+                .trim()
+                .parse()
+                .map_err(|e| invalid("SIGNING_KEY_PREVIOUS", e))?,
+            until: required(src, "SIGNING_KEY_PREVIOUS_UNTIL")?
+                .trim()
+                .parse()
+                .map_err(|e| invalid("SIGNING_KEY_PREVIOUS_UNTIL", e))?,
+        }))
+    }
+}
+
 /// Settings every function shares: who the anchor is, on which network, with which assets.
 #[derive(Debug, Clone)]
 pub struct AnchorConfig {
@@ -550,6 +609,11 @@ impl Sep24Config {
 pub struct Sep10Config {
     pub signing_key: Keypair,
     pub jwt_secret: Secret,
+    /// The JWT secret being retired, during a rotation.
+    pub jwt_previous: Option<PreviousJwtSecret>,
+    /// The SEP-10 key being retired, during a rotation (`SIGNING_KEY_PREVIOUS`): challenges it
+    /// issued are accepted until `SIGNING_KEY_PREVIOUS_UNTIL`.
+    pub signing_previous: Option<PreviousSigningKey>,
     /// The `web_auth_domain` value put in and expected back in challenges (default: the host
     /// and port of PUBLIC_URL).
     pub web_auth_domain: String,
@@ -617,6 +681,8 @@ impl Sep10Config {
         Ok(Self {
             signing_key,
             jwt_secret: Secret::new(jwt_secret),
+            jwt_previous: PreviousJwtSecret::from_source(src)?,
+            signing_previous: PreviousSigningKey::from_source(src)?,
             web_auth_domain,
             challenge_ttl: seconds(src, "SEP10_CHALLENGE_TTL_SECONDS", 900)?,
             jwt_ttl: seconds(src, "SEP10_JWT_TTL_SECONDS", 86_400)?,
@@ -819,6 +885,25 @@ mod tests {
         let debug = format!("{:?}", Sep10Config::from_source(&src, &anchor).unwrap());
         assert!(!debug.contains(SEED));
         assert!(!debug.contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn a_rotation_keeps_the_previous_jwt_secret_until_its_deadline() {
+        let anchor = AnchorConfig::from_source(&base()).unwrap();
+        let sep10 = Sep10Config::from_source(&base(), &anchor).unwrap();
+        assert!(sep10.jwt_previous.is_none());
+        let rotating = with(base(), "JWT_SECRET_PREVIOUS", &"p".repeat(32));
+        assert_eq!(error_of(&rotating), "JWT_SECRET_PREVIOUS_UNTIL must be set");
+        let rotating = with(rotating, "JWT_SECRET_PREVIOUS_UNTIL", "1700000000");
+        let previous = Sep10Config::from_source(&rotating, &anchor)
+            .unwrap()
+            .jwt_previous
+            .expect("previous");
+        assert_eq!(previous.until, 1_700_000_000);
+        assert!(
+            error_of(&with(rotating, "JWT_SECRET_PREVIOUS_UNTIL", "soon"))
+                .starts_with("JWT_SECRET_PREVIOUS_UNTIL is invalid")
+        );
     }
 
     #[test]

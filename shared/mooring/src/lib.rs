@@ -6,7 +6,12 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
-#[cfg(any(feature = "dynamodb", feature = "sqs"))]
+#[cfg(any(
+    feature = "dynamodb",
+    feature = "sqs",
+    feature = "kms",
+    feature = "secrets"
+))]
 pub mod aws;
 pub mod clock;
 pub mod config;
@@ -23,6 +28,7 @@ pub mod outbound;
 pub mod payments;
 pub mod pricing;
 pub mod queue;
+pub mod secrets;
 pub mod sep1;
 pub mod sep10;
 pub mod sep12;

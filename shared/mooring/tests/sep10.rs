@@ -1069,3 +1069,66 @@ async fn concurrent_replays_get_one_token() {
     let (a, b) = tokio::join!(h.auth.token(&signed), h.auth.token(&signed));
     assert_eq!([a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(), 1);
 }
+
+// --- Rotation of the SEP-10 key and the JWT secret ----------------------------------------------
+
+#[tokio::test]
+async fn after_a_rotation_the_old_key_and_secret_are_honoured_until_their_deadline_only() {
+    let old = harness();
+    let challenge = challenge_for(&old, &client().account_id().to_string(), None).await;
+    let signed = sign(&challenge, &[&client()]);
+    let old_token = old
+        .auth
+        .token(&sign(
+            &challenge_for(&old, &client().account_id().to_string(), None).await,
+            &[&client()],
+        ))
+        .await
+        .unwrap()
+        .token;
+
+    let new_seed = seeded("rotated server").secret_seed();
+    let new_secret = "a-new-secret-a-new-secret-a-new-secret";
+    let previous_key = server().account_id().to_string();
+    let until = (NOW + 100).to_string();
+    let rotated = |until: &str| {
+        harness_with(
+            &[
+                ("SIGNING_SEED", new_seed.as_str()),
+                ("SIGNING_KEY_PREVIOUS", previous_key.as_str()),
+                ("SIGNING_KEY_PREVIOUS_UNTIL", until),
+                ("JWT_SECRET", new_secret),
+                ("JWT_SECRET_PREVIOUS", JWT_SECRET),
+                ("JWT_SECRET_PREVIOUS_UNTIL", until),
+            ],
+            InMemoryClientDomains::default(),
+        )
+    };
+    let new = rotated(&until);
+    // A challenge the old key issued before the rotation still gets a token (from the new
+    // secret), and the old key's tokens still verify.
+    let token = new.auth.token(&signed).await.expect("old challenge").token;
+    assert!(new.auth.jwt().verify(&token, NOW).is_ok());
+    assert!(new.auth.jwt().verify(&old_token, NOW).is_ok());
+    // New challenges come from the new key.
+    let fresh = challenge_for(&new, &client().account_id().to_string(), None).await;
+    assert_eq!(
+        envelope_of(&fresh).tx.source_account,
+        MuxedAccount::from(seeded("rotated server").account_id()).to_xdr()
+    );
+    // Past the deadline the old key's tokens are refused, though they have not expired.
+    assert_eq!(
+        new.auth.jwt().verify(&old_token, NOW + 100),
+        Err(mooring::sep10::JwtError::Invalid)
+    );
+    assert!(new.auth.jwt().verify(&token, NOW + 100).is_ok());
+    // ... and so are its challenges.
+    let late = rotated(&NOW.to_string());
+    let another = sign(
+        &challenge_for(&old, &client().account_id().to_string(), None).await,
+        &[&client()],
+    );
+    assert!(refusal(&late, &another)
+        .await
+        .contains("not this server's signing key"));
+}

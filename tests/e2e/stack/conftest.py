@@ -102,7 +102,7 @@ class DeployedAnchor:
 
     @property
     def jwt_secret(self) -> str:
-        return self.stack.keys.jwt_secret
+        return self.stack.jwt_secret
 
     def wait_for_log(self, pattern: str, timeout: float = 15.0) -> re.Match:
         """The last line matching `pattern` in any function's CloudWatch log group."""

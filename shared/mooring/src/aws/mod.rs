@@ -1,4 +1,4 @@
-//! The AWS SDK configuration every AWS adapter (DynamoDB, SQS) shares, built once per cold start.
+//! The AWS SDK configuration every AWS adapter (DynamoDB, SQS, KMS, Secrets Manager) shares, built once per cold start.
 
 use std::time::Duration;
 
@@ -11,6 +11,8 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
+#[cfg(feature = "secrets")]
+pub mod secrets;
 pub mod sigv4;
 
 /// The SDK's configuration loader with this crate's HTTP client and timeouts: what the adapters'

@@ -1,12 +1,13 @@
 //! The payment workers' settings: channel accounts, fees, time bounds, leases, and the signing
 //! keys of the submitter (the only worker that holds secrets).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
 use crate::config::{AnchorConfig, ConfigError, Sep24Config, Source};
-use crate::stellar::{AccountId, Amount, Keypair};
+use crate::stellar::{AccountId, Amount, Keypair, Signer, SignerError};
 
 /// Settings of the payment workers, without secrets (the pollers and the watcher read these;
 /// the submitter adds its [`Signers`]).
@@ -78,65 +79,304 @@ impl PaymentsConfig {
     }
 }
 
-/// The submitter's keys: the distribution account (`DISTRIBUTION_SEED`) and the channel
-/// accounts derived from `CHANNEL_SEED` (see [`channel_keypair`]). `Debug` shows public keys only.
+/// Where one of the submitter's keys lives.
+#[derive(Debug, Clone)]
+pub enum KeyLocation {
+    /// In this process: a seed (read from Secrets Manager when deployed).
+    Local(Box<Keypair>),
+    /// In AWS KMS (an `ECC_NIST_EDWARDS25519` key's ARN, id or alias): the private key never
+    /// leaves KMS; its account is read at cold start.
+    Kms(String),
+}
+
+/// The submitter's key settings, parsed before any key service is contacted:
+///
+/// - the distribution account: `DISTRIBUTION_KMS_KEY_ID`, else `DISTRIBUTION_SEED`;
+/// - the channel accounts: `CHANNEL_KMS_KEY_IDS` (a comma-separated list, one key per channel,
+///   `CHANNEL_COUNT` of them), else derived from `CHANNEL_SEED` ([`channel_keypair`]);
+/// - optionally the public keys they must be (`DISTRIBUTION_ACCOUNT`, `CHANNEL_ACCOUNTS`),
+///   checked at cold start and read by the operator's console (which never sees a secret).
+#[derive(Debug, Clone)]
+pub struct SignerSettings {
+    pub distribution: KeyLocation,
+    /// Channel `i` is `channels[i]`, `i` in `0..channel_count`.
+    pub channels: Vec<KeyLocation>,
+    pub distribution_account: Option<AccountId>,
+    pub channel_accounts: Option<Vec<AccountId>>,
+}
+
+impl SignerSettings {
+    pub fn from_source(src: &impl Source, config: &PaymentsConfig) -> Result<Self, ConfigError> {
+        let distribution = match src.get("DISTRIBUTION_KMS_KEY_ID") {
+            Some(key) => {
+                if src.get("DISTRIBUTION_SEED").is_some() {
+                    return Err(invalid(
+                        "DISTRIBUTION_KMS_KEY_ID",
+                        "set DISTRIBUTION_KMS_KEY_ID or DISTRIBUTION_SEED, not both",
+                    ));
+                }
+                KeyLocation::Kms(key.trim().to_owned())
+            }
+            None => KeyLocation::Local(Box::new(seed(src, "DISTRIBUTION_SEED")?)),
+        };
+        let channels = match src.get("CHANNEL_KMS_KEY_IDS") {
+            Some(keys) => {
+                if src.get("CHANNEL_SEED").is_some() {
+                    return Err(invalid(
+                        "CHANNEL_KMS_KEY_IDS",
+                        "set CHANNEL_KMS_KEY_IDS or CHANNEL_SEED, not both",
+                    ));
+                }
+                let keys: Vec<KeyLocation> = keys
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(|k| KeyLocation::Kms(k.to_owned()))
+                    .collect();
+                if keys.len() != config.channel_count as usize {
+                    return Err(invalid(
+                        "CHANNEL_KMS_KEY_IDS",
+                        format!(
+                            "lists {} keys for CHANNEL_COUNT {}",
+                            keys.len(),
+                            config.channel_count
+                        ),
+                    ));
+                }
+                keys
+            }
+            None => {
+                let channel_seed = seed(src, "CHANNEL_SEED")?;
+                (0..config.channel_count)
+                    .map(|i| KeyLocation::Local(Box::new(channel_keypair(&channel_seed, i))))
+                    .collect()
+            }
+        };
+        let distribution_account = account(src, "DISTRIBUTION_ACCOUNT")?;
+        let channel_accounts = accounts(src, "CHANNEL_ACCOUNTS")?;
+        Ok(Self {
+            distribution,
+            channels,
+            distribution_account,
+            channel_accounts,
+        })
+    }
+
+    /// Whether any key is in KMS (the function then needs a KMS client to start).
+    pub fn uses_kms(&self) -> bool {
+        std::iter::once(&self.distribution)
+            .chain(&self.channels)
+            .any(|key| matches!(key, KeyLocation::Kms(_)))
+    }
+
+    /// The distribution and channel accounts, without contacting a key service: local keys'
+    /// own accounts, and for keys in KMS the configured `DISTRIBUTION_ACCOUNT` /
+    /// `CHANNEL_ACCOUNTS`.
+    pub fn public_accounts(&self) -> Result<(AccountId, Vec<AccountId>), ConfigError> {
+        let distribution = match (&self.distribution, self.distribution_account) {
+            (KeyLocation::Local(key), _) => key.account_id(),
+            (KeyLocation::Kms(_), Some(account)) => account,
+            (KeyLocation::Kms(_), None) => {
+                return Err(ConfigError::Missing("DISTRIBUTION_ACCOUNT"))
+            }
+        };
+        let channels = match &self.channel_accounts {
+            Some(accounts) => accounts.clone(),
+            None => self
+                .channels
+                .iter()
+                .map(|key| match key {
+                    KeyLocation::Local(key) => Ok(key.account_id()),
+                    KeyLocation::Kms(_) => Err(ConfigError::Missing("CHANNEL_ACCOUNTS")),
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        Ok((distribution, channels))
+    }
+
+    /// The signers of these settings; `kms` connects a key in KMS (reads its public key). Every
+    /// account is checked: the configured public keys, and the distribution account of the
+    /// assets with deposits.
+    pub async fn connect<F, Fut>(
+        self,
+        anchor: &AnchorConfig,
+        kms: F,
+    ) -> Result<Signers, ConfigError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<Arc<dyn Signer>, SignerError>>,
+    {
+        let connect = |key: KeyLocation, setting: &'static str| {
+            let kms = &kms;
+            async move {
+                match key {
+                    KeyLocation::Local(key) => Ok(Arc::new(*key) as Arc<dyn Signer>),
+                    KeyLocation::Kms(id) => kms(id).await.map_err(|e| invalid(setting, e)),
+                }
+            }
+        };
+        let distribution_setting = match self.distribution {
+            KeyLocation::Kms(_) => "DISTRIBUTION_KMS_KEY_ID",
+            KeyLocation::Local(_) => "DISTRIBUTION_SEED",
+        };
+        let distribution = connect(self.distribution, distribution_setting).await?;
+        let mut channels = Vec::with_capacity(self.channels.len());
+        for key in self.channels {
+            let setting = match key {
+                KeyLocation::Kms(_) => "CHANNEL_KMS_KEY_IDS",
+                KeyLocation::Local(_) => "CHANNEL_SEED",
+            };
+            channels.push(connect(key, setting).await?);
+        }
+        let signers = Signers {
+            distribution,
+            channels,
+        };
+        if let Some(account) = self.distribution_account {
+            if signers.distribution.account_id() != account {
+                return Err(invalid(
+                    "DISTRIBUTION_ACCOUNT",
+                    format!(
+                        "is not the account of the distribution key ({})",
+                        signers.distribution.account_id()
+                    ),
+                ));
+            }
+        }
+        if let Some(accounts) = &self.channel_accounts {
+            let actual: Vec<AccountId> = signers.channels.iter().map(|c| c.account_id()).collect();
+            if &actual != accounts {
+                return Err(invalid(
+                    "CHANNEL_ACCOUNTS",
+                    "are not the accounts of the channel keys, in order",
+                ));
+            }
+        }
+        check_distribution(
+            anchor,
+            &signers.distribution.account_id(),
+            distribution_setting,
+        )?;
+        Ok(signers)
+    }
+}
+
+/// The distribution key must be the distribution account of every asset with deposits enabled.
+fn check_distribution(
+    anchor: &AnchorConfig,
+    account: &AccountId,
+    setting: &'static str,
+) -> Result<(), ConfigError> {
+    for asset in &anchor.assets {
+        if asset.deposit.as_ref().is_some_and(|d| d.enabled)
+            && asset.distribution_account() != Some(*account)
+        {
+            return Err(invalid(
+                setting,
+                format!(
+                    "is not the distribution account of {} (deposits are paid from it)",
+                    asset.asset.0
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The submitter's distribution and channel accounts from its settings, without a secret: the
+/// public `DISTRIBUTION_ACCOUNT` and `CHANNEL_ACCOUNTS` when both are set (a deployed submitter's
+/// keys are in KMS or Secrets Manager), else those of the keys' settings.
+pub fn public_accounts(
+    src: &impl Source,
+    config: &PaymentsConfig,
+) -> Result<(AccountId, Vec<AccountId>), ConfigError> {
+    match (
+        account(src, "DISTRIBUTION_ACCOUNT")?,
+        accounts(src, "CHANNEL_ACCOUNTS")?,
+    ) {
+        (Some(distribution), Some(channels)) => Ok((distribution, channels)),
+        _ => SignerSettings::from_source(src, config)?.public_accounts(),
+    }
+}
+
+fn account(src: &impl Source, name: &'static str) -> Result<Option<AccountId>, ConfigError> {
+    src.get(name)
+        .map(|key| key.trim().parse().map_err(|e| invalid(name, e)))
+        .transpose()
+}
+
+fn accounts(src: &impl Source, name: &'static str) -> Result<Option<Vec<AccountId>>, ConfigError> {
+    src.get(name)
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(|k| k.parse().map_err(|e| invalid(name, e)))
+                .collect()
+        })
+        .transpose()
+}
+
+fn seed(src: &impl Source, name: &'static str) -> Result<Keypair, ConfigError> {
+    Keypair::from_secret_seed(&src.get(name).ok_or(ConfigError::Missing(name))?)
+        .map_err(|e| invalid(name, e))
+}
+
+/// The submitter's keys: the distribution account and the channel accounts, each in this
+/// process or in KMS ([`SignerSettings`]). `Debug` shows public keys (and key ids) only.
 #[derive(Debug, Clone)]
 pub struct Signers {
-    pub distribution: Keypair,
+    pub distribution: Arc<dyn Signer>,
     /// Channel `i` is `channels[i]`, `i` in `0..channel_count`.
-    pub channels: Vec<Keypair>,
+    pub channels: Vec<Arc<dyn Signer>>,
 }
 
 impl Signers {
-    pub fn from_env(anchor: &AnchorConfig, config: &PaymentsConfig) -> Result<Self, ConfigError> {
-        Self::from_source(&crate::config::Env, anchor, config)
-    }
-
-    /// Reads `DISTRIBUTION_SEED` and `CHANNEL_SEED`. The distribution seed must be the
-    /// distribution account of every asset with deposits enabled.
+    /// Local keys only ([`SignerSettings`] without KMS): for tools and tests that hold seeds.
+    /// A key in KMS is refused here; a function connects it with [`SignerSettings::connect`].
     pub fn from_source(
         src: &impl Source,
         anchor: &AnchorConfig,
         config: &PaymentsConfig,
     ) -> Result<Self, ConfigError> {
-        let distribution = Keypair::from_secret_seed(
-            &src.get("DISTRIBUTION_SEED")
-                .ok_or(ConfigError::Missing("DISTRIBUTION_SEED"))?,
-        )
-        .map_err(|e| invalid("DISTRIBUTION_SEED", e))?;
-        for asset in &anchor.assets {
-            if asset.deposit.as_ref().is_some_and(|d| d.enabled)
-                && asset.distribution_account() != Some(distribution.account_id())
-            {
-                return Err(invalid(
-                    "DISTRIBUTION_SEED",
-                    format!(
-                        "is not the distribution account of {} (deposits are paid from it)",
-                        asset.asset.0
-                    ),
-                ));
-            }
-        }
-        let channel_seed = Keypair::from_secret_seed(
-            &src.get("CHANNEL_SEED")
-                .ok_or(ConfigError::Missing("CHANNEL_SEED"))?,
-        )
-        .map_err(|e| invalid("CHANNEL_SEED", e))?;
-        Ok(Self::new(distribution, &channel_seed, config.channel_count))
+        let settings = SignerSettings::from_source(src, config)?;
+        let local = |key: KeyLocation, setting: &'static str| match key {
+            KeyLocation::Local(key) => Ok(Arc::new(*key) as Arc<dyn Signer>),
+            KeyLocation::Kms(_) => Err(invalid(
+                setting,
+                "a key in KMS needs the function's KMS client (SignerSettings::connect)",
+            )),
+        };
+        let signers = Self {
+            distribution: local(settings.distribution, "DISTRIBUTION_KMS_KEY_ID")?,
+            channels: settings
+                .channels
+                .into_iter()
+                .map(|key| local(key, "CHANNEL_KMS_KEY_IDS"))
+                .collect::<Result<_, _>>()?,
+        };
+        check_distribution(
+            anchor,
+            &signers.distribution.account_id(),
+            "DISTRIBUTION_SEED",
+        )?;
+        Ok(signers)
     }
 
     /// The distribution key and `count` channel keys derived from `channel_seed`.
     pub fn new(distribution: Keypair, channel_seed: &Keypair, count: u32) -> Self {
         Self {
-            distribution,
+            distribution: Arc::new(distribution),
             channels: (0..count)
-                .map(|i| channel_keypair(channel_seed, i))
+                .map(|i| Arc::new(channel_keypair(channel_seed, i)) as Arc<dyn Signer>)
                 .collect(),
         }
     }
 
-    pub fn channel(&self, index: u32) -> Option<&Keypair> {
-        self.channels.get(usize::try_from(index).ok()?)
+    pub fn channel(&self, index: u32) -> Option<&dyn Signer> {
+        self.channels
+            .get(usize::try_from(index).ok()?)
+            .map(|c| c.as_ref())
     }
 }
 
@@ -277,5 +517,130 @@ mod tests {
         assert!(error
             .to_string()
             .starts_with("DISTRIBUTION_SEED is invalid"));
+    }
+
+    #[tokio::test]
+    async fn keys_may_live_in_kms_and_their_accounts_are_checked() {
+        let distribution = Keypair::from_seed_bytes([1; 32]);
+        let (channel_0, channel_1) = (
+            Keypair::from_seed_bytes([6; 32]),
+            Keypair::from_seed_bytes([7; 32]),
+        );
+        let issuer = Keypair::from_seed_bytes([3; 32]).account_id();
+        let assets = format!(
+            r#"[{{"code":"USDC","issuer":"{issuer}","distribution_account":"{}","seps":["sep24"],"deposit":{{}}}}]"#,
+            distribution.account_id()
+        );
+        let accounts = format!("{},{}", channel_0.account_id(), channel_1.account_id());
+        let env = src(&[
+            ("HOME_DOMAIN", "localhost:8000"),
+            (
+                "NETWORK_PASSPHRASE",
+                crate::stellar::Network::TESTNET_PASSPHRASE,
+            ),
+            ("SIGNING_KEY", &issuer.to_string()),
+            ("ASSETS", &assets),
+            ("DISTRIBUTION_KMS_KEY_ID", "arn:kms:distribution"),
+            ("CHANNEL_KMS_KEY_IDS", "arn:kms:c0, arn:kms:c1"),
+            ("CHANNEL_COUNT", "2"),
+            (
+                "DISTRIBUTION_ACCOUNT",
+                &distribution.account_id().to_string(),
+            ),
+            ("CHANNEL_ACCOUNTS", &accounts),
+        ]);
+        let anchor = AnchorConfig::from_source(&env).unwrap();
+        let config = PaymentsConfig::from_source(&env).unwrap();
+        // The "key service": each key id is one of the local keys.
+        let keys = [
+            ("arn:kms:distribution", distribution.clone()),
+            ("arn:kms:c0", channel_0.clone()),
+            ("arn:kms:c1", channel_1.clone()),
+        ];
+        let kms = |id: String| {
+            let key = keys
+                .iter()
+                .find(|(k, _)| *k == id)
+                .map(|(_, key)| key.clone());
+            async move {
+                key.map(|key| Arc::new(key) as Arc<dyn Signer>)
+                    .ok_or_else(|| SignerError::Unavailable(format!("no key {id}")))
+            }
+        };
+        let settings = SignerSettings::from_source(&env, &config).unwrap();
+        assert!(settings.uses_kms());
+        assert_eq!(
+            settings.public_accounts().unwrap(),
+            (
+                distribution.account_id(),
+                vec![channel_0.account_id(), channel_1.account_id()]
+            )
+        );
+        assert_eq!(
+            public_accounts(&env, &config).unwrap(),
+            settings.public_accounts().unwrap()
+        );
+        let signers = settings.clone().connect(&anchor, kms).await.unwrap();
+        assert_eq!(signers.distribution.account_id(), distribution.account_id());
+        assert_eq!(
+            signers.channel(1).map(|c| c.account_id()),
+            Some(channel_1.account_id())
+        );
+        // The sync reader holds local keys only.
+        assert!(Signers::from_source(&env, &anchor, &config)
+            .unwrap_err()
+            .to_string()
+            .starts_with("DISTRIBUTION_KMS_KEY_ID is invalid"));
+
+        let error = |pairs: &[(&str, &str)]| {
+            let mut env = env.clone();
+            for (k, v) in pairs {
+                env.insert((*k).into(), (*v).into());
+            }
+            let config = PaymentsConfig::from_source(&env).unwrap();
+            async move {
+                match SignerSettings::from_source(&env, &config) {
+                    Err(e) => e.to_string(),
+                    Ok(settings) => match settings.connect(&anchor_of(&env), kms).await {
+                        Err(e) => e.to_string(),
+                        Ok(_) => "ok".into(),
+                    },
+                }
+            }
+        };
+        fn anchor_of(env: &BTreeMap<String, String>) -> AnchorConfig {
+            AnchorConfig::from_source(env).unwrap()
+        }
+        let wrong = Keypair::from_seed_bytes([9; 32]).account_id().to_string();
+        for (pairs, want) in [
+            (
+                vec![("DISTRIBUTION_SEED", distribution.secret_seed().to_string())],
+                "DISTRIBUTION_KMS_KEY_ID is invalid: set DISTRIBUTION_KMS_KEY_ID or DISTRIBUTION_SEED, not both",
+            ),
+            (
+                vec![("CHANNEL_COUNT", "3".to_owned())],
+                "CHANNEL_KMS_KEY_IDS is invalid: lists 2 keys for CHANNEL_COUNT 3",
+            ),
+            (
+                vec![("DISTRIBUTION_ACCOUNT", wrong.clone())],
+                "DISTRIBUTION_ACCOUNT is invalid: is not the account of the distribution key",
+            ),
+            (
+                vec![("CHANNEL_ACCOUNTS", format!("{},{}", channel_1.account_id(), channel_0.account_id()))],
+                "CHANNEL_ACCOUNTS is invalid: are not the accounts of the channel keys, in order",
+            ),
+            (
+                vec![("DISTRIBUTION_KMS_KEY_ID", "arn:kms:c0".to_owned()), ("DISTRIBUTION_ACCOUNT", channel_0.account_id().to_string())],
+                "DISTRIBUTION_KMS_KEY_ID is invalid: is not the distribution account of USDC",
+            ),
+            (
+                vec![("DISTRIBUTION_KMS_KEY_ID", "arn:kms:gone".to_owned())],
+                "DISTRIBUTION_KMS_KEY_ID is invalid: the key service could not sign: no key arn:kms:gone",
+            ),
+        ] {
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let got = error(&pairs).await;
+            assert!(got.starts_with(want), "{got}");
+        }
     }
 }

@@ -44,7 +44,10 @@ use crate::queue::QueueError;
 use crate::stellar::Asset;
 use crate::store::StoreError;
 
-pub use config::{channel_accounts, channel_keypair, PaymentsConfig, Signers};
+pub use config::{
+    channel_accounts, channel_keypair, public_accounts, KeyLocation, PaymentsConfig,
+    SignerSettings, Signers,
+};
 pub use deposit_poller::{DepositPoller, PollReport};
 pub use outgoing::{OutgoingProcessed, OutgoingProcessor};
 pub use submitter::{SubmitOutcome, Submitter};
@@ -64,6 +67,9 @@ pub enum WorkerError {
     Integration(#[from] IntegrationError),
     #[error("configuration: {0}")]
     Config(String),
+    /// A key service (KMS) could not sign: retry later; nothing was submitted.
+    #[error("signing: {0}")]
+    Signer(#[from] crate::stellar::SignerError),
     /// Every channel account is leased: retry later.
     #[error("every channel account is leased")]
     ChannelsBusy,

@@ -32,11 +32,35 @@ pub enum JwtError {
 }
 
 /// HMAC keys for the anchor's JWTs, built once at start.
+///
+/// Rotation: tokens name their key (`kid`, a hash of the secret, never the secret). After the
+/// JWT secret is rotated, the retired secret may be kept as the *previous* key
+/// ([`JwtKeys::with_previous`]): tokens naming it are accepted until its deadline, then refused.
+/// The choice is one comparison of the header's `kid`: no extra cost per request.
 pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    kid: String,
+    previous: Option<PreviousKey>,
     issuer: String,
     validation: Validation,
+}
+
+struct PreviousKey {
+    kid: String,
+    decoding: DecodingKey,
+    /// Unix seconds: tokens of this key are refused from then on.
+    until: u64,
+}
+
+/// The `kid` of a JWT secret: the first 8 bytes of SHA-256 over a label and the secret, in hex.
+pub fn key_id(secret: &Secret) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"mooring jwt key id\0")
+        .chain_update(secret.expose().as_bytes())
+        .finalize();
+    hex::encode(&digest[..8])
 }
 
 impl fmt::Debug for JwtKeys {
@@ -58,9 +82,21 @@ impl JwtKeys {
         Self {
             encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
             decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+            kid: key_id(secret),
+            previous: None,
             issuer,
             validation,
         }
+    }
+
+    /// Also accepts tokens of the retired secret `previous` until `until` (Unix seconds).
+    pub fn with_previous(mut self, previous: &Secret, until: u64) -> Self {
+        self.previous = Some(PreviousKey {
+            kid: key_id(previous),
+            decoding: DecodingKey::from_secret(previous.expose().as_bytes()),
+            until,
+        });
+        self
     }
 
     pub fn issuer(&self) -> &str {
@@ -68,13 +104,28 @@ impl JwtKeys {
     }
 
     pub fn issue(&self, claims: &Claims) -> Result<String, JwtError> {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
-            .map_err(|_| JwtError::Signing)
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding).map_err(|_| JwtError::Signing)
     }
 
-    /// Checks signature, algorithm, issuer and expiry at `now`.
+    /// Checks signature, algorithm, issuer and expiry at `now`. A token naming the previous key
+    /// is checked with it until its deadline; any other (or none: tokens from before key ids)
+    /// with the current key.
     pub fn verify(&self, token: &str, now: u64) -> Result<Claims, JwtError> {
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let kid = jsonwebtoken::decode_header(token)
+            .map_err(|_| JwtError::Invalid)?
+            .kid;
+        let decoding = match &self.previous {
+            Some(previous) if kid.as_deref() == Some(previous.kid.as_str()) => {
+                if now >= previous.until {
+                    return Err(JwtError::Invalid);
+                }
+                &previous.decoding
+            }
+            _ => &self.decoding,
+        };
+        let claims = jsonwebtoken::decode::<Claims>(token, decoding, &self.validation)
             .map_err(|_| JwtError::Invalid)?
             .claims;
         if claims.exp <= now {
@@ -165,6 +216,45 @@ mod tests {
             )
         );
         assert_eq!(keys().verify(&none, 150), Err(JwtError::Invalid));
+    }
+
+    #[test]
+    fn after_a_rotation_old_tokens_are_accepted_until_the_deadline_only() {
+        let old = keys();
+        let old_token = old.issue(&claims(10_000)).unwrap();
+        let rotated = JwtKeys::new(
+            &Secret::new("n".repeat(32)),
+            "https://a.example/auth".into(),
+        )
+        .with_previous(&Secret::new("x".repeat(32)), 1_000);
+        // New tokens name the new key; both verify during the grace period.
+        let new_token = rotated.issue(&claims(10_000)).unwrap();
+        assert_ne!(
+            jsonwebtoken::decode_header(&new_token).unwrap().kid,
+            jsonwebtoken::decode_header(&old_token).unwrap().kid
+        );
+        assert_eq!(rotated.verify(&old_token, 999), Ok(claims(10_000)));
+        assert_eq!(rotated.verify(&new_token, 999), Ok(claims(10_000)));
+        // After it, the old key's tokens are refused, though not expired.
+        assert_eq!(rotated.verify(&old_token, 1_000), Err(JwtError::Invalid));
+        assert_eq!(rotated.verify(&new_token, 1_000), Ok(claims(10_000)));
+        // Without the previous key (a rotation finished), they never verify.
+        let finished = JwtKeys::new(
+            &Secret::new("n".repeat(32)),
+            "https://a.example/auth".into(),
+        );
+        assert_eq!(finished.verify(&old_token, 999), Err(JwtError::Invalid));
+        // A token naming the previous key but signed with another is refused.
+        let forged = JwtKeys::new(
+            &Secret::new("z".repeat(32)),
+            "https://a.example/auth".into(),
+        );
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(key_id(&Secret::new("x".repeat(32))));
+        let forged = jsonwebtoken::encode(&header, &claims(10_000), &forged.encoding).unwrap();
+        assert_eq!(rotated.verify(&forged, 999), Err(JwtError::Invalid));
+        // The key id does not reveal the secret.
+        assert!(!key_id(&Secret::new("x".repeat(32))).contains("xxxx"));
     }
 
     #[test]

@@ -82,7 +82,11 @@ pub struct Ports<H, C, R> {
 
 impl<H: Horizon, C: ClientDomainResolver, R: ChallengeStore> WebAuth<H, C, R> {
     pub fn new(anchor: AnchorConfig, config: Sep10Config, ports: Ports<H, C, R>) -> Self {
-        let jwt = JwtKeys::new(&config.jwt_secret, anchor.web_auth_endpoint());
+        let jwt = crate::config::PreviousJwtSecret::keys(
+            config.jwt_previous.as_ref(),
+            &config.jwt_secret,
+            anchor.web_auth_endpoint(),
+        );
         Self {
             anchor,
             config,

@@ -22,6 +22,9 @@ pub struct Token {
 
 /// What a structurally valid challenge says, before signatures are checked.
 struct ChallengeContent {
+    /// The server key the challenge names as its source: the current one, or during a rotation
+    /// the previous one.
+    server: AccountId,
     client: MuxedAccount,
     max_time: u64,
     memo: Option<u64>,
@@ -76,9 +79,14 @@ impl<H: Horizon, C: ClientDomainResolver, R: ChallengeStore> WebAuth<H, C, R> {
             .map_err(|e| Sep10Error::Internal(e.to_string()))?;
 
         let mut signatures: Vec<&xdr::DecoratedSignature> = envelope.signatures.iter().collect();
-        let server = self.config.signing_key.account_id();
+        let server = content.server;
+        let current = server == self.config.signing_key.account_id();
         if !take_signature(&mut signatures, |s| {
-            verify_own_decorated(&hash, s, &self.config.signing_key)
+            if current {
+                verify_own_decorated(&hash, s, &self.config.signing_key)
+            } else {
+                verify_decorated(&hash, s, &server)
+            }
         }) {
             return Err(reject("challenge is not signed by this server"));
         }
@@ -118,12 +126,22 @@ impl<H: Horizon, C: ClientDomainResolver, R: ChallengeStore> WebAuth<H, C, R> {
         tx: &xdr::Transaction,
         now: u64,
     ) -> Result<ChallengeContent, Sep10Error> {
-        let server = self.config.signing_key.account_id();
-        if tx.source_account != MuxedAccount::from(server).to_xdr() {
+        // During a rotation, challenges the previous key issued stay valid until its deadline
+        // (at most their own time bounds after the rotation).
+        let previous = self
+            .config
+            .signing_previous
+            .filter(|previous| now < previous.until)
+            .map(|previous| previous.account);
+        let Some(server) = [Some(self.config.signing_key.account_id()), previous]
+            .into_iter()
+            .flatten()
+            .find(|key| tx.source_account == MuxedAccount::from(*key).to_xdr())
+        else {
             return Err(reject(
                 "challenge's source account is not this server's signing key",
             ));
-        }
+        };
         if tx.seq_num.0 != 0 {
             return Err(reject("challenge's sequence number must be 0"));
         }
@@ -216,6 +234,7 @@ impl<H: Horizon, C: ClientDomainResolver, R: ChallengeStore> WebAuth<H, C, R> {
             return Err(reject("challenge has no web_auth_domain operation"));
         }
         Ok(ChallengeContent {
+            server,
             client,
             max_time: max,
             memo,

@@ -167,6 +167,7 @@ fn service<Q: Queue>(
     let auth = Authenticator::new(
         &crate::auth::AuthConfig {
             jwt_secret: Secret::new("s".repeat(32)),
+            jwt_previous: None,
             issuer: "https://anchor.example/auth".into(),
         },
         clock.clone(),

@@ -9,6 +9,7 @@ mod keys;
 mod memo;
 mod network;
 pub mod payment;
+pub mod signer;
 
 pub use amount::{Amount, AmountError};
 pub use asset::{Asset, AssetError};
@@ -20,8 +21,11 @@ pub use keys::{AccountId, KeyError, Keypair, MuxedAccount};
 pub use memo::{Memo, MemoError};
 pub use network::Network;
 pub use payment::{
-    build_signed, claimable_balance_id, Outgoing, PaymentError, PaymentSpec, SignedTransaction,
+    build_signed, build_signed_by, claimable_balance_id, Outgoing, PaymentError, PaymentSpec,
+    SignedTransaction,
 };
+
+pub use signer::{sign_hash_with, Signer, SignerError};
 
 /// The XDR types, re-exported so callers need no direct dependency on `stellar-xdr`.
 pub use stellar_xdr as xdr;

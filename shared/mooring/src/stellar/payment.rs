@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 use stellar_xdr::{self as xdr, Limits, WriteXdr};
 
 use super::{
-    encode_envelope, sign_hash, transaction_hash, AccountId, Amount, Asset, Keypair, Memo,
-    MuxedAccount, Network,
+    encode_envelope, sign_hash, sign_hash_with, transaction_hash, AccountId, Amount, Asset,
+    Keypair, Memo, MuxedAccount, Network, Signer, SignerError,
 };
 
 /// stellar-core's limits on one transaction.
@@ -40,6 +40,8 @@ pub enum PaymentError {
     Memo,
     #[error("could not encode the transaction")]
     Encode,
+    #[error(transparent)]
+    Signer(#[from] SignerError),
 }
 
 /// One operation of an outgoing transaction; its source is the spec's `operation_source`.
@@ -151,10 +153,40 @@ pub fn build_signed(
     network: &Network,
     signers: &[&Keypair],
 ) -> Result<SignedTransaction, PaymentError> {
+    let (tx, hash) = prepare(spec, network, signers.len())?;
+    let signatures = signers.iter().map(|key| sign_hash(key, &hash)).collect();
+    assemble(tx, hash, signatures)
+}
+
+/// [`build_signed`] with keys that may live outside this process (KMS): each signature is
+/// requested in turn and checked against its account before it is used.
+pub async fn build_signed_by(
+    spec: &PaymentSpec,
+    network: &Network,
+    signers: &[&dyn Signer],
+) -> Result<SignedTransaction, PaymentError> {
+    let (tx, hash) = prepare(spec, network, signers.len())?;
+    let mut signatures = Vec::with_capacity(signers.len());
+    for signer in signers {
+        signatures.push(
+            sign_hash_with(*signer, &hash)
+                .await
+                .map_err(PaymentError::Signer)?,
+        );
+    }
+    assemble(tx, hash, signatures)
+}
+
+/// The checked, unsigned transaction of `spec` and its hash on `network`.
+fn prepare(
+    spec: &PaymentSpec,
+    network: &Network,
+    signer_count: usize,
+) -> Result<(xdr::Transaction, [u8; 32]), PaymentError> {
     if spec.operations.is_empty() || spec.operations.len() > MAX_OPERATIONS {
         return Err(PaymentError::OperationCount);
     }
-    if signers.is_empty() || signers.len() > MAX_SIGNATURES {
+    if signer_count == 0 || signer_count > MAX_SIGNATURES {
         return Err(PaymentError::SignerCount);
     }
     if spec.operations.iter().any(|op| op.amount().stroops() <= 0) {
@@ -199,8 +231,14 @@ pub fn build_signed(
         ext: xdr::TransactionExt::V0,
     };
     let hash = transaction_hash(&tx, network).map_err(|_| PaymentError::Encode)?;
-    let signatures: Vec<xdr::DecoratedSignature> =
-        signers.iter().map(|key| sign_hash(key, &hash)).collect();
+    Ok((tx, hash))
+}
+
+fn assemble(
+    tx: xdr::Transaction,
+    hash: [u8; 32],
+    signatures: Vec<xdr::DecoratedSignature>,
+) -> Result<SignedTransaction, PaymentError> {
     let envelope = xdr::TransactionEnvelope::Tx(xdr::TransactionV1Envelope {
         tx,
         signatures: signatures

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::config::{AnchorConfig, ConfigError, Source};
 use crate::horizon::Horizon;
 use crate::metrics::Metric;
-use crate::payments::{PaymentsConfig, Signers};
+use crate::payments::{public_accounts, PaymentsConfig};
 use crate::stellar::{AccountId, Amount, Asset};
 
 /// One of the anchor's accounts and what it is for.
@@ -28,25 +28,30 @@ pub struct AnchorAccounts {
 }
 
 /// The accounts the Stellar submitter pays from, read from its settings (its function's
-/// environment): the distribution account of `DISTRIBUTION_SEED`, the channel accounts derived
-/// from `CHANNEL_SEED`, and any other distribution account an asset names. Public keys only:
-/// the seeds go no further than this function.
+/// environment): `DISTRIBUTION_ACCOUNT` and `CHANNEL_ACCOUNTS` (public keys; a deployed
+/// submitter's keys are in KMS or Secrets Manager, out of the console's reach), else the accounts
+/// of plain `DISTRIBUTION_SEED` / `CHANNEL_SEED` values (development), and any other
+/// distribution account an asset names. Public keys only: seeds go no further than this function.
 pub fn anchor_accounts(submitter: &impl Source) -> Result<AnchorAccounts, ConfigError> {
     let anchor = AnchorConfig::from_source(submitter)?;
     let config = PaymentsConfig::from_source(submitter)?;
-    let signers = Signers::from_source(submitter, &anchor, &config)?;
+    let (distribution, channels) = public_accounts(submitter, &config)?;
     Ok(AnchorAccounts {
-        accounts: accounts_of(&anchor, &signers),
+        accounts: accounts_of(&anchor, distribution, channels),
         horizon_url: anchor.horizon_url,
     })
 }
 
-/// The accounts `signers` pay from: the distribution account, any other distribution account
-/// an asset names, and the channel accounts.
-pub fn accounts_of(anchor: &AnchorConfig, signers: &Signers) -> Vec<AnchorAccount> {
+/// The accounts the submitter pays from: the distribution account, any other distribution
+/// account an asset names, and the channel accounts.
+pub fn accounts_of(
+    anchor: &AnchorConfig,
+    distribution: AccountId,
+    channels: Vec<AccountId>,
+) -> Vec<AnchorAccount> {
     let mut accounts = vec![AnchorAccount {
         role: "distribution".into(),
-        account: signers.distribution.account_id(),
+        account: distribution,
     }];
     for asset in &anchor.assets {
         let Some(account) = asset.distribution_account() else {
@@ -60,13 +65,12 @@ pub fn accounts_of(anchor: &AnchorConfig, signers: &Signers) -> Vec<AnchorAccoun
         }
     }
     accounts.extend(
-        signers
-            .channels
-            .iter()
+        channels
+            .into_iter()
             .enumerate()
-            .map(|(index, channel)| AnchorAccount {
+            .map(|(index, account)| AnchorAccount {
                 role: format!("channel {index}"),
-                account: channel.account_id(),
+                account,
             }),
     );
     accounts

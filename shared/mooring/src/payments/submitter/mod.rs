@@ -45,7 +45,7 @@ use crate::metrics::Metric;
 use crate::model::{SubmissionState, Transaction, TransactionStatus, SYSTEM_ACTOR};
 use crate::queue::QueueMessage;
 use crate::stellar::payment::MIN_BASE_FEE;
-use crate::stellar::{build_signed, Keypair, Memo, Network, Outgoing, PaymentSpec};
+use crate::stellar::{build_signed_by, Memo, Network, Outgoing, PaymentError, PaymentSpec, Signer};
 use crate::store::{ChannelLease, ChannelLeases, StoreError, TransactionStore};
 use crate::time::Timestamp;
 
@@ -330,13 +330,15 @@ where
             operation_source: self.signers.distribution.account_id(),
             operations,
         };
-        let signers: Vec<&Keypair> = if channel.account_id() == spec.operation_source {
+        let signers: Vec<&dyn Signer> = if channel.account_id() == spec.operation_source {
             vec![channel]
         } else {
-            vec![channel, &self.signers.distribution]
+            vec![channel, self.signers.distribution.as_ref()]
         };
-        let signed = match build_signed(&spec, &self.network, &signers) {
+        let signed = match build_signed_by(&spec, &self.network, &signers).await {
             Ok(signed) => signed,
+            // The key service is out of reach: nothing was stored, the message comes back.
+            Err(PaymentError::Signer(error)) => return Err(WorkerError::Signer(error)),
             Err(error) => {
                 return self
                     .fail(
