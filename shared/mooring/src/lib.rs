@@ -17,6 +17,7 @@ pub mod http;
 pub mod i18n;
 pub mod integrations;
 pub mod lifecycle;
+pub mod limits;
 pub mod model;
 pub mod outbound;
 pub mod payments;

@@ -246,4 +246,35 @@ mod tests {
             Some("anchor.example.com")
         );
     }
+
+    /// SEP-1 reads nothing a client sends: a body or query of any size changes nothing, and a
+    /// method other than GET/HEAD/OPTIONS is a 405 `{"error"}`.
+    #[test]
+    fn client_input_is_ignored_or_refused() {
+        let anchor = AnchorConfig::from_source(&[
+            ("HOME_DOMAIN", "anchor.example.com"),
+            ("NETWORK_PASSPHRASE", "Test SDF Network ; September 2015"),
+            (
+                "SIGNING_KEY",
+                "GCEIDEQEWOX6QGJOCW7YDT7TVAZZGSZ33D2NT5OTVSXR7USIC6XFKVSM",
+            ),
+        ])
+        .unwrap();
+        let served = StellarToml::new(&anchor, &WithPrincipals).unwrap();
+        let huge = "a".repeat(crate::limits::MAX_FORM_BYTES + 1);
+        let query = "q".repeat(crate::limits::MAX_PARAM_BYTES + 1);
+        let get = Request::get(format!("/.well-known/stellar.toml?x={query}"))
+            .body(huge.clone())
+            .unwrap();
+        let response = served.handle(&get);
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.body(), served.body());
+        let post = Request::post("/.well-known/stellar.toml")
+            .body(huge)
+            .unwrap();
+        let response = served.handle(&post);
+        assert_eq!(response.status(), 405);
+        let body: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+        assert!(body["error"].is_string());
+    }
 }
