@@ -114,7 +114,7 @@ cargo test -p sep24-interactive --features example-minimal --test minimal_integr
 stop_ministack
 
 step "fuzzing: a short run of every fuzz target (fuzz/run.sh; stable toolchain, libFuzzer)"
-# ${FUZZ_SECONDS:-8} s per target; a crash fails the run with its input in fuzz/target/artifacts.
+# ${FUZZ_SECONDS:-8} s per target; a crash fails the run and names its input.
 bash fuzz/run.sh "${FUZZ_SECONDS:-8}"
 
 step "local ledger, local stack and end-to-end tests (a Python stellar-sdk wallet drives the anchor)"
