@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test (README command two): formatting, clippy with warnings denied,
-# the template lint, unit and handler tests, the local ledger's tests, and the end-to-end tests
+# the template lint, unit and handler tests, a short run of every fuzz target (fuzz/run.sh), the
+# local ledger's tests, and the end-to-end tests
 # in which the Python stellar-sdk (an independent Stellar implementation) drives the anchor,
 # in-process and deployed in the local stack (template.yaml in ministack, on free ports).
 # Installs what it needs on first run: Python tools into .venv, Debian's chromium and
@@ -104,6 +105,10 @@ cargo test --workspace --features mooring/dynamodb,mooring/sqs,mooring/testing -
 step "cargo test: the SEP-24 deposit on the minimal example integration (the seam in shared/integrations)"
 cargo test -p sep24-interactive --features example-minimal --test minimal_integration --quiet
 stop_ministack
+
+step "fuzzing: a short run of every fuzz target (fuzz/run.sh; stable toolchain, libFuzzer)"
+# ${FUZZ_SECONDS:-8} s per target; a crash fails the run and names its input.
+bash fuzz/run.sh "${FUZZ_SECONDS:-8}"
 
 step "local ledger, local stack and end-to-end tests (a Python stellar-sdk wallet drives the anchor)"
 cargo build --quiet -p local-gateway

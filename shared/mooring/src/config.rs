@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::limits;
 use crate::stellar::{AccountId, Amount, Asset, Keypair, Network};
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +79,20 @@ fn seconds(src: &impl Source, name: &'static str, default: u64) -> Result<Durati
         return Err(invalid(name, "must be a positive number of seconds"));
     }
     Ok(Duration::from_secs(secs))
+}
+
+/// [`seconds`], at most `max` (a bound of [`crate::limits`]).
+fn seconds_at_most(
+    src: &impl Source,
+    name: &'static str,
+    default: u64,
+    max: u64,
+) -> Result<Duration, ConfigError> {
+    let duration = seconds(src, name, default)?;
+    if duration.as_secs() > max {
+        return Err(invalid(name, format!("must be at most {max} seconds")));
+    }
+    Ok(duration)
 }
 
 fn list(src: &impl Source, name: &str) -> Vec<String> {
@@ -684,8 +699,18 @@ impl Sep10Config {
             jwt_previous: PreviousJwtSecret::from_source(src)?,
             signing_previous: PreviousSigningKey::from_source(src)?,
             web_auth_domain,
-            challenge_ttl: seconds(src, "SEP10_CHALLENGE_TTL_SECONDS", 900)?,
-            jwt_ttl: seconds(src, "SEP10_JWT_TTL_SECONDS", 86_400)?,
+            challenge_ttl: seconds_at_most(
+                src,
+                "SEP10_CHALLENGE_TTL_SECONDS",
+                900,
+                limits::MAX_CHALLENGE_TTL_SECONDS,
+            )?,
+            jwt_ttl: seconds_at_most(
+                src,
+                "SEP10_JWT_TTL_SECONDS",
+                86_400,
+                limits::MAX_JWT_TTL_SECONDS,
+            )?,
             client_domain: ClientDomainPolicy {
                 required: parse_or(src, "SEP10_CLIENT_DOMAIN_REQUIRED", false)?,
                 allow: list(src, "SEP10_CLIENT_DOMAIN_ALLOWLIST"),
@@ -775,6 +800,18 @@ mod tests {
         assert!(error_of(&with(base(), "JWT_SECRET", "short")).starts_with("JWT_SECRET is invalid"));
         assert!(error_of(&with(base(), "HOME_DOMAIN", "https://x.com/"))
             .starts_with("HOME_DOMAIN is invalid"));
+        // The TTLs are bounded: a challenge answerable for days, or a token for a year, is a
+        // typo (and `now + ttl` must not overflow).
+        assert_eq!(
+            error_of(&with(base(), "SEP10_CHALLENGE_TTL_SECONDS", "3601")),
+            "SEP10_CHALLENGE_TTL_SECONDS is invalid: must be at most 3600 seconds"
+        );
+        assert!(error_of(&with(
+            base(),
+            "SEP10_JWT_TTL_SECONDS",
+            "18446744073709551615"
+        ))
+        .starts_with("SEP10_JWT_TTL_SECONDS is invalid: must be at most 604800"));
         assert!(
             error_of(&with(base(), "SEP10_CHALLENGE_TTL_SECONDS", "soon"))
                 .starts_with("SEP10_CHALLENGE_TTL_SECONDS")

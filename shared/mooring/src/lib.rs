@@ -22,6 +22,7 @@ pub mod http;
 pub mod i18n;
 pub mod integrations;
 pub mod lifecycle;
+pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod outbound;

@@ -226,8 +226,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_toml_integration_extends_the_generated_file() {
+    /// The file of a minimal configuration, extended by [`WithPrincipals`].
+    fn served_with_principals() -> StellarToml {
         let anchor = AnchorConfig::from_source(&[
             ("HOME_DOMAIN", "anchor.example.com"),
             ("NETWORK_PASSPHRASE", "Test SDF Network ; September 2015"),
@@ -237,7 +237,12 @@ mod tests {
             ),
         ])
         .unwrap();
-        let served = StellarToml::new(&anchor, &WithPrincipals).unwrap();
+        StellarToml::new(&anchor, &WithPrincipals).unwrap()
+    }
+
+    #[test]
+    fn the_toml_integration_extends_the_generated_file() {
+        let served = served_with_principals();
         let parsed: Table = served.body().parse().unwrap();
         assert_eq!(parsed["PRINCIPALS"][0]["name"].as_str(), Some("Jane Doe"));
         assert_eq!(parsed["VERSION"].as_str(), Some("2.7.0+anchor.example.com"));
@@ -245,5 +250,27 @@ mod tests {
             parsed["DOCUMENTATION"]["ORG_NAME"].as_str(),
             Some("anchor.example.com")
         );
+    }
+
+    /// SEP-1 reads nothing a client sends: a body or query of any size changes nothing, and a
+    /// method other than GET/HEAD/OPTIONS is a 405 `{"error"}`.
+    #[test]
+    fn client_input_is_ignored_or_refused() {
+        let served = served_with_principals();
+        let huge = "a".repeat(crate::limits::MAX_FORM_BYTES + 1);
+        let query = "q".repeat(crate::limits::MAX_PARAM_BYTES + 1);
+        let get = Request::get(format!("/.well-known/stellar.toml?x={query}"))
+            .body(huge.clone())
+            .unwrap();
+        let response = served.handle(&get);
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.body(), served.body());
+        let post = Request::post("/.well-known/stellar.toml")
+            .body(huge)
+            .unwrap();
+        let response = served.handle(&post);
+        assert_eq!(response.status(), 405);
+        let body: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+        assert!(body["error"].is_string());
     }
 }

@@ -6,15 +6,10 @@ use http::header::CONTENT_TYPE;
 use http::HeaderMap;
 
 use crate::error::ApiError;
+use crate::limits;
 
-/// A binary SEP-9 field (one file) may be at most this large.
-pub const MAX_FILE_BYTES: usize = 5 * 1024 * 1024;
-/// A multipart request may be at most this large (API Gateway's own limit is 10 MB).
-pub const MAX_MULTIPART_BYTES: usize = 10 * 1024 * 1024;
-/// A JSON or form-encoded body may be at most this large (text fields only).
-pub const MAX_FORM_BYTES: usize = 256 * 1024;
-/// A text field's value may be at most this large.
-pub const MAX_TEXT_BYTES: usize = 1024;
+/// The size limits of bodies and fields (defined in [`crate::limits`]).
+pub use crate::limits::{MAX_FILE_BYTES, MAX_FORM_BYTES, MAX_MULTIPART_BYTES, MAX_TEXT_BYTES};
 
 /// Request parameters (query string or body fields), each name at most once.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -22,6 +17,8 @@ pub struct Params(Vec<(String, String)>);
 
 impl Params {
     fn insert(&mut self, name: String, value: String) -> Result<(), ApiError> {
+        limits::check_param(&name, &value)?;
+        limits::check_param_count(self.0.len() + 1)?;
         if self.0.iter().any(|(n, _)| *n == name) {
             return Err(ApiError::bad_request(format!(
                 "parameter '{}' was given more than once",

@@ -81,6 +81,7 @@ pub async fn parse(
             .filter(|n| !n.is_empty())
             .ok_or_else(|| ApiError::bad_request("a multipart part has no name"))?
             .to_owned();
+        crate::limits::check_param(&name, "")?;
         if !seen.insert(name.clone()) {
             return Err(ApiError::bad_request(format!(
                 "parameter '{}' was given more than once",
@@ -99,6 +100,8 @@ pub async fn parse(
             let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
                 ApiError::bad_request(format!("'{}' must be UTF-8 text", truncate(&name)))
             })?;
+            // A text part is a parameter like any other, with the same bounds.
+            crate::limits::check_param(&name, &text)?;
             if !text.is_empty() {
                 form.params.insert(name, text);
             }

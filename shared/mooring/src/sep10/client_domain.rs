@@ -5,11 +5,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::limits::MAX_STELLAR_TOML_BYTES as MAX_TOML_BYTES;
 use crate::outbound::{is_private_literal, PublicAddressesOnly};
 use crate::stellar::AccountId;
 
-/// SEP-1 caps stellar.toml at 100 KB.
-const MAX_TOML_BYTES: usize = 100 * 1024;
 const MAX_REDIRECTS: usize = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -127,12 +126,15 @@ impl ClientDomainResolver for HttpClientDomainResolver {
     }
 }
 
-enum TomlProblem {
+/// Why a client domain's stellar.toml gave no SIGNING_KEY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TomlProblem {
     Invalid,
     NoKey,
 }
 
-fn signing_key_from_toml(body: &[u8]) -> Result<AccountId, TomlProblem> {
+/// The SIGNING_KEY of a fetched stellar.toml (untrusted bytes, at most 100 KB).
+pub fn signing_key_from_toml(body: &[u8]) -> Result<AccountId, TomlProblem> {
     let text = std::str::from_utf8(body).map_err(|_| TomlProblem::Invalid)?;
     let table: toml::Table = text.parse().map_err(|_| TomlProblem::Invalid)?;
     table

@@ -14,7 +14,10 @@ pub use challenge::{build_challenge, Challenge, ChallengeRequest, ChallengeSpec}
 #[cfg(any(test, feature = "testing"))]
 pub use client_domain::InMemoryClientDomains;
 /// Whether an address is globally routable (also guards the SEP-24 wallet callbacks).
-pub use client_domain::{ClientDomainError, ClientDomainResolver, HttpClientDomainResolver};
+pub use client_domain::{
+    signing_key_from_toml, ClientDomainError, ClientDomainResolver, HttpClientDomainResolver,
+    TomlProblem,
+};
 pub use jwt::{Claims, JwtError, JwtKeys, WebAuthUser};
 pub use verify::Token;
 

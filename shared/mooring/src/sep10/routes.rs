@@ -7,10 +7,8 @@ use crate::error::ApiError;
 use crate::horizon::Horizon;
 use crate::http::body::{body_params, query_params};
 use crate::http::{json, preflight, render, HttpResponse};
+use crate::limits::MAX_AUTH_BODY_BYTES;
 use crate::store::ChallengeStore;
-
-/// A signed challenge is a few KiB; anything much larger is not one.
-const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub async fn handle<H, C, R, B>(auth: &WebAuth<H, C, R>, request: &Request<B>) -> HttpResponse
 where
@@ -47,7 +45,11 @@ where
             Ok(json(StatusCode::OK, &challenge))
         }
         Method::POST => {
-            let body = body_params(request.headers(), request.body().as_ref(), MAX_BODY_BYTES)?;
+            let body = body_params(
+                request.headers(),
+                request.body().as_ref(),
+                MAX_AUTH_BODY_BYTES,
+            )?;
             let token = auth.token(body.require("transaction")?).await?;
             Ok(json(StatusCode::OK, &token))
         }

@@ -328,7 +328,7 @@ where
         let parsed = url::Url::parse(url)
             .ok()
             .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
-            .filter(|_| url.len() <= 2048)
+            .filter(|_| url.len() <= crate::limits::MAX_URL_BYTES)
             .ok_or_else(|| ApiError::bad_request("'url' must be an absolute http(s) URL"))?;
         let callback = CustomerCallback {
             user,

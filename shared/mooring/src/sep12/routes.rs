@@ -170,7 +170,7 @@ async fn read<B: AsRef<[u8]>>(
             let limits = Limits {
                 max_part: MAX_FILE_BYTES,
                 max_body: MAX_MULTIPART_BYTES,
-                max_parts: 100,
+                max_parts: crate::limits::MAX_MULTIPART_PARTS,
             };
             multipart::parse(ct, body, limits, is_file).await?
         }

@@ -164,7 +164,7 @@ async fn read<B: AsRef<[u8]>>(request: &Request<B>) -> Result<BTreeMap<String, S
             let limits = Limits {
                 max_part: MAX_FILE_BYTES,
                 max_body: MAX_MULTIPART_BYTES,
-                max_parts: 100,
+                max_parts: crate::limits::MAX_MULTIPART_PARTS,
             };
             let Form { params, uploads } =
                 multipart::parse(ct, body, limits, sep9::is_binary).await?;

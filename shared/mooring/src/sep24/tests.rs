@@ -1914,3 +1914,112 @@ async fn a_quote_that_does_not_fit_the_request_is_a_400_and_stores_nothing() {
     }
     assert_eq!(anchor.count().await, 0);
 }
+
+/// The bounds of `crate::limits` on the SEP-24 API: each a 4xx `{"error"}`, nothing stored.
+#[tokio::test]
+async fn oversized_input_is_a_4xx_and_stores_nothing() {
+    use crate::limits::{
+        MAX_FORM_BYTES, MAX_MULTIPART_PARTS, MAX_PARAM_BYTES, MAX_PARAM_NAME_BYTES, MAX_TEXT_BYTES,
+    };
+    let anchor = anchor();
+    let jane = token(&g(7));
+    let too_large = anchor
+        .call(
+            "POST",
+            "/sep24/transactions/deposit/interactive",
+            Some(&jane),
+            Some("application/json"),
+            vec![b' '; MAX_FORM_BYTES + 1],
+        )
+        .await;
+    assert_eq!(too_large.status, 413);
+    assert_eq!(
+        too_large.error(),
+        format!("request body is larger than {MAX_FORM_BYTES} bytes")
+    );
+
+    let long_name = "x".repeat(MAX_TEXT_BYTES + 1);
+    let huge = "9".repeat(MAX_PARAM_BYTES + 1);
+    let long_key = "k".repeat(MAX_PARAM_NAME_BYTES + 1);
+    let cases = [
+        (
+            json!({"asset_code": "USDC", "first_name": long_name}),
+            format!("first_name is longer than {MAX_TEXT_BYTES} bytes"),
+        ),
+        (
+            json!({"asset_code": "USDC", "amount": huge}),
+            format!("'amount' is longer than {MAX_PARAM_BYTES} bytes"),
+        ),
+        (
+            json!({"asset_code": "USDC", long_key: "1"}),
+            format!("a parameter name may be at most {MAX_PARAM_NAME_BYTES} bytes"),
+        ),
+    ];
+    for (body, message) in cases {
+        let answer = anchor.post("deposit", &jane, body).await;
+        assert_eq!(answer.status, 400, "{}", answer.body);
+        assert_eq!(answer.error(), message);
+    }
+    for amount in ["922337203685.4775808", "1.00000001"] {
+        let answer = anchor
+            .post(
+                "withdraw",
+                &jane,
+                json!({"asset_code": "USDC", "amount": amount}),
+            )
+            .await;
+        assert_eq!(answer.status, 400, "{amount}: {}", answer.body);
+        assert!(answer.error().contains(amount), "{}", answer.body);
+    }
+
+    // A multipart body: at most MAX_MULTIPART_PARTS parts, a text part bounded like a field.
+    let names: Vec<String> = (0..=MAX_MULTIPART_PARTS).map(|i| format!("p{i}")).collect();
+    let parts: Vec<Part> = names
+        .iter()
+        .map(|n| (n.as_str(), None, &b"1"[..]))
+        .collect();
+    let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+    let answer = anchor
+        .call(
+            "POST",
+            "/sep24/transactions/deposit/interactive",
+            Some(&jane),
+            Some(&content_type),
+            multipart(&parts),
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(
+        answer.error(),
+        format!("a multipart body may have at most {MAX_MULTIPART_PARTS} parts")
+    );
+    let answer = anchor
+        .call(
+            "POST",
+            "/sep24/transactions/deposit/interactive",
+            Some(&jane),
+            Some(&content_type),
+            multipart(&[
+                ("asset_code", None, b"USDC"),
+                ("amount", None, huge.as_bytes()),
+            ]),
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(
+        answer.error(),
+        format!("'amount' is longer than {MAX_PARAM_BYTES} bytes")
+    );
+
+    for limit in ["0", "-5", "lots"] {
+        let answer = anchor
+            .get(
+                &format!("/transactions?asset_code=USDC&limit={limit}"),
+                &jane,
+            )
+            .await;
+        assert_eq!(answer.status, 400, "{limit}");
+        assert_eq!(answer.error(), "'limit' must be a positive integer");
+    }
+    assert_eq!(anchor.count().await, 0, "nothing stored");
+}

@@ -64,8 +64,10 @@ pub(super) fn text_fields(
     object: &Map<String, Value>,
     nested: &[&str],
 ) -> Result<BTreeMap<String, String>, ApiError> {
+    crate::limits::check_param_count(object.len())?;
     let mut fields = BTreeMap::new();
     for (name, value) in object {
+        crate::limits::check_param(name, "")?;
         let text = match value {
             _ if nested.contains(&name.as_str()) => continue,
             Value::Null => continue,

@@ -176,10 +176,12 @@ fn query(raw: &str) -> Result<BTreeMap<String, String>, ApiError> {
         if value.is_empty() {
             continue;
         }
+        crate::limits::check_param(&name, &value)?;
         match params.get_mut(name.as_ref()) {
             Some(kinds) if name == "kind" => {
                 kinds.push(',');
                 kinds.push_str(&value);
+                crate::limits::check_param(&name, kinds)?;
             }
             Some(_) => {
                 return Err(ApiError::bad_request(format!(
@@ -189,6 +191,7 @@ fn query(raw: &str) -> Result<BTreeMap<String, String>, ApiError> {
             }
             None => {
                 params.insert(name.into_owned(), value.into_owned());
+                crate::limits::check_param_count(params.len())?;
             }
         }
     }

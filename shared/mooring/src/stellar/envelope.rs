@@ -7,8 +7,8 @@ use super::{AccountId, Keypair, Network};
 /// Limits for decoding an envelope received from a client. A v1 envelope is at most a few KiB:
 /// 100 operations, 20 signatures. Depth bounds recursion (nested Soroban values).
 pub const DECODE_LIMITS: Limits = Limits {
-    depth: 64,
-    len: 64 * 1024,
+    depth: crate::limits::MAX_XDR_DEPTH,
+    len: crate::limits::MAX_XDR_BYTES,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

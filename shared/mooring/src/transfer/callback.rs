@@ -224,8 +224,12 @@ pub async fn post_to_callback_url<C: CallbackSender + ?Sized>(
     }
 }
 
-/// A callback URL a wallet may give: absolute http(s) with a host, no credentials.
+/// A callback URL a wallet may give: absolute http(s) with a host, no credentials, at most
+/// [`crate::limits::MAX_URL_BYTES`].
 pub fn parse_callback_url(value: &str) -> Option<url::Url> {
+    if value.len() > crate::limits::MAX_URL_BYTES {
+        return None;
+    }
     let url = url::Url::parse(value).ok()?;
     (matches!(url.scheme(), "https" | "http")
         && url.host_str().is_some_and(|h| !h.is_empty())

@@ -14,11 +14,11 @@ use crate::store::{Position, TransactionQuery, TransactionStore};
 use crate::time::Timestamp;
 
 /// A listing returns at most this many transactions (also without `limit`).
-pub const MAX_LIMIT: usize = 200;
+pub const MAX_LIMIT: usize = crate::limits::MAX_LIST_LIMIT;
 
 /// No identifier of ours is this long (ids are UUIDs, hashes 64 hex digits); longer values
 /// cannot name a transaction and are not sent to storage.
-const MAX_ID_LEN: usize = 256;
+const MAX_ID_LEN: usize = crate::limits::MAX_ID_BYTES;
 
 /// Whose transactions, of which SEP.
 #[derive(Debug, Clone, Copy)]

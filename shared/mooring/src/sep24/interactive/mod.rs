@@ -63,7 +63,7 @@ use crate::time::Timestamp;
 use crate::transfer::callback::parse_callback_url;
 
 /// Transaction ids longer than this are not looked up.
-const MAX_ID_LEN: usize = 128;
+const MAX_ID_LEN: usize = crate::limits::MAX_ID_BYTES;
 
 /// Where the wallet wants to hear about the transaction (`callback`, `on_change_callback`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,7 +19,7 @@ use crate::sep24::token::session_cookie;
 use crate::store::{ChallengeStore, TransactionStore};
 
 /// A form's body may be at most this large.
-pub const MAX_FORM_BYTES: usize = 64 * 1024;
+pub const MAX_FORM_BYTES: usize = crate::limits::MAX_PAGE_FORM_BYTES;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Endpoint {

@@ -1325,3 +1325,67 @@ async fn a_transaction_bound_to_a_quote_never_shows_an_amount_field() {
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(!page.body.contains("name=\"amount\""), "{}", page.body);
 }
+
+/// The bounds of `crate::limits` on the interactive pages: a query value, a form post, a field
+/// and a callback URL past their bounds are a 4xx (a page; the fee endpoint's `{"error"}`),
+/// and the transaction is unchanged.
+#[tokio::test]
+async fn oversized_input_is_a_4xx_and_changes_nothing() {
+    use crate::limits::{
+        MAX_PAGE_FORM_BYTES, MAX_PAGE_VALUE_CHARS, MAX_PARAM_BYTES, MAX_URL_BYTES,
+    };
+    let h = harness();
+    let t = h.transaction(Kind::Deposit).await;
+    let before = h.stored(&t.id).await;
+    let huge = "a".repeat(MAX_PARAM_BYTES + 1);
+
+    // The link: a query value past the backstop, a callback URL past MAX_URL_BYTES.
+    let token = encode(&h.link(&t.id));
+    let long_query = h
+        .get(
+            &format!(
+                "/sep24/interactive?transaction_id={}&token={token}&x={huge}",
+                t.id
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(long_query.status, 400);
+    let long_callback = format!("https://wallet.example/{}", "c".repeat(MAX_URL_BYTES));
+    let answer = h
+        .get(
+            &format!(
+                "/sep24/interactive?transaction_id={}&token={token}&on_change_callback={}",
+                t.id,
+                encode(&long_callback)
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert_eq!(h.stored(&t.id).await, before);
+
+    let cookie = h.open(&t.id, "").await;
+    // The fee endpoint answers JSON.
+    let fee = h
+        .get(
+            &format!(
+                "/sep24/interactive/fee?transaction_id={}&amount={huge}",
+                t.id
+            ),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(fee.status, 400);
+    assert!(fee.json()["error"].is_string(), "{}", fee.body);
+
+    // A form post past MAX_PAGE_FORM_BYTES, then one field past MAX_PAGE_VALUE_CHARS.
+    let body = format!("amount={}", "1".repeat(MAX_PAGE_FORM_BYTES));
+    let answer = h.post_form(&t.id, &cookie, &body).await;
+    assert_eq!(answer.status, 400);
+    let long_amount = "1".repeat(MAX_PAGE_VALUE_CHARS + 1);
+    let answer = h.submit(&t.id, &cookie, &[("amount", &long_amount)]).await;
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert!(answer.has_field_error("amount"), "{}", answer.body);
+    assert_eq!(h.stored(&t.id).await, before);
+}

@@ -11,7 +11,7 @@ use crate::integrations::{FieldKind, Form, FormField, FormValues};
 use crate::stellar::{Amount, AmountError};
 
 /// A field's value may be at most this long whatever its kind (a form is small).
-const MAX_VALUE_CHARS: usize = 1_000;
+const MAX_VALUE_CHARS: usize = crate::limits::MAX_PAGE_VALUE_CHARS;
 
 /// Messages by field name.
 pub type FieldErrors = BTreeMap<String, String>;

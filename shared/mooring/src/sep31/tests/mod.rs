@@ -10,6 +10,7 @@
 
 mod callbacks;
 mod info;
+mod limits;
 mod post;
 mod quotes;
 mod transactions;

@@ -677,3 +677,76 @@ async fn prices_for_a_stellar_asset_take_the_country_of_a_counter_asset() {
         assert_eq!(answer.status, status, "{country}: {}", answer.body);
     }
 }
+
+/// The bounds of `crate::limits` on SEP-38: each refused with a 4xx `{"error"}`, no quote kept.
+#[tokio::test]
+async fn oversized_input_is_a_4xx_and_stores_nothing() {
+    use crate::limits::{MAX_FORM_BYTES, MAX_PARAM_BYTES};
+    let anchor = anchor();
+    let owner = token(&g(7));
+    let request = Request::builder()
+        .method("POST")
+        .uri("/sep38/quote")
+        .header("authorization", format!("Bearer {owner}"))
+        .header("content-type", "application/json");
+    let response = routes::handle(
+        &anchor.quotes,
+        &request
+            .body(vec![b' '; MAX_FORM_BYTES + 1])
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(response.status(), 413);
+    assert_eq!(
+        response.body(),
+        &format!(r#"{{"error":"request body is larger than {MAX_FORM_BYTES} bytes"}}"#)
+    );
+
+    let huge = "9".repeat(MAX_PARAM_BYTES + 1);
+    let answer = anchor
+        .post_quote(&owner, quote_request(json!({ "sell_amount": huge })))
+        .await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(
+        answer.error(),
+        format!("'sell_amount' is longer than {MAX_PARAM_BYTES} bytes")
+    );
+    // Magnitude past Stellar's largest amount, and more decimals than any asset has.
+    for amount in ["922337203685.4775808", "1.0000000000000000000000001"] {
+        let answer = anchor
+            .post_quote(&owner, quote_request(json!({ "sell_amount": amount })))
+            .await;
+        assert_eq!(answer.status, 400, "{amount}: {}", answer.body);
+        assert!(
+            answer.error().starts_with("'sell_amount'"),
+            "{}",
+            answer.body
+        );
+        let price = anchor
+            .get(
+                "/price",
+                &[
+                    ("sell_asset", "iso4217:BRL"),
+                    ("buy_asset", &usdc()),
+                    ("sell_amount", amount),
+                    ("sell_delivery_method", "PIX"),
+                    ("context", "sep24"),
+                ],
+                Some(&owner),
+            )
+            .await;
+        assert_eq!(price.status, 400, "{amount}: {}", price.body);
+    }
+    // A quote id that cannot be one is not looked up.
+    let long_id = "q".repeat(MAX_PARAM_BYTES + 1);
+    let answer = anchor
+        .call(
+            "GET",
+            &format!("/sep38/quote/{long_id}"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 404);
+    assert_eq!(anchor.store.quote_count(), 0);
+}

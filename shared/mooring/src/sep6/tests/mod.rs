@@ -16,6 +16,7 @@ mod exchange;
 mod history;
 mod info;
 mod kyc;
+mod limits;
 mod patch;
 mod validation;
 mod withdraw;
