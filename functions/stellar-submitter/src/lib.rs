@@ -89,7 +89,11 @@ where
         accounts_of(
             anchor,
             signers.distribution.account_id(),
-            signers.channels.iter().map(|channel| channel.account_id()).collect(),
+            signers
+                .channels
+                .iter()
+                .map(|channel| channel.account_id())
+                .collect(),
         ),
         BALANCES_EVERY,
     );
