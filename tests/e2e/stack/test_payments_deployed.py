@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from stellar_sdk import Keypair
+from stellar_sdk import Keypair, TransactionEnvelope
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -252,6 +252,29 @@ def test_the_ledger_answering_504_after_applying_pays_once_and_completes(pipelin
     # The submission after the 504 was looked up by its hash, not sent again.
     assert pipeline.deliver("StellarSubmitterFunction", [tid]) == []
     assert len(pipeline.payments_to(user.public_key)) == 1
+
+
+def test_the_distribution_account_is_a_kms_key_whose_signature_the_stellar_sdk_verifies(pipeline, template, anchor):
+    """Issue 17: the local stack keeps the distribution account in (the emulator's) KMS, so the
+    deposit's payment is signed by a KMS `Sign` over the hash our submitter computed; the ledger
+    accepted it, and the Python stellar-sdk (code we did not write) verifies that signature."""
+    distribution_key = anchor.stack.keys.distribution
+    assert getattr(distribution_key, "key_id", "").startswith("arn:aws:kms:"), "the local stack keeps it in KMS"
+    user = pipeline.user(trusts=True)
+    tid = pipeline.put_deposit(template, user.public_key)
+    pipeline.receive(pipeline.reference(tid), "30")
+    pipeline.invoke("DepositPollerFunction")
+    done = pipeline.wait_status(tid, "completed", timeout=90)
+    on_ledger = requests.get(f"{pipeline.horizon}/transactions/{done['stellar_transaction_id']}", timeout=10,
+                             proxies=NO_PROXY).json()
+    assert on_ledger["successful"] is True
+    envelope = TransactionEnvelope.from_xdr(on_ledger["envelope_xdr"], pipeline.passphrase)
+    assert envelope.hash_hex() == done["stellar_transaction_id"]
+    distribution = Keypair.from_public_key(anchor.distribution_account)
+    signed = [s for s in envelope.signatures if s.signature_hint == distribution.signature_hint()]
+    assert len(signed) == 1, "one signature by the distribution account"
+    distribution.verify(envelope.hash(), signed[0].signature)  # raises BadSignatureError if wrong
+    assert [Decimal(p["amount"]) for p in pipeline.payments_to(user.public_key)] == [Decimal(done["amount_out"])]
 
 
 def test_200_deposits_two_pollers_at_once_every_message_twice_exactly_200_payments(pipeline, template):
