@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from infra.local_stack import template as tpl  # noqa: E402
+from infra.local_stack.accounts import FLOAT  # noqa: E402
 from wallet import Anchor, fund_with_second_signer, jwt_claims  # noqa: E402
 
 
@@ -83,7 +85,8 @@ def test_anchor_accounts_are_funded_and_hold_the_asset(stack):
     balances = requests.get(f"{stack.horizon_url}/accounts/{stack.keys.distribution.public_key}", timeout=10).json()["balances"]
     usdc = [b for b in balances if b.get("asset_code") == "USDC"]
     assert usdc and usdc[0]["asset_issuer"] == stack.keys.issuer.public_key
-    assert float(usdc[0]["balance"]) == 1_000_000
+    # Topped up to the float at start; the session's earlier tests may have paid deposits from it.
+    assert FLOAT - 1000 < Decimal(usdc[0]["balance"]) <= FLOAT
 
 
 def test_sep10_with_a_fresh_account(wallet_anchor):
