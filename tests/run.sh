@@ -103,13 +103,18 @@ step "cargo test (unit and handler tests; the DynamoDB adapter against the emula
 cargo test --workspace --features mooring/dynamodb,mooring/sqs,mooring/testing --quiet
 
 step "cargo test: the SEP-24 deposit on the minimal example integration (the seam in shared/integrations)"
-cargo test -p sep24-interactive --features example-minimal --test minimal_integration --quiet
+# The README's command, from the workspace root: the workspace's feature resolution, so that only
+# the crates the feature touches build again.
+cargo test --features sep24-interactive/example-minimal --test minimal_integration --quiet
 stop_ministack
 
 step "fuzzing: a short run of every fuzz target (fuzz/run.sh; stable toolchain, libFuzzer)"
-# ${FUZZ_SECONDS:-8} s per target; a crash fails the run and names its input.
-bash fuzz/run.sh "${FUZZ_SECONDS:-8}"
+# ${FUZZ_SECONDS:-5} s per target; a crash fails the run and names its input.
+bash fuzz/run.sh "${FUZZ_SECONDS:-5}"
 
 step "local ledger, local stack and end-to-end tests (a Python stellar-sdk wallet drives the anchor)"
-cargo build --quiet -p local-gateway
-MOORING_LOCAL_BIN="$PWD/target/debug/mooring-local" .venv/bin/python -m pytest tests/ledger tests/demo_bank tests/e2e -q --durations=12
+# Every binary and example once, in one feature resolution (the workspace's): the local stack's
+# functions, mooring-local, mooring-admin and the tests' `cargo run --bin/--example` all reuse it.
+# A `-p` build would resolve features for that package alone and compile the shared crates again.
+cargo build --quiet --workspace --bins --examples
+MOORING_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/mooring-local" .venv/bin/python -m pytest tests/ledger tests/demo_bank tests/e2e -q --durations=12

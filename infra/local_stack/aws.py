@@ -155,6 +155,13 @@ class LocalAws:
         return f"{self.endpoint}/_aws/execute-api/{api_id}/$default"
 
 
+def cargo_target_dir(repo: Path) -> Path:
+    """Where cargo puts what it builds in `repo`: `CARGO_TARGET_DIR` when set (CI keeps one
+    outside its fresh clones), else `target/`."""
+    configured = os.environ.get("CARGO_TARGET_DIR")
+    return repo / configured if configured else repo / "target"
+
+
 def build_functions(repo: Path, template_path: Path, build_dir: Path) -> None:
     """Builds every function of the template for this machine (x86_64 here) and lays out one
     folder per binary with its `bootstrap`, stripped so packaging stays quick."""
@@ -167,7 +174,7 @@ def build_functions(repo: Path, template_path: Path, build_dir: Path) -> None:
         target = build_dir / binary
         target.mkdir(parents=True, exist_ok=True)
         bootstrap = target / "bootstrap"
-        source = repo / "target" / "debug" / binary
+        source = cargo_target_dir(repo) / "debug" / binary
         stripped = subprocess.run(["strip", "-o", str(bootstrap), str(source)])
         if stripped.returncode != 0:
             bootstrap.write_bytes(source.read_bytes())

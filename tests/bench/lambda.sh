@@ -31,4 +31,4 @@ if ! curl -sf -o /dev/null "http://localhost:$port/.well-known/stellar.toml" || 
     done
 fi
 
-target/release/lambda-bench --env-file "$env_file" "$@"
+"${CARGO_TARGET_DIR:-target}/release/lambda-bench" --env-file "$env_file" "$@"

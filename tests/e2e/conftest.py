@@ -397,15 +397,16 @@ def _mooring_local_binary() -> Path:
             pytest.exit(f"MOORING_LOCAL_BIN={configured} is not a file", returncode=2)
         return path
     build = subprocess.run(
-        ["cargo", "build", "-p", "local-gateway"],
+        ["cargo", "build", "--bin", "mooring-local"],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     if build.returncode != 0:
-        pytest.exit(f"cargo build -p local-gateway failed:\n{build.stdout[-4000:]}", returncode=2)
-    return REPO_ROOT / "target" / "debug" / "mooring-local"
+        pytest.exit(f"cargo build --bin mooring-local failed:\n{build.stdout[-4000:]}", returncode=2)
+    target = os.environ.get("CARGO_TARGET_DIR")
+    return (REPO_ROOT / target if target else REPO_ROOT / "target") / "debug" / "mooring-local"
 
 
 def _pump(stream, lines: "queue.Queue[str | None]", log: list[str]) -> None:

@@ -1,6 +1,6 @@
 """Cross-check of Mooring's outgoing Stellar transactions against the Python stellar-sdk.
 
-`cargo run -p mooring --example payment_vectors` prints transactions that
+`cargo run --example payment_vectors` prints transactions that
 `mooring::stellar::payment` built and signed from fixed keys, with the parameters of each. Here
 the stellar-sdk (an independent implementation) builds the same transactions from those
 parameters alone; the envelopes must be byte for byte the same, with the same hash, the same
@@ -36,7 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def vectors() -> dict:
     cargo = os.environ.get("CARGO", "cargo")
     out = subprocess.run(
-        [cargo, "run", "-q", "-p", "mooring", "--example", "payment_vectors"],
+        [cargo, "run", "-q", "--example", "payment_vectors"],
         cwd=REPO_ROOT,
         check=True,
         capture_output=True,

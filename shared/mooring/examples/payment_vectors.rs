@@ -3,7 +3,7 @@
 //! can rebuild each one from its parameters and compare envelope, hash and claimable balance ids.
 //!
 //! ```sh
-//! cargo run -q -p mooring --example payment_vectors
+//! cargo run -q --example payment_vectors
 //! ```
 
 use mooring::stellar::{

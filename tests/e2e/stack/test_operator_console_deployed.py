@@ -1,5 +1,5 @@
 """The operator's console, `mooring-admin`, on the DEPLOYED local stack (issue 16), run as the
-README's operator's section runs it (`cargo run -q -p mooring-admin -- ...`, pointed at the
+README's operator's section runs it (`cargo run -q --bin mooring-admin -- ...`, pointed at the
 local AWS by the exports of `python -m infra.local_stack env`): it finds the stack's tables and
 queues from CloudFormation, lists and shows transactions with their history, refuses what no
 worker takes, asks before it acts, and records who did what; an `on_hold` withdrawal it refunds
@@ -27,12 +27,12 @@ REPO = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def admin(stack):
-    subprocess.run(["cargo", "build", "-q", "-p", "mooring-admin"], cwd=REPO, check=True, timeout=900)
+    subprocess.run(["cargo", "build", "-q", "--bin", "mooring-admin"], cwd=REPO, check=True, timeout=900)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(client_settings(stack.aws.endpoint), MOORING_STACK=stack.settings.stack)
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["cargo", "run", "-q", "-p", "mooring-admin", "--", *args], cwd=REPO, env=env,
+        return subprocess.run(["cargo", "run", "-q", "--bin", "mooring-admin", "--", *args], cwd=REPO, env=env,
                               capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 
     return run
