@@ -29,18 +29,16 @@ EXPECTED: dict[str, set[str]] = {
     "sep1-toml": set(),
     # Signs challenges (SIGNING_SEED) and issues JWTs (JWT_SECRET).
     "sep10-auth": {"SIGNING_SEED", "JWT_SECRET"},
-    # Verifies SEP-10 JWTs (JWT_SECRET), signs the sending anchor's callback when a customer's
-    # change releases its SEP-31 transaction (SIGNING_SEED).
+    # Verifies SEP-10 JWTs (JWT_SECRET).
     "sep12-kyc": {"JWT_SECRET"},
     "sep24-transfer": {"JWT_SECRET"},
-    # Verifies JWTs (JWT_SECRET), signs on_change_callback posts (SIGNING_SEED).
-    "sep6-transfer": {"JWT_SECRET", "SIGNING_SEED"},
-    # Verifies JWTs (JWT_SECRET), signs the callbacks to sending anchors (SIGNING_SEED).
-    "sep31-receive": {"JWT_SECRET", "SIGNING_SEED"},
+    # Verify JWTs (JWT_SECRET); their transactions' callbacks are posted by callback-sender.
+    "sep6-transfer": {"JWT_SECRET"},
+    "sep31-receive": {"JWT_SECRET"},
     "sep38-quotes": {"JWT_SECRET"},
-    # Verifies JWTs, derives the link/session/CSRF keys (JWT_SECRET), signs wallet URL
-    # callbacks (SIGNING_SEED).
-    "sep24-interactive": {"JWT_SECRET", "SIGNING_SEED"},
+    # Verifies JWTs, derives the link/session/CSRF keys (JWT_SECRET); the wallet's `callback`
+    # URL is posted by callback-sender.
+    "sep24-interactive": {"JWT_SECRET"},
     # Signs deposit payments: distribution account and channel accounts.
     "stellar-submitter": {"DISTRIBUTION_SEED", "CHANNEL_SEED"},
     "deposit-poller": set(),
@@ -53,7 +51,7 @@ EXPECTED: dict[str, set[str]] = {
     "expiry-sweeper": set(),
     # Queues callbacks from the tables' streams: no secret.
     "callback-dispatcher": set(),
-    # Signs every status callback it posts.
+    # Signs every status callback it posts (the one function besides sep10-auth with the seed).
     "callback-sender": {"SIGNING_SEED"},
 }
 
@@ -65,10 +63,9 @@ READERS = {
     "Sep10Config::from_env": {"SIGNING_SEED", "JWT_SECRET"},
     "AuthConfig::from_source": {"JWT_SECRET"},
     "AuthConfig::from_env": {"JWT_SECRET"},
-    "InteractiveConfig::from_source": {"JWT_SECRET", "SIGNING_SEED"},
-    "InteractiveConfig::from_env": {"JWT_SECRET", "SIGNING_SEED"},
+    "InteractiveConfig::from_source": {"JWT_SECRET"},
+    "InteractiveConfig::from_env": {"JWT_SECRET"},
     "CallbackSettings::from_source": {"SIGNING_SEED"},
-    "http_listener": {"SIGNING_SEED"},
     "Signers::from_source": {"DISTRIBUTION_SEED", "CHANNEL_SEED"},
     "SignerSettings::from_source": {"DISTRIBUTION_SEED", "CHANNEL_SEED"},
     "Signers::from_env": {"DISTRIBUTION_SEED", "CHANNEL_SEED"},
@@ -199,6 +196,13 @@ def allowed(properties: dict, prefix: str) -> tuple[set[str], set[str]]:
             actions |= set(listed)
             resources |= refs(statement.get("Resource"))
     return actions, resources
+
+
+def test_the_seed_is_read_only_where_something_is_signed(template):
+    """SIGNING_SEED signs SEP-10 challenges and status callbacks, nothing else: every other
+    function lets callback-sender post its transactions' callbacks."""
+    with_seed = {binary for binary, secrets in received(template).items() if "SIGNING_SEED" in secrets}
+    assert with_seed == {"sep10-auth", "callback-sender"}
 
 
 def test_each_policy_names_exactly_the_secrets_and_keys_of_its_function(template):

@@ -16,7 +16,6 @@ use mooring::lifecycle::stuck::{StuckCheck, StuckConfig};
 use mooring::payments::WorkerError;
 use mooring::queue::Queue;
 use mooring::store::{Cursors, IncomingPayments, TransactionStore};
-use mooring::transfer::callback::StatusListener;
 
 /// The ports and settings a sweep is built from (cheaply, per invocation: a run may carry an
 /// operator's knob, see [`handle`]).
@@ -39,7 +38,6 @@ where
             self.expiry.clone(),
             self.ports.clock.clone(),
         )
-        .with_status_listener(self.ports.status_listener.clone())
     }
 
     /// Counts transactions stuck `stuck.after` past their status's expected time
@@ -56,8 +54,6 @@ pub struct Ports<S, Q> {
     /// (`PENDING_TRUST_ACTION=refund`).
     pub submissions: Arc<Q>,
     pub clock: Arc<dyn Clock>,
-    /// Told of each transaction ended (SEP-31: the sending anchor's callback).
-    pub status_listener: Arc<dyn StatusListener>,
 }
 
 /// Builds the service (once per cold start) with the anchor's expiry settings

@@ -25,8 +25,6 @@ async fn service() -> Result<expiry_sweeper::Service<DynamoStore, SqsQueue>, Sta
             &Env,
             "SUBMISSIONS_QUEUE_URL",
         )?),
-        // Status callbacks go through the tables' streams (callback-dispatcher), not from here.
-        status_listener: mooring::transfer::callback::no_listener(),
         clock,
     };
     let stuck = mooring::lifecycle::stuck::StuckConfig::from_source(&Env)?;

@@ -17,7 +17,6 @@ use mooring::payments::OutgoingProcessor;
 use mooring::queue::DynQueue;
 use mooring::startup::StartupError;
 use mooring::store::{CustomerStore, TransactionStore};
-use mooring::transfer::callback::StatusListener;
 
 use mooring::queue::sqs_event::one_by_one;
 pub use mooring::queue::sqs_event::{SqsBatchResponse, SqsEvent, SqsRecord};
@@ -27,8 +26,6 @@ pub type Service<S> = OutgoingProcessor<S, Integration<S>>;
 pub struct Ports<S> {
     pub store: Arc<S>,
     pub clock: Arc<dyn Clock>,
-    /// Told of each status change written (SEP-31: the sending anchor's callback).
-    pub status_listener: Arc<dyn StatusListener>,
     /// The Stellar submitter's queue, for refunds of payouts the rail refused.
     pub submissions: Arc<dyn DynQueue>,
 }
@@ -47,7 +44,6 @@ where
     )?;
     Ok(
         OutgoingProcessor::new(ports.store, Arc::new(integration), ports.clock)
-            .with_status_listener(ports.status_listener)
             .with_refunds(ports.submissions),
     )
 }

@@ -19,8 +19,6 @@ async fn service() -> Result<outgoing_payments::Service<DynamoStore>, StartupErr
     let sdk = mooring::aws::config_loader().load().await;
     let ports = outgoing_payments::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
-        // Status callbacks go through the tables' streams (callback-dispatcher), not from here.
-        status_listener: mooring::transfer::callback::no_listener(),
         clock,
         submissions: Arc::new(SqsQueue::from_env_with(
             &sdk,

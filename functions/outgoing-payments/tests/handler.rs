@@ -103,7 +103,6 @@ fn service(store: &Arc<InMemoryStore>) -> outgoing_payments::Service<InMemorySto
         outgoing_payments::Ports {
             store: store.clone(),
             clock: clock(),
-            status_listener: mooring::transfer::callback::no_listener(),
             submissions: Arc::new(mooring::queue::InMemoryQueue::default()),
         },
     )

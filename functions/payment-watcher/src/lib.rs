@@ -17,7 +17,6 @@ use mooring::payments::WorkerError;
 use mooring::queue::Queue;
 use mooring::startup::StartupError;
 use mooring::store::{Cursors, CustomerStore, IncomingPayments, TransactionStore};
-use mooring::transfer::callback::StatusListener;
 
 /// The ports and settings a watcher run is built from (cheaply, per invocation: a run may
 /// carry operator knobs, see [`handle`]).
@@ -44,7 +43,6 @@ where
             self.assets.clone(),
             self.ports.clock.clone(),
         )
-        .with_status_listener(self.ports.status_listener.clone())
     }
 }
 
@@ -56,8 +54,6 @@ pub struct Ports<S, H, Q> {
     /// Paid SEP-31 transactions, for the outgoing-payments worker (`OUTGOING_QUEUE_URL`).
     pub outgoing: Arc<Q>,
     pub clock: Arc<dyn Clock>,
-    /// Told of each status change written (SEP-31: the sending anchor's callback).
-    pub status_listener: Arc<dyn StatusListener>,
 }
 
 /// Builds the watcher (once per cold start) over the anchor's integration (its fees). Holds no

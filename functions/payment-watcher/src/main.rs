@@ -29,8 +29,6 @@ async fn service(
             "WITHDRAWALS_QUEUE_URL",
         )?),
         outgoing: Arc::new(SqsQueue::from_env_with(&sdk, &Env, "OUTGOING_QUEUE_URL")?),
-        // Status callbacks go through the tables' streams (callback-dispatcher), not from here.
-        status_listener: mooring::transfer::callback::no_listener(),
         clock,
     };
     payment_watcher::service(&Env, &anchor, ports)

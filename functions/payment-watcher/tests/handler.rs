@@ -45,7 +45,6 @@ async fn a_run_watches_each_receiving_account() {
             withdrawals: Arc::new(InMemoryQueue::default()),
             outgoing: Arc::new(InMemoryQueue::default()),
             clock: Arc::new(FixedClock::at(NOW)),
-            status_listener: mooring::transfer::callback::no_listener(),
         },
     )
     .unwrap();
@@ -97,7 +96,6 @@ async fn a_run_that_caught_up_is_noted_for_the_expiry_sweeper() {
             withdrawals: Arc::new(InMemoryQueue::default()),
             outgoing: Arc::new(InMemoryQueue::default()),
             clock: clock.clone(),
-            status_listener: mooring::transfer::callback::no_listener(),
         },
     )
     .unwrap();

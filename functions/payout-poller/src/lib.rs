@@ -19,7 +19,6 @@ use mooring::queue::Queue;
 use mooring::startup::StartupError;
 use mooring::store::{Cursors, CustomerStore, TransactionStore};
 use mooring::time::Timestamp;
-use mooring::transfer::callback::StatusListener;
 use mooring::transfer::receive_release::ReceiveRelease;
 
 pub struct Service<S, Q> {
@@ -31,7 +30,6 @@ pub struct Service<S, Q> {
     integration: Arc<Integration<S>>,
     store: Arc<S>,
     clock: Arc<dyn Clock>,
-    status_listener: Arc<dyn StatusListener>,
 }
 
 pub struct Ports<S, Q> {
@@ -41,8 +39,6 @@ pub struct Ports<S, Q> {
     /// Where `pending_receiver` SEP-31 payments are queued again.
     pub outgoing: Arc<Q>,
     pub clock: Arc<dyn Clock>,
-    /// Told of each status change written (SEP-31: the sending anchor's callback).
-    pub status_listener: Arc<dyn StatusListener>,
 }
 
 /// Builds the poller (once per cold start) over the anchor's integration (its rail), one
@@ -64,20 +60,17 @@ where
             ports.store.clone(),
             integration.clone(),
             ports.clock.clone(),
-        )
-        .with_status_listener(ports.status_listener.clone()),
+        ),
         outgoing: OutgoingProcessor::new(
             ports.store.clone(),
             integration.clone(),
             ports.clock.clone(),
-        )
-        .with_status_listener(ports.status_listener.clone()),
+        ),
         withdrawals_queue: ports.withdrawals,
         outgoing_queue: ports.outgoing,
         integration,
         store: ports.store,
         clock: ports.clock,
-        status_listener: ports.status_listener,
     })
 }
 
@@ -113,7 +106,6 @@ where
         integration: service.integration.as_ref(),
         store: service.store.as_ref(),
         outgoing: service.outgoing_queue.as_ref(),
-        listener: service.status_listener.as_ref(),
         now: Timestamp::from_secs(service.clock.now()),
     };
     let released = release

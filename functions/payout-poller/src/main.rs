@@ -24,8 +24,6 @@ async fn service() -> Result<payout_poller::Service<DynamoStore, SqsQueue>, Star
             "WITHDRAWALS_QUEUE_URL",
         )?),
         outgoing: Arc::new(SqsQueue::from_env_with(&sdk, &Env, "OUTGOING_QUEUE_URL")?),
-        // Status callbacks go through the tables' streams (callback-dispatcher), not from here.
-        status_listener: mooring::transfer::callback::no_listener(),
         clock,
     };
     payout_poller::service(&Env, ports)

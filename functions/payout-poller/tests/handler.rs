@@ -67,7 +67,6 @@ fn poller() -> Poller {
             withdrawals: withdrawals.clone(),
             outgoing: outgoing.clone(),
             clock: Arc::new(FixedClock::at(NOW)),
-            status_listener: mooring::transfer::callback::no_listener(),
         },
     )
     .unwrap();

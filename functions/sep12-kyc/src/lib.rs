@@ -15,7 +15,6 @@ use mooring::sep12::{routes, Kyc};
 use mooring::startup::StartupError;
 use mooring::store::files::FileStore;
 use mooring::store::{CustomerStore, TransactionStore};
-use mooring::transfer::callback::StatusListener;
 
 /// The service over a store of customers and transactions (`S`), a file store (`F`) and the
 /// outgoing-payments queue (`Q`).
@@ -27,8 +26,6 @@ pub struct Ports<S, F, Q> {
     pub files: Arc<F>,
     pub outgoing: Arc<Q>,
     pub clock: Arc<dyn Clock>,
-    /// Told of the SEP-31 transactions a customer's change releases (SEP-31: the sending anchor's callback).
-    pub status_listener: Arc<dyn StatusListener>,
 }
 
 /// Reads configuration (once per cold start) and builds the service. The function verifies
@@ -58,8 +55,7 @@ where
     )
     // A complete customer moves its SEP-6 transactions on (the KYC loop).
     .with_transfer_assets(anchor.assets.clone())
-    .with_expiry(anchor.expiry.clone())
-    .with_status_listener(ports.status_listener))
+    .with_expiry(anchor.expiry.clone()))
 }
 
 pub async fn handle<S, F, Q>(

@@ -30,8 +30,6 @@ async fn service(
             &settings,
             "OUTGOING_QUEUE_URL",
         )?),
-        // Status callbacks go through the tables' streams (callback-dispatcher), not from here.
-        status_listener: mooring::transfer::callback::no_listener(),
         clock,
     };
     sep12_kyc::service(&settings, &anchor, ports)

@@ -121,7 +121,6 @@ fn refuses_to_start_with_bad_settings() {
         files: std::sync::Arc::new(mooring::store::files::InMemoryFileStore::default()),
         outgoing: std::sync::Arc::new(mooring::queue::InMemoryQueue::default()),
         clock: std::sync::Arc::new(mooring::clock::SystemClock),
-        status_listener: mooring::transfer::callback::no_listener(),
     };
     let mut no_secret = settings(&[]);
     no_secret.remove("JWT_SECRET");

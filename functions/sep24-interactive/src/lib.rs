@@ -5,9 +5,9 @@
 //!
 //! Settings read (once per cold start): the anchor's (`HOME_DOMAIN`, `PUBLIC_URL`,
 //! `NETWORK_PASSPHRASE`, `SIGNING_KEY`, `ASSETS`...), `JWT_SECRET` (link, session and CSRF
-//! keys), `INTERACTIVE_TOKEN_SECONDS`, `INTERACTIVE_SESSION_SECONDS`, `SIGNING_SEED` (optional:
-//! signs wallet URL callbacks; without it they are not sent), `SEP24_CALLBACK_TIMEOUT_MS`,
-//! `SEP24_CALLBACK_ALLOW_INSECURE` (development only), and the integration's (`KYC_*`).
+//! keys), `INTERACTIVE_TOKEN_SECONDS`, `INTERACTIVE_SESSION_SECONDS` and the integration's
+//! (`KYC_*`). The wallet's `callback` URL is stored with the write that ends the flow and posted
+//! by the callback sender, from the transactions table's stream: this function signs nothing.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -16,20 +16,16 @@ use anchor_integrations::{register_integrations, Integration};
 use lambda_http::{Body, Request, Response};
 use mooring::clock::Clock;
 use mooring::config::{AnchorConfig, Source};
-use mooring::sep24::interactive::{
-    routes, CallbackSender, HttpCallbackSender, Interactive, InteractiveConfig,
-};
+use mooring::sep24::interactive::{routes, Interactive, InteractiveConfig};
 use mooring::startup::StartupError;
 use mooring::store::{ChallengeStore, CustomerStore, TransactionStore};
 
-/// The service over a store of transactions, used links and customers (`S`) and a sender of
-/// wallet callbacks (`C`).
-pub type Service<S, C = HttpCallbackSender> = Interactive<Integration<S>, S, C>;
+/// The service over a store of transactions, used links and customers (`S`).
+pub type Service<S> = Interactive<Integration<S>, S>;
 
-/// The adapters the service runs on: DynamoDB and HTTP in Lambda, memory in tests.
-pub struct Ports<S, C> {
+/// The adapters the service runs on: DynamoDB in Lambda, memory in tests.
+pub struct Ports<S> {
     pub store: Arc<S>,
-    pub callbacks: C,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -42,14 +38,13 @@ pub fn config(
 }
 
 /// Builds the service from the settings (the integration's) and the flow's configuration.
-pub fn service<S, C>(
+pub fn service<S>(
     settings: &impl Source,
     config: InteractiveConfig,
-    ports: Ports<S, C>,
-) -> Result<Service<S, C>, StartupError>
+    ports: Ports<S>,
+) -> Result<Service<S>, StartupError>
 where
     S: TransactionStore + ChallengeStore + CustomerStore,
-    C: CallbackSender,
 {
     let integration = register_integrations(
         settings,
@@ -58,28 +53,14 @@ where
     Ok(Interactive::new(
         integration,
         ports.store,
-        ports.callbacks,
         config,
         ports.clock,
     ))
 }
 
-/// The HTTP sender of wallet callbacks, as configured (`SEP24_CALLBACK_TIMEOUT_MS`,
-/// `SEP24_CALLBACK_ALLOW_INSECURE`).
-pub fn http_callbacks(config: &InteractiveConfig) -> Result<HttpCallbackSender, StartupError> {
-    Ok(HttpCallbackSender::new(
-        config.callback_timeout,
-        config.callback_allow_insecure,
-    )?)
-}
-
-pub async fn handle<S, C>(
-    service: &Service<S, C>,
-    request: Request,
-) -> Result<Response<Body>, Infallible>
+pub async fn handle<S>(service: &Service<S>, request: Request) -> Result<Response<Body>, Infallible>
 where
     S: TransactionStore + ChallengeStore + CustomerStore,
-    C: CallbackSender,
 {
     Ok(routes::handle(service, &request).await.map(Body::from))
 }

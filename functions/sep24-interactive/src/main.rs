@@ -11,7 +11,7 @@ async fn main() -> Result<(), mooring_lambda::Error> {
     mooring_lambda::run_http(&service, sep24_interactive::handle).await
 }
 
-/// Transactions, used links and customers in DynamoDB; wallet callbacks over HTTPS.
+/// Transactions, used links and customers in DynamoDB.
 async fn service() -> Result<sep24_interactive::Service<DynamoStore>, StartupError> {
     let sdk = mooring::aws::config_loader().load().await;
     // The secrets named by *_ARN settings, read once from Secrets Manager.
@@ -20,7 +20,6 @@ async fn service() -> Result<sep24_interactive::Service<DynamoStore>, StartupErr
     let config = sep24_interactive::config(&settings, &anchor)?;
     let ports = sep24_interactive::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
-        callbacks: sep24_interactive::http_callbacks(&config)?,
         clock: Arc::new(SystemClock),
     };
     sep24_interactive::service(&settings, config, ports)

@@ -11,7 +11,6 @@ use lambda_http::{Body, Response};
 use mooring::clock::{Clock, FixedClock, SystemClock};
 use mooring::config::{AnchorConfig, Secret};
 use mooring::model::{Kind, Protocol, Transaction, TransactionStatus, UserKey};
-use mooring::sep24::interactive::RecordingCallbacks;
 use mooring::sep24::token::InteractiveKeys;
 use mooring::startup::StartupError;
 use mooring::stellar::{Asset, Keypair, Network};
@@ -51,8 +50,8 @@ fn settings(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
 /// As the function's `main`: the anchor's configuration parsed once, then the service.
 fn start(
     settings: &BTreeMap<String, String>,
-    ports: sep24_interactive::Ports<InMemoryStore, Arc<RecordingCallbacks>>,
-) -> Result<sep24_interactive::Service<InMemoryStore, Arc<RecordingCallbacks>>, StartupError> {
+    ports: sep24_interactive::Ports<InMemoryStore>,
+) -> Result<sep24_interactive::Service<InMemoryStore>, StartupError> {
     let anchor = AnchorConfig::from_source(settings)?;
     let config = sep24_interactive::config(settings, &anchor)?;
     sep24_interactive::service(settings, config, ports)
@@ -63,7 +62,7 @@ fn issuer() -> mooring::stellar::AccountId {
 }
 
 struct Pages {
-    service: sep24_interactive::Service<InMemoryStore, Arc<RecordingCallbacks>>,
+    service: sep24_interactive::Service<InMemoryStore>,
     store: Arc<InMemoryStore>,
     now: u64,
 }
@@ -99,7 +98,6 @@ fn pages_with(extra: &[(&str, &str)]) -> Pages {
     let store = Arc::new(InMemoryStore::default());
     let ports = sep24_interactive::Ports {
         store: store.clone(),
-        callbacks: Arc::new(RecordingCallbacks::default()),
         clock: Arc::new(FixedClock::at(now)),
     };
     Pages {
@@ -327,7 +325,6 @@ async fn unknown_transactions_are_404_pages() {
 fn refuses_to_start_with_bad_settings() {
     let ports = || sep24_interactive::Ports {
         store: Arc::new(InMemoryStore::default()),
-        callbacks: Arc::new(RecordingCallbacks::default()),
         clock: Arc::new(SystemClock) as Arc<dyn Clock>,
     };
     let mut no_secret = settings(&[]);
@@ -344,21 +341,12 @@ fn refuses_to_start_with_bad_settings() {
         .unwrap()
         .to_string()
         .contains("SIGNING"));
-    let bad_timeout = settings(&[("SEP24_CALLBACK_TIMEOUT_MS", "soon")]);
-    assert!(start(&bad_timeout, ports())
-        .err()
-        .unwrap()
-        .to_string()
-        .starts_with("SEP24_CALLBACK_TIMEOUT_MS"));
-    // Without SIGNING_SEED the pages work; URL callbacks are off.
-    let mut no_seed = settings(&[]);
+    // The pages sign nothing: they need no SIGNING_SEED (the callback sender posts the
+    // wallet's callbacks) and do not read the callback settings.
+    let mut no_seed = settings(&[("SEP24_CALLBACK_TIMEOUT_MS", "soon")]);
     no_seed.remove("SIGNING_SEED");
     no_seed.insert("SIGNING_KEY".into(), other_key);
     assert!(start(&no_seed, ports()).is_ok());
-    let settings = settings(&[]);
-    let anchor = AnchorConfig::from_source(&settings).unwrap();
-    let config = sep24_interactive::config(&settings, &anchor).unwrap();
-    assert!(sep24_interactive::http_callbacks(&config).is_ok());
 }
 
 #[tokio::test]

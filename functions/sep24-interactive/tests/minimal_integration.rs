@@ -17,7 +17,6 @@ use mooring::clock::{Clock, FixedClock, SystemClock};
 use mooring::config::{AnchorConfig, Secret};
 use mooring::model::TransactionStatus;
 use mooring::sep10::{Claims, JwtKeys};
-use mooring::sep24::interactive::RecordingCallbacks;
 use mooring::stellar::{Keypair, Network};
 use mooring::store::{InMemoryStore, TransactionStore};
 use serde_json::{json, Value};
@@ -50,7 +49,7 @@ fn settings() -> BTreeMap<String, String> {
 
 struct Anchor {
     transfer: sep24_transfer::Service<InMemoryStore>,
-    pages: sep24_interactive::Service<InMemoryStore, Arc<RecordingCallbacks>>,
+    pages: sep24_interactive::Service<InMemoryStore>,
     store: Arc<InMemoryStore>,
     now: u64,
 }
@@ -76,7 +75,6 @@ fn anchor() -> Anchor {
         interactive,
         sep24_interactive::Ports {
             store: store.clone(),
-            callbacks: Arc::new(RecordingCallbacks::default()),
             clock,
         },
     )

@@ -7,9 +7,9 @@
 //! in-memory adapters.
 //!
 //! Settings read once per cold start: the anchor's, `JWT_SECRET` (verifies SEP-10 tokens),
-//! `SEP31_SENDING_ANCHORS` (the partners: `*`, a list of accounts, or empty for nobody),
-//! `SIGNING_SEED` (optional: signs the callbacks to sending anchors, none are sent without it),
-//! `SEP24_CALLBACK_TIMEOUT_MS`, `SEP24_CALLBACK_ALLOW_INSECURE`, and the integration's.
+//! `SEP31_SENDING_ANCHORS` (the partners: `*`, a list of accounts, or empty for nobody) and the
+//! integration's. The sending anchor's callback URL is posted by the callback sender, from the
+//! transactions table's stream: this function signs nothing.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -24,45 +24,34 @@ use mooring::queue::Queue;
 use mooring::sep31::{routes, Receive, ReceiveSettings, Sep31Config};
 use mooring::startup::StartupError;
 use mooring::store::{CustomerStore, QuoteStore, TransactionStore};
-use mooring::transfer::callback::{CallbackSender, CallbackSettings, HttpCallbackSender};
 
-/// The service over a store of transactions, quotes and customers (`S`), the outgoing-payments
-/// queue (`Q`) and a sender of callbacks to sending anchors (`C`).
-pub type Service<S, Q, C = HttpCallbackSender> = Receive<Integration<S>, S, C, Q>;
+/// The service over a store of transactions, quotes and customers (`S`) and the
+/// outgoing-payments queue (`Q`).
+pub type Service<S, Q> = Receive<Integration<S>, S, Q>;
 
-/// What the service runs on: DynamoDB, SQS and HTTP in Lambda, memory and a recorder in tests.
-pub struct Ports<S, Q, C> {
+/// What the service runs on: DynamoDB and SQS in Lambda, memory in tests.
+pub struct Ports<S, Q> {
     pub store: Arc<S>,
     pub outgoing: Arc<Q>,
-    pub callbacks: C,
     pub clock: Arc<dyn Clock>,
 }
 
-/// The HTTP sender of the callbacks, from the settings the caller read once (the same
-/// `CallbackSettings` give the service its signer).
-pub fn http_callbacks(callbacks: &CallbackSettings) -> Result<HttpCallbackSender, StartupError> {
-    Ok(HttpCallbackSender::from_settings(callbacks)?)
-}
-
-/// Builds the service from the settings, the anchor's configuration and the callback settings
-/// (each parsed once by the caller).
-pub fn service<S, Q, C>(
+/// Builds the service from the settings and the anchor's configuration (parsed once by the
+/// caller).
+pub fn service<S, Q>(
     settings: &impl Source,
     anchor: &AnchorConfig,
-    callbacks: CallbackSettings,
-    ports: Ports<S, Q, C>,
-) -> Result<Service<S, Q, C>, StartupError>
+    ports: Ports<S, Q>,
+) -> Result<Service<S, Q>, StartupError>
 where
     S: CustomerStore + QuoteStore + TransactionStore,
     Q: Queue,
-    C: CallbackSender,
     Integration<S>: ReceiveIntegration,
 {
     let receive = ReceiveSettings {
         anchor: anchor.clone(),
         auth: AuthConfig::from_source(settings, anchor)?,
         sep31: Sep31Config::from_source(settings)?,
-        callback_signer: callbacks.signing_key,
     };
     let integration = register_integrations(
         settings,
@@ -74,18 +63,16 @@ where
         ports.store,
         ports.outgoing,
         ports.clock,
-        ports.callbacks,
     ))
 }
 
-pub async fn handle<S, Q, C>(
-    service: &Service<S, Q, C>,
+pub async fn handle<S, Q>(
+    service: &Service<S, Q>,
     request: Request,
 ) -> Result<Response<Body>, Infallible>
 where
     S: CustomerStore + QuoteStore + TransactionStore,
     Q: Queue,
-    C: CallbackSender,
     Integration<S>: ReceiveIntegration,
 {
     Ok(routes::handle(service, &request).await.map(Body::from))

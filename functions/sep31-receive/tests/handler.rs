@@ -1,6 +1,5 @@
 //! The SEP-31 Lambda handler behind its API Gateway route (`ANY /sep31/{proxy+}`, HTTP API
-//! payload 2.0), over the in-memory store and queue, the reference integration and a callback
-//! recorder: `/info` without a token, partners only (403 for no token and for any other
+//! payload 2.0), over the in-memory store and queue and the reference integration: `/info` without a token, partners only (403 for no token and for any other
 //! account), a payment request whose sender and receiver the partner registered through SEP-12
 //! answered with where to pay and nothing else (and `customer_info_needed` without them),
 //! another partner's transaction hidden, a bad body refused with nothing stored, the callback
@@ -20,7 +19,6 @@ use mooring::queue::InMemoryQueue;
 use mooring::sep10::{Claims, JwtKeys};
 use mooring::stellar::{Keypair, Network};
 use mooring::store::{InMemoryStore, TransactionStore};
-use mooring::transfer::callback::{CallbackSettings, RecordingCallbacks};
 use serde_json::{json, Value};
 
 const NOW: u64 = 1_700_000_000;
@@ -61,10 +59,6 @@ fn settings() -> BTreeMap<String, String> {
             Network::TESTNET_PASSPHRASE.into(),
         ),
         ("SIGNING_KEY".into(), signing.account_id().to_string()),
-        (
-            "SIGNING_SEED".into(),
-            signing.secret_seed().as_str().to_owned(),
-        ),
         ("JWT_SECRET".into(), SECRET.into()),
         ("ASSETS".into(), assets.to_string()),
         (
@@ -94,7 +88,7 @@ impl Reply {
 }
 
 struct Harness {
-    service: sep31_receive::Service<InMemoryStore, InMemoryQueue, Arc<RecordingCallbacks>>,
+    service: sep31_receive::Service<InMemoryStore, InMemoryQueue>,
     store: Arc<InMemoryStore>,
     outgoing: Arc<InMemoryQueue>,
     clock: Arc<dyn Clock>,
@@ -106,14 +100,12 @@ fn harness() -> Harness {
     let outgoing = Arc::new(InMemoryQueue::default());
     let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(NOW));
     let anchor = AnchorConfig::from_source(&settings).expect("anchor settings");
-    let callbacks = CallbackSettings::from_source(&settings, &anchor).expect("callback settings");
     let ports = sep31_receive::Ports {
         store: store.clone(),
         outgoing: outgoing.clone(),
-        callbacks: Arc::new(RecordingCallbacks::default()),
         clock: clock.clone(),
     };
-    let service = sep31_receive::service(&settings, &anchor, callbacks, ports).expect("service");
+    let service = sep31_receive::service(&settings, &anchor, ports).expect("service");
     Harness {
         service,
         store,

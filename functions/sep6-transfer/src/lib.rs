@@ -5,9 +5,9 @@
 //! local gateway and the tests, which build the service over in-memory adapters.
 //!
 //! Settings read once per cold start: the anchor's, `JWT_SECRET` (verifies SEP-10 tokens),
-//! `SEP24_ACCOUNT_CREATION` / `SEP24_CLAIMABLE_BALANCES` (the deposit features of `/info`),
-//! `SIGNING_SEED` (optional: signs `on_change_callback` posts, none are sent without it),
-//! `SEP24_CALLBACK_TIMEOUT_MS`, `SEP24_CALLBACK_ALLOW_INSECURE`, and the integration's.
+//! `SEP24_ACCOUNT_CREATION` / `SEP24_CLAIMABLE_BALANCES` (the deposit features of `/info`) and
+//! the integration's. The wallet's `on_change_callback` is posted by the callback sender, from
+//! the transactions table's stream: this function signs nothing.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -21,46 +21,31 @@ use mooring::integrations::{CustomerIntegration, FeeIntegration, ProgrammaticInt
 use mooring::sep6::{routes, Transfer, TransferSettings};
 use mooring::startup::StartupError;
 use mooring::store::{CustomerStore, QuoteStore, TransactionStore};
-use mooring::transfer::callback::{CallbackSender, CallbackSettings, HttpCallbackSender};
 
-/// The service over a store of transactions, quotes and customers (`S`) and a sender of
-/// `on_change_callback` posts (`C`).
-pub type Service<S, C = HttpCallbackSender> = Transfer<Integration<S>, S, C>;
+/// The service over a store of transactions, quotes and customers (`S`).
+pub type Service<S> = Transfer<Integration<S>, S>;
 
-/// What the service runs on: DynamoDB and HTTP in Lambda, memory and a recorder in tests.
-pub struct Ports<S, C> {
+/// What the service runs on: DynamoDB in Lambda, memory in tests.
+pub struct Ports<S> {
     pub store: Arc<S>,
-    pub callbacks: C,
     pub clock: Arc<dyn Clock>,
-}
-
-/// The HTTP sender of wallet callbacks (`SEP24_CALLBACK_TIMEOUT_MS`,
-/// `SEP24_CALLBACK_ALLOW_INSECURE`).
-pub fn http_callbacks(
-    settings: &impl Source,
-    anchor: &AnchorConfig,
-) -> Result<HttpCallbackSender, StartupError> {
-    let callbacks = CallbackSettings::from_source(settings, anchor)?;
-    Ok(HttpCallbackSender::from_settings(&callbacks)?)
 }
 
 /// Builds the service from the settings and the anchor's configuration (parsed once by the
 /// caller).
-pub fn service<S, C>(
+pub fn service<S>(
     settings: &impl Source,
     anchor: &AnchorConfig,
-    ports: Ports<S, C>,
-) -> Result<Service<S, C>, StartupError>
+    ports: Ports<S>,
+) -> Result<Service<S>, StartupError>
 where
     S: CustomerStore + QuoteStore + TransactionStore,
-    C: CallbackSender,
     Integration<S>: ProgrammaticIntegration + FeeIntegration + CustomerIntegration,
 {
     let transfer = TransferSettings {
         anchor: anchor.clone(),
         auth: AuthConfig::from_source(settings, anchor)?,
         deposits: Sep24Config::from_source(settings)?,
-        callback_signer: CallbackSettings::from_source(settings, anchor)?.signing_key,
     };
     let integration = register_integrations(
         settings,
@@ -71,17 +56,12 @@ where
         integration,
         ports.store,
         ports.clock,
-        ports.callbacks,
     ))
 }
 
-pub async fn handle<S, C>(
-    service: &Service<S, C>,
-    request: Request,
-) -> Result<Response<Body>, Infallible>
+pub async fn handle<S>(service: &Service<S>, request: Request) -> Result<Response<Body>, Infallible>
 where
     S: CustomerStore + QuoteStore + TransactionStore,
-    C: CallbackSender,
     Integration<S>: ProgrammaticIntegration + FeeIntegration + CustomerIntegration,
 {
     Ok(routes::handle(service, &request).await.map(Body::from))

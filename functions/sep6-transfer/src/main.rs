@@ -11,7 +11,7 @@ async fn main() -> Result<(), mooring_lambda::Error> {
     mooring_lambda::run_http(&service, sep6_transfer::handle).await
 }
 
-/// Transactions, quotes and customers in DynamoDB; `on_change_callback` posts over HTTPS.
+/// Transactions, quotes and customers in DynamoDB.
 async fn service() -> Result<sep6_transfer::Service<DynamoStore>, StartupError> {
     let sdk = mooring::aws::config_loader().load().await;
     // The secrets named by *_ARN settings, read once from Secrets Manager.
@@ -19,7 +19,6 @@ async fn service() -> Result<sep6_transfer::Service<DynamoStore>, StartupError> 
     let anchor = AnchorConfig::from_source(&settings)?;
     let ports = sep6_transfer::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
-        callbacks: sep6_transfer::http_callbacks(&settings, &anchor)?,
         clock: Arc::new(SystemClock),
     };
     sep6_transfer::service(&settings, &anchor, ports)

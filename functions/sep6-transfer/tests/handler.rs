@@ -15,9 +15,9 @@ use mooring::config::{AnchorConfig, Secret};
 use mooring::integrations::{CustomerIntegration, CustomerUpdate};
 use mooring::model::UserKey;
 use mooring::sep10::{Claims, JwtKeys};
+use mooring::status_callbacks::dispatch::{Bodies, Heard};
 use mooring::stellar::{Keypair, Network};
 use mooring::store::InMemoryStore;
-use mooring::transfer::callback::RecordingCallbacks;
 use serde_json::{json, Value};
 
 const NOW: u64 = 1_700_000_000;
@@ -54,10 +54,6 @@ fn settings() -> BTreeMap<String, String> {
             Network::TESTNET_PASSPHRASE.into(),
         ),
         ("SIGNING_KEY".into(), signing.account_id().to_string()),
-        (
-            "SIGNING_SEED".into(),
-            signing.secret_seed().as_str().to_owned(),
-        ),
         ("JWT_SECRET".into(), SECRET.into()),
         ("ASSETS".into(), assets.to_string()),
         ("KYC_VERIFIED_FIELDS".into(), "none".into()),
@@ -71,20 +67,29 @@ struct Reply {
 }
 
 struct Harness {
-    service: sep6_transfer::Service<InMemoryStore, Arc<RecordingCallbacks>>,
+    service: sep6_transfer::Service<InMemoryStore>,
     store: Arc<InMemoryStore>,
     clock: Arc<dyn Clock>,
-    callbacks: Arc<RecordingCallbacks>,
+    /// The callbacks the store's writes call for (the callback sender posts them).
+    heard: Heard,
 }
 
 fn harness() -> Harness {
-    let store = Arc::new(InMemoryStore::default());
+    let store = Arc::new(InMemoryStore::with_stream());
     let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(NOW));
-    let callbacks = Arc::new(RecordingCallbacks::default());
     let anchor = AnchorConfig::from_source(&settings()).expect("anchor settings");
+    let view = mooring::sep6::view::callback_body;
+    let heard = Heard::new(
+        store.clone(),
+        Bodies {
+            sep6: view,
+            sep24: view,
+            sep31: view,
+            public_url: anchor.public_url.clone(),
+        },
+    );
     let ports = sep6_transfer::Ports {
         store: store.clone(),
-        callbacks: callbacks.clone(),
         clock: clock.clone(),
     };
     let service = sep6_transfer::service(&settings(), &anchor, ports).expect("service");
@@ -92,7 +97,7 @@ fn harness() -> Harness {
         service,
         store,
         clock,
-        callbacks,
+        heard,
     }
 }
 
@@ -399,10 +404,11 @@ async fn a_withdrawal_gets_its_dest_by_patch_and_the_wallet_hears_of_it() {
     assert_eq!(transaction["status"], "pending_user_transfer_start");
     assert_eq!(transaction["to"], "****3000");
 
-    let sent = anchor.callbacks.sent();
-    assert_eq!(sent.len(), 1, "{sent:?}");
-    assert_eq!(sent[0].url.as_str(), "https://wallet.example/sep6-callback");
-    let posted: Value = serde_json::from_str(&sent[0].body).expect("json");
+    // The wallet hears of the new transaction, then of the PATCH's change.
+    let sent = anchor.heard.callbacks();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(sent[1].url, "https://wallet.example/sep6-callback");
+    let posted: Value = serde_json::from_str(&sent[1].body).expect("json");
     assert_eq!(posted["transaction"]["id"], id.as_str());
     assert_eq!(
         posted["transaction"]["status"],

@@ -4,6 +4,7 @@
 //! For development and tests; production runs each function in Lambda behind API Gateway.
 //! The queue workers do not run here (the local stack runs them): what SEP-12 and SEP-31 queue
 //! for the outgoing-payments worker stays in an in-memory queue.
+//! Nor do the callback dispatcher and sender: no status callback is posted here.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -21,7 +22,6 @@ use mooring::queue::InMemoryQueue;
 use mooring::startup::StartupError;
 use mooring::store::files::InMemoryFileStore;
 use mooring::store::InMemoryStore;
-use mooring::transfer::callback::CallbackSettings;
 use tokio::net::TcpListener;
 
 /// API Gateway's payload limit.
@@ -91,8 +91,6 @@ async fn main() {
 fn functions(settings: &Env, store: Arc<InMemoryStore>) -> Result<Functions, StartupError> {
     let anchor = AnchorConfig::from_source(settings)?;
     let interactive = sep24_interactive::config(settings, &anchor)?;
-    let sep31_callbacks = CallbackSettings::from_source(settings, &anchor)?;
-    let sep31_sender = sep31_receive::http_callbacks(&sep31_callbacks)?;
     // SEP-31 transactions ready for their payout (from SEP-12 and SEP-31's PATCH), one queue
     // for both as in Lambda; no worker reads it here (the local stack runs it).
     let outgoing = Arc::new(InMemoryQueue::default());
@@ -107,7 +105,6 @@ fn functions(settings: &Env, store: Arc<InMemoryStore>) -> Result<Functions, Sta
                 files: Arc::new(InMemoryFileStore::default()),
                 outgoing: outgoing.clone(),
                 clock: Arc::new(SystemClock),
-                status_listener: mooring::transfer::callback::no_listener(),
             },
         )?,
         sep6: sep6_transfer::service(
@@ -115,18 +112,15 @@ fn functions(settings: &Env, store: Arc<InMemoryStore>) -> Result<Functions, Sta
             &anchor,
             sep6_transfer::Ports {
                 store: store.clone(),
-                callbacks: sep6_transfer::http_callbacks(settings, &anchor)?,
                 clock: Arc::new(SystemClock),
             },
         )?,
         sep31: sep31_receive::service(
             settings,
             &anchor,
-            sep31_callbacks,
             sep31_receive::Ports {
                 store: store.clone(),
                 outgoing,
-                callbacks: sep31_sender,
                 clock: Arc::new(SystemClock),
             },
         )?,
@@ -151,7 +145,6 @@ fn functions(settings: &Env, store: Arc<InMemoryStore>) -> Result<Functions, Sta
             interactive.clone(),
             sep24_interactive::Ports {
                 store,
-                callbacks: sep24_interactive::http_callbacks(&interactive)?,
                 clock: Arc::new(SystemClock),
             },
         )?,

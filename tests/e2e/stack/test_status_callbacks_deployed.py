@@ -1,6 +1,7 @@
 """Status callbacks on the DEPLOYED local stack (issue 16): a wallet's callback server receives
 every status change of a SEP-6 deposit, from `pending_user_transfer_start` to `completed`, and
-its SEP-12 customer's status changes, each signed with the anchor's SIGNING_KEY (digest 5.6).
+its SEP-12 customer's status changes, each signed with the anchor's SIGNING_KEY (digest 5.6); and
+a SEP-24 wallet's `callback` URL receives the end of the interactive flow, once.
 
 Nothing in the API or the workers sends these: the tables' streams carry each write to the
 callback dispatcher, which queues the callback; the callback sender posts it and retries a
@@ -13,7 +14,9 @@ import json
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
+import pytest
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -21,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from payments import NO_PROXY  # noqa: E402
 from sending_anchor import CallbackServer, signature_is_valid  # noqa: E402
-from sep24_wallet import DEMO_KYC, TransferServer  # noqa: E402
+from sep24_wallet import DEMO_KYC, TransferServer, browser_steps  # noqa: E402
 
 TIMEOUT = 30
 
@@ -91,5 +94,36 @@ def test_a_wallet_hears_every_status_change_of_a_deposit_and_of_its_customer_sig
                    "the customer's ACCEPTED callback")
         assert signature_is_valid(signing_key, kyc[0]), kyc[0]
         assert json.loads(kyc[0].body)["id"] == customer_id
+    finally:
+        server.close()
+
+
+def test_the_end_of_an_interactive_flow_is_posted_once_to_the_wallets_callback_url(pipeline, anchor):
+    """The pages store the flow's `callback` URL with the write that ends the flow; the callback
+    sender posts it (the pages hold no signing key)."""
+    from browser import available, browse
+
+    reason = available()
+    if reason:
+        pytest.skip(reason)
+    server = CallbackServer()
+    try:
+        wallet = TransferServer(anchor.home_domain)
+        user = pipeline.user(trusts=True)
+        token = wallet.login(user)
+        opened = wallet.interactive(token, "deposit", anchor.asset_code, anchor.asset_issuer, account=user.public_key)
+        assert opened.status_code == 200, opened.text
+        tid = opened.json()["id"]
+        link = f"{opened.json()['url']}&callback={quote(f'{server.url}/flow', safe='')}"
+        browse(browser_steps(link, "deposit", "100", DEMO_KYC))
+        assert wallet.wait_while_incomplete(token, tid, timeout=30, interval=0.3)["status"] == \
+            "pending_user_transfer_start"
+
+        posted = wait(lambda: server.at("/flow"), "the flow's callback")
+        time.sleep(3)  # a second post would have come by now
+        assert len(server.at("/flow")) == 1, server.at("/flow")
+        assert signature_is_valid(wallet.toml["SIGNING_KEY"], posted[0]), posted[0]
+        assert posted[0].transaction["id"] == tid
+        assert posted[0].transaction["status"] == "pending_user_transfer_start"
     finally:
         server.close()

@@ -68,7 +68,6 @@ pub fn kyc(extra: &[(&str, &str)]) -> Kyc {
         files: files.clone(),
         outgoing: queue.clone(),
         clock: clock.clone(),
-        status_listener: mooring::transfer::callback::no_listener(),
     };
     Kyc {
         service: start(&settings(extra), ports).unwrap(),

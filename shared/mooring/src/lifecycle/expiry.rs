@@ -29,8 +29,8 @@
 //!
 //! **Writes.** Each end is a conditional write on the status read, with the `status_message`
 //! saying why; the stores add the history entry. A transaction that changed meanwhile (paid,
-//! completed by its form) is left alone: the concurrent change wins. The status listener (the
-//! SEP-31 sending anchor's callback) is told of each end.
+//! completed by its form) is left alone: the concurrent change wins. Wallets and sending anchors
+//! hear of each end from the table's stream ([`crate::status_callbacks`]).
 //!
 //! **Refunds.** With `PENDING_TRUST_ACTION=refund` a `pending_trust` deposit past its time is
 //! refunded by [`SYSTEM_ACTOR`] ([`prepare_refund`] and [`commit_refund`] over the
@@ -64,7 +64,6 @@ use crate::queue::Queue;
 use crate::store::scan::{scan_name, scan_status, Head, ScanPlan};
 use crate::store::{Cursors, IncomingPayments, StoreError, TransactionStore};
 use crate::time::Timestamp;
-use crate::transfer::callback::{no_listener, StatusListener};
 
 /// How long after a deadline a Stellar payment may still show up in Horizon (its ingestion
 /// lag): a withdrawal or SEP-31 transaction expires only once the watcher read that far.
@@ -219,7 +218,6 @@ pub struct ExpirySweeper<S, Q> {
     submissions: Arc<Q>,
     config: ExpiryConfig,
     clock: Arc<dyn Clock>,
-    listener: Arc<dyn StatusListener>,
     plan: ScanPlan,
 }
 
@@ -239,7 +237,6 @@ where
             submissions,
             config,
             clock,
-            listener: no_listener(),
             plan: ScanPlan {
                 page_size: 100,
                 head: Head::Oldest,
@@ -247,12 +244,6 @@ where
                 rotation_pages: 2,
             },
         }
-    }
-
-    /// Told of each transaction ended (SEP-31: the sending anchor's callback).
-    pub fn with_status_listener(mut self, listener: Arc<dyn StatusListener>) -> Self {
-        self.listener = listener;
-        self
     }
 
     /// Transactions per page read (default 100; three pages per listing and run).
@@ -385,7 +376,6 @@ where
         } else {
             report.ended += 1;
         }
-        self.listener.status_changed(&ended).await;
         Ok(())
     }
 
@@ -413,11 +403,10 @@ where
             Err(error) => Err(error),
         };
         match requested {
-            Ok(requested) => {
+            Ok(_) => {
                 tracing::info!(transaction_id = %read.id, at = %now,
                     "expiry sweeper: pending_trust deposit refunded");
                 report.refunded += 1;
-                self.listener.status_changed(&requested.transaction).await;
                 Ok(true)
             }
             // Its trustline arrived, or someone else acted: that change wins.

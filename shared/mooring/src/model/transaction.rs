@@ -427,6 +427,10 @@ pub struct Transaction {
     /// Wallet callback URL (SEP-24 `on_change_callback`, SEP-31 `PUT /transactions/:id/callback`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_url: Option<String>,
+    /// SEP-24: the interactive flow's `callback` URL, posted once when the user ends the flow
+    /// (`status_callbacks::dispatch`). Private to the anchor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_callback_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
 
@@ -517,6 +521,7 @@ impl Transaction {
             sender_id: None,
             receiver_id: None,
             callback_url: None,
+            flow_callback_url: None,
             lang: None,
             submission: SubmissionState::NotSubmitted,
             envelope_xdr: None,

@@ -40,7 +40,6 @@ use crate::queue::{DynQueue, Queue, QueueMessage};
 use crate::store::scan::{scan_name, scan_status, ScanPlan};
 use crate::store::{Cursors, StoreError, TransactionStore};
 use crate::time::Timestamp;
-use crate::transfer::callback::{no_listener, StatusListener};
 
 /// Conditional writes tried before a conflict is given up on (the message is retried).
 pub(super) const WRITE_ATTEMPTS: usize = 5;
@@ -214,8 +213,6 @@ pub(super) struct Claims<S> {
     pub(super) batch: usize,
     working: TransactionStatus,
     label: &'static str,
-    /// Told of every status this lifecycle writes (SEP-31: the sending anchor's callback).
-    pub(super) listener: Arc<dyn StatusListener>,
     /// Where a refund of a refused payout is queued (the Stellar submitter's queue); without
     /// one the deposit poller's re-queue of stuck transactions sends it.
     pub(super) refunds: Option<Arc<dyn DynQueue>>,
@@ -236,7 +233,6 @@ impl<S: TransactionStore> Claims<S> {
             batch: DEFAULT_BATCH,
             working,
             label,
-            listener: no_listener(),
             refunds: None,
         }
     }
@@ -340,7 +336,6 @@ impl<S: TransactionStore> Claims<S> {
         self.store.update(&mut held, self.working).await?;
         tracing::error!(transaction_id = %tx.id, %started,
             "{}: payout claimed but never finished; handed to the operator", self.label);
-        self.listener.status_changed(&held).await;
         Ok(())
     }
 
@@ -387,12 +382,7 @@ impl<S: TransactionStore> Claims<S> {
             let mut done = current.clone();
             ending.apply(&mut done, now);
             match self.store.update(&mut done, expected).await {
-                Ok(()) => {
-                    if done.status != expected {
-                        self.listener.status_changed(&done).await;
-                    }
-                    return Ok(Some(done));
-                }
+                Ok(()) => return Ok(Some(done)),
                 Err(StoreError::Conflict) => current = self.reload(&current.id).await?,
                 Err(error) => return Err(error.into()),
             }

@@ -47,7 +47,6 @@ use crate::integrations::{InfoField, OutgoingOutcome, ReceiveIntegration};
 use crate::model::{Kind, Transaction, TransactionStatus};
 use crate::queue::{DynQueue, Queue, QueueMessage};
 use crate::store::{Cursors, TransactionStore};
-use crate::transfer::callback::StatusListener;
 
 /// What `process_outgoing` did with a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,12 +114,6 @@ where
     /// claimed) counts as stalled.
     pub fn with_stale_claim_after(mut self, secs: u64) -> Self {
         self.claims.stale_claim_secs = secs;
-        self
-    }
-
-    /// Tells `listener` of every status change the processor writes (SEP-31 callbacks).
-    pub fn with_status_listener(mut self, listener: Arc<dyn StatusListener>) -> Self {
-        self.claims.listener = listener;
         self
     }
 

@@ -63,7 +63,6 @@ use crate::queue::{Queue, QueueMessage};
 use crate::stellar::{AccountId, Amount, Asset, Memo};
 use crate::store::{Cursors, IncomingPayments, StoreError, TransactionStore};
 use crate::time::Timestamp;
-use crate::transfer::callback::{no_listener, StatusListener};
 
 /// Records per Horizon page (Horizon's maximum).
 pub const DEFAULT_PAGE_LIMIT: u32 = crate::horizon::MAX_PAGE_LIMIT;
@@ -162,8 +161,6 @@ pub struct PaymentWatcher<S, H, Q, F, O = Q> {
     clock: Arc<dyn Clock>,
     page_limit: u32,
     max_pages: usize,
-    /// Told of every status the watcher writes (SEP-31: the sending anchor's callback).
-    listener: Arc<dyn StatusListener>,
 }
 
 /// What became of one payment, before it is recorded.
@@ -309,14 +306,7 @@ where
             clock,
             page_limit: DEFAULT_PAGE_LIMIT,
             max_pages: DEFAULT_MAX_PAGES,
-            listener: no_listener(),
         }
-    }
-
-    /// Tells `listener` of every status change the watcher writes (SEP-31 callbacks).
-    pub fn with_status_listener(mut self, listener: Arc<dyn StatusListener>) -> Self {
-        self.listener = listener;
-        self
     }
 
     /// Records per Horizon page (1-200).
@@ -656,10 +646,7 @@ where
                     expected,
                     decision,
                 } => match self.store.update(&mut updated, expected).await {
-                    Ok(()) => {
-                        self.listener.status_changed(&updated).await;
-                        return Ok(decision);
-                    }
+                    Ok(()) => return Ok(decision),
                     Err(StoreError::Conflict) => match self.store.get(&transaction.id).await? {
                         Some(fresh) => transaction = fresh,
                         None => {

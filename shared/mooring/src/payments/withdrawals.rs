@@ -45,7 +45,6 @@ use crate::integrations::{WithdrawalIntegration, WithdrawalOutcome};
 use crate::model::{Kind, Transaction, TransactionStatus};
 use crate::queue::{DynQueue, Queue, QueueMessage};
 use crate::store::{Cursors, StoreError, TransactionStore};
-use crate::transfer::callback::StatusListener;
 
 /// After this long a claimed payout without an outcome is handed to the operator.
 pub const DEFAULT_STALE_CLAIM_SECS: u64 = 300;
@@ -132,12 +131,6 @@ where
     /// as stalled.
     pub fn with_stale_claim_after(mut self, secs: u64) -> Self {
         self.claims.stale_claim_secs = secs;
-        self
-    }
-
-    /// Tells `listener` of every status change the processor writes (SEP-31 callbacks).
-    pub fn with_status_listener(mut self, listener: Arc<dyn StatusListener>) -> Self {
-        self.claims.listener = listener;
         self
     }
 
@@ -240,7 +233,6 @@ where
             {
                 Ok(()) => {
                     tracing::info!(transaction_id = %tx.id, "withdrawal processor: payout confirmed, completed");
-                    self.claims.listener.status_changed(&done).await;
                     return Ok(true);
                 }
                 Err(StoreError::Conflict) => tx = self.claims.reload(&tx.id).await?,

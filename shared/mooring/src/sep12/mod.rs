@@ -30,7 +30,6 @@ use crate::sep9;
 use crate::store::files::{FileStore, StoredFile};
 use crate::store::{StoreError, TransactionStore};
 use crate::time::Timestamp;
-use crate::transfer::callback::{no_listener, StatusListener};
 use crate::transfer::kyc_loop::KycLoop;
 use crate::transfer::receive_release::ReceiveRelease;
 
@@ -63,9 +62,6 @@ pub struct Kyc<I, T, F, Q> {
     transfer_assets: Vec<AssetConfig>,
     /// The deadlines of the statuses they move to.
     expiry: ExpiryConfig,
-    /// Told of the SEP-31 transactions released to `pending_receiver` (the sending anchor's
-    /// callback).
-    listener: Arc<dyn StatusListener>,
 }
 
 impl<I, T, F, Q> Kyc<I, T, F, Q>
@@ -92,14 +88,7 @@ where
             clock,
             transfer_assets: Vec::new(),
             expiry: ExpiryConfig::default(),
-            listener: no_listener(),
         }
-    }
-
-    /// Tells `listener` of the SEP-31 transactions a customer's change releases.
-    pub fn with_status_listener(mut self, listener: Arc<dyn StatusListener>) -> Self {
-        self.listener = listener;
-        self
     }
 
     /// The service moving the user's SEP-6 transactions that wait for their customer
@@ -421,7 +410,6 @@ where
             integration: &self.integration,
             store: &*self.transactions,
             outgoing: &*self.outgoing,
-            listener: &*self.listener,
             now: self.now(),
         };
         if let Err(e) = release.release_customer(customer_id).await {

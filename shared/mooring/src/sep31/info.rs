@@ -13,7 +13,6 @@ use crate::i18n::Lang;
 use crate::integrations::ReceiveIntegration;
 use crate::queue::Queue;
 use crate::store::{QuoteStore, TransactionStore};
-use crate::transfer::callback::CallbackSender;
 use crate::transfer::limits::entry;
 
 /// The receive limits of a SEP-31 asset, if it receives.
@@ -30,11 +29,10 @@ fn types(types: &BTreeMap<String, String>) -> Value {
         .into()
 }
 
-impl<I, S, C, Q> Receive<I, S, C, Q>
+impl<I, S, Q> Receive<I, S, Q>
 where
     I: ReceiveIntegration,
     S: TransactionStore + QuoteStore,
-    C: CallbackSender,
     Q: Queue,
 {
     /// `GET /info` in `lang`. Assets are keyed by code; should two SEP-31 assets share a code,

@@ -12,8 +12,8 @@
 //!   `PUT /transactions/:id/callback` ([`transactions`]), in SEP-31's transaction object
 //!   ([`view`]);
 //! - who may call ([`config`], [`service`]);
-//! - callbacks to the sending anchor on every status change, the API's and the workers'
-//!   ([`callbacks`]).
+//! - the callback URL: every status change after it is set, the API's and the workers', is
+//!   posted to the sending anchor by the callback sender ([`crate::status_callbacks`]).
 //!
 //! Its HTTP glue is [`routes`]. What it shares with SEP-6/24 (the caller, assets and amounts,
 //! quotes, callbacks) lives in [`crate::transfer`]; the money path afterwards (the payment
@@ -23,7 +23,6 @@
 //! as SEP-6 stores it, a flat `{<field>: {"description", "optional"?}}` map, and shown in
 //! SEP-31's shape, `{"transaction": {...}}`.
 
-pub mod callbacks;
 pub mod config;
 pub mod info;
 pub mod request;

@@ -19,7 +19,6 @@ use crate::model::{Kind, Protocol, QuoteContext, Transaction, TransactionStatus}
 use crate::queue::Queue;
 use crate::stellar::Amount;
 use crate::store::{QuoteStore, TransactionStore};
-use crate::transfer::callback::CallbackSender;
 use crate::transfer::quote::{bind_quote, quote_for, use_quote, QuoteRequest};
 use crate::transfer::{
     find_asset, param, parse_amount, refund_memo, set_amounts, set_withdrawal_destination,
@@ -131,11 +130,10 @@ fn receive_fee(limits: &TransferLimits, amount: Amount) -> Result<Amount, ApiErr
     Ok(fee.max(limits.fee_minimum.unwrap_or_default()))
 }
 
-impl<I, S, C, Q> Receive<I, S, C, Q>
+impl<I, S, Q> Receive<I, S, Q>
 where
     I: ReceiveIntegration,
     S: TransactionStore + QuoteStore,
-    C: CallbackSender,
     Q: Queue,
 {
     /// `POST /transactions` with a JSON body: `amount` (the Stellar amount, within the asset's

@@ -17,7 +17,6 @@ use crate::i18n::Lang;
 use crate::integrations::ReceiveIntegration;
 use crate::queue::Queue;
 use crate::store::{QuoteStore, TransactionStore};
-use crate::transfer::callback::CallbackSender;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Endpoint {
@@ -67,28 +66,23 @@ impl Endpoint {
     }
 }
 
-pub async fn handle<I, S, C, Q, B>(
-    receive: &Receive<I, S, C, Q>,
-    request: &Request<B>,
-) -> HttpResponse
+pub async fn handle<I, S, Q, B>(receive: &Receive<I, S, Q>, request: &Request<B>) -> HttpResponse
 where
     I: ReceiveIntegration,
     S: TransactionStore + QuoteStore,
-    C: CallbackSender,
     Q: Queue,
     B: AsRef<[u8]>,
 {
     render(route(receive, request).await)
 }
 
-async fn route<I, S, C, Q, B>(
-    receive: &Receive<I, S, C, Q>,
+async fn route<I, S, Q, B>(
+    receive: &Receive<I, S, Q>,
     request: &Request<B>,
 ) -> Result<HttpResponse, ApiError>
 where
     I: ReceiveIntegration,
     S: TransactionStore + QuoteStore,
-    C: CallbackSender,
     Q: Queue,
     B: AsRef<[u8]>,
 {

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
-use super::callbacks::SendingAnchorCallbacks;
 use super::config::{Partners, Sep31Config};
 use crate::auth::{AuthConfig, Authenticator};
 use crate::clock::Clock;
@@ -15,10 +14,8 @@ use crate::error::ApiError;
 use crate::integrations::{IntegrationError, ReceiveIntegration};
 use crate::model::{Protocol, Transaction};
 use crate::queue::Queue;
-use crate::stellar::Keypair;
 use crate::store::{QuoteStore, TransactionStore};
 use crate::time::Timestamp;
-use crate::transfer::callback::CallbackSender;
 use crate::transfer::{store_error, Caller};
 
 /// The settings the service is built from (read once per cold start).
@@ -29,14 +26,13 @@ pub struct ReceiveSettings {
     pub auth: AuthConfig,
     /// Who may send payments.
     pub sep31: Sep31Config,
-    /// Signs the callbacks to sending anchors (`SIGNING_SEED`); `None`: they are not sent.
-    pub callback_signer: Option<Keypair>,
 }
 
 /// The SEP-31 receiving API over an anchor's integration `I`, a transaction and quote store
-/// `S`, a callback sender `C` and the outgoing-payments queue `Q` (where a transaction goes
-/// once it is `pending_receiver`).
-pub struct Receive<I, S, C, Q> {
+/// `S` and the outgoing-payments queue `Q` (where a transaction goes once it is
+/// `pending_receiver`). The sending anchor hears of each status change from the table's stream
+/// ([`crate::status_callbacks`]), never from here.
+pub struct Receive<I, S, Q> {
     pub(super) anchor: AnchorConfig,
     partners: Partners,
     pub(super) integration: I,
@@ -44,14 +40,12 @@ pub struct Receive<I, S, C, Q> {
     pub(super) store: Arc<S>,
     pub(super) outgoing: Arc<Q>,
     clock: Arc<dyn Clock>,
-    callbacks: SendingAnchorCallbacks<C>,
 }
 
-impl<I, S, C, Q> Receive<I, S, C, Q>
+impl<I, S, Q> Receive<I, S, Q>
 where
     I: ReceiveIntegration,
     S: TransactionStore + QuoteStore,
-    C: CallbackSender,
     Q: Queue,
 {
     pub fn new(
@@ -60,7 +54,6 @@ where
         store: Arc<S>,
         outgoing: Arc<Q>,
         clock: Arc<dyn Clock>,
-        callbacks: C,
     ) -> Self {
         Self {
             auth: Authenticator::new(&settings.auth, clock.clone()),
@@ -69,11 +62,6 @@ where
             integration,
             store,
             outgoing,
-            callbacks: SendingAnchorCallbacks::new(
-                callbacks,
-                settings.callback_signer,
-                clock.clone(),
-            ),
             clock,
         }
     }
@@ -123,11 +111,5 @@ where
             .map_err(store_error)?
             .filter(|t| t.protocol == Protocol::Sep31 && t.user == caller.key())
             .ok_or_else(not_found)
-    }
-
-    /// Posts the transaction (the `GET /transactions/:id` body), signed, to its callback URL
-    /// after a status change this API made. Failures are logged.
-    pub(super) async fn notify(&self, transaction: &Transaction) {
-        self.callbacks.notify(transaction).await
     }
 }

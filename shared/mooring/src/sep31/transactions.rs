@@ -13,7 +13,7 @@ use crate::integrations::ReceiveIntegration;
 use crate::model::{Transaction, TransactionStatus};
 use crate::queue::{Queue, QueueMessage};
 use crate::store::{QuoteStore, StoreError, TransactionStore};
-use crate::transfer::callback::{parse_callback_url, CallbackSender};
+use crate::transfer::callback::parse_callback_url;
 use crate::transfer::{store_error, Caller};
 
 /// How often `PUT .../callback` reads again after losing a race with another writer.
@@ -35,11 +35,10 @@ fn patch_fields(body: &[u8]) -> Result<BTreeMap<String, String>, ApiError> {
     Ok(fields)
 }
 
-impl<I, S, C, Q> Receive<I, S, C, Q>
+impl<I, S, Q> Receive<I, S, Q>
 where
     I: ReceiveIntegration,
     S: TransactionStore + QuoteStore,
-    C: CallbackSender,
     Q: Queue,
 {
     /// `GET /transactions/:id`.
@@ -80,7 +79,7 @@ where
         if let Err(error) = self.outgoing.send(&message).await {
             tracing::error!(%error, transaction_id = %updated.id, "queueing the outgoing payment");
         }
-        self.notify(&updated).await;
+        // The sending anchor hears of the change from the table's stream (status_callbacks).
         Ok(updated)
     }
 

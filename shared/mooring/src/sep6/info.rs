@@ -13,7 +13,6 @@ use crate::error::ApiError;
 use crate::integrations::{FeeIntegration, FeeRequest, Operation, ProgrammaticIntegration};
 use crate::stellar::Amount;
 use crate::store::{QuoteStore, TransactionStore};
-use crate::transfer::callback::CallbackSender;
 use crate::transfer::limits::entry;
 use crate::transfer::{fee_query, param, Caller};
 
@@ -57,11 +56,10 @@ const AUTHENTICATED: Endpoint = Endpoint {
     authentication_required: true,
 };
 
-impl<I, S, C> Transfer<I, S, C>
+impl<I, S> Transfer<I, S>
 where
     I: ProgrammaticIntegration + FeeIntegration,
     S: TransactionStore + QuoteStore,
-    C: CallbackSender,
 {
     /// `GET /info`. Assets are keyed by code (`native` for XLM); should two SEP-6 assets share
     /// a code, the first configured is shown. An asset that is also quoted through SEP-38 has
@@ -147,11 +145,10 @@ fn direction(limits: Option<&TransferLimits>, with_fees: bool) -> Value {
     Value::Object(entry_map)
 }
 
-impl<I, S, C> Transfer<I, S, C>
+impl<I, S> Transfer<I, S>
 where
     I: ProgrammaticIntegration + FeeIntegration,
     S: TransactionStore + QuoteStore,
-    C: CallbackSender,
 {
     /// `GET /fee` (deprecated, as SEP-24's): `operation` (`deposit` | `withdraw`), `asset_code`,
     /// `amount` (within the direction's limits), `type` (the funding method, passed on to the

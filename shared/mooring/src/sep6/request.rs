@@ -20,7 +20,7 @@ use crate::integrations::{
 use crate::model::{Kind, Protocol, QuoteContext, Transaction, TransactionStatus};
 use crate::stellar::{Amount, Memo};
 use crate::store::{QuoteStore, TransactionStore};
-use crate::transfer::callback::{parse_callback_url, CallbackSender};
+use crate::transfer::callback::parse_callback_url;
 use crate::transfer::kyc_loop::{apply_answer, Applied, KycRefusal, KycStyle};
 use crate::transfer::limits::number;
 use crate::transfer::quote::{bind_quote, quote_for, use_quote, QuoteRequest};
@@ -175,11 +175,10 @@ fn check_country(params: &BTreeMap<String, String>) -> Result<(), ApiError> {
     }
 }
 
-impl<I, S, C> Transfer<I, S, C>
+impl<I, S> Transfer<I, S>
 where
     I: ProgrammaticIntegration + FeeIntegration + CustomerIntegration,
     S: TransactionStore + QuoteStore,
-    C: CallbackSender,
 {
     /// One of the four request endpoints.
     ///

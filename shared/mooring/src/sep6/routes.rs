@@ -19,7 +19,6 @@ use crate::http::body::MAX_FORM_BYTES;
 use crate::http::{json, preflight, render, HttpResponse};
 use crate::integrations::{CustomerIntegration, FeeIntegration, ProgrammaticIntegration};
 use crate::store::{QuoteStore, TransactionStore};
-use crate::transfer::callback::CallbackSender;
 use crate::transfer::limits::number;
 use crate::transfer::truncate;
 
@@ -75,24 +74,22 @@ struct TransactionList<'a> {
     transactions: Vec<TransactionView<'a>>,
 }
 
-pub async fn handle<I, S, C, B>(transfer: &Transfer<I, S, C>, request: &Request<B>) -> HttpResponse
+pub async fn handle<I, S, B>(transfer: &Transfer<I, S>, request: &Request<B>) -> HttpResponse
 where
     I: ProgrammaticIntegration + FeeIntegration + CustomerIntegration,
     S: TransactionStore + QuoteStore,
-    C: CallbackSender,
     B: AsRef<[u8]>,
 {
     render(route(transfer, request).await)
 }
 
-async fn route<I, S, C, B>(
-    transfer: &Transfer<I, S, C>,
+async fn route<I, S, B>(
+    transfer: &Transfer<I, S>,
     request: &Request<B>,
 ) -> Result<HttpResponse, ApiError>
 where
     I: ProgrammaticIntegration + FeeIntegration + CustomerIntegration,
     S: TransactionStore + QuoteStore,
-    C: CallbackSender,
     B: AsRef<[u8]>,
 {
     let endpoint = Endpoint::of(request.uri().path())

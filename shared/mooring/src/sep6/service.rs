@@ -12,14 +12,9 @@ use crate::clock::Clock;
 use crate::config::{AnchorConfig, Sep24Config};
 use crate::error::ApiError;
 use crate::integrations::{FeeIntegration, ProgrammaticIntegration};
-use crate::stellar::Keypair;
 use crate::store::{QuoteStore, TransactionStore};
 use crate::time::Timestamp;
-use crate::transfer::callback::{post_to_callback_url, CallbackSender};
 use crate::transfer::Caller;
-
-use super::view::{Envelope, TransactionView};
-use crate::model::Transaction;
 
 /// The settings the service is built from (read once per cold start).
 #[derive(Debug, Clone)]
@@ -30,35 +25,30 @@ pub struct TransferSettings {
     /// The deposit features `/info` announces: the Stellar submitter honours
     /// `SEP24_ACCOUNT_CREATION` and `SEP24_CLAIMABLE_BALANCES` for every deposit, SEP-6's too.
     pub deposits: Sep24Config,
-    /// Signs `on_change_callback` posts (`SIGNING_SEED`); `None`: they are not sent.
-    pub callback_signer: Option<Keypair>,
 }
 
-/// The SEP-6 API over an anchor's integration `I`, a transaction and quote store `S` and a
-/// wallet-callback sender `C`.
-pub struct Transfer<I, S, C> {
+/// The SEP-6 API over an anchor's integration `I` and a transaction and quote store `S`. The
+/// wallet's `on_change_callback` hears of each status change from the table's stream
+/// ([`crate::status_callbacks`]), never from here.
+pub struct Transfer<I, S> {
     pub(super) anchor: AnchorConfig,
     pub(super) deposits: Sep24Config,
     pub(super) integration: I,
     auth: Authenticator,
     pub(super) store: Arc<S>,
     clock: Arc<dyn Clock>,
-    callbacks: C,
-    callback_signer: Option<Keypair>,
 }
 
-impl<I, S, C> Transfer<I, S, C>
+impl<I, S> Transfer<I, S>
 where
     I: ProgrammaticIntegration + FeeIntegration,
     S: TransactionStore + QuoteStore,
-    C: CallbackSender,
 {
     pub fn new(
         settings: TransferSettings,
         integration: I,
         store: Arc<S>,
         clock: Arc<dyn Clock>,
-        callbacks: C,
     ) -> Self {
         Self {
             auth: Authenticator::new(&settings.auth, clock.clone()),
@@ -67,8 +57,6 @@ where
             integration,
             store,
             clock,
-            callbacks,
-            callback_signer: settings.callback_signer,
         }
     }
 
@@ -84,19 +72,5 @@ where
 
     pub(super) fn now(&self) -> Timestamp {
         Timestamp::from_secs(self.clock.now())
-    }
-
-    /// Posts the transaction, signed, to its `on_change_callback` (after a status change this
-    /// API made). Failures are logged.
-    pub(super) async fn notify(&self, transaction: &Transaction) {
-        let view = Envelope(TransactionView::new(transaction));
-        post_to_callback_url(
-            &self.callbacks,
-            self.callback_signer.as_ref(),
-            transaction,
-            &view,
-            self.clock.now(),
-        )
-        .await;
     }
 }

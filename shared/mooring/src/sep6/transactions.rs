@@ -11,7 +11,6 @@ use crate::error::ApiError;
 use crate::integrations::{CustomerIntegration, FeeIntegration, ProgrammaticIntegration};
 use crate::model::{Kind, Protocol, Transaction, TransactionStatus};
 use crate::store::{QuoteStore, TransactionStore};
-use crate::transfer::callback::CallbackSender;
 use crate::transfer::history::History;
 use crate::transfer::{param, truncate, Caller};
 
@@ -19,11 +18,10 @@ use crate::transfer::{param, truncate, Caller};
 /// (the rest on a later read).
 const MAX_ADVANCED_PER_LISTING: usize = 10;
 
-impl<I, S, C> Transfer<I, S, C>
+impl<I, S> Transfer<I, S>
 where
     I: ProgrammaticIntegration + FeeIntegration + CustomerIntegration,
     S: TransactionStore + QuoteStore,
-    C: CallbackSender,
 {
     fn history(&self) -> History<'_, S> {
         History {

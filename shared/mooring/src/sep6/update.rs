@@ -12,21 +12,18 @@ use crate::integrations::{CustomerIntegration, FeeIntegration, ProgrammaticInteg
 use crate::model::{Protocol, Transaction};
 use crate::payments::asset_config;
 use crate::store::{QuoteStore, TransactionStore};
-use crate::transfer::callback::CallbackSender;
 use crate::transfer::info_update::{check_update, store_update};
 use crate::transfer::kyc_loop::{apply_to_stored, ask_again, Advanced, KycLoop};
 use crate::transfer::{store_error, truncate, Caller};
 
-impl<I, S, C> Transfer<I, S, C>
+impl<I, S> Transfer<I, S>
 where
     I: ProgrammaticIntegration + FeeIntegration + CustomerIntegration,
     S: TransactionStore + QuoteStore,
-    C: CallbackSender,
 {
-    /// The KYC loop ([`KycLoop::advance`]) on a transaction read by the wallet; a change of
-    /// status is told to the wallet's `on_change_callback`.
+    /// The KYC loop ([`KycLoop::advance`]) on a transaction read by the wallet (the wallet's
+    /// `on_change_callback` hears of a change from the table's stream).
     pub(super) async fn advance(&self, transaction: Transaction) -> Transaction {
-        let status = transaction.status;
         let kyc_loop = KycLoop {
             integration: &self.integration,
             store: &*self.store,
@@ -35,13 +32,7 @@ where
             now: self.now(),
         };
         match kyc_loop.advance(transaction).await {
-            Advanced::Moved(moved) => {
-                if moved.status != status {
-                    self.notify(&moved).await;
-                }
-                moved
-            }
-            Advanced::Unchanged(transaction) => transaction,
+            Advanced::Moved(moved) | Advanced::Unchanged(moved) => moved,
         }
     }
 
@@ -83,7 +74,6 @@ where
         store_update(&*self.store, &mut updated).await?;
         crate::telemetry::record_transaction_id(&updated.id);
         tracing::info!(transaction_id = %updated.id, status = updated.status.as_str(), "SEP-6 transaction updated");
-        self.notify(&updated).await;
         Ok(updated)
     }
 }

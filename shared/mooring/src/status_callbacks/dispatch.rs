@@ -6,6 +6,10 @@
 //!   transaction created with `on_change_callback` is announced once created; a SEP-31
 //!   transaction is not (digest 7.5: not needed for the initial `pending_sender`, and its URL
 //!   comes later anyway). Setting the URL alone announces nothing.
+//! - The end of a SEP-24 interactive flow: the write that moves the transaction out of
+//!   `incomplete` carries the flow's `callback` URL (`flow_callback_url`), which gets that
+//!   version's body once ([`flow_end_callback`]), unless it is the `on_change_callback` URL,
+//!   which is posted the same change anyway.
 //! - Customers: SEP-12 posts the `GET /customer` body to the customer's callback URL on every
 //!   change of its `status`. The status is the integration's to judge, so the dispatcher asks it
 //!   (as `GET /customer` does) after each write to the customer, and posts when the status
@@ -17,7 +21,7 @@ use std::sync::Arc;
 use super::{DueCallback, Subject};
 use crate::integrations::{CustomerIntegration, CustomerQuery, IntegrationError};
 use crate::metrics::Metric;
-use crate::model::{Customer, Kind, Protocol, Transaction};
+use crate::model::{Customer, Kind, Protocol, Transaction, TransactionStatus};
 use crate::queue::{BodyQueue, QueueError};
 use crate::store::{Cursors, StoreError};
 use crate::transfer::callback::parse_callback_url;
@@ -89,6 +93,112 @@ pub fn transaction_callback(
     }))
 }
 
+/// The callback a SEP-24 transaction's write calls for at the end of its interactive flow: the
+/// flow's `callback` URL, when the write moves it out of `incomplete`.
+pub fn flow_end_callback(
+    old: Option<&Transaction>,
+    new: &Transaction,
+    bodies: &Bodies,
+) -> Result<Option<DueCallback>, serde_json::Error> {
+    let ends_the_flow = new.protocol == Protocol::Sep24
+        && old.is_some_and(|old| old.status == TransactionStatus::Incomplete)
+        && new.status != TransactionStatus::Incomplete;
+    let Some(url) = new
+        .flow_callback_url
+        .as_deref()
+        .and_then(parse_callback_url)
+    else {
+        return Ok(None);
+    };
+    let on_change = new.callback_url.as_deref().and_then(parse_callback_url);
+    if !ends_the_flow || on_change.as_ref() == Some(&url) {
+        return Ok(None);
+    }
+    Ok(Some(DueCallback {
+        subject: Subject::Transaction,
+        id: new.id.clone(),
+        version: new.version,
+        url: url.to_string(),
+        body: bodies.render(new)?,
+    }))
+}
+
+/// Every callback a transaction's write calls for, in the order they are queued.
+pub fn due_callbacks(
+    old: Option<&Transaction>,
+    new: &Transaction,
+    bodies: &Bodies,
+) -> Result<Vec<DueCallback>, serde_json::Error> {
+    let due = [
+        transaction_callback(old, new, bodies)?,
+        flow_end_callback(old, new, bodies)?,
+    ];
+    Ok(due.into_iter().flatten().collect())
+}
+
+/// What the wallets hear of an in-memory store's writes: the callbacks the dispatcher queues for
+/// its change stream, accumulated (the writers' tests: a status change they write is posted
+/// once, by the callback sender, and nothing else is).
+#[cfg(any(test, feature = "testing"))]
+pub struct Heard {
+    store: Arc<crate::store::InMemoryStore>,
+    bodies: Bodies,
+    heard: std::sync::Mutex<Vec<DueCallback>>,
+}
+
+#[cfg(any(test, feature = "testing"))]
+impl Heard {
+    /// `store` must keep its stream ([`crate::store::InMemoryStore::with_stream`]).
+    pub fn new(store: Arc<crate::store::InMemoryStore>, bodies: Bodies) -> Self {
+        Self {
+            store,
+            bodies,
+            heard: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Every callback due so far, oldest first.
+    pub fn callbacks(&self) -> Vec<DueCallback> {
+        let mut heard = self.heard.lock().unwrap_or_else(|e| e.into_inner());
+        for (old, new) in self.store.take_stream() {
+            heard.extend(due_callbacks(old.as_ref(), &new, &self.bodies).expect("renders"));
+        }
+        heard.clone()
+    }
+}
+
+/// Bodies showing only a transaction's id and status (the tests of the workers, below the SEPs).
+#[cfg(any(test, feature = "testing"))]
+pub fn status_bodies() -> Bodies {
+    fn view(t: &Transaction, _public_url: &str) -> Result<String, serde_json::Error> {
+        serde_json::to_string(&serde_json::json!({"transaction": {"id": t.id, "status": t.status}}))
+    }
+    Bodies {
+        sep6: view,
+        sep24: view,
+        sep31: view,
+        public_url: String::new(),
+    }
+}
+
+/// The `(transaction id, status)` of each callback a store's changes call for, in order (the
+/// workers' tests: each status change they write is heard once).
+#[cfg(any(test, feature = "testing"))]
+pub fn heard_statuses(
+    changes: Vec<crate::store::memory::TransactionChange>,
+) -> Vec<(String, String)> {
+    let bodies = status_bodies();
+    changes
+        .iter()
+        .flat_map(|(old, new)| due_callbacks(old.as_ref(), new, &bodies).expect("renders"))
+        .map(|callback| {
+            let body: serde_json::Value = serde_json::from_str(&callback.body).expect("json");
+            let status = body["transaction"]["status"].as_str().unwrap_or_default();
+            (callback.id, status.to_owned())
+        })
+        .collect()
+}
+
 /// Counts a transaction that just reached a final status (`TransactionsFinished`, by kind and
 /// outcome). Every write passes through the dispatcher, so this is the one place that sees
 /// every ending, whichever function wrote it.
@@ -140,21 +250,21 @@ where
         &self.customers
     }
 
-    /// A transaction was written: queues its callback if it calls for one. True when queued.
+    /// A transaction was written: queues the callbacks it calls for (its status change, the
+    /// end of its interactive flow). True when any was queued.
     pub async fn transaction_changed(
         &self,
         old: Option<&Transaction>,
         new: &Transaction,
     ) -> Result<bool, DispatchError> {
-        let queued = match transaction_callback(old, new, &self.bodies)? {
-            Some(callback) => {
-                self.queue.send_body(&callback.to_json()).await?;
-                tracing::info!(transaction_id = %new.id, version = new.version,
-                    status = %new.status, "callback queued");
-                true
-            }
-            None => false,
-        };
+        let mut queued = false;
+        // A redelivered record queues them again: a receiver tolerates a duplicate.
+        for callback in due_callbacks(old, new, &self.bodies)? {
+            self.queue.send_body(&callback.to_json()).await?;
+            tracing::info!(transaction_id = %new.id, version = new.version,
+                status = %new.status, "callback queued");
+            queued = true;
+        }
         // Counted once the change is dispatched: a change that fails comes again.
         count_outcome(old, new);
         Ok(queued)

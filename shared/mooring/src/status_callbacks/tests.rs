@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
 use super::delivery::{backoff, Deliverer, Delivery, MAX_BACKOFF_SECS};
-use super::dispatch::{transaction_callback, Bodies, Dispatcher};
+use super::dispatch::{due_callbacks, flow_end_callback, transaction_callback, Bodies, Dispatcher};
 use super::{DueCallback, Subject};
 use crate::clock::FixedClock;
 use crate::integrations::{
@@ -234,6 +234,70 @@ fn status_and_kyc_changes_call_for_callbacks_and_other_writes_do_not() {
     let body: serde_json::Value = serde_json::from_str(&due.body).expect("json");
     assert_eq!(body["transaction"]["sep"], "6");
     assert_eq!(body["transaction"]["kind"], "withdrawal");
+}
+
+/// The SEP-24 flow's `callback` URL hears the write that ends the flow, once, and nothing else;
+/// a URL that is also the `on_change_callback` is posted that change once.
+#[test]
+fn the_end_of_an_interactive_flow_calls_its_callback_url_once() {
+    let mut form = transaction(
+        Protocol::Sep24,
+        Kind::Deposit,
+        TransactionStatus::Incomplete,
+    );
+    form.callback_url = None;
+    let mut done = form.clone();
+    done.version = 1;
+    done.status = TransactionStatus::PendingUserTransferStart;
+    done.flow_callback_url = Some("https://wallet.example/done".into());
+    let end = |old: &Transaction, new: &Transaction| {
+        flow_end_callback(Some(old), new, &bodies()).expect("renders")
+    };
+
+    let due = end(&form, &done).expect("the end of the flow");
+    assert_eq!(
+        (due.url.as_str(), due.version),
+        ("https://wallet.example/done", 1)
+    );
+    let body: serde_json::Value = serde_json::from_str(&due.body).expect("json");
+    assert_eq!(body["transaction"]["status"], "pending_user_transfer_start");
+    assert_eq!(body["transaction"]["sep"], "24");
+
+    let mut later = done.clone();
+    later.version = 2;
+    later.status = TransactionStatus::PendingAnchor;
+    assert_eq!(end(&done, &later), None, "only the end of the flow");
+    let mut still_incomplete = form.clone();
+    still_incomplete.flow_callback_url = done.flow_callback_url.clone();
+    assert_eq!(end(&form, &still_incomplete), None, "the flow goes on");
+    assert_eq!(
+        flow_end_callback(None, &done, &bodies()).expect("renders"),
+        None,
+        "not a new transaction"
+    );
+    let mut sep6 = done.clone();
+    sep6.protocol = Protocol::Sep6;
+    assert_eq!(end(&form, &sep6), None, "SEP-24 only");
+
+    // With an on_change_callback: both hear the change; the same URL hears it once.
+    let mut both = done.clone();
+    both.callback_url = Some("https://wallet.example/changes".into());
+    let urls = |new: &Transaction| {
+        due_callbacks(Some(&form), new, &bodies())
+            .expect("renders")
+            .into_iter()
+            .map(|c| c.url)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        urls(&both),
+        [
+            "https://wallet.example/changes",
+            "https://wallet.example/done"
+        ]
+    );
+    both.callback_url = both.flow_callback_url.clone();
+    assert_eq!(urls(&both), ["https://wallet.example/done"]);
 }
 
 /// The writers (API, workers) never queue a callback: a function that dies right after its

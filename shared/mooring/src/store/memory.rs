@@ -28,6 +28,10 @@ pub struct InMemoryStore {
     /// Every write of a transaction as `(before, after)`, kept only when asked for
     /// ([`InMemoryStore::with_stream`]): what DynamoDB Streams gives the callback dispatcher.
     stream: Option<Mutex<Vec<TransactionChange>>>,
+    /// A concurrent writer's change, applied just before the next conditional update
+    /// ([`InMemoryStore::race_next_update`]).
+    #[cfg(any(test, feature = "testing"))]
+    race: Mutex<Option<Transaction>>,
 }
 
 /// One write of a transaction: the stored one before it (`None` for an insertion), and after.
@@ -49,6 +53,14 @@ impl InMemoryStore {
             .as_ref()
             .map(|stream| std::mem::take(&mut *lock(stream)))
             .unwrap_or_default()
+    }
+
+    /// Another writer wins the next race (tests): just before the next conditional update, of
+    /// any transaction, `theirs` is written over the stored transaction of its id (its version
+    /// moved on), so a read made before that update is stale.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn race_next_update(&self, theirs: Transaction) {
+        *lock(&self.race) = Some(theirs);
     }
 
     fn streamed(&self, before: Option<Transaction>, after: &Transaction) {
@@ -162,6 +174,14 @@ impl TransactionStore for InMemoryStore {
         expected: TransactionStatus,
     ) -> Result<(), StoreError> {
         let mut all = lock(&self.transactions);
+        #[cfg(any(test, feature = "testing"))]
+        if let Some(mut theirs) = lock(&self.race).take() {
+            if let Some(stored) = all.get_mut(&theirs.id) {
+                theirs.version = stored.version + 1;
+                let before = std::mem::replace(stored, theirs.clone());
+                self.streamed(Some(before), &theirs);
+            }
+        }
         let stored = all.get_mut(&transaction.id).ok_or(StoreError::Conflict)?;
         if stored.version != transaction.version || stored.status != expected {
             return Err(StoreError::Conflict);

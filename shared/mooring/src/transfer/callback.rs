@@ -1,19 +1,14 @@
-//! Wallet callbacks by URL (SEP-24 `callback` at the end of the flow, SEP-6/24
-//! `on_change_callback` on a status change): one signed `POST {"transaction": ...}` (digest 5.6).
+//! Wallet callbacks by URL: the URL a wallet may give ([`parse_callback_url`]), the signature
+//! (digest 5.6, [`sign_callback`]) and the port that posts ([`CallbackSender`]) so tests capture
+//! the request. The HTTP adapter ([`HttpCallbackSender`]) never follows redirects, has a short
+//! timeout, and refuses plain http and private or loopback addresses unless the operator allows
+//! them for development (`SEP24_CALLBACK_ALLOW_INSECURE`).
 //!
-//! The signature is made here ([`sign_callback`]); sending is a port ([`CallbackSender`]) so
-//! tests capture the request. The HTTP adapter ([`HttpCallbackSender`]) never follows
-//! redirects, has a short timeout, and refuses plain http and private or loopback addresses
-//! unless the operator allows them for development (`SEP24_CALLBACK_ALLOW_INSECURE`).
-//!
-//! The workers that change a transaction's status (the payment watcher, the payout workers,
-//! SEP-12's release of transactions waiting for KYC) tell a [`StatusListener`] after each
-//! successful conditional write; the SEP that owns the transaction decides whom to tell (SEP-31:
-//! the sending anchor's callback URL, `sep31::callbacks`).
+//! Only the callback sender posts callbacks ([`crate::status_callbacks`]): the request handlers
+//! and workers write the transaction, and the table's stream carries the change to it.
 
 use std::future::Future;
 use std::net::IpAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,12 +16,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use crate::config::{AnchorConfig, ConfigError, Source};
-use crate::model::Transaction;
 use crate::outbound::{is_public, PublicAddressesOnly};
 use crate::stellar::Keypair;
 
-/// How wallet callbacks are sent, read once per cold start (the SEP-24 interactive flow and
-/// the SEP-6 API read the same variables).
+/// How the callback sender signs and posts callbacks, read once per cold start.
 #[derive(Debug, Clone)]
 pub struct CallbackSettings {
     /// `SIGNING_SEED`, which signs callbacks; without it they are not sent.
@@ -108,62 +101,6 @@ pub trait CallbackSender: Send + Sync {
     ) -> impl Future<Output = Result<(), CallbackError>> + Send;
 }
 
-/// A status change announced by a worker: boxed so that workers hold any listener as
-/// `Arc<dyn StatusListener>` without one more type parameter.
-pub type Announcement<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
-
-/// Told of each status change a worker wrote (after its conditional write succeeded), once per
-/// change. It never fails: a callback is a courtesy that never changes the transaction.
-pub trait StatusListener: Send + Sync {
-    fn status_changed<'a>(&'a self, transaction: &'a Transaction) -> Announcement<'a>;
-}
-
-/// Tells nobody: a worker's listener until one is given.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoListener;
-
-impl StatusListener for NoListener {
-    fn status_changed<'a>(&'a self, _transaction: &'a Transaction) -> Announcement<'a> {
-        Box::pin(async {})
-    }
-}
-
-/// The listener of a worker built without one.
-pub fn no_listener() -> Arc<dyn StatusListener> {
-    Arc::new(NoListener)
-}
-
-/// Records the transactions announced, as they were (tests).
-#[cfg(any(test, feature = "testing"))]
-#[derive(Debug, Default)]
-pub struct RecordingListener {
-    seen: std::sync::Mutex<Vec<Transaction>>,
-}
-
-#[cfg(any(test, feature = "testing"))]
-impl RecordingListener {
-    /// The `(id, status)` of each announcement, in order.
-    pub fn statuses(&self) -> Vec<(String, crate::model::TransactionStatus)> {
-        self.seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|t| (t.id.clone(), t.status))
-            .collect()
-    }
-}
-
-#[cfg(any(test, feature = "testing"))]
-impl StatusListener for RecordingListener {
-    fn status_changed<'a>(&'a self, transaction: &'a Transaction) -> Announcement<'a> {
-        self.seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(transaction.clone());
-        Box::pin(async {})
-    }
-}
-
 /// Signs `body` for `url` at `now` (digest 5.6): ed25519 over `<t>.<host>.<body>`.
 pub fn sign_callback(signer: &Keypair, url: url::Url, body: String, now: u64) -> SignedCallback {
     let host = url.host_str().unwrap_or_default();
@@ -173,54 +110,6 @@ pub fn sign_callback(signer: &Keypair, url: url::Url, body: String, now: u64) ->
         signature: format!("t={now}, s={signature}"),
         url,
         body,
-    }
-}
-
-/// Signs `body` for each URL and posts it; a failure is logged, never returned (a wallet
-/// callback is a courtesy: it never changes the transaction).
-pub async fn send_signed<C: CallbackSender + ?Sized>(
-    sender: &C,
-    signer: &Keypair,
-    urls: Vec<url::Url>,
-    body: &str,
-    now: u64,
-    transaction_id: &str,
-) {
-    for url in urls {
-        let host = url.host_str().unwrap_or_default().to_owned();
-        let signed = sign_callback(signer, url, body.to_owned(), now);
-        match sender.send(&signed).await {
-            Ok(()) => tracing::info!(transaction_id, %host, "wallet callback sent"),
-            Err(error) => {
-                tracing::warn!(transaction_id, %host, %error, "wallet callback failed")
-            }
-        }
-    }
-}
-
-/// Posts `view` (the SEP's `{"transaction": ...}` object), signed, to the transaction's
-/// callback URL, if it has one. Without a signer nothing is sent and that is logged.
-pub async fn post_to_callback_url<C: CallbackSender + ?Sized>(
-    sender: &C,
-    signer: Option<&Keypair>,
-    transaction: &Transaction,
-    view: &impl serde::Serialize,
-    now: u64,
-) {
-    let Some(url) = transaction
-        .callback_url
-        .as_deref()
-        .and_then(parse_callback_url)
-    else {
-        return;
-    };
-    let Some(signer) = signer else {
-        tracing::warn!(transaction_id = %transaction.id, "callback skipped: no SIGNING_SEED");
-        return;
-    };
-    match serde_json::to_string(view) {
-        Ok(body) => send_signed(sender, signer, vec![url], &body, now, &transaction.id).await,
-        Err(error) => tracing::error!(%error, "serializing a callback"),
     }
 }
 

@@ -1,8 +1,8 @@
 //! SEP-31 transactions waiting for their customers (`pending_customer_info_update`) go back to
 //! `pending_receiver` once the sender and the receiver are both `ACCEPTED` for that transaction
 //! (`CustomerIntegration::customer_status` with its id): one conditional write each (a lost race
-//! is skipped: whoever won moved it), then the status listener is told and the transaction is
-//! queued once for the outgoing payment.
+//! is skipped: whoever won moved it), then the transaction is queued once for the outgoing
+//! payment (the sending anchor hears of the change from the table's stream).
 //!
 //! SEP-12 runs it after each change of a customer ([`ReceiveRelease::release_customer`]); the
 //! payout poller runs it over the waiting transactions ([`ReceiveRelease::release_all`], a
@@ -15,7 +15,6 @@ use crate::queue::{Queue, QueueMessage};
 use crate::store::scan::{scan_name, scan_status, ScanPlan};
 use crate::store::{Cursors, StoreError, TransactionStore};
 use crate::time::Timestamp;
-use crate::transfer::callback::StatusListener;
 
 /// Waiting transactions read per page, and pages read per run.
 const PAGE: usize = 100;
@@ -26,7 +25,6 @@ pub struct ReceiveRelease<'a, I, T, Q> {
     pub integration: &'a I,
     pub store: &'a T,
     pub outgoing: &'a Q,
-    pub listener: &'a dyn StatusListener,
     pub now: Timestamp,
 }
 
@@ -121,7 +119,6 @@ where
         {
             Ok(()) => {
                 tracing::info!(transaction_id = %transaction.id, "customers complete: pending_receiver");
-                self.listener.status_changed(&transaction).await;
                 let message = QueueMessage::new(transaction.id.clone(), transaction.kind);
                 if let Err(e) = self.outgoing.send(&message).await {
                     // The transaction is pending_receiver; the payout poller's sweep of that

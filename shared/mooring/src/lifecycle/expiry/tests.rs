@@ -9,10 +9,10 @@ use super::*;
 use crate::clock::FixedClock;
 use crate::model::{Protocol, UserKey};
 use crate::queue::{InMemoryQueue, QueueMessage};
+use crate::status_callbacks::dispatch::heard_statuses;
 use crate::stellar::Amount;
 use crate::stellar::{Asset, Keypair};
 use crate::store::InMemoryStore;
-use crate::transfer::callback::{Announcement, RecordingListener};
 
 const NOW: u64 = 1_800_000_000;
 const HOUR: u64 = 3_600;
@@ -52,7 +52,7 @@ struct Scene {
 impl Scene {
     fn new() -> Self {
         Self {
-            store: Arc::new(InMemoryStore::default()),
+            store: Arc::new(InMemoryStore::with_stream()),
             submissions: Arc::new(InMemoryQueue::default()),
             clock: Arc::new(FixedClock::at(NOW)),
             config: ExpiryConfig::default(),
@@ -243,28 +243,6 @@ async fn without_a_stored_deadline_the_time_in_the_status_counts() {
     assert_eq!(sweeper.sweep().await.unwrap().expired, 1);
 }
 
-/// Moves the other transaction on (a payment arrived) when the first one is announced ended:
-/// the sweeper's read of it is stale by the time it writes.
-struct PayOther {
-    store: Arc<InMemoryStore>,
-    other: String,
-}
-
-impl StatusListener for PayOther {
-    fn status_changed<'a>(&'a self, _transaction: &'a Transaction) -> Announcement<'a> {
-        Box::pin(async move {
-            let mut other = self.store.get(&self.other).await.unwrap().unwrap();
-            if other.status == TransactionStatus::PendingUserTransferStart {
-                other.status = TransactionStatus::PendingAnchor;
-                self.store
-                    .update(&mut other, TransactionStatus::PendingUserTransferStart)
-                    .await
-                    .unwrap();
-            }
-        })
-    }
-}
-
 #[tokio::test]
 async fn a_concurrent_change_wins() {
     let scene = Scene::new();
@@ -274,11 +252,11 @@ async fn a_concurrent_change_wins() {
     let second = scene
         .deposit(TransactionStatus::PendingUserTransferStart, DAY + 5)
         .await;
-    let sweeper = scene.sweeper().with_status_listener(Arc::new(PayOther {
-        store: scene.store.clone(),
-        other: second.id.clone(),
-    }));
-    let report = sweeper.sweep().await.unwrap();
+    // A payment arrives for the second while the sweeper works: its read is stale.
+    let mut paid = scene.get(&second).await;
+    paid.status = TransactionStatus::PendingAnchor;
+    scene.store.race_next_update(paid);
+    let report = scene.sweeper().sweep().await.unwrap();
     assert_eq!((report.expired, report.skipped), (1, 1), "{report:?}");
     assert_eq!(scene.get(&first).await.status, TransactionStatus::Expired);
     let paid = scene.get(&second).await;
@@ -286,17 +264,26 @@ async fn a_concurrent_change_wins() {
     assert_eq!(paid.status_message, None);
 }
 
+/// Each end is one write, so the wallet hears of it once (the stream path).
 #[tokio::test]
-async fn each_end_is_announced_once() {
+async fn each_end_is_written_and_heard_once() {
     let scene = Scene::new();
-    let listener = Arc::new(RecordingListener::default());
-    let sweeper = scene.sweeper().with_status_listener(listener.clone());
-    let t = scene.deposit(TransactionStatus::Incomplete, HOUR).await;
+    let sweeper = scene.sweeper();
+    let mut t = transaction(
+        Protocol::Sep24,
+        Kind::Deposit,
+        TransactionStatus::Incomplete,
+        at(NOW - HOUR),
+    );
+    t.callback_url = Some("https://wallet.example/cb".into());
+    scene.config.stamp(&mut t, None);
+    scene.store.insert(&t).await.unwrap();
+    scene.store.take_stream();
     sweeper.sweep().await.unwrap();
     sweeper.sweep().await.unwrap();
     assert_eq!(
-        listener.statuses(),
-        [(t.id.clone(), TransactionStatus::Expired)]
+        heard_statuses(scene.store.take_stream()),
+        [(t.id.clone(), "expired".to_owned())]
     );
 }
 

@@ -25,6 +25,7 @@ use crate::payments::withdrawals::{
 };
 use crate::payments::WorkerError;
 use crate::queue::{InMemoryQueue, QueueMessage};
+use crate::status_callbacks::dispatch::heard_statuses;
 use crate::stellar::{Asset, Keypair, Memo};
 use crate::store::{Cursors, InMemoryStore, IncomingPayments, TransactionStore};
 use crate::time::Timestamp;
@@ -856,40 +857,54 @@ async fn the_payout_poller_completes_sep31_payouts_the_rail_confirms() {
 }
 
 // ------------------------------------------------------------------------------------------
-// Status announcements (the sending anchor's callbacks)
+// What the sending anchor hears (the callbacks the table's stream carries)
 // ------------------------------------------------------------------------------------------
 
-/// A listener recording what the workers announce.
-fn recording() -> Arc<crate::transfer::callback::RecordingListener> {
-    Arc::new(crate::transfer::callback::RecordingListener::default())
+/// A scene whose store keeps its change stream (what the callback dispatcher reads).
+fn streaming_scene() -> Scene<InMemoryStore> {
+    Scene {
+        store: Arc::new(InMemoryStore::with_stream()),
+        ..Scene::new()
+    }
 }
 
-/// The statuses announced for transaction `id`, in order.
-fn announced(listener: &crate::transfer::callback::RecordingListener, id: &str) -> Vec<String> {
-    listener
-        .statuses()
+/// The sending anchor gives its callback URL (`PUT /transactions/:id/callback`).
+async fn give_callback_url(scene: &Scene<InMemoryStore>, tx: &Transaction) {
+    let mut with_url = scene.get(&tx.id).await;
+    with_url.callback_url = Some("https://sender.example/cb".into());
+    let status = with_url.status;
+    scene.store.update(&mut with_url, status).await.unwrap();
+}
+
+/// The statuses the sending anchor hears of for transaction `id` since the last call (the
+/// callbacks the store's writes call for).
+fn heard(scene: &Scene<InMemoryStore>, id: &str) -> Vec<String> {
+    heard_statuses(scene.store.take_stream())
         .into_iter()
         .filter(|(tx, _)| tx == id)
-        .map(|(_, status)| status.to_string())
+        .map(|(_, status)| status)
         .collect()
 }
 
 #[tokio::test]
-async fn every_status_change_after_pending_sender_is_announced_once() {
-    let scene = Scene::<InMemoryStore>::new();
-    let listener = recording();
+async fn every_status_change_after_pending_sender_is_heard_once() {
+    let scene = streaming_scene();
     let (watcher, _, outgoing) = watcher(&scene);
-    let watcher = watcher.with_status_listener(listener.clone());
     watcher.watch_payments().await.expect("start");
     let tx = receive(&scene, "100").await;
+    give_callback_url(&scene, &tx).await;
+    assert!(
+        heard(&scene, &tx.id).is_empty(),
+        "not the URL, not pending_sender"
+    );
     scene.pay(&tx, "100");
     watcher.watch_payments().await.expect("run");
-    assert_eq!(announced(&listener, &tx.id), ["pending_receiver"]);
+    assert_eq!(heard(&scene, &tx.id), ["pending_receiver"]);
 
     // The rail asks for the receiver's data, then (fixed, queued again) starts the payout,
     // which the payout poller then sees done.
     let rail = Arc::new(Rail::default());
-    let worker = outgoing_worker(&scene, rail.clone()).with_status_listener(listener.clone());
+    let worker = outgoing_worker(&scene, rail.clone());
     rail.answer_outgoing(Ok(OutgoingOutcome::CustomerInfoNeeded {
         message: "the receiver's bank account was refused".into(),
     }));
@@ -911,16 +926,14 @@ async fn every_status_change_after_pending_sender_is_announced_once() {
         .await
         .expect("redelivery");
     *rail.settled.lock().unwrap() = vec![tx.id.clone()];
-    let poller = scene
-        .processor(rail.clone())
-        .with_status_listener(listener.clone());
+    let poller = scene.processor(rail.clone());
     poller.complete_external_withdrawals().await.unwrap();
     poller.complete_external_withdrawals().await.unwrap();
     assert_eq!(
-        announced(&listener, &tx.id),
+        heard(&scene, &tx.id),
         [
-            "pending_receiver",
             "pending_customer_info_update",
+            "pending_receiver",
             "pending_external",
             "completed"
         ]
@@ -929,16 +942,15 @@ async fn every_status_change_after_pending_sender_is_announced_once() {
 }
 
 #[tokio::test]
-async fn an_expired_transaction_is_announced_once() {
-    let scene = Scene::<InMemoryStore>::new();
-    let listener = recording();
+async fn an_expired_transaction_is_heard_once() {
+    let scene = streaming_scene();
     let (watcher, _, _) = watcher(&scene);
-    let sweeper =
-        sweeper(&scene, Duration::from_secs(86_400)).with_status_listener(listener.clone());
+    let sweeper = sweeper(&scene, Duration::from_secs(86_400));
     let tx = receive(&scene, "10").await;
+    give_callback_url(&scene, &tx).await;
     scene.clock.set(NOW + 86_400 + STELLAR_GRACE.as_secs());
     watcher.watch_payments().await.unwrap();
     sweeper.sweep().await.unwrap();
     sweeper.sweep().await.unwrap();
-    assert_eq!(announced(&listener, &tx.id), ["expired"]);
+    assert_eq!(heard(&scene, &tx.id), ["expired"]);
 }

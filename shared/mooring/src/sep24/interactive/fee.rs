@@ -4,7 +4,7 @@ use http::StatusCode;
 
 use super::messages::{fill, messages, Messages};
 use super::validate::parse_amount;
-use super::{lang_of, operation_of, CallbackSender, FlowError, Interactive, Reply};
+use super::{lang_of, operation_of, FlowError, Interactive, Reply};
 use crate::config::AssetConfig;
 use crate::http::body::Params;
 use crate::i18n::Lang;
@@ -22,11 +22,10 @@ pub(super) enum AmountRefusal {
     Flow(FlowError),
 }
 
-impl<I, S, C> Interactive<I, S, C>
+impl<I, S> Interactive<I, S>
 where
     I: DepositIntegration + WithdrawalIntegration + FeeIntegration,
     S: TransactionStore + ChallengeStore,
-    C: CallbackSender,
 {
     /// The fee (with its breakdown) and amount out of `amount`.
     pub(super) async fn fee_for(

@@ -1,7 +1,7 @@
 //! `GET|POST /sep24/interactive/form` and `GET /sep24/interactive/return`: the integration's
 //! forms step by step (or its external flow), each submission checked and stored with a
-//! conditional write; the end of the flow (instructions, or the account and memo to pay) and the
-//! wallet's URL callbacks.
+//! conditional write; the end of the flow (instructions, or the account and memo to pay), written
+//! with the wallet's `callback` URL for the callback sender to post.
 
 use std::collections::BTreeMap;
 
@@ -11,8 +11,8 @@ use super::fee::AmountRefusal;
 use super::messages::{fill, messages};
 use super::validate::{parse_amount, validate_form, FieldErrors};
 use super::{
-    flow_query, lang_of, more_info_location, operation_of, pages, CallbackSender, CallbackTarget,
-    FlowCallback, FlowError, Interactive, Reply,
+    flow_query, lang_of, more_info_location, operation_of, pages, CallbackTarget, FlowCallback,
+    FlowError, Interactive, Reply,
 };
 use crate::config::AssetConfig;
 use crate::http::body::Params;
@@ -23,20 +23,17 @@ use crate::integrations::{
 };
 use crate::model::{Transaction, TransactionStatus};
 use crate::sep24::token::Session;
-use crate::sep24::view::{Envelope, TransactionView};
 use crate::store::{ChallengeStore, StoreError, TransactionStore};
-use crate::transfer::callback::{parse_callback_url, send_signed};
 use crate::transfer::set_withdrawal_destination;
 
 /// The step name of the confirmation page Mooring shows when the integration has no form left
 /// but the transaction is still `incomplete` (nothing changes on a `GET`).
 pub const CONFIRM_STEP: &str = "mooring-confirm";
 
-impl<I, S, C> Interactive<I, S, C>
+impl<I, S> Interactive<I, S>
 where
     I: DepositIntegration + WithdrawalIntegration + FeeIntegration,
     S: TransactionStore + ChallengeStore,
-    C: CallbackSender,
 {
     /// The form page of `transaction` with `form`.
     #[allow(clippy::too_many_arguments)]
@@ -336,6 +333,7 @@ where
         if finished {
             self.finalize(&mut updated, asset, lang).await?;
         }
+        remember_flow_callback(&mut updated, &callback);
         self.stamp_deadline(&mut updated);
         match self
             .store
@@ -362,7 +360,6 @@ where
             status = %updated.status,
             "the interactive flow is complete"
         );
-        self.notify(&updated, &callback).await;
         Ok(Reply::redirect(more_info_location(&updated.id, &callback)))
     }
 
@@ -417,50 +414,6 @@ where
         Ok(())
     }
 
-    /// Posts the signed transaction to the wallet's URL callbacks (the flow's `callback` and the
-    /// transaction's `on_change_callback`, once each). Failures are logged.
-    async fn notify(&self, transaction: &Transaction, callback: &FlowCallback) {
-        let mut urls: Vec<url::Url> = Vec::new();
-        if let Some(CallbackTarget::Url(url)) = &callback.target {
-            urls.push(url.clone());
-        }
-        if let Some(url) = transaction
-            .callback_url
-            .as_deref()
-            .and_then(parse_callback_url)
-        {
-            if !urls.contains(&url) {
-                urls.push(url);
-            }
-        }
-        if urls.is_empty() {
-            return;
-        }
-        let Some(signer) = &self.config.signing_key else {
-            tracing::warn!(transaction_id = %transaction.id, "wallet callback skipped: callbacks are disabled (no SIGNING_SEED)");
-            return;
-        };
-        let body = match serde_json::to_string(&Envelope(TransactionView::new(
-            transaction,
-            &self.config.anchor.public_url,
-        ))) {
-            Ok(body) => body,
-            Err(error) => {
-                tracing::error!(%error, "serializing a callback");
-                return;
-            }
-        };
-        send_signed(
-            &self.callbacks,
-            signer,
-            urls,
-            &body,
-            self.clock.now(),
-            &transaction.id,
-        )
-        .await;
-    }
-
     /// `GET /sep24/interactive/return`: back from the integration's external flow.
     pub async fn return_from_external(&self, params: &Params, cookie: Option<&str>) -> Reply {
         let lang = Lang::from_tag(params.get("lang"));
@@ -498,6 +451,7 @@ where
         if updated == transaction {
             return Ok(Reply::redirect(form));
         }
+        remember_flow_callback(&mut updated, &callback);
         self.stamp_deadline(&mut updated);
         match self
             .store
@@ -505,13 +459,23 @@ where
             .await
         {
             Ok(()) if updated.status != TransactionStatus::Incomplete => {
-                self.notify(&updated, &callback).await;
                 Ok(Reply::redirect(more_info_location(&updated.id, &callback)))
             }
             // The form page shows whatever state won.
             Ok(()) | Err(StoreError::Conflict) => Ok(Reply::redirect(form)),
             Err(other) => Err(other.into()),
         }
+    }
+}
+
+/// The write that ends the flow carries the wallet's `callback` URL: the callback sender posts
+/// the transaction to it once (`status_callbacks::dispatch`), as it posts every status change.
+fn remember_flow_callback(updated: &mut Transaction, callback: &FlowCallback) {
+    if updated.status == TransactionStatus::Incomplete {
+        return;
+    }
+    if let Some(CallbackTarget::Url(url)) = &callback.target {
+        updated.flow_callback_url = Some(url.to_string());
     }
 }
 

@@ -1,9 +1,7 @@
 //! `GET /sep24/interactive`: the link's token is exchanged, once, for a session cookie bound
 //! to the transaction, and the wallet's preferences are kept on it.
 
-use super::{
-    flow_query, CallbackSender, CallbackTarget, FlowCallback, FlowError, Interactive, Reply,
-};
+use super::{flow_query, CallbackTarget, FlowCallback, FlowError, Interactive, Reply};
 use crate::http::body::Params;
 use crate::i18n::Lang;
 use crate::integrations::{DepositIntegration, FeeIntegration, WithdrawalIntegration};
@@ -15,11 +13,10 @@ use crate::time::Timestamp;
 /// How many times the link exchange retries saving the wallet's preferences after a lost race.
 const PREFERENCE_ATTEMPTS: usize = 3;
 
-impl<I, S, C> Interactive<I, S, C>
+impl<I, S> Interactive<I, S>
 where
     I: DepositIntegration + WithdrawalIntegration + FeeIntegration,
     S: TransactionStore + ChallengeStore,
-    C: CallbackSender,
 {
     /// `GET /sep24/interactive`: exchanges the link's token for a session.
     pub async fn open_link(&self, params: &Params) -> Reply {

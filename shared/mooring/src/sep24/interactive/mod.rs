@@ -8,8 +8,10 @@
 //!   rendered server-side; a submission is checked (CSRF, step, every field), handed to the
 //!   integration and stored with a conditional write; when no form is left the transaction
 //!   moves `incomplete` → `pending_user_transfer_start` (a deposit with its instructions, a
-//!   withdrawal with the anchor's account and a memo derived from its id), the wallet's URL
-//!   callback is posted, and the user lands on more-info.
+//!   withdrawal with the anchor's account and a memo derived from its id) and the user lands on
+//!   more-info. The flow's `callback` URL is stored with that write
+//!   (`Transaction::flow_callback_url`): the callback sender posts it, as every status callback
+//!   ([`crate::status_callbacks`]), so the wallet hears once even if this function dies.
 //! - `GET /sep24/interactive/fee?transaction_id&amount`: the live fee (JSON).
 //! - `GET /sep24/interactive/return?transaction_id`: back from an integration's external flow.
 //! - `GET /sep24/more-info?id[&lang][&callback]`: status and details; `callback=postMessage`
@@ -19,7 +21,7 @@
 //! page: `link.rs` (the link and the session), `forms.rs` (the forms, the external flow's return
 //! and the end of the flow), `more_info.rs`, `fee.rs`. [`routes`] is its HTTP glue, [`pages`]
 //! the templates, [`messages`] the one catalogue of texts, [`validate`] the field checks,
-//! [`crate::transfer::callback`] the signed URL callbacks, and `config.rs` / `error.rs` its settings and errors.
+//! and `config.rs` / `error.rs` its settings and errors.
 
 mod config;
 mod error;
@@ -38,11 +40,6 @@ mod tests;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-#[cfg(any(test, feature = "testing"))]
-pub use crate::transfer::callback::RecordingCallbacks;
-pub use crate::transfer::callback::{
-    CallbackError, CallbackSender, HttpCallbackSender, SignedCallback,
-};
 pub use config::InteractiveConfig;
 pub use error::FlowError;
 pub use forms::CONFIRM_STEP;
@@ -136,38 +133,31 @@ fn operation_of(transaction: &Transaction) -> Operation {
     }
 }
 
-/// The interactive flow over the anchor's integration `I`, a store `S` of transactions and used
-/// links, and a sender `C` of wallet callbacks. Built once per cold start.
-pub struct Interactive<I, S, C> {
+/// The interactive flow over the anchor's integration `I` and a store `S` of transactions and
+/// used links. Built once per cold start.
+pub struct Interactive<I, S> {
     integration: I,
     store: Arc<S>,
-    callbacks: C,
     config: InteractiveConfig,
     keys: InteractiveKeys,
     clock: Arc<dyn Clock>,
 }
 
-impl<I, S, C> Interactive<I, S, C>
+impl<I, S> Interactive<I, S>
 where
     I: DepositIntegration + WithdrawalIntegration + FeeIntegration,
     S: TransactionStore + ChallengeStore,
-    C: CallbackSender,
 {
     pub fn new(
         integration: I,
         store: Arc<S>,
-        callbacks: C,
         config: InteractiveConfig,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        if config.signing_key.is_none() {
-            tracing::warn!("wallet URL callbacks are disabled: SIGNING_SEED is not configured");
-        }
         Self {
             keys: InteractiveKeys::new(&config.jwt_secret),
             integration,
             store,
-            callbacks,
             config,
             clock,
         }

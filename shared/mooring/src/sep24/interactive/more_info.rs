@@ -2,7 +2,7 @@
 //! the transaction to the wallet's window when asked to.
 
 use super::pages;
-use super::{lang_of, CallbackSender, CallbackTarget, FlowError, Interactive, Reply};
+use super::{lang_of, CallbackTarget, FlowError, Interactive, Reply};
 use crate::http::body::Params;
 use crate::i18n::Lang;
 use crate::integrations::{
@@ -11,11 +11,10 @@ use crate::integrations::{
 use crate::sep24::view::{Envelope, TransactionView};
 use crate::store::{ChallengeStore, TransactionStore};
 
-impl<I, S, C> Interactive<I, S, C>
+impl<I, S> Interactive<I, S>
 where
     I: DepositIntegration + WithdrawalIntegration + FeeIntegration,
     S: TransactionStore + ChallengeStore,
-    C: CallbackSender,
 {
     /// `GET /sep24/more-info`: the public page of a transaction.
     pub async fn more_info(&self, params: &Params) -> Reply {

@@ -10,7 +10,7 @@ use http::header::{
 };
 use http::{Method, Request, Response, StatusCode};
 
-use super::{CallbackSender, FlowError, Interactive, Reply};
+use super::{FlowError, Interactive, Reply};
 use crate::http::body::{body_params, query_params, Params};
 use crate::http::HttpResponse;
 use crate::i18n::Lang;
@@ -64,14 +64,10 @@ impl Endpoint {
 }
 
 /// Answers one request of the `sep24-interactive` function.
-pub async fn handle<I, S, C, B>(
-    service: &Interactive<I, S, C>,
-    request: &Request<B>,
-) -> HttpResponse
+pub async fn handle<I, S, B>(service: &Interactive<I, S>, request: &Request<B>) -> HttpResponse
 where
     I: DepositIntegration + WithdrawalIntegration + FeeIntegration,
     S: TransactionStore + ChallengeStore,
-    C: CallbackSender,
     B: AsRef<[u8]>,
 {
     if let Some(endpoint) = Endpoint::of(request.uri().path()) {
@@ -86,11 +82,10 @@ where
     respond(route(service, request).await)
 }
 
-async fn route<I, S, C, B>(service: &Interactive<I, S, C>, request: &Request<B>) -> Reply
+async fn route<I, S, B>(service: &Interactive<I, S>, request: &Request<B>) -> Reply
 where
     I: DepositIntegration + WithdrawalIntegration + FeeIntegration,
     S: TransactionStore + ChallengeStore,
-    C: CallbackSender,
     B: AsRef<[u8]>,
 {
     let Some(endpoint) = Endpoint::of(request.uri().path()) else {

@@ -1,5 +1,6 @@
 //! The interactive flow end to end over the HTTP glue, with in-memory adapters, a fixed clock, a
-//! test integration (a deposit of one step, a withdrawal of two) and recorded callbacks.
+//! test integration (a deposit of one step, a withdrawal of two) and the callbacks the store's
+//! writes call for (the stream path's).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,6 +18,7 @@ use crate::integrations::{
 };
 use crate::model::{withdraw_memo, Kind, TransactionStatus, UserKey};
 use crate::sep24::token::SESSION_COOKIE;
+use crate::status_callbacks::dispatch::{Bodies, Heard};
 use crate::stellar::{AccountId, Keypair, Network};
 use crate::store::InMemoryStore;
 
@@ -214,12 +216,13 @@ impl WithdrawalIntegration for TestBank {}
 
 impl FeeIntegration for TestBank {}
 
-type Service = Interactive<TestBank, InMemoryStore, Arc<RecordingCallbacks>>;
+type Service = Interactive<TestBank, InMemoryStore>;
 
 struct Harness {
     service: Service,
     store: Arc<InMemoryStore>,
-    callbacks: Arc<RecordingCallbacks>,
+    /// What the callback sender posts for the store's writes (the table's stream).
+    heard: Heard,
     clock: Arc<FixedClock>,
     keys: InteractiveKeys,
     now: u64,
@@ -268,21 +271,20 @@ impl Answer {
 fn harness_with(bank: TestBank, extra: &[(&str, &str)]) -> Harness {
     let now = SystemClock.now();
     let clock = Arc::new(FixedClock::at(now));
-    let store = Arc::new(InMemoryStore::default());
-    let callbacks = Arc::new(RecordingCallbacks::default());
+    let store = Arc::new(InMemoryStore::with_stream());
     let settings = settings(extra);
     let anchor = AnchorConfig::from_source(&settings).expect("anchor config");
     let config = InteractiveConfig::from_source(&settings, anchor).expect("config");
+    let bodies = Bodies {
+        sep6: crate::sep24::view::callback_body,
+        sep24: crate::sep24::view::callback_body,
+        sep31: crate::sep24::view::callback_body,
+        public_url: PUBLIC_URL.into(),
+    };
     Harness {
-        service: Interactive::new(
-            bank,
-            store.clone(),
-            callbacks.clone(),
-            config,
-            clock.clone(),
-        ),
+        service: Interactive::new(bank, store.clone(), config, clock.clone()),
+        heard: Heard::new(store.clone(), bodies),
         store,
-        callbacks,
         clock,
         keys: InteractiveKeys::new(&Secret::new(JWT_SECRET.into())),
         now,
@@ -916,7 +918,7 @@ async fn a_stale_step_or_a_concurrent_submission_applies_once() {
         (second.status, second.location()),
         (303, more_info.as_str())
     );
-    assert_eq!(h.callbacks.sent().len(), 1, "the wallet hears once");
+    assert_eq!(h.heard.callbacks().len(), 1, "the wallet hears once");
 }
 
 #[tokio::test]
@@ -997,7 +999,7 @@ async fn more_info_shows_the_status_and_posts_to_the_wallet_only_when_asked() {
         )
         .await;
     assert!(!url.body.contains("postMessage"));
-    assert!(h.callbacks.sent().is_empty());
+    assert!(h.heard.callbacks().is_empty());
 
     for missing in [
         format!("/sep24/more-info?id={}", uuid::Uuid::new_v4()),
@@ -1021,8 +1023,10 @@ fn json_in_a_script_cannot_close_it() {
     );
 }
 
+/// The flow's `callback` URL is stored with the write that ends the flow, and the callback
+/// sender posts it once, beside the `on_change_callback` post of the same change.
 #[tokio::test]
-async fn the_url_callback_is_signed_over_time_host_and_body() {
+async fn the_end_of_the_flow_is_heard_once_at_each_url() {
     let h = harness();
     let t = h.transaction(Kind::Deposit).await;
     let cookie = h
@@ -1041,31 +1045,28 @@ async fn the_url_callback_is_signed_over_time_host_and_body() {
         encode("https://wallet.example/done?user=1")
     );
     let page = h.get(&uri, Some(&cookie)).await;
+    assert!(h.heard.callbacks().is_empty(), "nothing before the end");
     let body = format!(
         "csrf_token={}&step=amount&amount=10",
         page.hidden("csrf_token")
     );
     let answer = h.send("POST", &uri, Some(&cookie), &body).await;
     assert_eq!(answer.status, 303, "{}", answer.body);
-    let sent = h.callbacks.sent();
+    let stored = h.stored(&t.id).await;
     assert_eq!(
-        sent.iter().map(|c| c.url.as_str()).collect::<Vec<_>>(),
+        stored.flow_callback_url.as_deref(),
+        Some("https://wallet.example/done?user=1")
+    );
+    let heard = h.heard.callbacks();
+    assert_eq!(
+        heard.iter().map(|c| c.url.as_str()).collect::<Vec<_>>(),
         [
-            "https://wallet.example/done?user=1",
-            "https://hooks.wallet.example/changes"
+            "https://hooks.wallet.example/changes",
+            "https://wallet.example/done?user=1"
         ]
     );
-    for callback in &sent {
-        let (t_value, s_value) = callback
-            .signature
-            .strip_prefix("t=")
-            .and_then(|rest| rest.split_once(", s="))
-            .unwrap();
-        assert_eq!(t_value, h.now.to_string());
-        let host = callback.url.host_str().unwrap();
-        let signed = format!("{t_value}.{host}.{}", callback.body);
-        let signature = STANDARD.decode(s_value).unwrap();
-        assert!(signer().account_id().verify(signed.as_bytes(), &signature));
+    for callback in &heard {
+        assert_eq!(callback.version, stored.version, "as of the write");
         let body: serde_json::Value = serde_json::from_str(&callback.body).unwrap();
         assert_eq!(body["transaction"]["status"], "pending_user_transfer_start");
         assert_eq!(body["transaction"]["amount_in"], "10");
@@ -1073,46 +1074,28 @@ async fn the_url_callback_is_signed_over_time_host_and_body() {
 }
 
 #[tokio::test]
-async fn without_a_signing_seed_no_callback_is_sent() {
-    let mut extra = settings(&[]);
-    extra.remove("SIGNING_SEED");
-    extra.insert("SIGNING_KEY".into(), signer().account_id().to_string());
-    let now = SystemClock.now();
-    let store = Arc::new(InMemoryStore::default());
-    let callbacks = Arc::new(RecordingCallbacks::default());
-    let config =
-        InteractiveConfig::from_source(&extra, AnchorConfig::from_source(&extra).unwrap()).unwrap();
-    assert!(config.signing_key.is_none());
-    let h = Harness {
-        service: Interactive::new(
-            TestBank::default(),
-            store.clone(),
-            callbacks.clone(),
-            config,
-            Arc::new(FixedClock::at(now)),
-        ),
-        store,
-        callbacks,
-        clock: Arc::new(FixedClock::at(now)),
-        keys: InteractiveKeys::new(&Secret::new(JWT_SECRET.into())),
-        now,
-    };
+async fn one_url_given_as_callback_and_on_change_callback_hears_the_end_once() {
+    let h = harness();
     let t = h.transaction(Kind::Deposit).await;
+    let url = encode("https://wallet.example/c");
     let cookie = h
-        .open(
-            &t.id,
-            &format!("&on_change_callback={}", encode("https://wallet.example/c")),
-        )
+        .open(&t.id, &format!("&callback={url}&on_change_callback={url}"))
         .await;
-    assert_eq!(
-        h.submit(&t.id, &cookie, &[("amount", "10")]).await.status,
-        303
+    let uri = format!(
+        "/sep24/interactive/form?transaction_id={}&callback={url}",
+        t.id
     );
-    assert_eq!(
-        h.stored(&t.id).await.status,
-        TransactionStatus::PendingUserTransferStart
+    let page = h.get(&uri, Some(&cookie)).await;
+    let body = format!(
+        "csrf_token={}&step=amount&amount=10",
+        page.hidden("csrf_token")
     );
-    assert!(h.callbacks.sent().is_empty());
+    assert_eq!(h.send("POST", &uri, Some(&cookie), &body).await.status, 303);
+    let heard = h.heard.callbacks();
+    assert_eq!(
+        heard.iter().map(|c| c.url.as_str()).collect::<Vec<_>>(),
+        ["https://wallet.example/c"]
+    );
 }
 
 #[tokio::test]
@@ -1299,7 +1282,7 @@ async fn a_status_set_by_the_integration_is_stored_stamped_and_announced() {
     assert_eq!(stored.status, TransactionStatus::PendingAnchor);
     assert_eq!(stored.updated_at, Timestamp::from_secs(h.now + 5));
     assert_eq!(stored.instructions, None, "not finalized");
-    assert_eq!(h.callbacks.sent().len(), 1);
+    assert_eq!(h.heard.callbacks().len(), 1);
     let info = h.get(&format!("/sep24/more-info?id={}", t.id), None).await;
     assert!(info
         .body

@@ -8,7 +8,6 @@
 //! - [`quotes`]: `POST /transactions` at SEP-38 firm quotes;
 //! - [`transactions`]: `GET`, `PATCH` and `PUT .../callback` of a transaction, callbacks.
 
-mod callbacks;
 mod info;
 mod limits;
 mod post;
@@ -18,8 +17,6 @@ mod transactions;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use http::{HeaderMap, Request};
 use serde_json::{json, Value};
 
@@ -36,9 +33,10 @@ use crate::integrations::{
 use crate::model::{Kind, Transaction, TransactionStatus, UserKey};
 use crate::queue::{InMemoryQueue, QueueMessage};
 use crate::sep10::{Claims, JwtKeys};
+use crate::status_callbacks::dispatch::{Bodies, Heard};
+use crate::status_callbacks::DueCallback;
 use crate::stellar::{AccountId, Asset, Keypair, Network};
 use crate::store::{InMemoryStore, TransactionStore};
-use crate::transfer::callback::{RecordingCallbacks, SignedCallback};
 
 const NOW: u64 = 1_700_000_000;
 const STARTED: &str = "2023-11-14T22:13:20.000Z";
@@ -173,13 +171,14 @@ impl ReceiveIntegration for Double {
     }
 }
 
-type Service = Receive<Double, InMemoryStore, Arc<RecordingCallbacks>, InMemoryQueue>;
+type Service = Receive<Double, InMemoryStore, InMemoryQueue>;
 
 struct Anchor {
     receive: Service,
     store: Arc<InMemoryStore>,
     queue: Arc<InMemoryQueue>,
-    callbacks: Arc<RecordingCallbacks>,
+    /// What the callback sender posts for the store's writes (the table's stream).
+    heard: Heard,
 }
 
 struct Answer {
@@ -233,11 +232,15 @@ fn anchor_with(partners: &str) -> Anchor {
         auth: AuthConfig::from_source(&src, &config).expect("auth config"),
         anchor: config,
         sep31: Sep31Config::from_source(&src).expect("sep31 config"),
-        callback_signer: Some(Keypair::from_seed_bytes([SIGNING_SEED; 32])),
     };
-    let store = Arc::new(InMemoryStore::default());
+    let store = Arc::new(InMemoryStore::with_stream());
     let queue = Arc::new(InMemoryQueue::default());
-    let callbacks = Arc::new(RecordingCallbacks::default());
+    let bodies = Bodies {
+        sep6: super::view::callback_body,
+        sep24: super::view::callback_body,
+        sep31: super::view::callback_body,
+        public_url: PUBLIC_URL.into(),
+    };
     Anchor {
         receive: Receive::new(
             settings,
@@ -245,11 +248,10 @@ fn anchor_with(partners: &str) -> Anchor {
             store.clone(),
             queue.clone(),
             Arc::new(FixedClock::at(NOW)),
-            callbacks.clone(),
         ),
+        heard: Heard::new(store.clone(), bodies),
         store,
         queue,
-        callbacks,
     }
 }
 
@@ -422,8 +424,9 @@ impl Anchor {
             .clone()
     }
 
-    fn callbacks(&self) -> Vec<SignedCallback> {
-        self.callbacks.sent()
+    /// The callbacks the store's writes call for so far (the stream path's).
+    fn callbacks(&self) -> Vec<DueCallback> {
+        self.heard.callbacks()
     }
 
     fn queued(&self) -> Vec<QueueMessage> {
@@ -456,21 +459,4 @@ impl Anchor {
             .await
             .expect("update");
     }
-}
-
-/// Checks a callback's `Signature` (digest 5.6): `t=<at>, s=<base64>` over
-/// `<t>.<host>.<body>`, by `SIGNING_KEY`.
-fn assert_signed(callback: &SignedCallback, host: &str, at: u64) {
-    let (t, s) = callback
-        .signature
-        .strip_prefix("t=")
-        .and_then(|rest| rest.split_once(", s="))
-        .unwrap_or_else(|| panic!("signature format: {}", callback.signature));
-    assert_eq!(t, at.to_string());
-    let signature = STANDARD.decode(s).expect("base64");
-    let message = format!("{t}.{host}.{}", callback.body);
-    assert!(
-        account(SIGNING_SEED).verify(message.as_bytes(), &signature),
-        "signed by SIGNING_KEY over t.host.body"
-    );
 }

@@ -210,12 +210,11 @@ async fn patch_supplies_the_requested_fields_and_moves_on_to_pending_receiver() 
         anchor.queued(),
         [QueueMessage::new(id.clone(), Kind::Receive)]
     );
-    // The sending anchor is told, signed.
+    // The sending anchor hears of each status change once: the wait, then the PATCH's.
     let callbacks = anchor.callbacks();
-    assert_eq!(callbacks.len(), 1);
-    assert_eq!(callbacks[0].url.as_str(), CALLBACK);
-    assert_eq!(callbacks[0].body, answer.text);
-    assert_signed(&callbacks[0], "sender.example", NOW);
+    assert_eq!(callbacks.len(), 2);
+    assert_eq!(callbacks[1].url, CALLBACK);
+    assert_eq!(callbacks[1].body, answer.text);
 
     // Nothing is pending any more.
     let again = anchor
@@ -227,7 +226,7 @@ async fn patch_supplies_the_requested_fields_and_moves_on_to_pending_receiver() 
         "no update is pending: the transaction is pending_receiver"
     );
     assert_eq!(anchor.queued().len(), 1);
-    assert_eq!(anchor.callbacks().len(), 1);
+    assert_eq!(anchor.callbacks().len(), 2);
 }
 
 #[tokio::test]

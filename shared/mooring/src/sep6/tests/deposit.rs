@@ -103,8 +103,14 @@ async fn a_ready_deposit_answers_how_instructions_id_and_limits_and_stores_the_t
         *anchor.transfer.integration.fee_types.lock().expect("lock"),
         [Some("SEPA".to_owned())]
     );
-    // Opening a transaction is no status change: no callback.
-    assert!(anchor.callbacks().is_empty());
+    // The wallet hears of the new transaction once, from the table's stream.
+    let heard = anchor.callbacks();
+    assert_eq!(heard.len(), 1);
+    assert_eq!(heard[0].url, "https://wallet.example/cb");
+    assert_eq!(
+        anchor.heard_statuses(),
+        [anchor.stored(&id).await.status.as_str()]
+    );
 }
 
 #[tokio::test]

@@ -68,7 +68,11 @@ async fn kyc_needed_with_funding_method_stores_the_deposit_in_pending_customer_i
     assert!(tx.get("instructions").is_none());
     assert!(tx.get("required_info_updates").is_none());
     assert_eq!(anchor.stored(&id).await, stored, "nothing changed");
-    assert!(anchor.callbacks().is_empty(), "no change, no callback");
+    assert_eq!(
+        anchor.heard_statuses(),
+        ["pending_customer_info_update"],
+        "heard once created; a read that changes nothing posts nothing"
+    );
 }
 
 #[tokio::test]
@@ -92,7 +96,7 @@ async fn the_kyc_loop_moves_the_deposit_on_once_the_hook_is_ready_and_posts_a_si
     assert!(tx.get("required_info_message").is_none());
     assert_eq!(tx["updated_at"], "2023-11-14T22:14:20.000Z");
 
-    // One conditional write (the version moved by one), then the wallet is told, signed.
+    // One conditional write (the version moved by one), which the wallet hears of once.
     let stored = anchor.stored(&id).await;
     assert_eq!(stored.status, TransactionStatus::PendingUserTransferStart);
     assert_eq!(
@@ -104,11 +108,16 @@ async fn the_kyc_loop_moves_the_deposit_on_once_the_hook_is_ready_and_posts_a_si
     assert_eq!(stored.version, 1);
     assert_eq!(stored.instructions, Some(bank_instructions_json()));
     let sent = anchor.callbacks();
-    assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].url.as_str(), "https://wallet.example/cb");
-    let posted: Value = serde_json::from_str(&sent[0].body).expect("json");
+    assert_eq!(
+        anchor.heard_statuses(),
+        [
+            "pending_customer_info_update",
+            "pending_user_transfer_start"
+        ]
+    );
+    assert_eq!(sent[1].url, "https://wallet.example/cb");
+    let posted: Value = serde_json::from_str(&sent[1].body).expect("json");
     assert_eq!(posted, read.body, "the body of GET /transaction");
-    assert_signed(&sent[0], "wallet.example", NOW + 60);
 
     // The hook was asked again without request parameters.
     let calls = anchor.calls();
@@ -117,7 +126,7 @@ async fn the_kyc_loop_moves_the_deposit_on_once_the_hook_is_ready_and_posts_a_si
     // Once moved on, a read asks nothing and sends nothing.
     let again = anchor.transaction(&id, &jane).await;
     assert_eq!(again.body, read.body);
-    assert_eq!((anchor.calls().len(), anchor.callbacks().len()), (3, 1));
+    assert_eq!((anchor.calls().len(), anchor.callbacks().len()), (3, 2));
 }
 
 #[tokio::test]
@@ -137,7 +146,13 @@ async fn the_kyc_loop_also_runs_when_the_transactions_are_listed() {
         anchor.stored(&id).await.status,
         TransactionStatus::PendingUserTransferStart
     );
-    assert_eq!(anchor.callbacks().len(), 1);
+    assert_eq!(
+        anchor.heard_statuses(),
+        [
+            "pending_customer_info_update",
+            "pending_user_transfer_start"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -154,7 +169,11 @@ async fn a_kyc_loop_write_that_loses_a_race_answers_the_stored_transaction_and_p
     assert_eq!(stored.status, TransactionStatus::Error);
     assert_eq!(stored.version, 1, "only the concurrent write landed");
     assert_eq!(stored.instructions, None);
-    assert!(anchor.callbacks().is_empty());
+    assert_eq!(
+        anchor.heard_statuses(),
+        ["pending_customer_info_update", "error"],
+        "the winner's change is heard, the loser's never was"
+    );
 }
 
 #[tokio::test]
@@ -171,7 +190,10 @@ async fn a_customer_denied_during_the_kyc_loop_ends_the_transaction_in_error() {
         "The anchor cannot accept the customer's KYC information."
     );
     assert_eq!(anchor.stored(&id).await.status, TransactionStatus::Error);
-    assert_eq!(anchor.callbacks().len(), 1);
+    assert_eq!(
+        anchor.heard_statuses(),
+        ["pending_customer_info_update", "error"]
+    );
 }
 
 #[tokio::test]

@@ -42,9 +42,10 @@ use crate::integrations::{
 };
 use crate::model::{CustomerStatus, FeeItem, Transaction, TransactionStatus, UserKey};
 use crate::sep10::{Claims, JwtKeys};
+use crate::status_callbacks::dispatch::{Bodies, Heard};
+use crate::status_callbacks::DueCallback;
 use crate::stellar::{AccountId, Amount, Asset, Keypair, MuxedAccount, Network};
 use crate::store::{InMemoryStore, TransactionQuery, TransactionStore};
-use crate::transfer::callback::{RecordingCallbacks, SignedCallback};
 
 const NOW: u64 = 1_700_000_000;
 const STARTED: &str = "2023-11-14T22:13:20.000Z";
@@ -316,10 +317,11 @@ impl CustomerIntegration for Double {
 }
 
 struct Anchor {
-    transfer: Transfer<Double, InMemoryStore, Arc<RecordingCallbacks>>,
+    transfer: Transfer<Double, InMemoryStore>,
     store: Arc<InMemoryStore>,
     clock: Arc<FixedClock>,
-    callbacks: Arc<RecordingCallbacks>,
+    /// What the callback sender posts for the store's writes (the table's stream).
+    heard: Heard,
 }
 
 struct Answer {
@@ -371,22 +373,20 @@ fn anchor() -> Anchor {
         deposits: Sep24Config::from_source(&src).expect("sep24 config"),
         auth: AuthConfig::from_source(&src, &config).expect("auth config"),
         anchor: config,
-        callback_signer: Some(Keypair::from_seed_bytes([SIGNING_SEED; 32])),
     };
-    let store = Arc::new(InMemoryStore::default());
+    let store = Arc::new(InMemoryStore::with_stream());
     let clock = Arc::new(FixedClock::at(NOW));
-    let callbacks = Arc::new(RecordingCallbacks::default());
+    let bodies = Bodies {
+        sep6: super::view::callback_body,
+        sep24: super::view::callback_body,
+        sep31: super::view::callback_body,
+        public_url: PUBLIC_URL.into(),
+    };
     Anchor {
-        transfer: Transfer::new(
-            settings,
-            Double::default(),
-            store.clone(),
-            clock.clone(),
-            callbacks.clone(),
-        ),
+        transfer: Transfer::new(settings, Double::default(), store.clone(), clock.clone()),
+        heard: Heard::new(store.clone(), bodies),
         store,
         clock,
-        callbacks,
     }
 }
 
@@ -542,8 +542,23 @@ impl Anchor {
             .clone()
     }
 
-    fn callbacks(&self) -> Vec<SignedCallback> {
-        self.callbacks.sent()
+    /// The callbacks the store's writes call for so far (the stream path's).
+    fn callbacks(&self) -> Vec<DueCallback> {
+        self.heard.callbacks()
+    }
+
+    /// The status each callback so far shows, in order.
+    fn heard_statuses(&self) -> Vec<String> {
+        self.callbacks()
+            .iter()
+            .map(|c| {
+                let body: Value = serde_json::from_str(&c.body).expect("json");
+                body["transaction"]["status"]
+                    .as_str()
+                    .expect("status")
+                    .to_owned()
+            })
+            .collect()
     }
 
     /// The next hook call races a concurrent writer (see [`Double`]) and loses.
@@ -559,23 +574,6 @@ fn ids(answer: &Answer) -> Vec<String> {
         .iter()
         .map(|t| t["id"].as_str().expect("id").to_owned())
         .collect()
-}
-
-/// Checks a callback's `Signature` (digest 5.6): `t=<at>, s=<base64>` over
-/// `<t>.<host>.<body>`, by `SIGNING_KEY`.
-fn assert_signed(callback: &SignedCallback, host: &str, at: u64) {
-    let (t, s) = callback
-        .signature
-        .strip_prefix("t=")
-        .and_then(|rest| rest.split_once(", s="))
-        .unwrap_or_else(|| panic!("signature format: {}", callback.signature));
-    assert_eq!(t, at.to_string());
-    let signature = STANDARD.decode(s).expect("base64");
-    let message = format!("{t}.{host}.{}", callback.body);
-    assert!(
-        account(SIGNING_SEED).verify(message.as_bytes(), &signature),
-        "signed by SIGNING_KEY over t.host.body"
-    );
 }
 
 /// A stored SEP-6 transaction of `owner` in `status`, for the view tests.

@@ -122,12 +122,17 @@ async fn patch_applies_the_requested_fields_and_moves_the_transaction_on() {
     assert_eq!(stored.version, 1);
     assert_eq!(anchor.transaction(&id, &jane).await.body, answer.body);
     let sent = anchor.callbacks();
-    assert_eq!(sent.len(), 1);
     assert_eq!(
-        serde_json::from_str::<Value>(&sent[0].body).expect("json"),
+        anchor.heard_statuses(),
+        [
+            "pending_transaction_info_update",
+            "pending_user_transfer_start"
+        ]
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&sent[1].body).expect("json"),
         answer.body
     );
-    assert_signed(&sent[0], "wallet.example", NOW);
 
     // Done: a second PATCH is refused.
     let again = anchor
@@ -147,13 +152,14 @@ async fn patch_applies_the_requested_fields_and_moves_the_transaction_on() {
 async fn refused(anchor: &Anchor, id: &str, jane: &str, body: &[u8], status: u16, message: &str) {
     let before = anchor.stored(id).await;
     let patches = anchor.patches().len();
+    let heard = anchor.callbacks().len();
     let answer = anchor.patch(id, jane, body).await;
     let shown = String::from_utf8_lossy(body);
     assert_eq!(answer.status, status, "{shown}: {}", answer.body);
     assert_eq!(answer.body, json!({ "error": message }), "{shown}");
     assert_eq!(anchor.stored(id).await, before, "{shown}: nothing changed");
     assert_eq!(anchor.patches().len(), patches, "{shown}");
-    assert!(anchor.callbacks().is_empty());
+    assert_eq!(anchor.callbacks().len(), heard, "{shown}: nothing heard");
 }
 
 #[tokio::test]
@@ -252,7 +258,11 @@ async fn a_patch_that_loses_a_race_is_400_and_its_update_does_not_land() {
     assert_eq!(stored.status, TransactionStatus::Error);
     assert_eq!(stored.to, None, "the PATCH did not land");
     assert_eq!(stored.version, 1);
-    assert!(anchor.callbacks().is_empty());
+    assert_eq!(
+        anchor.heard_statuses(),
+        ["pending_transaction_info_update", "error"],
+        "the winner's change is heard, the lost PATCH's never was"
+    );
 }
 
 #[tokio::test]
