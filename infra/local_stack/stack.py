@@ -46,6 +46,9 @@ class Settings:
     # The distribution account is a KMS key of the local AWS (as in production); False: a seed
     # in Secrets Manager (DISTRIBUTION_SEED of anchor.env).
     distribution_in_kms: bool = True
+    # The SEP-10 key (SIGNING_KEY: challenges and callbacks) is a KMS key of the local AWS (as in
+    # production); False: its seed in Secrets Manager (SIGNING_SEED of anchor.env).
+    signing_in_kms: bool = True
     extra_parameters: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -106,16 +109,25 @@ class LocalStack:
 
     def provision_keys(self) -> None:
         """The keys the template takes by ARN, created in the local AWS: the distribution account
-        as a KMS key (it replaces `keys.distribution`, which then signs through KMS), the signing
-        and channel seeds as Secrets Manager secrets."""
+        and the SEP-10 key as KMS keys (each replaces its `keys` entry, which then signs through
+        KMS), the channel seed as a Secrets Manager secret."""
         from .keys_in_aws import kms_account, put_secret
 
         s = self.settings
         secrets = self.aws.boto("secretsmanager")
         parameters = {
-            "SigningSeedSecretArn": put_secret(secrets, f"{s.stack}/signing-seed", self.keys.signing.secret),
             "ChannelSeedSecretArn": put_secret(secrets, f"{s.stack}/channel-seed", self.keys.channel_seed.secret),
         }
+        # Both always passed, one empty: a redeploy would otherwise keep a previous value.
+        if s.signing_in_kms:
+            self.keys.signing = kms_account(self.aws.boto("kms"), f"alias/{s.stack}-signing")
+            parameters["SigningKmsKeyArn"] = self.keys.signing.key_id
+            parameters["SigningSeedSecretArn"] = ""
+        else:
+            parameters["SigningKmsKeyArn"] = ""
+            parameters["SigningSeedSecretArn"] = put_secret(
+                secrets, f"{s.stack}/signing-seed", self.keys.signing.secret
+            )
         if s.distribution_in_kms:
             self.keys.distribution = kms_account(self.aws.boto("kms"), f"alias/{s.stack}-distribution")
             parameters["DistributionKmsKeyArn"] = self.keys.distribution.key_id

@@ -7,12 +7,17 @@ it from Secrets Manager at cold start, or a KMS key (`*_KMS_KEY_ID(S)`) it signs
 policy allows reading exactly those secrets and signing with exactly those keys.
 
 `EXPECTED` is the table both sides are checked against: the template (its Globals and each
-function's own variables) and the function crates' sources (the config readers they call)."""
+function's own variables) and the function crates' sources (the config readers they call).
+
+The template is checked in both of its SEP-10 key modes (`MODES`): the seed in Secrets Manager
+(SigningSeedSecretArn), or a KMS key (SigningKmsKeyArn), with which sep10-auth and
+callback-sender sign instead of reading the seed."""
 
 from __future__ import annotations
 
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -55,12 +60,40 @@ EXPECTED: dict[str, set[str]] = {
     "callback-sender": {"SIGNING_SEED"},
 }
 
+
+@dataclass(frozen=True)
+class Mode:
+    """A way to deploy the template: its conditions' values and the parameters left empty."""
+
+    conditions: dict[str, bool]
+    empty: frozenset[str]
+
+
+# The template's SEP-10 key modes: its seed in Secrets Manager, or a key in KMS.
+MODES = {
+    "seed": Mode({"SigningKeyInKms": False}, frozenset({"SigningKmsKeyArn"})),
+    "kms": Mode({"SigningKeyInKms": True}, frozenset({"SigningSeedSecretArn"})),
+}
+# The functions that sign with the SEP-10 key: in KMS mode they sign there, with no seed.
+SEP10_KEY_USERS = {"sep10-auth", "callback-sender"}
+
+
+def expected(mode: str) -> dict[str, set[str]]:
+    """EXPECTED in a mode: with the SEP-10 key in KMS no function receives its seed."""
+    if mode == "seed":
+        return EXPECTED
+    return {binary: secrets - {"SIGNING_SEED"} for binary, secrets in EXPECTED.items()}
+
+
 # The config readers of `mooring` that read a secret, and which (a function reading a secret
 # by its own name is found too). `AnchorConfig` reads SIGNING_SEED only without SIGNING_KEY,
 # which the template always sets, so it is no use of the seed.
 READERS = {
     "Sep10Config::from_source": {"SIGNING_SEED", "JWT_SECRET"},
     "Sep10Config::from_env": {"SIGNING_SEED", "JWT_SECRET"},
+    "Sep10Config::connect": {"SIGNING_SEED", "JWT_SECRET"},
+    "connect_signing_key": {"SIGNING_SEED"},
+    "local_signing_key": {"SIGNING_SEED"},
     "AuthConfig::from_source": {"JWT_SECRET"},
     "AuthConfig::from_env": {"JWT_SECRET"},
     "InteractiveConfig::from_source": {"JWT_SECRET"},
@@ -77,15 +110,40 @@ def template() -> dict:
     return tpl.load(REPO / "template.yaml")
 
 
-def variables(section: dict) -> dict:
-    return section.get("Environment", {}).get("Variables", {}) or {}
+_NO_VALUE = object()
 
 
-def received(template: dict) -> dict[str, set[str]]:
+def resolve(value, mode: Mode):
+    """`value` deployed in `mode`: the `Fn::If`s of its conditions decided, its empty
+    parameters "" (an `AWS::NoValue` dropped); an `Fn::If` of another condition keeps its first
+    branch (the resource configured)."""
+    if isinstance(value, dict):
+        if set(value) == {"Fn::If"}:
+            condition, when_true, when_false = value["Fn::If"]
+            return resolve(when_false if mode.conditions.get(condition, True) is False else when_true, mode)
+        if value == {"Ref": "AWS::NoValue"}:
+            return _NO_VALUE
+        if set(value) == {"Ref"} and value["Ref"] in mode.empty:
+            return ""
+        resolved = {key: resolve(inner, mode) for key, inner in value.items()}
+        return {key: inner for key, inner in resolved.items() if inner is not _NO_VALUE}
+    if isinstance(value, list):
+        return [inner for inner in (resolve(item, mode) for item in value) if inner is not _NO_VALUE]
+    return value
+
+
+def variables(section: dict, mode: Mode | None = None) -> dict:
+    """A section's environment variables in a mode; one resolved to "" is unset (the functions
+    read an empty value as unset)."""
+    found = resolve(section.get("Environment", {}).get("Variables", {}) or {}, mode or MODES["seed"])
+    return {name: value for name, value in found.items() if value != ""}
+
+
+def received(template: dict, mode: str = "seed") -> dict[str, set[str]]:
     """Binary -> the secrets the template gives it by ARN (Globals and its own variables); the
     previous JWT secret of a rotation counts as the JWT secret."""
     def secrets_of(section: dict) -> set[str]:
-        names = {name.removesuffix("_ARN") for name in variables(section) if name.endswith("_ARN")}
+        names = {name.removesuffix("_ARN") for name in variables(section, MODES[mode]) if name.endswith("_ARN")}
         return {"JWT_SECRET" if name == "JWT_SECRET_PREVIOUS" else name for name in names} & SECRETS
     global_secrets = secrets_of(template.get("Globals", {}).get("Function", {}))
     return {
@@ -115,8 +173,9 @@ def test_no_secret_is_given_to_every_function(template):
     assert not global_variables & SECRETS
 
 
-def test_each_function_receives_exactly_the_secrets_it_uses(template):
-    assert received(template) == EXPECTED
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_each_function_receives_exactly_the_secrets_it_uses(template, mode):
+    assert received(template, mode) == expected(mode)
 
 
 @pytest.mark.parametrize("binary", sorted(EXPECTED))
@@ -134,11 +193,15 @@ ARN_SOURCES = {
     "CHANNEL_SEED_ARN": "ChannelSeedSecretArn",
 }
 # The settings naming KMS keys -> their ARN parameters.
-KMS_SOURCES = {"DISTRIBUTION_KMS_KEY_ID": "DistributionKmsKeyArn", "CHANNEL_KMS_KEY_IDS": "ChannelKmsKeyArns"}
+KMS_SOURCES = {
+    "DISTRIBUTION_KMS_KEY_ID": "DistributionKmsKeyArn",
+    "CHANNEL_KMS_KEY_IDS": "ChannelKmsKeyArns",
+    "SIGNING_KMS_KEY_ID": "SigningKmsKeyArn",
+}
 
 
-def function_variables(template: dict, logical_id: str) -> dict:
-    return variables(template["Resources"][logical_id]["Properties"])
+def function_variables(template: dict, logical_id: str, mode: str = "seed") -> dict:
+    return variables(template["Resources"][logical_id]["Properties"], MODES[mode])
 
 
 def test_no_function_receives_a_secret_value(template):
@@ -152,9 +215,10 @@ def test_no_function_receives_a_secret_value(template):
     assert "GenerateSecretString" in template["Resources"]["JwtSecret"]["Properties"]
 
 
-def test_each_secret_and_key_is_passed_by_reference(template):
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_each_secret_and_key_is_passed_by_reference(template, mode):
     for logical_id in tpl.function_binaries(template):
-        for name, value in function_variables(template, logical_id).items():
+        for name, value in function_variables(template, logical_id, mode).items():
             if name in ARN_SOURCES:
                 assert value == {"Ref": ARN_SOURCES[name]}, (logical_id, name)
             if name in KMS_SOURCES:
@@ -172,24 +236,30 @@ def refs(value) -> set[str]:
     return set()
 
 
-def statements(properties: dict) -> list[dict]:
-    """Every policy statement of a function; one under `Fn::If` counts (its condition only
-    decides whether the resource was configured)."""
+def statements(properties: dict, mode: str = "seed") -> list[dict]:
+    """Every policy statement of a function in a mode; one under the `Fn::If` of another
+    condition counts (that condition only decides whether the resource was configured)."""
     found = []
-    for policy in properties.get("Policies", []) or []:
+    for policy in resolve(properties.get("Policies", []) or [], MODES[mode]):
         if not isinstance(policy, dict):
             continue
-        for statement in policy.get("Statement", []) or []:
-            if isinstance(statement, dict) and "Fn::If" in statement:
-                statement = statement["Fn::If"][1]
-            found.append(statement)
+        found += [statement for statement in policy.get("Statement", []) or [] if isinstance(statement, dict)]
     return found
 
 
-def allowed(properties: dict, prefix: str) -> tuple[set[str], set[str]]:
+def names_an_empty_resource(properties: dict, mode: str) -> bool:
+    """Whether a policy statement names a parameter left empty (IAM refuses such a policy)."""
+    def empty(value) -> bool:
+        if isinstance(value, list):
+            return any(empty(inner) for inner in value)
+        return value == ""
+    return any(empty(statement.get("Resource")) for statement in statements(properties, mode))
+
+
+def allowed(properties: dict, prefix: str, mode: str = "seed") -> tuple[set[str], set[str]]:
     """(actions, referenced resources) of the statements allowing actions of a service."""
     actions, resources = set(), set()
-    for statement in statements(properties):
+    for statement in statements(properties, mode):
         listed = statement.get("Action", [])
         listed = [listed] if isinstance(listed, str) else listed
         if any(action.startswith(prefix) for action in listed):
@@ -205,16 +275,51 @@ def test_the_seed_is_read_only_where_something_is_signed(template):
     assert with_seed == {"sep10-auth", "callback-sender"}
 
 
-def test_each_policy_names_exactly_the_secrets_and_keys_of_its_function(template):
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_each_policy_names_exactly_the_secrets_and_keys_of_its_function(template, mode):
     for logical_id in tpl.function_binaries(template):
         properties = template["Resources"][logical_id]["Properties"]
-        names = function_variables(template, logical_id)
-        secret_actions, secret_resources = allowed(properties, "secretsmanager:")
+        names = function_variables(template, logical_id, mode)
+        secret_actions, secret_resources = allowed(properties, "secretsmanager:", mode)
         assert secret_resources == {ARN_SOURCES[n] for n in names if n in ARN_SOURCES}, logical_id
         assert secret_actions <= {"secretsmanager:GetSecretValue"}, logical_id
-        kms_actions, kms_resources = allowed(properties, "kms:")
+        kms_actions, kms_resources = allowed(properties, "kms:", mode)
         assert kms_resources == {KMS_SOURCES[n] for n in names if n in KMS_SOURCES}, logical_id
         assert kms_actions <= {"kms:Sign", "kms:GetPublicKey"}, logical_id
-    # The submitter is the one function with keys.
+    # The submitter's keys are its own.
     submitter = template["Resources"]["StellarSubmitterFunction"]["Properties"]
-    assert allowed(submitter, "kms:")[1] == {"DistributionKmsKeyArn", "ChannelKmsKeyArns"}
+    assert allowed(submitter, "kms:", mode)[1] == {"DistributionKmsKeyArn", "ChannelKmsKeyArns"}
+
+
+def functions_whose(template: dict, predicate) -> set[str]:
+    """The binaries of the functions whose properties satisfy `predicate`."""
+    binaries = tpl.function_binaries(template)
+    return {binary for logical_id, binary in binaries.items() if predicate(template["Resources"][logical_id]["Properties"])}
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_no_policy_names_an_empty_parameter(template, mode):
+    empty = functions_whose(template, lambda properties: names_an_empty_resource(properties, mode))
+    # IAM refuses a statement whose resource is empty: a deploy in either mode would fail.
+    assert empty == set()
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_the_sep10_key_in_kms_is_used_by_exactly_the_functions_that_sign_with_it(template, mode):
+    with_key = functions_whose(template, lambda properties: "SigningKmsKeyArn" in allowed(properties, "kms:", mode)[1])
+    assert with_key == (SEP10_KEY_USERS if mode == "kms" else set())
+    for logical_id, binary in tpl.function_binaries(template).items():
+        if binary in SEP10_KEY_USERS:
+            names = function_variables(template, logical_id, mode)
+            # Never both: the functions refuse to start with a key in KMS and a seed.
+            assert ("SIGNING_KMS_KEY_ID" in names) != ("SIGNING_SEED_ARN" in names), (mode, binary)
+            assert ("SIGNING_KMS_KEY_ID" in names) == (mode == "kms"), (mode, binary)
+
+
+def test_the_sep10_key_parameters_are_optional_arns(template):
+    parameters = template["Parameters"]
+    assert parameters["SigningKmsKeyArn"]["Default"] == ""
+    assert parameters["SigningSeedSecretArn"]["Default"] == ""
+    assert template["Conditions"]["SigningKeyInKms"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "SigningKmsKeyArn"}, ""]}]
+    }

@@ -1,5 +1,5 @@
-//! The callback sender (SQS, the callbacks queue): signs and POSTs each queued callback
-//! ([`Deliverer`]). A failed delivery (unreachable, timeout, not 2xx) is delivered again after
+//! The callback sender (SQS, the callbacks queue): signs (with the SEP-10 key, a seed or a key
+//! in KMS) and POSTs each queued callback ([`Deliverer`]). A failed delivery (unreachable, timeout, not 2xx) is delivered again after
 //! an exponential backoff (the message's visibility is set to it), until the queue's
 //! `maxReceiveCount` moves it to the dead-letter queue. A callback that can never be delivered
 //! (an unreadable message, a URL we refuse to call) is logged and acknowledged.
@@ -7,10 +7,11 @@
 use std::sync::Arc;
 
 use mooring::clock::Clock;
-use mooring::config::{AnchorConfig, ConfigError, Source};
+use mooring::config::{local_signing_key, AnchorConfig, Source};
 use mooring::queue::Redelivery;
 use mooring::startup::StartupError;
 use mooring::status_callbacks::delivery::{Deliverer, Delivery};
+use mooring::stellar::Signer;
 use mooring::transfer::callback::{CallbackSender, CallbackSettings, HttpCallbackSender};
 
 pub use mooring::queue::sqs_event::{SqsBatchResponse, SqsEvent, SqsRecord};
@@ -29,20 +30,31 @@ impl<C: CallbackSender, R: Redelivery> Service<C, R> {
     }
 }
 
-/// Builds the sender (once per cold start) from `SIGNING_SEED` (required: it signs every
-/// callback; it must match `SIGNING_KEY`), `SEP24_CALLBACK_TIMEOUT_MS` and
-/// `SEP24_CALLBACK_ALLOW_INSECURE`.
+/// Builds the sender (once per cold start) with the SEP-10 key as a local seed (`SIGNING_SEED`,
+/// required here: it signs every callback; it must match `SIGNING_KEY`): the tools' and tests'
+/// form of [`service_with_signer`].
 pub fn service<R: Redelivery>(
     settings: &impl Source,
     redelivery: Arc<R>,
     clock: Arc<dyn Clock>,
 ) -> Result<Service<HttpCallbackSender, R>, StartupError> {
     let anchor = AnchorConfig::from_source(settings)?;
+    let signer = local_signing_key(settings, &anchor)?;
+    service_with_signer(settings, redelivery, clock, signer)
+}
+
+/// Builds the sender with the SEP-10 key already connected (a seed, or a key in KMS:
+/// `mooring::config::connect_signing_key`), `SEP24_CALLBACK_TIMEOUT_MS` and
+/// `SEP24_CALLBACK_ALLOW_INSECURE`.
+pub fn service_with_signer<R: Redelivery>(
+    settings: &impl Source,
+    redelivery: Arc<R>,
+    clock: Arc<dyn Clock>,
+    signer: Arc<dyn Signer>,
+) -> Result<Service<HttpCallbackSender, R>, StartupError> {
+    let anchor = AnchorConfig::from_source(settings)?;
     let callbacks = CallbackSettings::from_source(settings, &anchor)?;
     let sender = HttpCallbackSender::from_settings(&callbacks)?;
-    let signer = callbacks
-        .signing_key
-        .ok_or(ConfigError::Missing("SIGNING_SEED"))?;
     Ok(Service::new(
         Deliverer::new(sender, signer, clock),
         redelivery,

@@ -1,7 +1,8 @@
 //! The callback sender's Lambda handler: an SQS batch of queued callbacks as Lambda delivers it.
 //! Delivered and undeliverable callbacks are acknowledged; a failed one is hidden for its
 //! backoff (by its receive count) and delivered again; the function refuses to start without
-//! the seed that signs callbacks.
+//! the key that signs callbacks; a key in KMS cannot sign a callback above 4096 bytes, which is
+//! acknowledged rather than retried forever.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,7 @@ use mooring::clock::{Clock, FixedClock};
 use mooring::queue::InMemoryBodyQueue;
 use mooring::status_callbacks::delivery::Deliverer;
 use mooring::status_callbacks::{DueCallback, Subject};
-use mooring::stellar::{Keypair, Network};
+use mooring::stellar::{FakeKeyService, Keypair, Network};
 use mooring::transfer::callback::{CallbackError, CallbackSender, SignedCallback};
 use serde_json::json;
 
@@ -58,7 +59,11 @@ async fn failed_callbacks_back_off_and_the_others_are_acknowledged() {
     let queue = Arc::new(InMemoryBodyQueue::default());
     let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(NOW));
     let service = Service::new(
-        Deliverer::new(wallets.clone(), Keypair::from_seed_bytes([1; 32]), clock),
+        Deliverer::new(
+            wallets.clone(),
+            Arc::new(Keypair::from_seed_bytes([1; 32])),
+            clock,
+        ),
         queue.clone(),
     );
     let event: SqsEvent = serde_json::from_value(json!({"Records": [
@@ -102,4 +107,42 @@ fn the_signing_seed_is_required() {
     assert!(error.to_string().contains("SIGNING_SEED"), "{error}");
     settings.insert("SIGNING_SEED".into(), seed.secret_seed().to_string());
     assert!(callback_sender::service(&settings, queue, clock).is_ok());
+}
+
+#[tokio::test]
+async fn with_the_key_in_kms_a_callback_too_large_to_sign_is_acknowledged_not_retried() {
+    let key = Keypair::from_seed_bytes([1; 32]);
+    let settings: BTreeMap<String, String> = [
+        ("HOME_DOMAIN", "anchor.example.com"),
+        ("NETWORK_PASSPHRASE", Network::TESTNET_PASSPHRASE),
+        ("SIGNING_KEY", &key.account_id().to_string()),
+        ("SIGNING_KMS_KEY_ID", "alias/sep10"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_string()))
+    .collect();
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(NOW));
+    let queue = Arc::new(InMemoryBodyQueue::default());
+    // The local form refuses a key in KMS; the function connects it first.
+    assert!(callback_sender::service(&settings, queue.clone(), clock.clone()).is_err());
+    let kms = Arc::new(FakeKeyService::new(key));
+    let service =
+        callback_sender::service_with_signer(&settings, queue.clone(), clock, kms).expect("starts");
+    let huge = DueCallback {
+        subject: Subject::Transaction,
+        id: "t-2".into(),
+        version: 1,
+        // Never called: the callback cannot be signed, so it is not sent.
+        url: "https://wallet.example/cb".into(),
+        body: format!(
+            r#"{{"transaction":{{"id":"t-2","message":"{}"}}}}"#,
+            "x".repeat(5000)
+        ),
+    }
+    .to_json();
+    let event: SqsEvent =
+        serde_json::from_value(json!({"Records": [message("m1", &huge, 1)]})).expect("an event");
+    let answer = handle(&service, event).await;
+    assert!(answer.failed_ids().is_empty(), "acknowledged, not retried");
+    assert!(queue.delays().is_empty());
 }

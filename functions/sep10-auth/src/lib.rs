@@ -15,13 +15,27 @@ use mooring::store::ChallengeStore;
 /// The service over a challenge store (DynamoDB in Lambda, memory in tests).
 pub type Service<R> = WebAuth<HttpHorizon, HttpClientDomainResolver, R>;
 
-/// Reads configuration and builds the HTTP clients: once per cold start.
+/// Reads configuration and builds the HTTP clients: once per cold start. The SEP-10 key is a
+/// local seed here (`mooring-local`, tests); a function with its key in KMS connects it first
+/// (`Sep10Config::connect`) and calls [`service_with_config`].
 pub fn service<R: ChallengeStore>(
     settings: &impl Source,
     anchor: &AnchorConfig,
     challenges: R,
 ) -> Result<Service<R>, StartupError> {
-    let config = Sep10Config::from_source(settings, anchor)?;
+    service_with_config(
+        anchor,
+        Sep10Config::from_source(settings, anchor)?,
+        challenges,
+    )
+}
+
+/// Builds the HTTP clients around parsed settings (the SEP-10 key connected).
+pub fn service_with_config<R: ChallengeStore>(
+    anchor: &AnchorConfig,
+    config: Sep10Config,
+    challenges: R,
+) -> Result<Service<R>, StartupError> {
     let horizon = HttpHorizon::new(&anchor.horizon_url)?;
     let client_domains = HttpClientDomainResolver::new(
         config.client_domain.timeout,

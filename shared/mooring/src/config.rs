@@ -3,12 +3,18 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::limits;
-use crate::stellar::{AccountId, Amount, Asset, Keypair, Network};
+use crate::stellar::{
+    AccountId, Amount, Asset, Keypair, Network, Signer, SignerError, VerifyingAccount,
+};
+
+mod signing_key;
+pub use signing_key::{connect_signing_key, local_signing_key, signing_key_location};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -619,10 +625,13 @@ impl Sep24Config {
     }
 }
 
-/// SEP-10 settings: the signing secret, JWT key and lifetimes, client-domain policy.
+/// SEP-10 settings: the signing key, JWT key and lifetimes, client-domain policy.
 #[derive(Debug, Clone)]
 pub struct Sep10Config {
-    pub signing_key: Keypair,
+    /// Signs challenges: the SEP-10 key, a local seed or a key in KMS ([`signing_key_location`]).
+    pub signer: Arc<dyn Signer>,
+    /// Its public key (`SIGNING_KEY`), which is all that checking our own signature needs.
+    pub server_key: VerifyingAccount,
     pub jwt_secret: Secret,
     /// The JWT secret being retired, during a rotation.
     pub jwt_previous: Option<PreviousJwtSecret>,
@@ -664,12 +673,36 @@ impl Sep10Config {
         Self::from_source(&Env, anchor)
     }
 
+    /// With a local key (`SIGNING_SEED`) only: a key in KMS is refused here, the function
+    /// connects it with [`Sep10Config::connect`].
     pub fn from_source(src: &impl Source, anchor: &AnchorConfig) -> Result<Self, ConfigError> {
-        let signing_key = Keypair::from_secret_seed(&required(src, "SIGNING_SEED")?)
-            .map_err(|e| invalid("SIGNING_SEED", e))?;
-        if signing_key.account_id() != anchor.signing_account {
-            return Err(invalid("SIGNING_SEED", "does not match SIGNING_KEY"));
-        }
+        let signer = local_signing_key(src, anchor)?;
+        Self::with_signer(src, anchor, signer)
+    }
+
+    /// [`Sep10Config::from_source`] with the SEP-10 key wherever it is: `kms` connects a key in
+    /// KMS (reads its public key, once per cold start).
+    pub async fn connect<F, Fut>(
+        src: &impl Source,
+        anchor: &AnchorConfig,
+        kms: F,
+    ) -> Result<Self, ConfigError>
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: std::future::Future<Output = Result<Arc<dyn Signer>, SignerError>>,
+    {
+        let signer = connect_signing_key(src, anchor, kms).await?;
+        Self::with_signer(src, anchor, signer)
+    }
+
+    /// The settings around a connected SEP-10 key (already checked against `SIGNING_KEY`).
+    fn with_signer(
+        src: &impl Source,
+        anchor: &AnchorConfig,
+        signer: Arc<dyn Signer>,
+    ) -> Result<Self, ConfigError> {
+        let server_key =
+            VerifyingAccount::new(signer.account_id()).map_err(|e| invalid("SIGNING_KEY", e))?;
         let jwt_secret = required(src, "JWT_SECRET")?;
         if jwt_secret.len() < 32 {
             return Err(invalid("JWT_SECRET", "must be at least 32 characters"));
@@ -694,7 +727,8 @@ impl Sep10Config {
             return Err(invalid("WEB_AUTH_DOMAIN", "must be at most 64 bytes"));
         }
         Ok(Self {
-            signing_key,
+            signer,
+            server_key,
             jwt_secret: Secret::new(jwt_secret),
             jwt_previous: PreviousJwtSecret::from_source(src)?,
             signing_previous: PreviousSigningKey::from_source(src)?,
@@ -729,6 +763,7 @@ impl Sep10Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stellar::KeyLocation;
 
     const SEED: &str = "SAH2YTGYOONMQQXDLIXALMMRBTY5CTZ427KLHPXFNCCBOYSUHSYFOI6W";
 
@@ -913,6 +948,40 @@ mod tests {
         default.remove("PUBLIC_URL");
         // https://<home domain> by default.
         assert!(AnchorConfig::from_source(&default).unwrap().serves_https());
+    }
+
+    #[test]
+    fn the_sep10_key_is_a_seed_or_a_key_in_kms_never_both() {
+        let anchor = AnchorConfig::from_source(&base()).unwrap();
+        assert!(matches!(
+            signing_key_location(&base()),
+            Ok(KeyLocation::Local(key)) if key.account_id() == anchor.signing_account
+        ));
+        let mut kms = with(base(), "SIGNING_KMS_KEY_ID", " alias/sep10 ");
+        assert_eq!(
+            signing_key_location(&kms).unwrap_err().to_string(),
+            "SIGNING_KMS_KEY_ID is invalid: set SIGNING_KMS_KEY_ID or SIGNING_SEED (SIGNING_SEED_ARN), not both"
+        );
+        kms.remove("SIGNING_SEED");
+        assert!(matches!(
+            signing_key_location(&kms),
+            Ok(KeyLocation::Kms(id)) if id == "alias/sep10"
+        ));
+        kms.remove("SIGNING_KMS_KEY_ID");
+        assert_eq!(
+            signing_key_location(&kms).unwrap_err().to_string(),
+            "SIGNING_KMS_KEY_ID or SIGNING_SEED must be set"
+        );
+        // A seed that is not SIGNING_KEY's.
+        let other = Keypair::from_seed_bytes([9; 32]);
+        let mismatch = with(base(), "SIGNING_SEED", &other.secret_seed());
+        let error = local_signing_key(&mismatch, &anchor)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("SIGNING_SEED is invalid: is the key of"),
+            "{error}"
+        );
     }
 
     #[test]

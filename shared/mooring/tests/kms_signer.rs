@@ -126,3 +126,118 @@ async fn keys_that_cannot_sign_for_stellar_are_refused_at_start() {
         Err(SignerError::Unavailable(message)) if message.contains("GetPublicKey")
     ));
 }
+
+/// The SEP-10 key in KMS: `Sep10Config::connect` reads its public key (which must be
+/// `SIGNING_KEY`), challenges are signed through KMS and verify with the public key, and a
+/// callback is signed up to KMS's 4096-byte limit and refused beyond it.
+#[tokio::test]
+async fn a_sep10_key_in_kms_signs_challenges_and_callbacks_up_to_4096_bytes() {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use mooring::clock::FixedClock;
+    use mooring::config::{AnchorConfig, Sep10Config};
+    use mooring::horizon::InMemoryHorizon;
+    use mooring::sep10::{ChallengeRequest, InMemoryClientDomains, Ports, WebAuth};
+    use mooring::store::InMemoryStore;
+    use mooring::transfer::callback::sign_callback_with;
+
+    let Some(endpoint) = emulator() else { return };
+    let client = client(&endpoint).await;
+    let arn = create_key(&client, KeySpec::EccNistEdwards25519).await;
+    let account = KmsSigner::connect(client.clone(), &arn)
+        .await
+        .expect("connect")
+        .account_id();
+    let settings = |signing_key: String| -> BTreeMap<String, String> {
+        [
+            ("HOME_DOMAIN", "anchor.example.com".to_owned()),
+            ("NETWORK_PASSPHRASE", Network::TESTNET_PASSPHRASE.to_owned()),
+            ("SIGNING_KEY", signing_key),
+            ("SIGNING_KMS_KEY_ID", arn.clone()),
+            (
+                "JWT_SECRET",
+                "a-jwt-secret-of-at-least-32-chars!!".to_owned(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    };
+    let connect = |env: BTreeMap<String, String>| {
+        let client = client.clone();
+        async move {
+            let anchor = AnchorConfig::from_source(&env).expect("anchor");
+            let sep10 =
+                Sep10Config::connect(&env, &anchor, |id| KmsSigner::connect_shared(client, id))
+                    .await;
+            (anchor, sep10)
+        }
+    };
+    // A SIGNING_KEY that is not the KMS key's: refused at start.
+    let other = Keypair::from_seed_bytes([8; 32]).account_id().to_string();
+    let (_, refused) = connect(settings(other)).await;
+    assert!(refused
+        .expect_err("not SIGNING_KEY")
+        .to_string()
+        .contains("which is not SIGNING_KEY"));
+
+    let (anchor, sep10) = connect(settings(account.to_string())).await;
+    let sep10 = sep10.expect("the SEP-10 key in KMS");
+    let signer = sep10.signer.clone();
+    let auth = WebAuth::new(
+        anchor,
+        sep10,
+        Ports {
+            horizon: InMemoryHorizon::default(),
+            client_domains: InMemoryClientDomains::default(),
+            challenges: InMemoryStore::default(),
+            clock: Arc::new(FixedClock::at(1_700_000_000)),
+        },
+    );
+    let wallet = Keypair::from_seed_bytes([9; 32]);
+    let challenge = auth
+        .challenge(ChallengeRequest {
+            account: Some(&wallet.account_id().to_string()),
+            ..Default::default()
+        })
+        .await
+        .expect("a challenge signed in KMS");
+    let xdr::TransactionEnvelope::Tx(mut envelope) =
+        decode_envelope(&challenge.transaction).expect("decodes")
+    else {
+        panic!("a v1 envelope");
+    };
+    let network = Network::testnet();
+    let hash = transaction_hash(&envelope.tx, &network).expect("hash");
+    assert!(verify_decorated(&hash, &envelope.signatures[0], &account));
+    // The wallet signs; the server checks its own KMS signature with the public key only.
+    let mut signatures = envelope.signatures.to_vec();
+    signatures.push(mooring::stellar::sign_hash(&wallet, &hash));
+    envelope.signatures = signatures.try_into().expect("two signatures");
+    let signed = mooring::stellar::encode_envelope(&xdr::TransactionEnvelope::Tx(envelope))
+        .expect("encodes");
+    auth.token(&signed).await.expect("a token");
+
+    // Callbacks: `<t>.<host>.<body>` of exactly 4096 bytes is signed, one byte more is not.
+    let url = url::Url::parse("https://wallet.example/cb").expect("url");
+    let overhead = "1700000000.wallet.example.".len();
+    let body = "x".repeat(4096 - overhead);
+    let callback = sign_callback_with(signer.as_ref(), url.clone(), body.clone(), 1_700_000_000)
+        .await
+        .expect("signed in KMS");
+    let s = callback.signature.split_once(", s=").expect("header").1;
+    let signature =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, s).expect("base64");
+    assert!(account.verify(
+        format!("1700000000.wallet.example.{body}").as_bytes(),
+        &signature
+    ));
+    assert_eq!(
+        sign_callback_with(signer.as_ref(), url, body + "x", 1_700_000_000).await,
+        Err(SignerError::MessageTooLong {
+            len: 4097,
+            max: 4096
+        })
+    );
+}

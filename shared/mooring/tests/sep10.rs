@@ -14,8 +14,8 @@ use mooring::sep10::{
 };
 use mooring::stellar::xdr;
 use mooring::stellar::{
-    decode_envelope, encode_envelope, sign_hash, transaction_hash, Keypair, Memo, MuxedAccount,
-    Network,
+    decode_envelope, encode_envelope, sign_hash, transaction_hash, verify_decorated,
+    FakeKeyService, Keypair, Memo, MuxedAccount, Network, Signer, SignerError,
 };
 use mooring::store::InMemoryStore;
 use sha2::{Digest, Sha256};
@@ -67,6 +67,43 @@ fn harness() -> Harness {
 
 fn harness_with<C: ClientDomainResolver>(extra: &[(&str, &str)], client_domains: C) -> Harness<C> {
     let (anchor, sep10) = settings(extra);
+    harness_of(anchor, sep10, client_domains)
+}
+
+/// The variables of a deployment whose SEP-10 key is in KMS: `SIGNING_KEY` is [`server`]'s.
+fn kms_env() -> BTreeMap<String, String> {
+    [
+        ("HOME_DOMAINS", "example.com,other.example"),
+        ("PUBLIC_URL", "https://auth.example.com"),
+        ("NETWORK_PASSPHRASE", Network::TESTNET_PASSPHRASE),
+        ("SIGNING_KEY", &server().account_id().to_string()),
+        ("SIGNING_KMS_KEY_ID", "alias/sep10"),
+        ("JWT_SECRET", JWT_SECRET),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// The settings of a deployment whose SEP-10 key is in KMS (`SIGNING_KMS_KEY_ID`, no seed):
+/// `kms` stands for the key service, holding [`server`]'s key.
+async fn kms_settings(kms: Arc<FakeKeyService>) -> (AnchorConfig, Sep10Config) {
+    let env = kms_env();
+    let anchor = AnchorConfig::from_source(&env).unwrap();
+    let sep10 = Sep10Config::connect(&env, &anchor, |key_id| async move {
+        assert_eq!(key_id, "alias/sep10");
+        Ok(kms as Arc<dyn Signer>)
+    })
+    .await
+    .unwrap();
+    (anchor, sep10)
+}
+
+fn harness_of<C: ClientDomainResolver>(
+    anchor: AnchorConfig,
+    sep10: Sep10Config,
+    client_domains: C,
+) -> Harness<C> {
     let horizon = Arc::new(InMemoryHorizon::default());
     let clock = Arc::new(FixedClock::at(NOW));
     Harness {
@@ -175,8 +212,8 @@ fn digest_vector_keys_and_hints() {
     assert_eq!(hex::encode(client().account_id().hint()), "edf03b76");
 }
 
-#[test]
-fn digest_vector_challenge_is_reproduced_byte_for_byte() {
+#[tokio::test]
+async fn digest_vector_challenge_is_reproduced_byte_for_byte() {
     let nonce: [u8; 48] = std::array::from_fn(|i| i as u8);
     let server = server();
     let envelope = build_challenge(&ChallengeSpec {
@@ -191,6 +228,7 @@ fn digest_vector_challenge_is_reproduced_byte_for_byte() {
         min_time: 1_700_000_000,
         max_time: 1_700_000_900,
     })
+    .await
     .unwrap();
     assert_eq!(encode_envelope(&envelope).unwrap(), VECTOR_ENVELOPE);
     let xdr::TransactionEnvelope::Tx(v1) = &envelope else {
@@ -523,6 +561,105 @@ async fn horizon_outage_is_a_503_not_a_400() {
         !error.to_string().contains("in-memory"),
         "internal cause leaked: {error}"
     );
+}
+
+// --- The SEP-10 key in KMS ----------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_key_in_kms_signs_challenges_that_wallets_exchange_for_tokens() {
+    let kms = Arc::new(FakeKeyService::new(server()));
+    let (anchor, sep10) = kms_settings(kms.clone()).await;
+    assert_eq!(sep10.server_key.account_id(), server().account_id());
+    let h = harness_of(anchor, sep10, InMemoryClientDomains::default());
+    let challenge = challenge_for(&h, &client().account_id().to_string(), None).await;
+    let envelope = envelope_of(&challenge);
+    let hash = transaction_hash(&envelope.tx, &Network::testnet()).unwrap();
+    assert!(verify_decorated(
+        &hash,
+        &envelope.signatures[0],
+        &server().account_id()
+    ));
+    let token = h.auth.token(&sign(&challenge, &[&client()])).await.unwrap();
+    assert!(h.auth.jwt().verify(&token.token, NOW).is_ok());
+    // A challenge signed by the key service's key, checked with the public key only.
+    let forged_by_other = forged(&challenge, |_| {}, &seeded("someone else"));
+    assert!(refusal(&h, &sign(&forged_by_other, &[&client()]))
+        .await
+        .contains("not signed by this server"));
+}
+
+#[tokio::test]
+async fn a_key_service_that_cannot_sign_is_a_503_with_an_error_body() {
+    let kms = Arc::new(FakeKeyService::new(server()));
+    let (anchor, sep10) = kms_settings(kms.clone()).await;
+    let h = harness_of(anchor, sep10, InMemoryClientDomains::default());
+    let account = client().account_id().to_string();
+    for failure in [
+        SignerError::Unavailable("Sign: ThrottlingException (secret-internal-detail)".into()),
+        // A key service answering garbage: caught before the challenge is handed out.
+        SignerError::BadSignature,
+    ] {
+        kms.fail_with(Some(failure));
+        let get = http::Request::get(format!("/auth?account={account}"))
+            .body(Vec::new())
+            .unwrap();
+        let response = routes::handle(&h.auth, &get).await;
+        assert_eq!(response.status(), 503, "{}", response.body());
+        let body: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"error": "could not sign the challenge; try again"})
+        );
+    }
+    kms.fail_with(None);
+    challenge_for(&h, &account, None).await;
+}
+
+#[tokio::test]
+async fn a_key_in_kms_must_be_the_published_signing_key_and_excludes_a_seed() {
+    let base = kms_env();
+    let anchor = AnchorConfig::from_source(&base).unwrap();
+    let connect = |env: BTreeMap<String, String>, key: Keypair| {
+        let anchor = anchor.clone();
+        async move {
+            Sep10Config::connect(&env, &anchor, |_| async move {
+                Ok(Arc::new(FakeKeyService::new(key)) as Arc<dyn Signer>)
+            })
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+        }
+    };
+    assert_eq!(connect(base.clone(), server()).await, Ok(()));
+    let other = seeded("another key");
+    let error = connect(base.clone(), other.clone()).await.unwrap_err();
+    assert!(
+        error.starts_with("SIGNING_KMS_KEY_ID is invalid: is the key of")
+            && error.contains(&format!("not SIGNING_KEY ({})", server().account_id())),
+        "{error}"
+    );
+    let mut both = base.clone();
+    both.insert("SIGNING_SEED".into(), server().secret_seed().to_string());
+    assert_eq!(
+        connect(both, server()).await.unwrap_err(),
+        "SIGNING_KMS_KEY_ID is invalid: set SIGNING_KMS_KEY_ID or SIGNING_SEED (SIGNING_SEED_ARN), not both"
+    );
+    // A key service that cannot be reached: the function does not start.
+    let unreachable = Sep10Config::connect(&base, &anchor, |_| async {
+        Err(SignerError::Unavailable("GetPublicKey: no route".into()))
+    })
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        unreachable.starts_with("SIGNING_KMS_KEY_ID is invalid: the key service could not sign"),
+        "{unreachable}"
+    );
+    // The local form refuses a key in KMS rather than ignoring it.
+    assert!(Sep10Config::from_source(&base, &anchor)
+        .unwrap_err()
+        .to_string()
+        .contains("needs the function's KMS client"));
 }
 
 // --- POST /auth: every refusal ----------------------------------------------------------------

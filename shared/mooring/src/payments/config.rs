@@ -80,14 +80,7 @@ impl PaymentsConfig {
 }
 
 /// Where one of the submitter's keys lives.
-#[derive(Debug, Clone)]
-pub enum KeyLocation {
-    /// In this process: a seed (read from Secrets Manager when deployed).
-    Local(Box<Keypair>),
-    /// In AWS KMS (an `ECC_NIST_EDWARDS25519` key's ARN, id or alias): the private key never
-    /// leaves KMS; its account is read at cold start.
-    Kms(String),
-}
+pub use crate::stellar::KeyLocation;
 
 /// The submitter's key settings, parsed before any key service is contacted:
 ///

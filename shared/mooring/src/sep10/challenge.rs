@@ -9,7 +9,7 @@ use super::{ClientDomainResolver, Sep10Error, WebAuth};
 use crate::config::validate_domain;
 use crate::horizon::Horizon;
 use crate::stellar::{
-    encode_envelope, sign_hash, transaction_hash, AccountId, Keypair, Memo, MuxedAccount, Network,
+    encode_envelope, sign_checked, transaction_hash, AccountId, Memo, MuxedAccount, Network, Signer,
 };
 use crate::store::ChallengeStore;
 
@@ -70,7 +70,7 @@ impl<H: Horizon, C: ClientDomainResolver, R: ChallengeStore> WebAuth<H, C, R> {
             .map_err(|e| Sep10Error::Internal(format!("CSPRNG: {e}")))?;
         let now = self.clock.now();
         let envelope = build_challenge(&ChallengeSpec {
-            server: &self.config.signing_key,
+            server: self.config.signer.as_ref(),
             network: &self.anchor.network,
             client,
             memo,
@@ -82,7 +82,8 @@ impl<H: Horizon, C: ClientDomainResolver, R: ChallengeStore> WebAuth<H, C, R> {
             nonce,
             min_time: now,
             max_time: now + self.config.challenge_ttl.as_secs(),
-        })?;
+        })
+        .await?;
         Ok(Challenge {
             transaction: encode_envelope(&envelope)
                 .map_err(|e| Sep10Error::Internal(e.to_string()))?,
@@ -127,7 +128,8 @@ impl<H: Horizon, C: ClientDomainResolver, R: ChallengeStore> WebAuth<H, C, R> {
 
 /// Everything a challenge is made of; [`build_challenge`] is deterministic given these.
 pub struct ChallengeSpec<'a> {
-    pub server: &'a Keypair,
+    /// The SEP-10 key (in this process, or in KMS).
+    pub server: &'a dyn Signer,
     pub network: &'a Network,
     pub client: MuxedAccount,
     pub memo: Memo,
@@ -143,7 +145,10 @@ pub struct ChallengeSpec<'a> {
 
 /// Builds and server-signs a challenge: v1 envelope, source = server, sequence 0, time bounds,
 /// op 0 `"<home_domain> auth"` from the client, `web_auth_domain` (and `client_domain`) after it.
-pub fn build_challenge(spec: &ChallengeSpec<'_>) -> Result<xdr::TransactionEnvelope, Sep10Error> {
+/// A key service that cannot sign is [`Sep10Error::Signer`] (a 503).
+pub async fn build_challenge(
+    spec: &ChallengeSpec<'_>,
+) -> Result<xdr::TransactionEnvelope, Sep10Error> {
     let server = spec.server.account_id();
     let mut operations = vec![
         manage_data(
@@ -177,7 +182,16 @@ pub fn build_challenge(spec: &ChallengeSpec<'_>) -> Result<xdr::TransactionEnvel
     };
     let hash =
         transaction_hash(&tx, spec.network).map_err(|e| Sep10Error::Internal(e.to_string()))?;
-    let signature = sign_hash(spec.server, &hash);
+    let signature = xdr::DecoratedSignature {
+        hint: xdr::SignatureHint(server.hint()),
+        signature: xdr::Signature(
+            sign_checked(spec.server, &hash)
+                .await?
+                .to_vec()
+                .try_into()
+                .map_err(|_| internal("signature"))?,
+        ),
+    };
     Ok(xdr::TransactionEnvelope::Tx(xdr::TransactionV1Envelope {
         tx,
         signatures: vec![signature]

@@ -42,6 +42,9 @@ pub enum Sep10Error {
     Horizon(#[from] HorizonError),
     #[error("could not record the challenge")]
     Store(#[from] StoreError),
+    /// The SEP-10 key could not sign (its key service is unreachable or misbehaves).
+    #[error("could not sign the challenge: {0}")]
+    Signer(#[from] crate::stellar::SignerError),
     #[error("{0}")]
     Internal(String),
 }
@@ -55,6 +58,10 @@ impl From<Sep10Error> for ApiError {
             },
             Sep10Error::Store(cause) => ApiError::Unavailable {
                 public: "could not record the challenge; try again".into(),
+                cause: cause.to_string(),
+            },
+            Sep10Error::Signer(cause) => ApiError::Unavailable {
+                public: "could not sign the challenge; try again".into(),
                 cause: cause.to_string(),
             },
             Sep10Error::Internal(cause) => ApiError::Internal(cause),

@@ -80,10 +80,10 @@ impl<H: Horizon, C: ClientDomainResolver, R: ChallengeStore> WebAuth<H, C, R> {
 
         let mut signatures: Vec<&xdr::DecoratedSignature> = envelope.signatures.iter().collect();
         let server = content.server;
-        let current = server == self.config.signing_key.account_id();
+        let current = server == self.config.server_key.account_id();
         if !take_signature(&mut signatures, |s| {
             if current {
-                verify_own_decorated(&hash, s, &self.config.signing_key)
+                verify_own_decorated(&hash, s, &self.config.server_key)
             } else {
                 verify_decorated(&hash, s, &server)
             }
@@ -133,7 +133,7 @@ impl<H: Horizon, C: ClientDomainResolver, R: ChallengeStore> WebAuth<H, C, R> {
             .signing_previous
             .filter(|previous| now < previous.until)
             .map(|previous| previous.account);
-        let Some(server) = [Some(self.config.signing_key.account_id()), previous]
+        let Some(server) = [Some(self.config.server_key.account_id()), previous]
             .into_iter()
             .flatten()
             .find(|key| tx.source_account == MuxedAccount::from(*key).to_xdr())

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use super::{DueCallback, Subject};
 use crate::clock::Clock;
 use crate::metrics::Metric;
-use crate::stellar::Keypair;
-use crate::transfer::callback::{parse_callback_url, sign_callback, CallbackError, CallbackSender};
+use crate::stellar::{Signer, SignerError};
+use crate::transfer::callback::{
+    parse_callback_url, sign_callback_with, CallbackError, CallbackSender,
+};
 
 /// Deliveries of one callback before the queue moves it to its dead-letter queue (the callbacks
 /// queue's `maxReceiveCount` in template.yaml): with [`backoff`], about an hour and a half.
@@ -31,8 +33,8 @@ pub fn backoff(attempt: u32) -> u32 {
 pub enum Delivery {
     /// The receiver answered 2xx.
     Delivered,
-    /// Can never be delivered (an unreadable message, a URL we refuse to call): acknowledged,
-    /// and logged as an error for the operator.
+    /// Can never be delivered (an unreadable message, a URL we refuse to call, a callback
+    /// larger than a key in KMS signs): acknowledged, and logged as an error for the operator.
     Dropped(String),
     /// Failed for now (unreachable, timeout, not 2xx): deliver again after `after_secs`.
     Retry { after_secs: u32, reason: String },
@@ -41,12 +43,13 @@ pub enum Delivery {
 /// Signs and posts callbacks, built once per cold start.
 pub struct Deliverer<C> {
     sender: C,
-    signer: Keypair,
+    /// The SEP-10 key (`SIGNING_KEY`), a local seed or a key in KMS.
+    signer: Arc<dyn Signer>,
     clock: Arc<dyn Clock>,
 }
 
 impl<C: CallbackSender> Deliverer<C> {
-    pub fn new(sender: C, signer: Keypair, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(sender: C, signer: Arc<dyn Signer>, clock: Arc<dyn Clock>) -> Self {
         Self {
             sender,
             signer,
@@ -87,11 +90,14 @@ impl<C: CallbackSender> Deliverer<C> {
             return Delivery::Dropped("not a callback URL".into());
         };
         let host = url.host_str().unwrap_or_default().to_owned();
-        let signed = sign_callback(&self.signer, url, callback.body, self.clock.now());
-        let outcome = self.sender.send(&signed).await;
         let id = callback.id.as_str();
         let version = callback.version;
-        match outcome {
+        let now = self.clock.now();
+        let signed = match sign_callback_with(self.signer.as_ref(), url, callback.body, now).await {
+            Ok(signed) => signed,
+            Err(error) => return signing_failed(error, id, version, &host, attempt),
+        };
+        match self.sender.send(&signed).await {
             Ok(()) => {
                 tracing::info!(id, version, %host, attempt, "callback delivered");
                 Delivery::Delivered
@@ -106,6 +112,31 @@ impl<C: CallbackSender> Deliverer<C> {
                     "callback failed; it will be retried");
                 Delivery::Retry { after_secs, reason }
             }
+        }
+    }
+}
+
+/// A callback the key could not sign. One the key service never signs (larger than KMS's 4096
+/// bytes, or a key that cannot sign) is dropped; one it could not sign for now (unreachable,
+/// throttled, a signature that does not verify) is delivered again after its backoff.
+fn signing_failed(
+    error: SignerError,
+    id: &str,
+    version: u64,
+    host: &str,
+    attempt: u32,
+) -> Delivery {
+    let reason = format!("could not sign the callback: {error}");
+    match error {
+        SignerError::MessageTooLong { .. } | SignerError::InvalidKey(_) => {
+            tracing::error!(id, version, %host, %reason, "callback dropped: it can never be signed");
+            Delivery::Dropped(reason)
+        }
+        SignerError::Unavailable(_) | SignerError::BadSignature => {
+            let after_secs = backoff(attempt);
+            tracing::warn!(id, version, %host, attempt, %reason, after_secs,
+                "callback not signed; it will be retried");
+            Delivery::Retry { after_secs, reason }
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::model::{
     Customer, CustomerStatus, Kind, Protocol, Transaction, TransactionStatus, UserKey,
 };
 use crate::queue::{BodyQueue, InMemoryBodyQueue};
-use crate::stellar::{Asset, Keypair};
+use crate::stellar::{Asset, FakeKeyService, Keypair, SignerError};
 use crate::store::{InMemoryStore, TransactionStore};
 use crate::time::Timestamp;
 use crate::transfer::callback::{CallbackError, CallbackSender, SignedCallback};
@@ -385,7 +385,7 @@ async fn every_status_change_is_delivered_signed_even_when_the_writer_died_after
     ]));
     let deliverer = Deliverer::new(
         receiver.clone(),
-        signer(),
+        Arc::new(signer()),
         Arc::new(FixedClock::at(NOW + 5)),
     );
     let mut delays = Vec::new();
@@ -466,7 +466,11 @@ async fn undeliverable_callbacks_are_dropped_and_failures_back_off() {
     let receiver = Arc::new(Receiver::failing(vec![CallbackError::Refused(
         "a private address".into(),
     )]));
-    let deliverer = Deliverer::new(receiver.clone(), signer(), Arc::new(FixedClock::at(NOW)));
+    let deliverer = Deliverer::new(
+        receiver.clone(),
+        Arc::new(signer()),
+        Arc::new(FixedClock::at(NOW)),
+    );
     let metrics = crate::metrics::Recording::start();
     assert!(matches!(
         deliverer.deliver("not json", 1).await,
@@ -499,6 +503,78 @@ async fn undeliverable_callbacks_are_dropped_and_failures_back_off() {
     assert_eq!(delays, [15, 30, 60, 120, 240, 480, 900, 900, 900, 900]);
     assert_eq!(backoff(u32::MAX), MAX_BACKOFF_SECS);
     assert_eq!(backoff(0), 15);
+}
+
+/// A queued callback to `https://wallet.example/cb` whose body is `size` bytes.
+fn callback_of_size(size: usize) -> String {
+    let padding = "x".repeat(size - r#"{"transaction":{"id":"t-1","memo":""}}"#.len());
+    DueCallback {
+        subject: Subject::Transaction,
+        id: "t-1".into(),
+        version: 2,
+        url: "https://wallet.example/cb".into(),
+        body: format!(r#"{{"transaction":{{"id":"t-1","memo":"{padding}"}}}}"#),
+    }
+    .to_json()
+}
+
+#[tokio::test]
+async fn a_key_in_kms_signs_callbacks_up_to_its_limit_and_a_larger_one_is_dropped() {
+    let receiver = Arc::new(Receiver::failing(Vec::new()));
+    let kms = Arc::new(FakeKeyService::new(signer()));
+    let deliverer = Deliverer::new(receiver.clone(), kms.clone(), Arc::new(FixedClock::at(NOW)));
+    let metrics = crate::metrics::Recording::start();
+    // `<t>.<host>.<body>`: 10 + 1 + 14 + 1 bytes around the body.
+    let overhead = format!("{NOW}.wallet.example.").len();
+    let largest = callback_of_size(FakeKeyService::MAX_MESSAGE - overhead);
+    assert_eq!(deliverer.deliver(&largest, 1).await, Delivery::Delivered);
+    assert_signed(&receiver.received()[0]);
+
+    // One byte more can never be signed by KMS: dropped (not retried), counted as failed.
+    let too_large = callback_of_size(FakeKeyService::MAX_MESSAGE - overhead + 1);
+    let Delivery::Dropped(reason) = deliverer.deliver(&too_large, 1).await else {
+        panic!("a callback KMS cannot sign is dropped");
+    };
+    assert!(reason.contains("4097 bytes"), "{reason}");
+    assert_eq!(receiver.received().len(), 1, "never sent unsigned");
+    assert_eq!(metrics.total(Metric::CallbacksFailed, &[]), 1.0);
+
+    // A local seed has no limit.
+    let local = Deliverer::new(
+        receiver.clone(),
+        Arc::new(signer()),
+        Arc::new(FixedClock::at(NOW)),
+    );
+    assert_eq!(local.deliver(&too_large, 1).await, Delivery::Delivered);
+    assert_signed(&receiver.received()[1]);
+}
+
+#[tokio::test]
+async fn a_key_service_that_cannot_sign_now_makes_the_callback_retry() {
+    let receiver = Arc::new(Receiver::failing(Vec::new()));
+    let kms = Arc::new(FakeKeyService::new(signer()));
+    let deliverer = Deliverer::new(receiver.clone(), kms.clone(), Arc::new(FixedClock::at(NOW)));
+    let callback = callback_of_size(100);
+    for failure in [
+        SignerError::Unavailable("ThrottlingException".into()),
+        SignerError::BadSignature,
+    ] {
+        kms.fail_with(Some(failure));
+        assert!(matches!(
+            deliverer.deliver(&callback, 2).await,
+            Delivery::Retry { after_secs: 30, .. }
+        ));
+    }
+    // A key that is not a signing key never will be: dropped.
+    kms.fail_with(Some(SignerError::InvalidKey("disabled".into())));
+    assert!(matches!(
+        deliverer.deliver(&callback, 1).await,
+        Delivery::Dropped(_)
+    ));
+    assert!(receiver.received().is_empty(), "nothing sent unsigned");
+    kms.fail_with(None);
+    assert_eq!(deliverer.deliver(&callback, 3).await, Delivery::Delivered);
+    assert_signed(&receiver.received()[0]);
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 
 use stellar_xdr::{self as xdr, Limits, ReadXdr, WriteXdr};
 
-use super::{AccountId, Keypair, Network};
+use super::{AccountId, Keypair, Network, VerifyingAccount};
 
 /// Limits for decoding an envelope received from a client. A v1 envelope is at most a few KiB:
 /// 100 operations, 20 signatures. Depth bounds recursion (nested Soroban values).
@@ -59,14 +59,15 @@ pub fn verify_decorated(
     signature.hint.0 == key.hint() && key.verify(hash, signature.signature.0.as_slice())
 }
 
-/// [`verify_decorated`] for a signature by one of our own keys.
+/// [`verify_decorated`] for a signature by one of our own keys, whose point is decompressed
+/// once ([`VerifyingAccount`]).
 pub fn verify_own_decorated(
     hash: &[u8; 32],
     signature: &xdr::DecoratedSignature,
-    keypair: &Keypair,
+    key: &VerifyingAccount,
 ) -> bool {
-    signature.hint.0 == keypair.account_id().hint()
-        && keypair.verify(hash, signature.signature.0.as_slice())
+    signature.hint.0 == key.account_id().hint()
+        && key.verify(hash, signature.signature.0.as_slice())
 }
 
 /// The hash of a v1 transaction on `network` (the Horizon transaction id, as bytes).
@@ -109,8 +110,16 @@ mod tests {
         assert!(verify_decorated(&hash, &sig, &kp.account_id()));
         assert!(!verify_decorated(&hash, &sig, &other.account_id()));
         assert!(!verify_decorated(&[6u8; 32], &sig, &kp.account_id()));
-        assert!(verify_own_decorated(&hash, &sig, &kp));
-        assert!(!verify_own_decorated(&hash, &sig, &other));
-        assert!(!verify_own_decorated(&[6u8; 32], &sig, &kp));
+        assert!(verify_own_decorated(&hash, &sig, &kp.verifying_account()));
+        assert!(!verify_own_decorated(
+            &hash,
+            &sig,
+            &other.verifying_account()
+        ));
+        assert!(!verify_own_decorated(
+            &[6u8; 32],
+            &sig,
+            &kp.verifying_account()
+        ));
     }
 }

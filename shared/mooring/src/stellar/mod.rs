@@ -17,7 +17,7 @@ pub use envelope::{
     decode_envelope, encode_envelope, sign_hash, transaction_hash, verify_decorated,
     verify_own_decorated, EnvelopeError, DECODE_LIMITS,
 };
-pub use keys::{AccountId, KeyError, Keypair, MuxedAccount};
+pub use keys::{AccountId, KeyError, Keypair, MuxedAccount, VerifyingAccount};
 pub use memo::{Memo, MemoError};
 pub use network::Network;
 pub use payment::{
@@ -25,7 +25,9 @@ pub use payment::{
     SignedTransaction,
 };
 
-pub use signer::{sign_hash_with, Signer, SignerError};
+#[cfg(any(test, feature = "testing"))]
+pub use signer::FakeKeyService;
+pub use signer::{sign_checked, sign_hash_with, KeyLocation, Signer, SignerError};
 
 /// The XDR types, re-exported so callers need no direct dependency on `stellar-xdr`.
 pub use stellar_xdr as xdr;

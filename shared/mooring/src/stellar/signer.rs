@@ -25,6 +25,20 @@ pub enum SignerError {
     /// The signature the key service returned does not verify with the account's public key.
     #[error("the key service returned a signature that does not verify")]
     BadSignature,
+    /// The message is longer than the key service signs (KMS: 4096 bytes in `RAW` mode). It
+    /// never will be signed: not worth a retry.
+    #[error("a message of {len} bytes is longer than the key service signs (at most {max})")]
+    MessageTooLong { len: usize, max: usize },
+}
+
+/// Where a key lives, as configured, before any key service is contacted.
+#[derive(Debug, Clone)]
+pub enum KeyLocation {
+    /// In this process: a seed (read from Secrets Manager when deployed).
+    Local(Box<Keypair>),
+    /// In AWS KMS (an `ECC_NIST_EDWARDS25519` key's ARN, id or alias): the private key never
+    /// leaves KMS; its account is read at cold start.
+    Kms(String),
 }
 
 /// A boxed future, so that signers of different kinds fit behind `dyn Signer`.
@@ -38,6 +52,12 @@ pub trait Signer: Send + Sync + std::fmt::Debug {
     /// The ed25519 signature of `message` (a 32-byte transaction hash, or a SEP-10 challenge's
     /// hash).
     fn sign<'a>(&'a self, message: &'a [u8]) -> SignFuture<'a>;
+
+    /// Whether the key is in this process, so its signatures need no checking
+    /// ([`sign_checked`]): a remote key service's answers are checked before they are used.
+    fn is_local(&self) -> bool {
+        false
+    }
 }
 
 /// The local adapter: the key is in this process.
@@ -50,6 +70,72 @@ impl Signer for Keypair {
         let signature = Keypair::sign(self, message);
         Box::pin(std::future::ready(Ok(signature)))
     }
+
+    fn is_local(&self) -> bool {
+        true
+    }
+}
+
+/// `signer`'s signature of `message`, checked against its account unless the key is in this
+/// process: a faulty key service can never make us hand out a signature that does not verify.
+pub async fn sign_checked(signer: &dyn Signer, message: &[u8]) -> Result<[u8; 64], SignerError> {
+    let signature = signer.sign(message).await?;
+    if !signer.is_local() && !signer.account_id().verify(message, &signature) {
+        return Err(SignerError::BadSignature);
+    }
+    Ok(signature)
+}
+
+/// A key service in memory, for tests: it signs as KMS does (a remote key: its signatures are
+/// checked; messages of at most 4096 bytes), or fails as told.
+#[cfg(any(test, feature = "testing"))]
+#[derive(Debug)]
+pub struct FakeKeyService {
+    key: Keypair,
+    failure: std::sync::Mutex<Option<SignerError>>,
+}
+
+#[cfg(any(test, feature = "testing"))]
+impl FakeKeyService {
+    /// KMS's limit on a `RAW` message.
+    pub const MAX_MESSAGE: usize = 4096;
+
+    pub fn new(key: Keypair) -> Self {
+        Self {
+            key,
+            failure: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Every signing from now on fails with `failure` (`None`: signs again).
+    pub fn fail_with(&self, failure: Option<SignerError>) {
+        *self.failure.lock().unwrap_or_else(|e| e.into_inner()) = failure;
+    }
+}
+
+#[cfg(any(test, feature = "testing"))]
+impl Signer for FakeKeyService {
+    fn account_id(&self) -> AccountId {
+        self.key.account_id()
+    }
+
+    fn sign<'a>(&'a self, message: &'a [u8]) -> SignFuture<'a> {
+        let failure = self
+            .failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let answer = match failure {
+            Some(SignerError::BadSignature) => Ok([0; 64]),
+            Some(failure) => Err(failure),
+            None if message.len() > Self::MAX_MESSAGE => Err(SignerError::MessageTooLong {
+                len: message.len(),
+                max: Self::MAX_MESSAGE,
+            }),
+            None => Ok(self.key.sign(message)),
+        };
+        Box::pin(std::future::ready(answer))
+    }
 }
 
 /// Signs a transaction hash through any [`Signer`], with the key's hint: the async counterpart
@@ -59,13 +145,9 @@ pub async fn sign_hash_with(
     signer: &dyn Signer,
     hash: &[u8; 32],
 ) -> Result<xdr::DecoratedSignature, SignerError> {
-    let account = signer.account_id();
-    let signature = signer.sign(hash).await?;
-    if !account.verify(hash, &signature) {
-        return Err(SignerError::BadSignature);
-    }
+    let signature = sign_checked(signer, hash).await?;
     Ok(xdr::DecoratedSignature {
-        hint: xdr::SignatureHint(account.hint()),
+        hint: xdr::SignatureHint(signer.account_id().hint()),
         signature: xdr::Signature(
             signature
                 .to_vec()
@@ -135,6 +217,22 @@ mod tests {
             sign_hash_with(&impostor, &[0; 32]).await,
             Err(SignerError::BadSignature)
         );
+    }
+
+    #[tokio::test]
+    async fn a_remote_signature_is_checked_and_a_local_one_is_not_needed() {
+        let key = Keypair::from_seed_bytes([3; 32]);
+        let remote = FakeKeyService::new(key.clone());
+        let message = b"a challenge hash";
+        assert_eq!(sign_checked(&remote, message).await, Ok(key.sign(message)));
+        // A key service answering garbage is caught before the signature is used.
+        remote.fail_with(Some(SignerError::BadSignature));
+        assert_eq!(
+            sign_checked(&remote, message).await,
+            Err(SignerError::BadSignature)
+        );
+        assert!(key.is_local() && !remote.is_local());
+        assert_eq!(sign_checked(&key, message).await, Ok(key.sign(message)));
     }
 
     #[test]

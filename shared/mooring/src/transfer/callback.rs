@@ -17,7 +17,7 @@ use base64::Engine;
 
 use crate::config::{AnchorConfig, ConfigError, Source};
 use crate::outbound::{is_public, PublicAddressesOnly};
-use crate::stellar::Keypair;
+use crate::stellar::{sign_checked, Keypair, Signer, SignerError};
 
 /// How the callback sender signs and posts callbacks, read once per cold start.
 #[derive(Debug, Clone)]
@@ -103,11 +103,32 @@ pub trait CallbackSender: Send + Sync {
 
 /// Signs `body` for `url` at `now` (digest 5.6): ed25519 over `<t>.<host>.<body>`.
 pub fn sign_callback(signer: &Keypair, url: url::Url, body: String, now: u64) -> SignedCallback {
+    let signature = signer.sign(callback_payload(&url, &body, now).as_bytes());
+    signed_callback(url, body, now, &signature)
+}
+
+/// [`sign_callback`] with any [`Signer`] (the SEP-10 key, local or in KMS). A key in KMS signs
+/// at most 4096 bytes (`RAW` messages), so a larger callback is refused with
+/// [`SignerError::MessageTooLong`]: it can never be signed there.
+pub async fn sign_callback_with(
+    signer: &dyn Signer,
+    url: url::Url,
+    body: String,
+    now: u64,
+) -> Result<SignedCallback, SignerError> {
+    let signature = sign_checked(signer, callback_payload(&url, &body, now).as_bytes()).await?;
+    Ok(signed_callback(url, body, now, &signature))
+}
+
+/// What a callback's signature covers (digest 5.6): `<t>.<host>.<body>`.
+fn callback_payload(url: &url::Url, body: &str, now: u64) -> String {
     let host = url.host_str().unwrap_or_default();
-    let payload = format!("{now}.{host}.{body}");
-    let signature = STANDARD.encode(signer.sign(payload.as_bytes()));
+    format!("{now}.{host}.{body}")
+}
+
+fn signed_callback(url: url::Url, body: String, now: u64, signature: &[u8; 64]) -> SignedCallback {
     SignedCallback {
-        signature: format!("t={now}, s={signature}"),
+        signature: format!("t={now}, s={}", STANDARD.encode(signature)),
         url,
         body,
     }

@@ -10,7 +10,7 @@ use super::{ed25519_key_from_der, SignFuture, Signer, SignerError};
 use crate::stellar::AccountId;
 
 /// KMS signs messages of at most 4096 bytes in `RAW` mode.
-const MAX_RAW_MESSAGE: usize = 4096;
+pub const MAX_RAW_MESSAGE: usize = 4096;
 
 /// A Stellar key held in KMS.
 #[derive(Clone)]
@@ -76,15 +76,27 @@ impl KmsSigner {
         })
     }
 
+    /// [`Self::connect`], as the shared signer a function holds, its account logged: what a
+    /// function's start passes to the settings that connect keys in KMS.
+    pub async fn connect_shared(
+        client: aws_sdk_kms::Client,
+        key_id: String,
+    ) -> Result<std::sync::Arc<dyn Signer>, SignerError> {
+        let signer = Self::connect(client, key_id).await?;
+        tracing::info!(account = %signer.account, key = %signer.key_id, "key in KMS");
+        Ok(std::sync::Arc::new(signer))
+    }
+
     pub fn key_id(&self) -> &str {
         &self.key_id
     }
 
     async fn sign_raw(&self, message: &[u8]) -> Result<[u8; 64], SignerError> {
         if message.len() > MAX_RAW_MESSAGE {
-            return Err(SignerError::InvalidKey(format!(
-                "KMS signs messages of at most {MAX_RAW_MESSAGE} bytes"
-            )));
+            return Err(SignerError::MessageTooLong {
+                len: message.len(),
+                max: MAX_RAW_MESSAGE,
+            });
         }
         let answer = self
             .client
