@@ -84,7 +84,8 @@ class Keys:
         path.parent.mkdir(parents=True, exist_ok=True)
         lines = ["# Mooring local stack keys (created by infra/local.sh). Secrets: keep private."]
         lines += [f"{name}={values[name]}" for name in self.NAMES]
-        lines += [f"SIGNING_KEY={Keypair.from_secret(values['SIGNING_SEED']).public_key}"]
+        # No SIGNING_KEY line: the stack's SEP-10 key is a KMS key of the local AWS by default
+        # (SIGNING_SEED signs only with signing_in_kms=False); the stack prints the one it uses.
         path.write_text("\n".join(lines) + "\n")
         path.chmod(0o600)
         self.signing = Keypair.from_secret(values["SIGNING_SEED"])

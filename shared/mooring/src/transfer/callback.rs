@@ -1,5 +1,5 @@
 //! Wallet callbacks by URL: the URL a wallet may give ([`parse_callback_url`]), the signature
-//! (digest 5.6, [`sign_callback`]) and the port that posts ([`CallbackSender`]) so tests capture
+//! (digest 5.6, [`sign_callback_with`]) and the port that posts ([`CallbackSender`]) so tests capture
 //! the request. The HTTP adapter ([`HttpCallbackSender`]) never follows redirects, has a short
 //! timeout, and refuses plain http and private or loopback addresses unless the operator allows
 //! them for development (`SEP24_CALLBACK_ALLOW_INSECURE`).
@@ -101,15 +101,9 @@ pub trait CallbackSender: Send + Sync {
     ) -> impl Future<Output = Result<(), CallbackError>> + Send;
 }
 
-/// Signs `body` for `url` at `now` (digest 5.6): ed25519 over `<t>.<host>.<body>`.
-pub fn sign_callback(signer: &Keypair, url: url::Url, body: String, now: u64) -> SignedCallback {
-    let signature = signer.sign(callback_payload(&url, &body, now).as_bytes());
-    signed_callback(url, body, now, &signature)
-}
-
-/// [`sign_callback`] with any [`Signer`] (the SEP-10 key, local or in KMS). A key in KMS signs
-/// at most 4096 bytes (`RAW` messages), so a larger callback is refused with
-/// [`SignerError::MessageTooLong`]: it can never be signed there.
+/// Signs `body` for `url` at `now` (digest 5.6): ed25519 over `<t>.<host>.<body>`, with the
+/// SEP-10 key, local or in KMS. A key in KMS signs at most 4096 bytes (`RAW` messages), so a
+/// larger callback is refused with [`SignerError::MessageTooLong`]: it can never be signed there.
 pub async fn sign_callback_with(
     signer: &dyn Signer,
     url: url::Url,
@@ -269,12 +263,14 @@ impl CallbackSender for HttpCallbackSender {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_signature_covers_time_host_and_body() {
+    #[tokio::test]
+    async fn the_signature_covers_time_host_and_body() {
         let signer = Keypair::from_seed_bytes([3; 32]);
         let url = parse_callback_url("https://wallet.example:8443/cb?x=1").expect("url");
         let body = r#"{"transaction":{"id":"1"}}"#.to_owned();
-        let signed = sign_callback(&signer, url, body.clone(), 1_700_000_000);
+        let signed = sign_callback_with(&signer, url, body.clone(), 1_700_000_000)
+            .await
+            .expect("a local key signs");
         let (t, s) = signed
             .signature
             .strip_prefix("t=")
@@ -318,7 +314,9 @@ mod tests {
             "https://localhost/cb",
         ] {
             let url = parse_callback_url(target).expect("url");
-            let signed = sign_callback(&signer, url, "{}".into(), 1);
+            let signed = sign_callback_with(&signer, url, "{}".into(), 1)
+                .await
+                .expect("a local key signs");
             assert!(
                 matches!(sender.send(&signed).await, Err(CallbackError::Refused(_))),
                 "{target}"
