@@ -113,8 +113,9 @@ step "fuzzing: a short run of every fuzz target (fuzz/run.sh; stable toolchain, 
 bash fuzz/run.sh "${FUZZ_SECONDS:-5}"
 
 step "local ledger, local stack and end-to-end tests (a Python stellar-sdk wallet drives the anchor)"
-# Every binary and example once, in one feature resolution (the workspace's): the local stack's
-# functions, mooring-local, mooring-admin and the tests' `cargo run --bin/--example` all reuse it.
-# A `-p` build would resolve features for that package alone and compile the shared crates again.
-cargo build --quiet --workspace --bins --examples
+# Every binary once, in the workspace's feature resolution: the local stack's functions,
+# mooring-local, mooring-admin and `cargo lambda watch` reuse this build (the example a test runs
+# reuses the test build: examples resolve with the dev-dependencies). A `-p` build would resolve
+# features for that package alone and compile the shared crates again.
+cargo build --quiet --workspace --bins
 MOORING_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/mooring-local" .venv/bin/python -m pytest tests/ledger tests/demo_bank tests/e2e -q --durations=12
