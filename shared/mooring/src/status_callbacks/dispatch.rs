@@ -103,6 +103,10 @@ pub fn flow_end_callback(
     let ends_the_flow = new.protocol == Protocol::Sep24
         && old.is_some_and(|old| old.status == TransactionStatus::Incomplete)
         && new.status != TransactionStatus::Incomplete;
+    // Most writes end no flow: nothing is parsed for them.
+    if !ends_the_flow {
+        return Ok(None);
+    }
     let Some(url) = new
         .flow_callback_url
         .as_deref()
@@ -111,7 +115,7 @@ pub fn flow_end_callback(
         return Ok(None);
     };
     let on_change = new.callback_url.as_deref().and_then(parse_callback_url);
-    if !ends_the_flow || on_change.as_ref() == Some(&url) {
+    if on_change.as_ref() == Some(&url) {
         return Ok(None);
     }
     Ok(Some(DueCallback {
