@@ -19,6 +19,9 @@
 # door's host:port). For the official TypeScript wallet SDK, which allows http only on testnet
 # and compares web_auth_domain with the host without its port (README, "Wallet developers"):
 #   NETWORK_PASSPHRASE="Test SDF Network ; September 2015" WEB_AUTH_DOMAIN=localhost bash infra/local.sh
+# MOORING_SIGNING_KEY=seed keeps the SEP-10 key as a seed in Secrets Manager (SIGNING_SEED of
+# anchor.env) instead of a KMS key of the local AWS (the default, as in production); the
+# benchmark (tests/bench/lambda.sh) measures logins with it.
 # Re-running updates the stack in place; Ctrl-C stops every process it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -38,6 +38,9 @@ def main() -> None:
     passphrase = os.environ.get("NETWORK_PASSPHRASE") or LOCAL_PASSPHRASE
     if horizon_url and not os.environ.get("NETWORK_PASSPHRASE"):
         raise SystemExit("HORIZON_URL is set: set NETWORK_PASSPHRASE to that network's passphrase too")
+    signing_key = os.environ.get("MOORING_SIGNING_KEY", "kms").strip() or "kms"
+    if signing_key not in ("kms", "seed"):
+        raise SystemExit(f"MOORING_SIGNING_KEY={signing_key!r}: give kms (the default) or seed")
     settings = Settings(
         repo=REPO,
         work_dir=args.work_dir,
@@ -50,6 +53,7 @@ def main() -> None:
         network_passphrase=passphrase,
         web_auth_domain=os.environ.get("WEB_AUTH_DOMAIN", "").strip(),
         log_level=os.environ.get("RUST_LOG", "info"),
+        signing_in_kms=signing_key == "kms",
     )
     started = time.monotonic()
     stack = LocalStack(settings)
@@ -68,7 +72,7 @@ Mooring is running ({time.monotonic() - started:.0f} s to start).
   home domain       {settings.home_domain}
   stellar.toml      {settings.public_url}/.well-known/stellar.toml
   SEP-10 endpoint   {settings.public_url}/auth (web_auth_domain {settings.web_auth_domain or settings.home_domain})
-  signing key       {k.signing.public_key}
+  signing key       {k.signing.public_key} ({f'KMS key alias/{settings.stack}-signing' if settings.signing_in_kms else 'SIGNING_SEED of anchor.env, in Secrets Manager'})
   network           {passphrase}
   Horizon           {stack.horizon_url}{'' if horizon_url else ' (local ledger; friendbot at /friendbot?addr=G...)'}
   asset             {settings.asset_code}:{k.issuer.public_key}

@@ -5,7 +5,8 @@ After each deploy the local stack writes, next to its keys:
 - `cargo-lambda.env`: every variable the deployed functions receive, read back from the emulator
   (table names, queue URLs, keys, passphrase, the local ledger as Horizon, ...), with the public
   URL moved to the watch server and the emulator's endpoint, region and dummy credentials added,
-  so each function's SDK stays local and never looks for the instance metadata service;
+  so each function's SDK stays local and never looks for the instance metadata service
+  (`functions/<binary>.env`: the same, one function's own variables each);
 - `cargo-lambda.toml`: a cargo-lambda configuration whose router sends each HTTP API route of the
   deployed template to its function, so the URLs a function hands out (the SEP-24 interactive
   link, stellar.toml's servers) work on the watch server as they do behind API Gateway. Every
@@ -26,17 +27,24 @@ from .aws import REGION, LocalAws
 _PER_PROCESS = ("AWS_LAMBDA_", "_HANDLER", "LAMBDA_")
 
 
-def function_environment(aws: LocalAws, stack: str, template: dict) -> dict[str, str]:
-    """The union of the deployed functions' environment variables (a variable has one value
-    across functions: the template gives each its own secrets, the rest comes from Globals)."""
+def deployed_environments(aws: LocalAws, stack: str, template: dict) -> dict[str, dict[str, str]]:
+    """Each deployed function's environment variables, by its binary's name."""
     ids = aws.physical_ids(stack)
     lambdas = aws.boto("lambda")
-    merged: dict[str, str] = {}
-    for logical_id in sorted(tpl.function_binaries(template)):
+    environments = {}
+    for logical_id, binary in sorted(tpl.function_binaries(template).items()):
         configuration = lambdas.get_function_configuration(FunctionName=ids[logical_id])
-        for name, value in configuration.get("Environment", {}).get("Variables", {}).items():
-            if name.startswith(_PER_PROCESS):
-                continue
+        variables = configuration.get("Environment", {}).get("Variables", {})
+        environments[binary] = {name: value for name, value in variables.items() if not name.startswith(_PER_PROCESS)}
+    return environments
+
+
+def function_environment(environments: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The union of the deployed functions' environment variables (a variable has one value
+    across functions: the template gives each its own secrets, the rest comes from Globals)."""
+    merged: dict[str, str] = {}
+    for variables in environments.values():
+        for name, value in variables.items():
             if name in merged and merged[name] != value:
                 raise SystemExit(f"cargo-lambda.env: {name} differs between functions; give it one value")
             merged[name] = value
@@ -100,9 +108,21 @@ def router_toml(routes: list[tpl.Route], binaries: dict[str, str]) -> str:
 
 def write_watch_config(aws: LocalAws, stack: str, template_path: Path, work_dir: Path, watch_port: int) -> None:
     template = tpl.load(template_path)
-    env = watch_environment(function_environment(aws, stack, template), aws.endpoint, watch_port)
-    env_path = work_dir / "cargo-lambda.env"
-    env_path.write_text(env_file_text(env))
-    env_path.chmod(0o600)
+    environments = deployed_environments(aws, stack, template)
+    env = watch_environment(function_environment(environments), aws.endpoint, watch_port)
+    write_private(work_dir / "cargo-lambda.env", env_file_text(env))
+    # One file per function, with exactly the variables (and secrets) it is deployed with: what
+    # the benchmark (tests/bench/lambda.sh) starts each bootstrap with.
+    functions_dir = work_dir / "functions"
+    functions_dir.mkdir(exist_ok=True)
+    for binary, variables in environments.items():
+        text = env_file_text(watch_environment(variables, aws.endpoint, watch_port))
+        write_private(functions_dir / f"{binary}.env", text)
     routes = tpl.http_routes(aws.processed_template(stack))
     (work_dir / "cargo-lambda.toml").write_text(router_toml(routes, tpl.function_binaries(template)))
+
+
+def write_private(path: Path, text: str) -> None:
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(text)

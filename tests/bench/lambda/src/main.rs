@@ -23,7 +23,7 @@ use scenario::{Operation, Scenario, Wallet, SCENARIOS};
 use crate::environment::{Environment, Init};
 
 struct Options {
-    env_file: PathBuf,
+    env_dir: PathBuf,
     bin_dir: PathBuf,
     log: PathBuf,
     operations: usize,
@@ -36,7 +36,7 @@ struct Options {
 
 fn options() -> Result<Options, String> {
     let mut options = Options {
-        env_file: ".local/stack/cargo-lambda.env".into(),
+        env_dir: ".local/stack/functions".into(),
         bin_dir: "target/release".into(),
         log: "target/bench/lambda-bench.log".into(),
         operations: 2_000,
@@ -51,7 +51,7 @@ fn options() -> Result<Options, String> {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
         let number = |text: String| text.parse::<usize>().map_err(|e| format!("{flag}: {e}"));
         match flag.as_str() {
-            "--env-file" => options.env_file = value()?.into(),
+            "--env-dir" => options.env_dir = value()?.into(),
             "--bin-dir" => options.bin_dir = value()?.into(),
             "--log" => options.log = value()?.into(),
             "--operations" => options.operations = number(value()?)?,
@@ -73,7 +73,7 @@ fn options() -> Result<Options, String> {
     Ok(options)
 }
 
-const USAGE: &str = "lambda-bench [--env-file F] [--bin-dir D] [--operations N] [--warmup N] \
+const USAGE: &str = "lambda-bench [--env-dir D] [--bin-dir D] [--operations N] [--warmup N] \
 [--cold-starts N] [--rss N] [--only sep10-auth,...] [--log F] [--wrap 'valgrind --tool=callgrind']";
 
 #[tokio::main(flavor = "current_thread")]
@@ -86,17 +86,33 @@ async fn main() {
 
 async fn run() -> Result<(), String> {
     let options = options()?;
-    let settings = read_env_file(&options.env_file)?;
+    // Each function starts with exactly the variables it is deployed with (secrets included:
+    // each secret is one Secrets Manager call of its cold start).
+    let mut settings = BTreeMap::new();
+    for function in FUNCTIONS {
+        let path = options.env_dir.join(format!("{function}.env"));
+        settings.insert(*function, read_env_file(&path)?);
+    }
+    let auth = &settings["sep10-auth"];
+    // The login targets are for a key in the function's memory: through the emulator's KMS,
+    // each challenge would cost a local HTTP call the benchmark would bill to sep10-auth.
+    if auth.iter().any(|(name, _)| name == "SIGNING_KMS_KEY_ID") {
+        return Err(format!(
+            "{}: the local stack's SEP-10 key is a KMS key; restart it with \
+             MOORING_SIGNING_KEY=seed bash infra/local.sh (or stop it: tests/bench/lambda.sh \
+             then starts its own)",
+            options.env_dir.display()
+        ));
+    }
     if let Some(parent) = options.log.parent() {
         std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
     }
     let log = File::create(&options.log).map_err(|e| format!("{}: {e}", options.log.display()))?;
     let lookup = |name: &str| {
-        settings
-            .iter()
+        auth.iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.clone())
-            .ok_or(format!("{name} is not in {}", options.env_file.display()))
+            .ok_or(format!("{name} is not in sep10-auth.env"))
     };
     let public_url = lookup("PUBLIC_URL")?;
     let host = public_url
@@ -222,7 +238,7 @@ const RSS_OPERATIONS: &[(&str, Operation)] = &[
 
 struct Bench<'a> {
     options: &'a Options,
-    settings: &'a [(String, String)],
+    settings: &'a BTreeMap<&'static str, Vec<(String, String)>>,
     log: &'a File,
 }
 
@@ -232,6 +248,17 @@ struct Measured {
 }
 
 impl Bench<'_> {
+    /// The deployed function's variables; the hello-world floor reads none, and gets the
+    /// smallest set.
+    fn settings_of(&self, function: &str) -> &[(String, String)] {
+        let deployed = if function == "hello-lambda" {
+            "sep1-toml"
+        } else {
+            function
+        };
+        self.settings.get(deployed).map_or(&[], Vec::as_slice)
+    }
+
     fn bootstrap(&self, function: &str) -> PathBuf {
         self.options.bin_dir.join(function)
     }
@@ -244,9 +271,14 @@ impl Bench<'_> {
         command
     }
 
+    /// A new environment of `function`, before its init.
+    async fn start(&self, function: &str) -> Result<Environment, String> {
+        let command = self.command(function);
+        Environment::start(&command, function, self.settings_of(function), self.log).await
+    }
+
     async fn environment(&self, function: &str) -> Result<Environment, String> {
-        let mut environment =
-            Environment::start(&self.command(function), function, self.settings, self.log).await?;
+        let mut environment = self.start(function).await?;
         environment
             .init()
             .await
@@ -298,9 +330,7 @@ impl Bench<'_> {
     async fn cold_starts(&self, function: &str) -> Result<Init, String> {
         let mut inits = Vec::new();
         for _ in 0..self.options.cold_starts {
-            let mut environment =
-                Environment::start(&self.command(function), function, self.settings, self.log)
-                    .await?;
+            let mut environment = self.start(function).await?;
             inits.push(environment.init().await?);
         }
         let mut walls: Vec<Duration> = inits.iter().map(|i| i.wall).collect();
@@ -370,6 +400,15 @@ async fn repeat(
     }
     Ok(())
 }
+
+/// The functions measured (beside the hello-world floor).
+const FUNCTIONS: &[&str] = &[
+    "sep1-toml",
+    "sep10-auth",
+    "sep12-kyc",
+    "sep24-transfer",
+    "sep24-interactive",
+];
 
 /// `NAME='value'` lines, as infra/local.sh writes them for cargo-lambda.
 fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, String> {
