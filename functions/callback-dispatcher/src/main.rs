@@ -20,7 +20,7 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 /// Customers and worker state in DynamoDB, the callbacks queue in SQS: built once.
 async fn service() -> Result<callback_dispatcher::Service<DynamoStore, SqsQueue>, StartupError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let sdk = mooring::aws::config_loader().load().await;
+    let sdk = mooring::aws::config_loader()?.load().await;
     let ports = callback_dispatcher::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
         callbacks: Arc::new(SqsQueue::from_env_with(&sdk, &Env, "CALLBACKS_QUEUE_URL")?),

@@ -16,7 +16,7 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 /// The callbacks queue in SQS (for the retries' backoff), callbacks over HTTPS, the SEP-10 key
 /// in KMS (its public key read once) or its seed from Secrets Manager: built once.
 async fn service() -> Result<callback_sender::Service<HttpCallbackSender, SqsQueue>, StartupError> {
-    let sdk = mooring::aws::config_loader().load().await;
+    let sdk = mooring::aws::config_loader()?.load().await;
     // The secrets named by *_ARN settings, read once from Secrets Manager.
     let settings = mooring::aws::secrets::with_secrets(Env, &sdk).await?;
     let anchor = AnchorConfig::from_source(&settings)?;

@@ -16,7 +16,7 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 /// one AWS configuration, loaded once.
 async fn service() -> Result<deposit_poller::Service<DynamoStore, SqsQueue>, StartupError> {
     let anchor = AnchorConfig::from_source(&Env)?;
-    let sdk = mooring::aws::config_loader().load().await;
+    let sdk = mooring::aws::config_loader()?.load().await;
     let ports = deposit_poller::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
         submissions: Arc::new(SqsQueue::from_env_with(

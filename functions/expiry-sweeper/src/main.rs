@@ -17,7 +17,7 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 async fn service() -> Result<expiry_sweeper::Service<DynamoStore, SqsQueue>, StartupError> {
     let anchor = AnchorConfig::from_source(&Env)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let sdk = mooring::aws::config_loader().load().await;
+    let sdk = mooring::aws::config_loader()?.load().await;
     let ports = expiry_sweeper::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
         submissions: Arc::new(SqsQueue::from_env_with(

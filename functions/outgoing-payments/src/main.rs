@@ -16,7 +16,7 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 /// in SQS: built once.
 async fn service() -> Result<outgoing_payments::Service<DynamoStore>, StartupError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let sdk = mooring::aws::config_loader().load().await;
+    let sdk = mooring::aws::config_loader()?.load().await;
     let ports = outgoing_payments::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
         clock,

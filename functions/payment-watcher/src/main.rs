@@ -19,7 +19,7 @@ async fn service(
 ) -> Result<payment_watcher::Service<DynamoStore, HttpHorizon, SqsQueue>, StartupError> {
     let anchor = AnchorConfig::from_source(&Env)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let sdk = mooring::aws::config_loader().load().await;
+    let sdk = mooring::aws::config_loader()?.load().await;
     let ports = payment_watcher::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
         horizon: Arc::new(HttpHorizon::new(&anchor.horizon_url)?),

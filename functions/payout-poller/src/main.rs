@@ -15,7 +15,7 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 /// Transactions in DynamoDB, the withdrawals and outgoing-payments queues in SQS: built once.
 async fn service() -> Result<payout_poller::Service<DynamoStore, SqsQueue>, StartupError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let sdk = mooring::aws::config_loader().load().await;
+    let sdk = mooring::aws::config_loader()?.load().await;
     let ports = payout_poller::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
         withdrawals: Arc::new(SqsQueue::from_env_with(

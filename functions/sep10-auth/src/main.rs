@@ -5,7 +5,7 @@ use mooring::store::dynamodb::DynamoStore;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), mooring_lambda::Error> {
     let service = mooring_lambda::start(async {
-        let sdk = mooring::aws::config_loader().load().await;
+        let sdk = mooring::aws::config_loader()?.load().await;
         // SIGNING_SEED and JWT_SECRET from Secrets Manager (their *_ARN settings), read once.
         let settings = mooring::aws::secrets::with_secrets(Env, &sdk).await?;
         let anchor = AnchorConfig::from_source(&settings)?;

@@ -17,7 +17,7 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 /// one AWS configuration, loaded once, behind every adapter.
 async fn service(
 ) -> Result<sep12_kyc::Service<DynamoStore, DynamoFileStore, SqsQueue>, StartupError> {
-    let sdk = mooring::aws::config_loader().load().await;
+    let sdk = mooring::aws::config_loader()?.load().await;
     // The secrets named by *_ARN settings, read once from Secrets Manager.
     let settings = mooring::aws::secrets::with_secrets(Env, &sdk).await?;
     let anchor = AnchorConfig::from_source(&settings)?;

@@ -13,7 +13,7 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 
 /// Transactions and customers in DynamoDB, behind one AWS configuration loaded once.
 async fn service() -> Result<sep24_transfer::Service<DynamoStore>, StartupError> {
-    let sdk = mooring::aws::config_loader().load().await;
+    let sdk = mooring::aws::config_loader()?.load().await;
     // The secrets named by *_ARN settings, read once from Secrets Manager.
     let settings = mooring::aws::secrets::with_secrets(Env, &sdk).await?;
     let anchor = AnchorConfig::from_source(&settings)?;

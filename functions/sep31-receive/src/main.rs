@@ -15,7 +15,7 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 /// Transactions, quotes and customers in DynamoDB, the outgoing-payments queue in SQS: one AWS
 /// configuration, loaded once, behind every adapter.
 async fn service() -> Result<sep31_receive::Service<DynamoStore, SqsQueue>, StartupError> {
-    let sdk = mooring::aws::config_loader().load().await;
+    let sdk = mooring::aws::config_loader()?.load().await;
     // The secrets named by *_ARN settings, read once from Secrets Manager.
     let settings = mooring::aws::secrets::with_secrets(Env, &sdk).await?;
     let anchor = AnchorConfig::from_source(&settings)?;

@@ -18,7 +18,7 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 /// Transactions and channel leases in DynamoDB, Horizon over HTTPS, the seeds from Secrets
 /// Manager and the keys in KMS (their public keys read once): built once.
 async fn service() -> Result<stellar_submitter::Service<DynamoStore, HttpHorizon>, StartupError> {
-    let sdk = mooring::aws::config_loader().load().await;
+    let sdk = mooring::aws::config_loader()?.load().await;
     let settings = mooring::aws::secrets::with_secrets(Env, &sdk).await?;
     let anchor = AnchorConfig::from_source(&settings)?;
     let config = PaymentsConfig::from_source(&settings)?;

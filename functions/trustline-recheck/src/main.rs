@@ -17,7 +17,7 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 async fn service(
 ) -> Result<trustline_recheck::Service<DynamoStore, HttpHorizon, SqsQueue>, StartupError> {
     let anchor = AnchorConfig::from_source(&Env)?;
-    let sdk = mooring::aws::config_loader().load().await;
+    let sdk = mooring::aws::config_loader()?.load().await;
     Ok(trustline_recheck::service(trustline_recheck::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
         horizon: Arc::new(HttpHorizon::new(&anchor.horizon_url)?),

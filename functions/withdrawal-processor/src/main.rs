@@ -17,7 +17,7 @@ async fn main() -> Result<(), mooring_lambda::Error> {
 async fn service() -> Result<withdrawal_processor::Service<DynamoStore>, StartupError> {
     // Checked like every function's, though the processor itself needs none of it.
     AnchorConfig::from_source(&Env)?;
-    let sdk = mooring::aws::config_loader().load().await;
+    let sdk = mooring::aws::config_loader()?.load().await;
     let ports = withdrawal_processor::Ports {
         store: Arc::new(DynamoStore::from_env_with(&sdk)?),
         clock: Arc::new(SystemClock),

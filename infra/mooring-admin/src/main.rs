@@ -91,7 +91,7 @@ async fn main() -> ExitCode {
 
 async fn run(cli: &Cli) -> Result<Output, AdminError> {
     let stack_name = cli::stack_name(cli.stack.as_deref(), env);
-    let sdk = mooring::aws::config_loader().load().await;
+    let sdk = mooring::aws::config_loader()?.load().await;
     let resources = stack::resources(&sdk, &stack_name).await?;
     let mut confirmation = Confirmation {
         yes: cli.yes,

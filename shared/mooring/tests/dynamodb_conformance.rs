@@ -99,6 +99,7 @@ async fn client(endpoint: &str, retries: bool) -> Client {
 
 async fn sdk_config(endpoint: &str, retries: bool) -> aws_config::SdkConfig {
     let mut loader = config_loader()
+        .expect("AWS settings")
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"));

@@ -26,6 +26,7 @@ fn emulator() -> Option<String> {
 
 async fn client(endpoint: &str) -> aws_sdk_kms::Client {
     let sdk = mooring::aws::config_loader()
+        .expect("AWS settings")
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_kms::config::Credentials::new(

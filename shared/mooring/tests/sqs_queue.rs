@@ -27,6 +27,7 @@ fn emulator() -> Option<(String, String)> {
 
 async fn client(endpoint: &str) -> aws_sdk_sqs::Client {
     let sdk = mooring::aws::config_loader()
+        .expect("AWS settings")
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(

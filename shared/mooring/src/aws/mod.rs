@@ -4,26 +4,33 @@ use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader};
-use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
+use crate::config::{ConfigError, Env};
+
 #[cfg(feature = "secrets")]
 pub mod secrets;
 pub mod sigv4;
+mod tls;
 
 /// The SDK's configuration loader with this crate's HTTP client and timeouts: what the adapters'
-/// `from_env` load, and what a test customises (endpoint, credentials).
-pub fn config_loader() -> ConfigLoader {
+/// `from_env` load, and what a test customises (endpoint, credentials). It trusts Amazon's root
+/// CAs (or `AWS_CA_BUNDLE`'s, see `tls`); fails only on a bad `AWS_CA_BUNDLE`.
+pub fn config_loader() -> Result<ConfigLoader, ConfigError> {
+    Ok(config_loader_trusting(tls::context(&Env)?))
+}
+
+fn config_loader_trusting(tls: TlsContext) -> ConfigLoader {
     // The SDK's default HTTPS client is rustls on aws-lc-rs; the workspace's one crypto stack is
-    // rustls on ring (reqwest), so the client is built on that instead. It trusts the system's
-    // root certificates, which the Lambda image provides.
+    // rustls on ring (reqwest), so the client is built on that instead.
     let https = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
+        .tls_context(tls);
     // Within a Lambda's 15 s: a DynamoDB or SQS call takes milliseconds, so an attempt that has
     // not answered in seconds is retried rather than waited for, and the whole call, retries
     // included, gives up early enough for the function to answer 503 itself.
@@ -33,7 +40,7 @@ pub fn config_loader() -> ConfigLoader {
         .operation_timeout(Duration::from_secs(10))
         .build();
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https)
+        .http_client(https.build_https())
         .timeout_config(timeouts)
 }
 
@@ -118,6 +125,7 @@ pub(crate) mod tests {
             String::from_utf8(head).expect("UTF-8")
         });
         let sdk = config_loader()
+            .expect("AWS settings")
             .endpoint_url(endpoint)
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
@@ -129,7 +137,18 @@ pub(crate) mod tests {
 
     /// A `GetItem` of an item the test server does not have (it answers `{}`).
     pub(crate) async fn get_missing_item(client: &aws_sdk_dynamodb::Client) {
-        let item = client
+        let item = try_get_missing_item(client).await.expect("GetItem");
+        assert!(item.item.is_none());
+    }
+
+    /// The same call, its failure returned.
+    pub(crate) async fn try_get_missing_item(
+        client: &aws_sdk_dynamodb::Client,
+    ) -> Result<
+        aws_sdk_dynamodb::operation::get_item::GetItemOutput,
+        aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::get_item::GetItemError>,
+    > {
+        client
             .get_item()
             .table_name("transactions")
             .key(
@@ -138,8 +157,6 @@ pub(crate) mod tests {
             )
             .send()
             .await
-            .expect("GetItem");
-        assert!(item.item.is_none());
     }
 
     // One test for both cases: the trace slot is process-wide.

@@ -30,7 +30,7 @@ impl SqsQueue {
         let url = settings
             .get(variable)
             .ok_or(ConfigError::Missing(variable))?;
-        let sdk = crate::aws::config_loader().load().await;
+        let sdk = crate::aws::config_loader()?.load().await;
         Ok(Self::new(crate::aws::sqs_client(&sdk), url))
     }
 

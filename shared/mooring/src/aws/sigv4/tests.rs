@@ -354,6 +354,7 @@ fn as_sent(endpoint: &str, raw: &str) -> (HttpRequest, SystemTime, String) {
 
 async fn sdk_client(endpoint: String, credentials: Credentials) -> aws_sdk_dynamodb::Client {
     let sdk = crate::aws::config_loader()
+        .expect("AWS settings")
         .endpoint_url(endpoint)
         .region(Region::new("eu-west-1"))
         .credentials_provider(credentials)

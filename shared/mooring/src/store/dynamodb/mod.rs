@@ -158,7 +158,7 @@ impl DynamoStore {
         // The table names first: a misconfigured function fails before any AWS work.
         let tables = TableNames::from_source(&Env)?;
         Ok(Self::new(
-            crate::aws::dynamodb_client(&config_loader().load().await),
+            crate::aws::dynamodb_client(&config_loader()?.load().await),
             tables,
         ))
     }

@@ -115,7 +115,7 @@ impl DynamoFileStore {
         // The table first: a misconfigured function fails before any AWS work.
         let table = Self::table_from_source(&Env)?;
         Ok(Self::new(
-            crate::aws::dynamodb_client(&config_loader().load().await),
+            crate::aws::dynamodb_client(&config_loader()?.load().await),
             table,
         ))
     }
