@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader};
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext};
@@ -42,6 +43,10 @@ fn config_loader_trusting(tls: TlsContext) -> ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(https.build_https())
         .timeout_config(timeouts)
+        // Stalled-stream protection watches a body's throughput with timers on every call (~2%
+        // of a listing's instructions); the attempt timeout above already bounds every body,
+        // none of these APIs streaming.
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
 }
 
 /// The DynamoDB client of the function (built once per cold start), signing with the cached day
