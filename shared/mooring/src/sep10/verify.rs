@@ -81,12 +81,20 @@ impl<H: Horizon, C: ClientDomainResolver, R: ChallengeStore> WebAuth<H, C, R> {
         let mut signatures: Vec<&xdr::DecoratedSignature> = envelope.signatures.iter().collect();
         let server = content.server;
         let current = server == self.config.server_key.account_id();
-        if !take_signature(&mut signatures, |s| {
-            if current {
-                verify_own_decorated(&hash, s, &self.config.server_key)
-            } else {
-                verify_decorated(&hash, s, &server)
+        // A key in this process signs deterministically (RFC 8032): only it could have made a
+        // valid server signature, and it makes exactly this one, so signing the hash again and
+        // comparing checks what verifying would, for ~60% of a verification's CPU.
+        let own_signature = if current && self.config.signer.is_local() {
+            Some(self.config.signer.sign(&hash).await?)
+        } else {
+            None
+        };
+        if !take_signature(&mut signatures, |s| match (&own_signature, current) {
+            (Some(own), _) => {
+                s.hint.0 == server.hint() && s.signature.0.as_slice() == own.as_slice()
             }
+            (None, true) => verify_own_decorated(&hash, s, &self.config.server_key),
+            (None, false) => verify_decorated(&hash, s, &server),
         }) {
             return Err(reject("challenge is not signed by this server"));
         }
