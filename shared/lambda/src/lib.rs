@@ -65,22 +65,25 @@ where
     H: Fn(&'s S, Request) -> F + 's,
     F: Future<Output = Result<Response<Body>, Infallible>> + 's,
 {
-    serve(move |payload, span| {
-        let work = api_gateway::request(&payload).map(|request| {
-            record_http(span, &request);
-            // Boxed: a SEP's handler future nests deeply enough that holding it inline
-            // exceeds the compiler's layout depth.
-            Box::pin(handler(service, request))
-        });
+    serve(move |payload, request_id, trace_id| {
+        let request = api_gateway::request(&payload);
+        let span = match &request {
+            Ok(request) => http_invocation_span(request_id, trace_id, request),
+            Err(_) => invocation_span(request_id, trace_id),
+        };
+        // Boxed: a SEP's handler future nests deeply enough that holding it inline exceeds
+        // the compiler's layout depth.
+        let work = request.map(|request| Box::pin(handler(service, request)));
         let started = std::time::Instant::now();
-        async move {
+        let answer = async move {
             let response = match work?.await {
                 Ok(response) => response,
                 Err(never) => match never {},
             };
             record_answer(response.status(), started.elapsed());
             api_gateway::answer(response)
-        }
+        };
+        (span, answer)
     })
 }
 
@@ -92,12 +95,13 @@ where
     F: Future<Output = Result<serde_json::Value, E>> + 's,
     E: Into<Error>,
 {
-    serve(move |payload, _| {
+    serve(move |payload, request_id, trace_id| {
         let work = serde_json::from_slice(&payload).map(|event| Box::pin(handler(service, event)));
-        async move {
+        let answer = async move {
             let answer = work?.await.map_err(Into::into)?;
             Ok(serde_json::to_vec(&answer)?)
-        }
+        };
+        (invocation_span(request_id, trace_id), answer)
     })
 }
 
@@ -108,31 +112,39 @@ where
     H: Fn(&'s S, SqsEvent) -> F + 's,
     F: Future<Output = SqsBatchResponse> + 's,
 {
-    serve(move |payload, _| {
+    serve(move |payload, request_id, trace_id| {
         let work = serde_json::from_slice(&payload).map(|batch| Box::pin(handler(service, batch)));
-        async move {
+        let answer = async move {
             let answer = work?.await;
             Ok(serde_json::to_vec(&answer)?)
-        }
+        };
+        (invocation_span(request_id, trace_id), answer)
     })
 }
 
 /// The Runtime API loop over `handle`, from the environment's `AWS_LAMBDA_RUNTIME_API`.
 fn serve<'s, H, F>(handle: H) -> Run<'s>
 where
-    H: FnMut(Vec<u8>, &Span) -> F + 's,
+    H: FnMut(Vec<u8>, &str, Option<&str>) -> (Span, F) + 's,
     F: Future<Output = Result<Vec<u8>, Error>> + 's,
 {
     Box::pin(async move { runtime_api::serve(RuntimeApi::from_env()?, handle).await })
 }
 
-/// The span of one invocation: the Lambda request id and the X-Ray trace id, then, for an HTTP
-/// request, the method and the path (never the query string or the body) and the transaction
-/// the request turns out to be about, which the SEP code records once it knows it
-/// (`mooring::telemetry::record_transaction_id`).
+/// The span of one invocation: the Lambda request id and the X-Ray trace id, and the
+/// transaction the invocation turns out to be about, which the SEP code records once it knows
+/// it (`mooring::telemetry::record_transaction_id`).
 pub fn invocation_span(request_id: &str, trace_id: Option<&str>) -> Span {
     tracing::info_span!("invocation", request_id = %request_id, xray_trace_id = trace_id,
-        method = tracing::field::Empty, path = tracing::field::Empty,
+        transaction_id = tracing::field::Empty)
+}
+
+/// An HTTP request's [`invocation_span`], with its method and path (never the query string or
+/// the body). Named when the span is made, not recorded into it after: the JSON log format
+/// parses and writes a span's fields again at each record.
+fn http_invocation_span(request_id: &str, trace_id: Option<&str>, request: &Request) -> Span {
+    tracing::info_span!("invocation", request_id = %request_id, xray_trace_id = trace_id,
+        method = %request.method(), path = request.uri().path(),
         transaction_id = tracing::field::Empty)
 }
 
@@ -152,12 +164,6 @@ fn record_answer(status: http::StatusCode, latency: std::time::Duration) {
         f64::from(u8::from(status.is_server_error())),
     );
     record(Metric::Latency, &[], latency.as_secs_f64() * 1000.0);
-}
-
-/// Names an HTTP request's method and path on its invocation span.
-fn record_http(span: &Span, request: &Request) {
-    span.record("method", tracing::field::display(request.method()));
-    span.record("path", request.uri().path());
 }
 
 #[cfg(test)]
@@ -239,8 +245,7 @@ mod tests {
             .uri("https://anchor.example/sep24/transactions/deposit/interactive?secret=x")
             .body(Body::Empty)
             .expect("request");
-        let span = invocation_span("req-http-1", None);
-        record_http(&span, &request);
+        let span = http_invocation_span("req-http-1", None, &request);
         async {
             tracing::info!("received");
             mooring::telemetry::record_transaction_id("tx-9d1c");

@@ -152,12 +152,13 @@ impl RuntimeApi {
     }
 }
 
-/// Serves invocations one at a time until the Runtime API fails. `handle` turns a payload into
-/// the answer's JSON (or the invocation's error); its future runs inside the invocation's span
-/// (which it may add fields to), with the trace id set for the AWS SDK.
+/// Serves invocations one at a time until the Runtime API fails. `handle` gets a payload with
+/// the invocation's request id and trace id and returns the invocation's span (named for both,
+/// with whatever the payload tells) and the future of the answer's JSON (or the invocation's
+/// error), which runs inside that span with the trace id set for the AWS SDK.
 pub async fn serve<H, F>(api: RuntimeApi, mut handle: H) -> Result<(), Error>
 where
-    H: FnMut(Vec<u8>, &Span) -> F,
+    H: FnMut(Vec<u8>, &str, Option<&str>) -> (Span, F),
     F: Future<Output = Result<Vec<u8>, Error>>,
 {
     loop {
@@ -166,9 +167,9 @@ where
             trace_id,
             payload,
         } = api.next().await?;
-        let span = crate::invocation_span(&request_id, trace_id.as_deref());
         mooring::telemetry::set_trace_id(trace_id.as_deref());
-        let outcome = handle(payload, &span).instrument(span.clone()).await;
+        let (span, work) = handle(payload, &request_id, trace_id.as_deref());
+        let outcome = work.instrument(span.clone()).await;
         // The invocation's metrics are written before its answer: Lambda may freeze the
         // environment as soon as it has the answer.
         mooring::metrics::flush();
@@ -274,13 +275,16 @@ mod tests {
         let api = RuntimeApi::at(&format!("http://{address}/.rt")).expect("API");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let traces = seen.clone();
-        let ended = serve(api, move |payload, _span| {
+        let ended = serve(api, move |payload, request_id, trace_id| {
             let trace = mooring::telemetry::with_trace_id(|id| id.map(str::to_owned));
+            assert_eq!(trace.as_deref(), trace_id);
             traces.lock().expect("lock").push(trace);
-            async move {
+            let span = crate::invocation_span(request_id, trace_id);
+            let work = async move {
                 let event: serde_json::Value = serde_json::from_slice(&payload)?;
                 Ok(serde_json::to_vec(&serde_json::json!({"echo": event}))?)
-            }
+            };
+            (span, work)
         })
         .await;
         let error = ended.expect_err("the loop ends when the API fails");
