@@ -841,6 +841,28 @@ async fn tampering_after_signing_breaks_the_server_signature() {
 }
 
 #[tokio::test]
+async fn a_server_signature_altered_in_any_byte_is_refused() {
+    let h = harness();
+    let challenge = challenge_for(&h, &client().account_id().to_string(), None).await;
+    assert!(h.auth.token(&sign(&challenge, &[&client()])).await.is_ok());
+    // A byte of R (0..32) or of S (32..64): each changes what the server's key must have made.
+    for byte in [0, 17, 31, 32, 50, 63] {
+        let mut envelope = envelope_of(&challenge);
+        let mut signatures = envelope.signatures.to_vec();
+        let mut altered = signatures[0].signature.0.to_vec();
+        altered[byte] ^= 0x40;
+        signatures[0].signature = altered.try_into().unwrap();
+        envelope.signatures = signatures.try_into().unwrap();
+        let altered = encode_envelope(&xdr::TransactionEnvelope::Tx(envelope)).unwrap();
+        let message = refusal(&h, &sign(&altered, &[&client()])).await;
+        assert!(
+            message.contains("not signed by this server"),
+            "byte {byte}: {message}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn memo_with_a_muxed_client_is_refused() {
     let h = harness();
     let m = MuxedAccount::new(client().account_id(), Some(9)).to_string();

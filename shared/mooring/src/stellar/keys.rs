@@ -251,6 +251,43 @@ impl Keypair {
             .is_ok_and(|signature| self.signing.verify_strict(message, &signature).is_ok())
     }
 
+    /// Whether `signature` is this keypair's signature of `message`, told without a point
+    /// multiplication: a SEP-10 login checks the server's signature of every challenge, and a
+    /// verification (or signing again) is nearly half of its CPU.
+    ///
+    /// An ed25519 signature (R, S) of M by the secret scalar `a` with hash prefix `p` has
+    /// S = r + H(R || A || M)·a, where r = H(p || M) (RFC 8032, 5.1.6). Only the holder of `a`
+    /// and `p` can compute that S for any R, so checking it, two SHA-512s and a scalar
+    /// multiply-add, tells our own signatures from anything else as surely as a verification:
+    /// another S would need `a`, another R a SHA-512 collision. The comparison takes constant
+    /// time, so it leaks nothing of the S expected.
+    pub fn is_own_signature(&self, message: &[u8], signature: &[u8]) -> bool {
+        use curve25519_dalek::Scalar;
+        use ed25519_dalek::hazmat::ExpandedSecretKey;
+        use sha2::{Digest, Sha512};
+        use subtle::ConstantTimeEq;
+
+        let Some((big_r, s)) = signature.split_at_checked(32) else {
+            return false;
+        };
+        if s.len() != 32 {
+            return false;
+        }
+        let secret = ExpandedSecretKey::from(&*zeroize::Zeroizing::new(self.signing.to_bytes()));
+        let r = Scalar::from_hash(
+            Sha512::new()
+                .chain_update(secret.hash_prefix)
+                .chain_update(message),
+        );
+        let k = Scalar::from_hash(
+            Sha512::new()
+                .chain_update(big_r)
+                .chain_update(self.public.0)
+                .chain_update(message),
+        );
+        (k * secret.scalar + r).to_bytes().ct_eq(s).into()
+    }
+
     /// The `S...` form of the seed, for tools that must hand it to an operator (never log it).
     pub fn secret_seed(&self) -> zeroize::Zeroizing<String> {
         zeroize::Zeroizing::new(
@@ -359,5 +396,49 @@ mod tests {
         assert!(!kp.verify(b"other", &sig));
         assert!(!kp.verify(b"message", &sig[..63]));
         assert!(!Keypair::from_seed_bytes([8u8; 32]).verify(b"message", &sig));
+    }
+
+    #[test]
+    fn a_keypair_knows_its_own_signatures_and_nothing_else() {
+        // RFC 8032, 7.1, TEST 1: a signature made by code we did not write.
+        let mut seed = [0u8; 32];
+        hex::decode_to_slice(
+            "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+            &mut seed,
+        )
+        .unwrap();
+        let rfc = Keypair::from_seed_bytes(seed);
+        let rfc_signature = hex::decode(
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+        )
+        .unwrap();
+        assert!(rfc.is_own_signature(b"", &rfc_signature));
+        assert!(!rfc.is_own_signature(b"x", &rfc_signature));
+
+        let kp = Keypair::from_seed_bytes([9u8; 32]);
+        let other = Keypair::from_seed_bytes([8u8; 32]);
+        for n in 0u8..8 {
+            let message = [n; 32];
+            let signature = kp.sign(&message);
+            assert!(kp.is_own_signature(&message, &signature));
+            assert!(!kp.is_own_signature(&[n ^ 1; 32], &signature));
+            assert!(!other.is_own_signature(&message, &signature));
+            assert!(!kp.is_own_signature(&message, &other.sign(&message)));
+            // Every bit of R and of S counts: what verifies is exactly what is recognised.
+            for bit in 0..512 {
+                let mut tampered = signature;
+                tampered[bit / 8] ^= 1 << (bit % 8);
+                assert!(!kp.is_own_signature(&message, &tampered), "bit {bit}");
+                assert_eq!(
+                    kp.account_id().verify(&message, &tampered),
+                    kp.is_own_signature(&message, &tampered)
+                );
+            }
+        }
+        let signature = kp.sign(b"m");
+        assert!(!kp.is_own_signature(b"m", &signature[..63]));
+        assert!(!kp.is_own_signature(b"m", &[signature.as_slice(), &[0]].concat()));
+        assert!(!kp.is_own_signature(b"m", &[]));
+        assert!(!kp.is_own_signature(b"m", &[0; 64]));
     }
 }

@@ -58,6 +58,13 @@ pub trait Signer: Send + Sync + std::fmt::Debug {
     fn is_local(&self) -> bool {
         false
     }
+
+    /// Whether `signature` is this key's signature of `message`, when the key can tell without
+    /// a verification (a key in this process: [`Keypair::is_own_signature`]); `None` for a key
+    /// service, whose signatures only a verification checks.
+    fn is_own_signature(&self, _message: &[u8], _signature: &[u8]) -> Option<bool> {
+        None
+    }
 }
 
 /// The local adapter: the key is in this process.
@@ -73,6 +80,10 @@ impl Signer for Keypair {
 
     fn is_local(&self) -> bool {
         true
+    }
+
+    fn is_own_signature(&self, message: &[u8], signature: &[u8]) -> Option<bool> {
+        Some(Keypair::is_own_signature(self, message, signature))
     }
 }
 
