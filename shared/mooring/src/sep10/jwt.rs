@@ -113,17 +113,22 @@ impl JwtKeys {
     /// is checked with it until its deadline; any other (or none: tokens from before key ids)
     /// with the current key.
     pub fn verify(&self, token: &str, now: u64) -> Result<Claims, JwtError> {
-        let kid = jsonwebtoken::decode_header(token)
-            .map_err(|_| JwtError::Invalid)?
-            .kid;
+        // The header is read for its key id only while a previous key is honoured: `decode`
+        // reads it again (and refuses a malformed one) either way.
         let decoding = match &self.previous {
-            Some(previous) if kid.as_deref() == Some(previous.kid.as_str()) => {
-                if now >= previous.until {
+            Some(previous) => {
+                let kid = jsonwebtoken::decode_header(token)
+                    .map_err(|_| JwtError::Invalid)?
+                    .kid;
+                if kid.as_deref() != Some(previous.kid.as_str()) {
+                    &self.decoding
+                } else if now >= previous.until {
                     return Err(JwtError::Invalid);
+                } else {
+                    &previous.decoding
                 }
-                &previous.decoding
             }
-            _ => &self.decoding,
+            None => &self.decoding,
         };
         let claims = jsonwebtoken::decode::<Claims>(token, decoding, &self.validation)
             .map_err(|_| JwtError::Invalid)?
