@@ -243,14 +243,6 @@ impl Keypair {
         self.signing.sign(message).to_bytes()
     }
 
-    /// [`AccountId::verify`] for this keypair's own public key, whose curve point the keypair
-    /// holds already decompressed: a SEP-10 login checks the server's signature every time, and
-    /// decompressing the key is a quarter of a verification.
-    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        ed25519_dalek::Signature::from_slice(signature)
-            .is_ok_and(|signature| self.signing.verify_strict(message, &signature).is_ok())
-    }
-
     /// Whether `signature` is this keypair's signature of `message`, told without a point
     /// multiplication: a SEP-10 login checks the server's signature of every challenge, and a
     /// verification (or signing again) is nearly half of its CPU.
@@ -392,10 +384,6 @@ mod tests {
         assert!(!kp.account_id().verify(b"other", &sig));
         assert!(!kp.account_id().verify(b"message", &sig[..63]));
         assert!(!key().verify(b"message", &sig));
-        assert!(kp.verify(b"message", &sig));
-        assert!(!kp.verify(b"other", &sig));
-        assert!(!kp.verify(b"message", &sig[..63]));
-        assert!(!Keypair::from_seed_bytes([8u8; 32]).verify(b"message", &sig));
     }
 
     #[test]
