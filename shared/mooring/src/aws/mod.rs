@@ -43,7 +43,7 @@ fn config_loader_trusting(tls: TlsContext) -> ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(https.build_https())
         .timeout_config(timeouts)
-        // Stalled-stream protection watches a body's throughput with timers on every call (~2%
+        // Stalled-stream protection watches a body's throughput with timers on every call (~1%
         // of a listing's instructions); the attempt timeout above already bounds every body,
         // none of these APIs streaming.
         .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
