@@ -50,6 +50,7 @@ const VARIABLES: [&str; 8] = [
 
 struct Emulator {
     endpoint: String,
+    sdk: aws_config::SdkConfig,
     client: Client,
     tables: TableNames,
     files: String,
@@ -77,8 +78,10 @@ async fn emulator() -> Option<Emulator> {
         eprintln!("skipped: {message}");
         return None;
     };
+    let sdk = sdk_config(&endpoint, true).await;
     Some(Emulator {
-        client: client(&endpoint, true).await,
+        client: Client::new(&sdk),
+        sdk,
         endpoint,
         tables: TableNames {
             transactions,
@@ -110,8 +113,9 @@ async fn sdk_config(endpoint: &str, retries: bool) -> aws_config::SdkConfig {
     loader.load().await
 }
 
+/// The store as a function builds it: the hot calls direct, the rest through the SDK.
 fn store(emulator: &Emulator) -> DynamoStore {
-    DynamoStore::new(emulator.client.clone(), emulator.tables.clone())
+    DynamoStore::with_config(&emulator.sdk, emulator.tables.clone()).expect("store")
 }
 
 fn fresh_user() -> UserKey {
@@ -150,8 +154,17 @@ async fn passes_the_conformance_suite() {
     let Some(emulator) = emulator().await else {
         return;
     };
+    // Every call through the SDK, as the direct calls fall back to it.
+    conformance::run_all(&DynamoStore::new(
+        emulator.client.clone(),
+        emulator.tables.clone(),
+    ))
+    .await;
     let store = store(&emulator);
     conformance::run_all(&store).await;
+    let (answered, unanswered) = store.direct_calls().expect("direct calls");
+    assert!(answered > 100, "the hot calls go direct: {answered}");
+    assert_eq!(unanswered, 0, "the emulator answers every direct call");
 
     // A lease's item, and none after its release. Channels are shared by every lease in these
     // tables, so only this test (after the suite's checks) leases them, from after the suite's
@@ -394,8 +407,8 @@ async fn an_unreachable_endpoint_is_unavailable() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.local_addr().expect("address").port()
     };
-    let store = DynamoStore::new(
-        client(&format!("http://127.0.0.1:{port}"), false).await,
+    let store = DynamoStore::with_config(
+        &sdk_config(&format!("http://127.0.0.1:{port}"), false).await,
         TableNames {
             transactions: "t".into(),
             customers: "c".into(),
@@ -404,7 +417,8 @@ async fn an_unreachable_endpoint_is_unavailable() {
             payments: Some("p".into()),
             quotes: Some("q".into()),
         },
-    );
+    )
+    .expect("store");
     let started = std::time::Instant::now();
     match store.get("some-id").await {
         Err(StoreError::Unavailable(message)) => {

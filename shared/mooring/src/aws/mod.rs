@@ -14,6 +14,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 
 use crate::config::{ConfigError, Env};
 
+pub mod direct;
 #[cfg(feature = "secrets")]
 pub mod secrets;
 pub mod sigv4;
@@ -173,8 +174,33 @@ pub(crate) mod tests {
         let expected = format!("x-amzn-trace-id: {}\r\n", trace.to_ascii_lowercase());
         assert!(head.contains(&expected), "{head}");
 
+        let direct_call = direct_call_trace_header().await;
+        assert_eq!(direct_call.as_deref(), Some(trace));
+
         crate::telemetry::set_trace_id(None);
         let head = request_head_of_a_call().await;
         assert!(!head.contains("x-amzn-trace-id"), "{head}");
+        assert_eq!(direct_call_trace_header().await, None);
+    }
+
+    /// The trace header of a direct call (`direct`), if it sends one.
+    async fn direct_call_trace_header() -> Option<String> {
+        let (endpoint, received) =
+            direct::tests::fake_service(std::sync::Arc::new(|_| (200, "{}".into()))).await;
+        let sdk = direct::tests::sdk_config(&endpoint, None).await;
+        let service = direct::Service {
+            signing_name: "dynamodb",
+            target_prefix: "DynamoDB_20120810",
+            content_type: "application/x-amz-json-1.0",
+        };
+        let client = direct::DirectClient::new(&sdk, &endpoint, service)
+            .expect("client")
+            .expect("a plain endpoint");
+        client
+            .call("GetItem", b"{}".to_vec())
+            .await
+            .expect("answered");
+        let request = received.lock().expect("log").pop().expect("a request");
+        request.header("x-amzn-trace-id").map(str::to_owned)
     }
 }

@@ -135,6 +135,27 @@ impl Sign for KeyCachingSigner {
 }
 
 impl KeyCachingSigner {
+    /// The headers (name, value, sensitive) that sign a JSON `POST /` sent without the SDK
+    /// (`aws::direct`): `headers` are the request's own, `host` among them.
+    pub(crate) fn sign_post(
+        &self,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        credentials: &Credentials,
+        (region, service): (&str, &str),
+        time: SystemTime,
+    ) -> Option<Vec<(&'static str, String, bool)>> {
+        let call = PlainCall {
+            credentials,
+            region,
+            service,
+            time,
+            host: None,
+            body,
+        };
+        self.sign_headers("POST", headers.iter().copied(), &call)
+    }
+
     /// The call's parts if it is a first attempt of the plain shape this signer signs itself.
     fn plain_call<'a>(
         &self,
@@ -199,6 +220,17 @@ impl KeyCachingSigner {
         request: &HttpRequest,
         call: &PlainCall<'_>,
     ) -> Option<Vec<(&'static str, String, bool)>> {
+        self.sign_headers(request.method(), request.headers().iter(), call)
+    }
+
+    /// The signature headers of a request of `method` with `request_headers` (in order; any
+    /// `host` among them, else `call.host`).
+    fn sign_headers<'h>(
+        &self,
+        method: &str,
+        request_headers: impl Iterator<Item = (&'h str, &'h str)>,
+        call: &PlainCall<'_>,
+    ) -> Option<Vec<(&'static str, String, bool)>> {
         let date_time = amz_date_time(call.time)?;
         let date_time = std::str::from_utf8(&date_time).ok()?;
         let date = &date_time[..8];
@@ -206,8 +238,8 @@ impl KeyCachingSigner {
 
         // The canonical headers: the request's own (less the ones SigV4 leaves out, and those the
         // signature replaces), the host if the request has none, the date and the session token.
-        let mut headers: Vec<(&str, &str)> = Vec::with_capacity(request.headers().len() + 3);
-        for (name, value) in request.headers().iter() {
+        let mut headers: Vec<(&str, &str)> = Vec::with_capacity(request_headers.size_hint().0 + 3);
+        for (name, value) in request_headers {
             let replaced = name == X_AMZ_DATE || (token.is_some() && name == X_AMZ_SECURITY_TOKEN);
             if !replaced && !UNSIGNED_HEADERS.contains(&name) {
                 headers.push((name, value));
@@ -225,7 +257,7 @@ impl KeyCachingSigner {
 
         let mut signed_headers = String::with_capacity(160);
         let mut canonical = Sha256::new();
-        canonical.update(request.method());
+        canonical.update(method);
         canonical.update(b"\n/\n\n");
         for (index, (name, value)) in headers.iter().enumerate() {
             let same_name_as_previous = index > 0 && headers[index - 1].0 == *name;
@@ -321,7 +353,7 @@ const UNSIGNED_HEADERS: [&str; 4] = [
 
 /// The authority of an `http(s)://authority/` URI, without a port that is its scheme's default
 /// (as the SDK's signer writes the host); `None` for any other URI (a path, a query, user info).
-fn root_authority(uri: &str) -> Option<&str> {
+pub(super) fn root_authority(uri: &str) -> Option<&str> {
     let (rest, default_port) = if let Some(rest) = uri.strip_prefix("https://") {
         (rest, ":443")
     } else {

@@ -5,6 +5,8 @@
 //! each cold start (by callgrind ~17 million instructions of a 23-million-instruction init, for
 //! the five roots that AWS endpoints chain to).
 
+use std::borrow::Cow;
+
 use aws_smithy_http_client::tls::{TlsContext, TrustStore};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
@@ -27,13 +29,26 @@ pub(crate) fn context(settings: &impl Source) -> Result<TlsContext, ConfigError>
 }
 
 fn trust_store(settings: &impl Source) -> Result<TrustStore, ConfigError> {
+    Ok(TrustStore::empty().with_pem_certificate(roots_pem(settings)?))
+}
+
+/// The same roots for a reqwest client (`aws::direct`).
+pub(crate) fn reqwest_roots(
+    settings: &impl Source,
+) -> Result<Vec<reqwest::Certificate>, ConfigError> {
+    reqwest::Certificate::from_pem_bundle(&roots_pem(settings)?)
+        .map_err(|error| invalid(CA_BUNDLE, error))
+}
+
+/// The PEM of the roots to trust: Amazon's, or the checked bundle `AWS_CA_BUNDLE` names.
+fn roots_pem(settings: &impl Source) -> Result<Cow<'static, [u8]>, ConfigError> {
     let Some(path) = settings.get(CA_BUNDLE) else {
-        return Ok(TrustStore::empty().with_pem_certificate(AMAZON_ROOT_CAS));
+        return Ok(Cow::Borrowed(AMAZON_ROOT_CAS));
     };
     let pem =
         std::fs::read(&path).map_err(|error| invalid(CA_BUNDLE, format!("{path}: {error}")))?;
     count_roots(&pem).map_err(|reason| invalid(CA_BUNDLE, format!("{path}: {reason}")))?;
-    Ok(TrustStore::empty().with_pem_certificate(pem))
+    Ok(Cow::Owned(pem))
 }
 
 /// The root certificates of a PEM bundle, loaded as the SDK's rustls client will load them (it

@@ -6,7 +6,7 @@ use super::codec::{
     customer_item, decode_doc, guard_id, n, s, string_attribute, CUSTOMER_ID, GUARD_PREFIX, ID,
     USER, VERSION,
 };
-use super::{failure, request_error, transaction_failure, DynamoStore};
+use super::{direct, request_error, transaction_failure, DynamoStore};
 use crate::model::{Customer, UserKey};
 use crate::store::{CustomerStore, StoreError};
 
@@ -112,23 +112,17 @@ impl CustomerStore for DynamoStore {
         written.version += 1;
         // The user is part of the condition: the guard item is keyed by it, so a customer
         // cannot move to another user (the in-memory adapter refuses that too).
-        self.client
-            .put_item()
-            .table_name(&self.tables.customers)
-            .set_item(Some(customer_item(&written)?))
-            .condition_expression("#version = :read AND #user = :user")
-            .expression_attribute_names("#version", VERSION)
-            .expression_attribute_names("#user", USER)
-            .expression_attribute_values(":read", n(customer.version))
-            .expression_attribute_values(":user", s(customer.user.to_string()))
-            .send()
-            .await
-            .map_err(|e| {
-                failure("PutItem", e, |e| {
-                    e.is_conditional_check_failed_exception()
-                        || e.is_transaction_conflict_exception()
-                })
-            })?;
+        self.put(direct::Put {
+            table: &self.tables.customers,
+            item: customer_item(&written)?,
+            condition: "#version = :read AND #user = :user",
+            names: &[("#version", VERSION), ("#user", USER)],
+            values: &[
+                (":read", n(customer.version)),
+                (":user", s(customer.user.to_string())),
+            ],
+        })
+        .await?;
         customer.version = written.version;
         Ok(())
     }

@@ -71,6 +71,18 @@
 //! come from indexes, which may lag a write by a moment: an update made from a listed item that
 //! lost that race is a [`StoreError::Conflict`], as any other lost race.
 //!
+//! # Calls
+//!
+//! The calls of almost every request (a Query of an index, a GetItem, a conditional PutItem:
+//! listings, lookups, transaction writes, SEP-10's replay record) are described once
+//! (`direct::Query`, `direct::Put`) and sent directly (`crate::aws::direct`: one signed POST, the
+//! JSON written from and read into the items without the SDK's orchestrator, about a quarter of
+//! a listing's instructions), or through the SDK client when the direct attempt gets no clear
+//! answer (a transport error, a timeout, an error other than a write refused on its condition,
+//! an attribute type it does not read): the SDK's retries and error classification then apply
+//! as before. Everything else goes through the SDK client. [`DynamoStore::new`] makes every call
+//! through the SDK; the functions' store ([`DynamoStore::from_env_with`]) makes both.
+//!
 //! # Cursors
 //!
 //! A cursor is the base64url JSON of the key of the last item a page covered (what DynamoDB calls
@@ -79,6 +91,7 @@
 mod challenges;
 mod codec;
 mod customers;
+mod direct;
 pub mod files;
 mod payments;
 mod quotes;
@@ -89,7 +102,9 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::Client;
 
-use self::codec::{s, Item, ID};
+use self::codec::{Item, ID};
+use self::direct::Put;
+use crate::aws::direct::DirectClient;
 use crate::config::{ConfigError, Env, Source};
 use crate::store::StoreError;
 
@@ -140,78 +155,69 @@ fn configured<'a>(table: &'a Option<String>, variable: &str) -> Result<&'a str, 
 
 pub use crate::aws::config_loader;
 
-/// Every storage port on DynamoDB. Cheap to clone (the client is shared).
+/// Every storage port on DynamoDB. Cheap to clone (the clients are shared).
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: Client,
+    /// The hot calls' direct path (`direct`), tried before `client`.
+    direct: Option<DirectClient>,
     tables: TableNames,
 }
 
 impl DynamoStore {
+    /// A store making every call through `client`.
     pub fn new(client: Client, tables: TableNames) -> Self {
-        Self { client, tables }
+        Self {
+            client,
+            direct: None,
+            tables,
+        }
     }
 
-    /// The store of a Lambda function: table names from the environment, the client built once
-    /// from the standard AWS settings (`AWS_ENDPOINT_URL` points it at an emulator).
+    /// The store of a function: its client built on `sdk` (signing with the cached day key,
+    /// sending the trace header), and the hot calls made directly to the endpoint `sdk` resolves
+    /// to. Fails only on a bad `AWS_CA_BUNDLE`.
+    pub fn with_config(
+        sdk: &aws_config::SdkConfig,
+        tables: TableNames,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self {
+            client: crate::aws::dynamodb_client(sdk),
+            direct: direct::direct_client(sdk)?,
+            tables,
+        })
+    }
+
+    /// The store of a Lambda function: table names from the environment, the clients built once
+    /// from the standard AWS settings (`AWS_ENDPOINT_URL` points them at an emulator).
     pub async fn from_env() -> Result<Self, ConfigError> {
         // The table names first: a misconfigured function fails before any AWS work.
         let tables = TableNames::from_source(&Env)?;
-        Ok(Self::new(
-            crate::aws::dynamodb_client(&config_loader()?.load().await),
-            tables,
-        ))
+        Self::with_config(&config_loader()?.load().await, tables)
     }
 
     /// As [`from_env`](Self::from_env), on an SDK configuration loaded once and shared by every
     /// adapter of the function (credentials and region are resolved once per cold start).
     pub fn from_env_with(sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        Ok(Self::new(
-            crate::aws::dynamodb_client(sdk),
-            TableNames::from_source(&Env)?,
-        ))
+        Self::with_config(sdk, TableNames::from_source(&Env)?)
     }
 
-    /// The item `key = value` of `table`, read strongly consistently.
+    /// The direct calls answered, and those left to the SDK (`None`: every call goes through
+    /// the SDK).
+    pub fn direct_calls(&self) -> Option<(u64, u64)> {
+        self.direct.as_ref().map(DirectClient::calls)
+    }
+
     /// Writes a new item: `Conflict` if one with its `id` exists (nothing is overwritten).
     async fn put_new(&self, table: &str, item: Item) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#id)")
-            .expression_attribute_names("#id", ID)
-            .send()
-            .await
-            .map_err(|e| {
-                failure("PutItem", e, |e| {
-                    e.is_conditional_check_failed_exception()
-                        || e.is_transaction_conflict_exception()
-                })
-            })?;
-        Ok(())
-    }
-
-    async fn get_item(
-        &self,
-        table: &str,
-        key: &str,
-        value: &str,
-    ) -> Result<Option<Item>, StoreError> {
-        // DynamoDB rejects an empty key value; no record has one.
-        if value.is_empty() {
-            return Ok(None);
-        }
-        let out = self
-            .client
-            .get_item()
-            .table_name(table)
-            .key(key, s(value))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem", e))?;
-        Ok(out.item)
+        self.put(Put {
+            table,
+            item,
+            condition: "attribute_not_exists(#id)",
+            names: &[("#id", ID)],
+            values: &[],
+        })
+        .await
     }
 }
 

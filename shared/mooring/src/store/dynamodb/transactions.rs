@@ -6,7 +6,8 @@ use super::codec::{
     BY_USER, DOC, EXTERNAL_TRANSACTION_ID, ID, KIND_STATUS, RECEIVING_KEY, STARTED, STATUS,
     STELLAR_TRANSACTION_ID, USER, VERSION,
 };
-use super::{failure, unavailable, DynamoStore};
+use super::direct::{Put, Query};
+use super::DynamoStore;
 use crate::model::{Kind, Transaction, TransactionStatus};
 use crate::stellar::AccountId;
 use crate::store::{Page, StoreError, TransactionQuery, TransactionStore};
@@ -51,37 +52,44 @@ impl DynamoStore {
                 None => wanted,
                 Some(_) => wanted.max(FILTERED_BATCH),
             };
-            let mut request = self
-                .client
-                .query()
-                .table_name(&self.tables.transactions)
-                .index_name(listing.index)
-                .expression_attribute_names("#pk", listing.partition_attribute)
-                .expression_attribute_values(":pk", s(&listing.partition))
-                // Only what a row is decoded from and resumed at: the SDK's deserialization of
-                // each returned attribute is a good part of a listing's CPU.
-                .projection_expression("#id, #pk, #started, #doc")
-                .expression_attribute_names("#id", ID)
-                .expression_attribute_names("#started", STARTED)
-                .expression_attribute_names("#doc", DOC)
-                .scan_index_forward(!listing.newest_first)
-                .limit(i32::try_from(batch).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(resume.clone());
-            request = match (&listing.started_from, &listing.started_to) {
-                (None, None) => request.key_condition_expression("#pk = :pk"),
-                (Some(from), None) => request
-                    .key_condition_expression("#pk = :pk AND #started >= :from")
-                    .expression_attribute_values(":from", s(from)),
-                (None, Some(to)) => request
-                    .key_condition_expression("#pk = :pk AND #started <= :to")
-                    .expression_attribute_values(":to", s(to)),
-                (Some(from), Some(to)) => request
-                    .key_condition_expression("#pk = :pk AND #started BETWEEN :from AND :to")
-                    .expression_attribute_values(":from", s(from))
-                    .expression_attribute_values(":to", s(to)),
+            let mut values = vec![(":pk", s(&listing.partition))];
+            let key_condition = match (&listing.started_from, &listing.started_to) {
+                (None, None) => "#pk = :pk",
+                (Some(from), None) => {
+                    values.push((":from", s(from)));
+                    "#pk = :pk AND #started >= :from"
+                }
+                (None, Some(to)) => {
+                    values.push((":to", s(to)));
+                    "#pk = :pk AND #started <= :to"
+                }
+                (Some(from), Some(to)) => {
+                    values.push((":from", s(from)));
+                    values.push((":to", s(to)));
+                    "#pk = :pk AND #started BETWEEN :from AND :to"
+                }
             };
-            let out = request.send().await.map_err(|e| unavailable("Query", e))?;
-            for row in out.items() {
+            let out = self
+                .query(&Query {
+                    table: &self.tables.transactions,
+                    index: listing.index,
+                    key_condition,
+                    // Only what a row is decoded from and resumed at: decoding each returned
+                    // attribute is a good part of a listing's CPU.
+                    projection: "#id, #pk, #started, #doc",
+                    names: &[
+                        ("#pk", listing.partition_attribute),
+                        ("#id", ID),
+                        ("#started", STARTED),
+                        ("#doc", DOC),
+                    ],
+                    values: &values,
+                    forward: !listing.newest_first,
+                    limit: i32::try_from(batch).unwrap_or(i32::MAX),
+                    start: resume.as_ref(),
+                })
+                .await?;
+            for row in &out.items {
                 let transaction: Transaction = decode_doc(row, "transaction")?;
                 if filter.is_none_or(|keep| keep(&transaction)) {
                     if items.len() == limit {
@@ -127,20 +135,19 @@ impl DynamoStore {
             return Ok(None);
         }
         let out = self
-            .client
-            .query()
-            .table_name(&self.tables.transactions)
-            .index_name(index)
-            .key_condition_expression("#k = :v")
-            .expression_attribute_names("#k", attribute)
-            .expression_attribute_values(":v", s(value))
-            .projection_expression("#id")
-            .expression_attribute_names("#id", ID)
-            .limit(LOOKUP_CANDIDATES)
-            .send()
-            .await
-            .map_err(|e| unavailable("Query", e))?;
-        for row in out.items() {
+            .query(&Query {
+                table: &self.tables.transactions,
+                index,
+                key_condition: "#k = :v",
+                projection: "#id",
+                names: &[("#k", attribute), ("#id", ID)],
+                values: &[(":v", s(value))],
+                forward: true,
+                limit: LOOKUP_CANDIDATES,
+                start: None,
+            })
+            .await?;
+        for row in &out.items {
             let id = string_attribute(row, ID)?;
             if let Some(transaction) = self.get_transaction(id).await? {
                 if matches(&transaction) {
@@ -183,23 +190,17 @@ impl TransactionStore for DynamoStore {
         let mut written = transaction.clone();
         written.version += 1;
         // A comparison with a missing attribute is false, so this never creates an item.
-        self.client
-            .put_item()
-            .table_name(&self.tables.transactions)
-            .set_item(Some(transaction_item(&written)?))
-            .condition_expression("#version = :read AND #status = :expected")
-            .expression_attribute_names("#version", VERSION)
-            .expression_attribute_names("#status", STATUS)
-            .expression_attribute_values(":read", n(transaction.version))
-            .expression_attribute_values(":expected", s(expected.as_str()))
-            .send()
-            .await
-            .map_err(|e| {
-                failure("PutItem", e, |e| {
-                    e.is_conditional_check_failed_exception()
-                        || e.is_transaction_conflict_exception()
-                })
-            })?;
+        self.put(Put {
+            table: &self.tables.transactions,
+            item: transaction_item(&written)?,
+            condition: "#version = :read AND #status = :expected",
+            names: &[("#version", VERSION), ("#status", STATUS)],
+            values: &[
+                (":read", n(transaction.version)),
+                (":expected", s(expected.as_str())),
+            ],
+        })
+        .await?;
         transaction.version = written.version;
         Ok(())
     }

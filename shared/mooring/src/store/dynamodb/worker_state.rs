@@ -1,8 +1,9 @@
 //! The payment workers' state on `WORKER_STATE_TABLE`: [`ChannelLeases`] and [`Cursors`].
 
 use super::codec::{
-    millis, n, number_attribute, s, string_attribute, HOLDER, KEY, UNTIL, VALUE, VERSION,
+    millis, n, number_attribute, s, string_attribute, Item, HOLDER, KEY, UNTIL, VALUE, VERSION,
 };
+use super::direct::Put;
 use super::{configured, failure, DynamoStore, WORKER_STATE_TABLE};
 use crate::store::{ChannelLease, ChannelLeases, Cursors, StoreError, StoredCursor};
 use crate::time::Timestamp;
@@ -21,25 +22,19 @@ impl DynamoStore {
         now: Timestamp,
         until: Timestamp,
     ) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(table)
-            .item(KEY, s(channel_key(index)))
-            .item(HOLDER, s(holder))
-            .item(UNTIL, millis(until))
+        self.put(Put {
+            table,
+            item: Item::from([
+                (KEY.to_owned(), s(channel_key(index))),
+                (HOLDER.to_owned(), s(holder)),
+                (UNTIL.to_owned(), millis(until)),
+            ]),
             // A lease lasts until `until`, exclusive: at `until` the channel is free.
-            .condition_expression("attribute_not_exists(#key) OR #until <= :now")
-            .expression_attribute_names("#key", KEY)
-            .expression_attribute_names("#until", UNTIL)
-            .expression_attribute_values(":now", millis(now))
-            .send()
-            .await
-            .map_err(|e| {
-                failure("PutItem", e, |e| {
-                    e.is_conditional_check_failed_exception()
-                        || e.is_transaction_conflict_exception()
-                })
-            })?;
+            condition: "attribute_not_exists(#key) OR #until <= :now",
+            names: &[("#key", KEY), ("#until", UNTIL)],
+            values: &[(":now", millis(now))],
+        })
+        .await?;
         Ok(())
     }
 }
