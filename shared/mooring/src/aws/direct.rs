@@ -170,7 +170,6 @@ impl DirectClient {
         }
         let credentials = self.credentials().await?;
         let target = format!("{}.{operation}", inner.service.target_prefix);
-        let trace_id = crate::telemetry::with_trace_id(|id| id.map(str::to_owned));
         let headers = [
             ("content-type", inner.service.content_type),
             ("host", inner.host.as_str()),
@@ -195,9 +194,10 @@ impl DirectClient {
             value.set_sensitive(sensitive);
             request = request.header(name, value);
         }
-        if let Some(trace_id) = trace_id {
-            request = request.header("x-amzn-trace-id", trace_id);
-        }
+        let request = crate::telemetry::with_trace_id(|trace_id| match trace_id {
+            Some(trace_id) => request.header("x-amzn-trace-id", trace_id),
+            None => request,
+        });
         let response = request.body(body).send().await.map_err(|error| {
             tracing::debug!(%error, "direct {operation} unanswered; the SDK sends it");
             Unanswered

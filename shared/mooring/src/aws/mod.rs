@@ -187,15 +187,7 @@ pub(crate) mod tests {
     async fn direct_call_trace_header() -> Option<String> {
         let (endpoint, received) =
             direct::tests::fake_service(std::sync::Arc::new(|_| (200, "{}".into()))).await;
-        let sdk = direct::tests::sdk_config(&endpoint, None).await;
-        let service = direct::Service {
-            signing_name: "dynamodb",
-            target_prefix: "DynamoDB_20120810",
-            content_type: "application/x-amz-json-1.0",
-        };
-        let client = direct::DirectClient::new(&sdk, &endpoint, service)
-            .expect("client")
-            .expect("a plain endpoint");
+        let client = direct::tests::client_of(&endpoint, None).await;
         client
             .call("GetItem", b"{}".to_vec())
             .await

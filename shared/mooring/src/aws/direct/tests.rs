@@ -115,6 +115,13 @@ pub(crate) async fn sdk_config(endpoint: &str, token: Option<&str>) -> aws_confi
         .await
 }
 
+/// A direct client of the service at `endpoint` (`token`: the credentials' session token).
+pub(crate) async fn client_of(endpoint: &str, token: Option<&str>) -> DirectClient {
+    DirectClient::new(&sdk_config(endpoint, token).await, endpoint, SERVICE)
+        .expect("client")
+        .expect("a plain endpoint")
+}
+
 const SERVICE: Service = Service {
     signing_name: "dynamodb",
     target_prefix: "DynamoDB_20120810",
@@ -169,10 +176,7 @@ fn sdk_authorization(received: &Received, url: &str, credentials: Credentials) -
 async fn a_direct_call_is_signed_as_aws_sigv4_signs_it() {
     let (endpoint, received) = fake_service(Arc::new(|_| (200, "{}".into()))).await;
     for token in [None, Some("session-token")] {
-        let sdk = sdk_config(&endpoint, token).await;
-        let client = DirectClient::new(&sdk, &endpoint, SERVICE)
-            .expect("client")
-            .expect("a plain endpoint");
+        let client = client_of(&endpoint, token).await;
         let answer = client.call("GetItem", BODY.into()).await.expect("answered");
         assert_eq!((answer.status, answer.body.as_slice()), (200, &b"{}"[..]));
 
@@ -212,10 +216,7 @@ async fn an_error_answer_is_an_answer_and_no_answer_is_unanswered() {
         )
     }))
     .await;
-    let sdk = sdk_config(&endpoint, None).await;
-    let client = DirectClient::new(&sdk, &endpoint, SERVICE)
-        .expect("client")
-        .expect("a plain endpoint");
+    let client = client_of(&endpoint, None).await;
     let answer = client.call("PutItem", BODY.into()).await.expect("answered");
     assert_eq!(answer.status, 400);
     assert_eq!(
@@ -228,9 +229,7 @@ async fn an_error_answer_is_an_answer_and_no_answer_is_unanswered() {
         listener.local_addr().expect("address").port()
     };
     let nobody = format!("http://127.0.0.1:{port}");
-    let client = DirectClient::new(&sdk_config(&nobody, None).await, &nobody, SERVICE)
-        .expect("client")
-        .expect("a plain endpoint");
+    let client = client_of(&nobody, None).await;
     assert_eq!(
         client.call("GetItem", BODY.into()).await.err(),
         Some(Unanswered)
@@ -247,10 +246,7 @@ async fn a_refused_signature_leaves_every_later_call_to_the_sdk() {
         )
     }))
     .await;
-    let sdk = sdk_config(&endpoint, None).await;
-    let client = DirectClient::new(&sdk, &endpoint, SERVICE)
-        .expect("client")
-        .expect("a plain endpoint");
+    let client = client_of(&endpoint, None).await;
     let answer = client.call("GetItem", BODY.into()).await.expect("answered");
     assert_eq!(
         answer.error_type().as_deref(),
